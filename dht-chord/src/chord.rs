@@ -1,0 +1,521 @@
+//! The Chord state machine (Stoica et al., SIGCOMM 2001 / ToN 2003).
+
+use overlay::id::KEY_BITS;
+use overlay::{Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, Step};
+
+use crate::config::ChordConfig;
+use crate::finger::{FingerTable, first_index_beyond};
+use crate::messages::{ChordMsg, ChordTimer};
+
+/// Lookup tag of the join lookup; finger sweeps use `FINGER_TAG + index`.
+const JOIN_TAG: u64 = 1;
+const FINGER_TAG: u64 = 1000;
+
+/// One Chord node: predecessor, successor list and finger table, kept up by `stabilize`,
+/// `notify`, `fix_fingers` and `check_predecessor`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chord<A> {
+    pub(crate) me: Contact<A>,
+    pub(crate) cfg: ChordConfig,
+    pub(crate) pred: Option<Contact<A>>,
+    /// Successor list, nearest first; empty while this node is alone on the ring.
+    pub(crate) succ: Vec<Contact<A>>,
+    pub(crate) fingers: FingerTable<A>,
+    pub(crate) joined: bool,
+    /// Finger index whose lookup is in flight, during a sweep.
+    sweep: Option<u8>,
+    /// The `GetNeighbors` request of the stabilize round in flight.
+    stabilizing: Option<ReqId>,
+    /// The node this one joins through, kept to retry a failed join.
+    bootstrap: Option<Contact<A>>,
+}
+
+impl<A: Address> Chord<A> {
+    /// A node whose tables are given (the oracle build).
+    pub fn from_tables(
+        me: Contact<A>,
+        cfg: ChordConfig,
+        pred: Option<Contact<A>>,
+        succ: Vec<Contact<A>>,
+        fingers: FingerTable<A>,
+    ) -> Self {
+        Chord {
+            me,
+            cfg,
+            pred,
+            succ,
+            fingers,
+            joined: true,
+            sweep: None,
+            stabilizing: None,
+            bootstrap: None,
+        }
+    }
+
+    /// The predecessor, if known.
+    pub fn predecessor(&self) -> Option<&Contact<A>> {
+        self.pred.as_ref()
+    }
+
+    /// The successor list, nearest first.
+    pub fn successors(&self) -> &[Contact<A>] {
+        &self.succ
+    }
+
+    /// The finger table.
+    pub fn fingers(&self) -> &FingerTable<A> {
+        &self.fingers
+    }
+
+    /// Replaces the successor list (nearest first), dropping this node and duplicates, and
+    /// reports the neighbours that came and went.
+    fn set_successors(&mut self, out: &mut RoutingOut<'_, Self>, list: Vec<Contact<A>>) {
+        let mut next: Vec<Contact<A>> = Vec::with_capacity(self.cfg.successors);
+        for c in list {
+            if c.id != self.me.id && !next.iter().any(|n| n.id == c.id) {
+                next.push(c);
+                if next.len() == self.cfg.successors {
+                    break;
+                }
+            }
+        }
+        if next == self.succ {
+            return;
+        }
+        for old in &self.succ {
+            if !next.iter().any(|n| n.id == old.id) {
+                out.update(old.clone(), false);
+            }
+        }
+        for new in &next {
+            if !self.succ.iter().any(|o| o.id == new.id) {
+                out.update(new.clone(), true);
+            }
+        }
+        self.succ = next;
+    }
+
+    fn set_predecessor(&mut self, out: &mut RoutingOut<'_, Self>, pred: Option<Contact<A>>) {
+        let pred = pred.filter(|p| p.id != self.me.id);
+        if pred == self.pred {
+            return;
+        }
+        if let Some(old) = self.pred.take() {
+            out.update(old, false);
+        }
+        if let Some(new) = &pred {
+            out.update(new.clone(), true);
+        }
+        self.pred = pred;
+    }
+
+    fn arm_timers(&self, out: &mut RoutingOut<'_, Self>) {
+        out.timer(self.cfg.stabilize_interval, ChordTimer::Stabilize);
+        out.timer(self.cfg.fix_fingers_interval, ChordTimer::FixFingers);
+        out.timer(self.cfg.check_predecessor_interval, ChordTimer::CheckPredecessor);
+    }
+
+    /// `stabilize`: ask the successor for its predecessor and successor list.
+    fn stabilize(&mut self, out: &mut RoutingOut<'_, Self>) {
+        if self.succ.is_empty() {
+            // Alone until someone notified us: that node is also our successor.
+            if let Some(p) = self.pred.clone() {
+                self.set_successors(out, vec![p]);
+            }
+        }
+        if let Some(s) = self.succ.first().cloned() {
+            self.stabilizing = Some(out.request(s, ChordMsg::GetNeighbors));
+        }
+    }
+
+    /// The successor answered `GetNeighbors`.
+    fn on_neighbors(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        pred: Option<Contact<A>>,
+        succ: Vec<Contact<A>>,
+    ) {
+        let mut list = Vec::with_capacity(succ.len() + 2);
+        if let Some(x) = pred.filter(|x| x.id.in_open(&self.me.id, &from.id)) {
+            // A node joined between us and our successor: it is our new successor.
+            list.push(x);
+        }
+        list.push(from.clone());
+        list.extend(succ);
+        self.set_successors(out, list);
+        if let Some(s) = self.succ.first().cloned() {
+            out.request(s, ChordMsg::Notify);
+        }
+    }
+
+    /// `notify`: `from` thinks it is our predecessor.
+    fn on_notify(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>) {
+        let better = match &self.pred {
+            None => true,
+            Some(p) => from.id.in_open(&p.id, &self.me.id),
+        };
+        if better {
+            self.set_predecessor(out, Some(from.clone()));
+        }
+        if self.succ.is_empty() {
+            self.set_successors(out, vec![from.clone()]);
+        }
+    }
+
+    /// A neighbour leaves: splice its successors in, or take its predecessor.
+    fn on_leaving(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        pred: Option<Contact<A>>,
+        succ: Vec<Contact<A>>,
+    ) {
+        if let Some(pos) = self.succ.iter().position(|c| c.id == from.id) {
+            let mut list: Vec<Contact<A>> = self.succ[..pos].to_vec();
+            list.extend(succ);
+            list.extend(self.succ[pos + 1..].iter().cloned());
+            self.set_successors(out, list);
+        }
+        if self.pred.as_ref().is_some_and(|p| p.id == from.id) {
+            self.set_predecessor(out, pred);
+        }
+        self.fingers.remove(&from.id);
+    }
+
+    /// `fix_fingers`: start a sweep at the first finger beyond the successor.
+    fn start_sweep(&mut self, out: &mut RoutingOut<'_, Self>) {
+        if self.sweep.is_some() {
+            return;
+        }
+        let Some(s) = self.succ.first() else {
+            self.fingers = FingerTable::default();
+            return;
+        };
+        let i = first_index_beyond(&self.me.id, &s.id);
+        self.fingers.clear_below(i.min(KEY_BITS) as u8);
+        self.sweep_lookup(out, i);
+    }
+
+    fn sweep_lookup(&mut self, out: &mut RoutingOut<'_, Self>, i: u32) {
+        if i >= KEY_BITS {
+            self.sweep = None;
+            return;
+        }
+        self.sweep = Some(i as u8);
+        let start = self.me.id.wrapping_add(&Key::pow2(i));
+        out.lookup(start, FINGER_TAG + i as u64, None);
+    }
+
+    /// A finger lookup came back: record the run it starts and look up the next distinct one.
+    fn on_finger(&mut self, out: &mut RoutingOut<'_, Self>, i: u8, found: &Contact<A>) {
+        if found.id == self.me.id {
+            // `n + 2^i` wrapped back to us: every finger from `i` on is this node itself.
+            self.fingers.clear_from(i);
+            self.sweep = None;
+            return;
+        }
+        let next = first_index_beyond(&self.me.id, &found.id).max(i as u32 + 1);
+        self.fingers.set_run(i, next.min(KEY_BITS) as u8, found.clone());
+        self.sweep_lookup(out, next);
+    }
+
+    /// Nodes known to precede `key` (in `(me, key)`), closest to the key first.
+    fn closest_preceding(&self, key: &Key, num: usize) -> Vec<Contact<A>> {
+        let limit = self.me.id.distance_to(key);
+        // Keep the `num` candidates with the largest distance from us that is below the
+        // key's: they are the closest preceding nodes.
+        let mut best: Vec<(Key, &Contact<A>)> = Vec::with_capacity(num + 1);
+        for c in self.fingers.nodes().rev().chain(self.succ.iter()) {
+            let d = self.me.id.distance_to(&c.id);
+            if d.is_zero() || d >= limit || best.iter().any(|(bd, _)| *bd == d) {
+                continue;
+            }
+            if best.len() == num && best.last().is_some_and(|(bd, _)| *bd >= d) {
+                continue;
+            }
+            let at = best.partition_point(|(bd, _)| *bd > d);
+            best.insert(at, (d, c));
+            best.truncate(num);
+        }
+        best.into_iter().map(|(_, c)| c.clone()).collect()
+    }
+
+    /// This node and its successors: where a key this node is root of lives.
+    fn me_and_successors(&self, num: usize) -> Vec<Contact<A>> {
+        let mut v = Vec::with_capacity(num);
+        v.push(self.me.clone());
+        v.extend(self.succ.iter().take(num.saturating_sub(1)).cloned());
+        v
+    }
+}
+
+impl<A: Address> Routing for Chord<A> {
+    type Addr = A;
+    type Msg = ChordMsg<A>;
+    type Timer = ChordTimer<A>;
+    type Config = ChordConfig;
+
+    const NAME: &'static str = "chord";
+
+    fn new(me: Contact<A>, config: &ChordConfig) -> Self {
+        Chord {
+            me,
+            cfg: config.clone(),
+            pred: None,
+            succ: Vec::new(),
+            fingers: FingerTable::default(),
+            joined: false,
+            sweep: None,
+            stabilizing: None,
+            bootstrap: None,
+        }
+    }
+
+    fn me(&self) -> &Contact<A> {
+        &self.me
+    }
+
+    fn join(&mut self, out: &mut RoutingOut<'_, Self>, bootstrap: Option<Contact<A>>) {
+        match bootstrap {
+            Some(b) if b.id != self.me.id => {
+                self.bootstrap = Some(b.clone());
+                out.lookup(self.me.id, JOIN_TAG, Some(b));
+            }
+            _ => {
+                // A new ring: this node alone owns every key.
+                self.joined = true;
+                out.joined();
+                self.arm_timers(out);
+            }
+        }
+    }
+
+    fn leave(&mut self, out: &mut RoutingOut<'_, Self>) {
+        let msg = ChordMsg::Leaving {
+            pred: self.pred.clone(),
+            succ: self.succ.clone(),
+        };
+        if let Some(s) = self.succ.first().cloned() {
+            out.request(s, msg.clone());
+        }
+        if let Some(p) = self.pred.clone()
+            && self.succ.first().is_none_or(|s| s.id != p.id)
+        {
+            out.request(p, msg);
+        }
+        self.joined = false;
+    }
+
+    fn is_joined(&self) -> bool {
+        self.joined
+    }
+
+    fn on_request(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        id: ReqId,
+        msg: ChordMsg<A>,
+    ) -> Result<(), ProtocolError> {
+        if !self.joined {
+            return Err(ProtocolError::Unexpected("chord request before the join finished".into()));
+        }
+        let reply = match msg {
+            ChordMsg::GetNeighbors => ChordMsg::Neighbors {
+                pred: self.pred.clone(),
+                succ: self.succ.clone(),
+            },
+            ChordMsg::Notify => {
+                self.on_notify(out, from);
+                ChordMsg::Ack
+            }
+            ChordMsg::Ping => ChordMsg::Ack,
+            ChordMsg::Leaving { pred, succ } => {
+                self.on_leaving(out, from, pred, succ);
+                ChordMsg::Ack
+            }
+            ChordMsg::Neighbors { .. } | ChordMsg::Ack => {
+                return Err(ProtocolError::Unexpected("a chord response sent as a request".into()));
+            }
+        };
+        out.respond(from.clone(), id, reply);
+        Ok(())
+    }
+
+    fn on_response(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        id: ReqId,
+        msg: ChordMsg<A>,
+    ) -> Result<(), ProtocolError> {
+        match msg {
+            ChordMsg::Neighbors { pred, succ } => {
+                if self.stabilizing != Some(id) {
+                    return Err(ProtocolError::Unexpected("neighbours nobody asked for".into()));
+                }
+                self.stabilizing = None;
+                self.on_neighbors(out, from, pred, succ);
+                Ok(())
+            }
+            ChordMsg::Ack => Ok(()),
+            _ => Err(ProtocolError::Unexpected("a chord request sent as a response".into())),
+        }
+    }
+
+    fn on_request_failed(&mut self, out: &mut RoutingOut<'_, Self>, _to: &Contact<A>, id: ReqId) {
+        if self.stabilizing == Some(id) {
+            // The successor is gone (already dropped by `peer_failed`): stabilize with the
+            // next one at once rather than a period later.
+            self.stabilizing = None;
+            self.stabilize(out);
+        }
+    }
+
+    fn on_timer(&mut self, out: &mut RoutingOut<'_, Self>, timer: ChordTimer<A>) {
+        match timer {
+            ChordTimer::Stabilize => {
+                if self.stabilizing.is_none() {
+                    self.stabilize(out);
+                }
+                out.timer(self.cfg.stabilize_interval, ChordTimer::Stabilize);
+            }
+            ChordTimer::FixFingers => {
+                self.start_sweep(out);
+                out.timer(self.cfg.fix_fingers_interval, ChordTimer::FixFingers);
+            }
+            ChordTimer::CheckPredecessor => {
+                if let Some(p) = self.pred.clone() {
+                    out.request(p, ChordMsg::Ping);
+                }
+                out.timer(self.cfg.check_predecessor_interval, ChordTimer::CheckPredecessor);
+            }
+            ChordTimer::RetryJoin(b) => {
+                if !self.joined {
+                    out.lookup(self.me.id, JOIN_TAG, Some(b));
+                }
+            }
+        }
+    }
+
+    fn on_lookup_done(&mut self, out: &mut RoutingOut<'_, Self>, tag: u64, result: Result<&[Contact<A>], LookupError>) {
+        if tag == JOIN_TAG {
+            if self.joined {
+                return;
+            }
+            match result {
+                Ok(nodes) if nodes.iter().any(|c| c.id != self.me.id) => {
+                    self.set_successors(out, nodes.to_vec());
+                    self.joined = true;
+                    out.joined();
+                    if let Some(s) = self.succ.first().cloned() {
+                        out.request(s, ChordMsg::Notify);
+                    }
+                    self.arm_timers(out);
+                    self.start_sweep(out);
+                }
+                _ => {
+                    tracing::debug!(node = ?self.me.id, "join lookup failed; retrying");
+                    if let Some(b) = self.bootstrap.clone() {
+                        out.timer(self.cfg.join_retry, ChordTimer::RetryJoin(b));
+                    }
+                }
+            }
+            return;
+        }
+        let Some(i) = tag.checked_sub(FINGER_TAG).filter(|i| *i < KEY_BITS as u64) else { return };
+        if self.sweep != Some(i as u8) {
+            return;
+        }
+        match result {
+            Ok(nodes) => self.on_finger(out, i as u8, &nodes[0]),
+            Err(_) => self.sweep = None,
+        }
+    }
+
+    fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
+        self.fingers.remove(&peer.id);
+        if self.pred.as_ref().is_some_and(|p| p.id == peer.id) {
+            self.set_predecessor(out, None);
+        }
+        if self.succ.iter().any(|c| c.id == peer.id) {
+            let mut list: Vec<Contact<A>> = self.succ.iter().filter(|c| c.id != peer.id).cloned().collect();
+            if list.is_empty() {
+                // The whole successor list is gone: fall back on the nearest finger.
+                list.extend(self.fingers.nodes().next().cloned());
+            }
+            self.set_successors(out, list);
+        }
+    }
+
+    fn step(&self, key: &Key, num: usize) -> Step<A> {
+        let num = num.max(1);
+        if !self.joined {
+            return Step::Next(Vec::new());
+        }
+        let Some(s) = self.succ.first() else {
+            return Step::Root(vec![self.me.clone()]);
+        };
+        if self.pred.as_ref().is_some_and(|p| key.in_open_closed(&p.id, &self.me.id)) {
+            return Step::Root(self.me_and_successors(num));
+        }
+        if key.in_open_closed(&self.me.id, &s.id) {
+            return Step::Root(self.succ.iter().take(num).cloned().collect());
+        }
+        let next = self.closest_preceding(key, num);
+        if next.is_empty() {
+            // Nothing precedes the key but the successor: hand over to it.
+            return Step::Next(vec![s.clone()]);
+        }
+        Step::Next(next)
+    }
+
+    fn local_lookup(&self, key: &Key, num: usize, _safe: bool) -> Vec<Contact<A>> {
+        self.step(key, num).contacts().to_vec()
+    }
+
+    fn neighbor_set(&self, num: usize) -> Vec<Contact<A>> {
+        self.pred.iter().chain(self.succ.iter()).take(num).cloned().collect()
+    }
+
+    fn replica_set(&self, key: &Key, max_rank: usize) -> Vec<Contact<A>> {
+        // The root and the nodes after it, as far as this node sees the ring: its
+        // predecessor, itself and its successors, from the first at or after `key`.
+        let ring: Vec<&Contact<A>> = self
+            .pred
+            .iter()
+            .chain(std::iter::once(&self.me))
+            .chain(self.succ.iter())
+            .collect();
+        let start = ring
+            .windows(2)
+            .position(|w| key.in_open_closed(&w[0].id, &w[1].id))
+            .map(|p| p + 1);
+        let start = match start {
+            Some(s) => s,
+            // The key precedes everything we know (or we are alone): we are its best guess.
+            None if self.pred.is_none() => 0,
+            None => 1,
+        };
+        ring[start..].iter().take(max_rank).map(|c| (*c).clone()).collect()
+    }
+
+    fn is_root(&self, key: &Key) -> bool {
+        match (&self.pred, self.succ.is_empty()) {
+            (_, true) => self.joined,
+            (Some(p), false) => key.in_open_closed(&p.id, &self.me.id),
+            (None, false) => false,
+        }
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "chord id={} pred={} successors={} fingers={}",
+            self.me.id.short(),
+            self.pred.as_ref().map_or("-".into(), |p| p.id.short()),
+            self.succ.len(),
+            self.fingers.len()
+        )
+    }
+}

@@ -1,0 +1,31 @@
+//! Chord's parameters.
+
+use std::time::Duration;
+
+/// Chord's tunables, with the defaults used in the benchmarks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChordConfig {
+    /// Length of the successor list (`r` in the paper); it bounds how many consecutive
+    /// failures the ring survives.
+    pub successors: usize,
+    /// Period of `stabilize` (ask the successor for its predecessor and successor list).
+    pub stabilize_interval: Duration,
+    /// Period of a `fix_fingers` sweep, which refreshes every distinct finger in turn.
+    pub fix_fingers_interval: Duration,
+    /// Period of `check_predecessor`.
+    pub check_predecessor_interval: Duration,
+    /// Wait before retrying a failed join.
+    pub join_retry: Duration,
+}
+
+impl Default for ChordConfig {
+    fn default() -> Self {
+        ChordConfig {
+            successors: 16,
+            stabilize_interval: Duration::from_secs(30),
+            fix_fingers_interval: Duration::from_secs(30),
+            check_predecessor_interval: Duration::from_secs(30),
+            join_retry: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The conformance suite every routing algorithm must pass, run in the simulator.
+//!
+//! Each check builds its own overlay from a seed, so a failure is reproducible. An
+//! algorithm's crate calls them from its tests:
+//!
+//! ```ignore
+//! #[test]
+//! fn lookups_reach_the_root() {
+//!     overlay::conformance::lookups_reach_the_root::<Chord<u32>>(&ChordConfig::default());
+//! }
+//! ```
+
+use std::time::Duration;
+
+use rand::RngExt;
+
+use crate::io::{Command, Event};
+use crate::sim::{SimConfig, SimRouting, Simulator};
+use crate::time::Time;
+use crate::wire::{Request, Wire};
+use crate::Key;
+
+/// Network size the checks use.
+pub const NODES: usize = 64;
+const JOIN_SPACING: Duration = Duration::from_secs(2);
+const OP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// An overlay of `n` nodes grown by real joins, then maintained until converged.
+pub fn grown<R: SimRouting>(config: &R::Config, n: usize, seed: u64) -> Simulator<R> {
+    let mut sim = Simulator::<R>::new(config.clone(), SimConfig::default(), seed);
+    sim.grow(n, JOIN_SPACING, |_| {});
+    let fraction = sim.settle(Duration::from_secs(3600), Duration::from_secs(30));
+    assert_eq!(fraction, 1.0, "{}: only {:.1}% of {n} nodes converged", R::NAME, fraction * 100.0);
+    sim
+}
+
+fn put<R: SimRouting>(sim: &mut Simulator<R>, from: u32, op: u64, key: Key, value: Vec<u8>) {
+    let done = sim.execute(from, Command::Put { op, key, value }, op, OP_TIMEOUT);
+    assert!(
+        matches!(done, Some(Event::PutDone { result: Ok(()), .. })),
+        "{}: put {key:?} from node {from} gave {done:?}",
+        R::NAME
+    );
+}
+
+fn get<R: SimRouting>(sim: &mut Simulator<R>, from: u32, op: u64, key: Key) -> Option<Vec<u8>> {
+    match sim.execute(from, Command::Get { op, key }, op, OP_TIMEOUT) {
+        Some(Event::GetDone { result: Ok(v), .. }) => v,
+        other => panic!("{}: get {key:?} from node {from} gave {other:?}", R::NAME),
+    }
+}
+
+/// Lookups from every node for random keys all reach the key's true root.
+pub fn lookups_reach_the_root<R: SimRouting>(config: &R::Config) {
+    let mut sim = grown::<R>(config, NODES, 11);
+    let nodes = sim.live().to_vec();
+    let mut op = 0;
+    for &from in &nodes {
+        for _ in 0..8 {
+            op += 1;
+            let key = Key::random(sim.rng());
+            sim.command(from, Command::Lookup { op, key });
+        }
+    }
+    let until = sim.now() + Duration::from_secs(60);
+    sim.run_until(until);
+    let s = &sim.lookup_stats;
+    assert_eq!(s.succeeded(), (nodes.len() * 8) as u64, "{}: lookups did not all finish: {s:?}", R::NAME);
+    assert_eq!(s.wrong, 0, "{}: wrong roots", R::NAME);
+    assert_eq!(s.failed, 0, "{}: failed lookups", R::NAME);
+}
+
+/// A value put from any node is read back from every node.
+pub fn put_get_from_any_node<R: SimRouting>(config: &R::Config) {
+    let mut sim = grown::<R>(config, NODES, 12);
+    let nodes = sim.live().to_vec();
+    let mut op = 0;
+    for (i, &from) in nodes.iter().enumerate().take(16) {
+        op += 1;
+        put(&mut sim, from, op, Key::hash(format!("key-{i}")), format!("value-{i}").into_bytes());
+    }
+    for &from in &nodes {
+        for i in 0..16 {
+            op += 1;
+            let got = get(&mut sim, from, op, Key::hash(format!("key-{i}")));
+            assert_eq!(got, Some(format!("value-{i}").into_bytes()), "{}: get from {from}", R::NAME);
+        }
+    }
+    op += 1;
+    let first = nodes[0];
+    let removed = sim.execute(first, Command::Remove { op, key: Key::hash("key-0") }, op, OP_TIMEOUT);
+    assert!(matches!(removed, Some(Event::PutDone { result: Ok(()), .. })), "{}: remove gave {removed:?}", R::NAME);
+    op += 1;
+    assert_eq!(get(&mut sim, nodes[nodes.len() - 1], op, Key::hash("key-0")), None, "{}: removed key still readable", R::NAME);
+}
+
+/// Half the nodes leave gracefully, one after another; no key is lost.
+pub fn graceful_leave_loses_no_key<R: SimRouting>(config: &R::Config) {
+    let mut sim = grown::<R>(config, NODES, 13);
+    let nodes = sim.live().to_vec();
+    let keys: Vec<Key> = (0..200).map(|i| Key::hash(format!("leave-{i}"))).collect();
+    let mut op = 0;
+    for (i, k) in keys.iter().enumerate() {
+        op += 1;
+        put(&mut sim, nodes[i % nodes.len()], op, *k, vec![i as u8]);
+    }
+    for &addr in nodes.iter().take(NODES / 2) {
+        sim.leave(addr);
+        let until = sim.now() + Duration::from_secs(10);
+        sim.run_until(until);
+        assert!(sim.node(addr).is_none(), "{}: node {addr} did not finish leaving", R::NAME);
+    }
+    let until = sim.now() + Duration::from_secs(120);
+    sim.run_until(until);
+    let survivor = sim.live()[0];
+    for (i, k) in keys.iter().enumerate() {
+        op += 1;
+        assert_eq!(get(&mut sim, survivor, op, *k), Some(vec![i as u8]), "{}: key {i} lost after leaves", R::NAME);
+    }
+}
+
+/// A quarter of the nodes crash at once; after maintenance, every key that still has a
+/// live replica is found, and lookups are correct again.
+pub fn crash_then_repair_keeps_surviving_keys<R: SimRouting>(config: &R::Config) {
+    let mut sim = grown::<R>(config, NODES, 14);
+    let nodes = sim.live().to_vec();
+    let keys: Vec<Key> = (0..300).map(|i| Key::hash(format!("crash-{i}"))).collect();
+    let mut op = 0;
+    for (i, k) in keys.iter().enumerate() {
+        op += 1;
+        put(&mut sim, nodes[i % nodes.len()], op, *k, vec![(i % 251) as u8]);
+    }
+    let mut victims = nodes.clone();
+    for i in (1..victims.len()).rev() {
+        let j = sim.rng().random_range(0..=i);
+        victims.swap(i, j);
+    }
+    victims.truncate(NODES / 4);
+    let held_by = |sim: &Simulator<R>, k: &Key| sim.live().iter().any(|a| sim.node(*a).is_some_and(|n| n.store().get(k).is_some()));
+    for v in &victims {
+        sim.crash(*v);
+    }
+    let surviving: Vec<usize> = (0..keys.len()).filter(|i| held_by(&sim, &keys[*i])).collect();
+    let until = sim.now() + Duration::from_secs(600);
+    sim.run_until(until);
+    let from = sim.live()[0];
+    for &i in &surviving {
+        op += 1;
+        assert_eq!(get(&mut sim, from, op, keys[i]), Some(vec![(i % 251) as u8]), "{}: surviving key {i} not found", R::NAME);
+    }
+    sim.lookup_stats = Default::default();
+    for _ in 0..200 {
+        op += 1;
+        let from = sim.random_joined().expect("live nodes remain");
+        let key = Key::random(sim.rng());
+        sim.command(from, Command::Lookup { op, key });
+    }
+    let until = sim.now() + Duration::from_secs(60);
+    sim.run_until(until);
+    assert_eq!(sim.lookup_stats.wrong, 0, "{}: wrong roots after repair", R::NAME);
+    assert_eq!(sim.lookup_stats.failed, 0, "{}: failed lookups after repair", R::NAME);
+}
+
+/// Garbage, truncated and oversized messages and unsolicited responses are rejected with
+/// an error and leave the node's state exactly as it was.
+pub fn bad_input_changes_nothing<R: SimRouting>(config: &R::Config) {
+    let mut sim = grown::<R>(config, 8, 15);
+    let addr = sim.live()[0];
+    let peer = sim.contact(sim.live()[1]).clone();
+    let before = format!("{:?}", sim.node(addr).expect("live"));
+    let good = Wire::<u32, R::Msg>::Request {
+        id: 7,
+        body: Request::FindNext { key: Key::hash("x") },
+    }
+    .encode();
+    let oversized = vec![0u8; sim.node(addr).expect("live").config().limits.max_message_bytes + 1];
+    let forged = Wire::<u32, R::Msg>::Response {
+        id: 999_999,
+        body: crate::wire::Response::Ack,
+    }
+    .encode();
+    let too_long = Wire::<u32, R::Msg>::Request {
+        id: 8,
+        body: Request::Offer {
+            entries: vec![(Key::ZERO, crate::Version::new(Time::ZERO, Key::ZERO)); 5000],
+        },
+    }
+    .encode();
+    let inputs: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", b"\xff\x00garbage\x13".to_vec()),
+        ("empty", Vec::new()),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("oversized", oversized),
+        ("unsolicited response", forged),
+        ("list over the limit", too_long),
+    ];
+    for (what, bytes) in inputs {
+        let result = sim.with_node(addr, |node, ctx| node.handle_bytes(ctx, peer.clone(), &bytes));
+        assert!(result.is_err(), "{}: {what} was accepted", R::NAME);
+        let after = format!("{:?}", sim.node(addr).expect("live"));
+        assert_eq!(before, after, "{}: {what} changed the node's state", R::NAME);
+    }
+    // The node still serves well-formed requests.
+    let ok = sim.with_node(addr, |node, ctx| node.handle_bytes(ctx, peer.clone(), &good));
+    assert!(ok.is_ok(), "{}: a good message was rejected: {ok:?}", R::NAME);
+}
+
+/// Two runs with the same seed give identical results, bit for bit.
+pub fn same_seed_same_run<R: SimRouting>(config: &R::Config) {
+    let run = || {
+        let mut sim = grown::<R>(config, 32, 16);
+        for op in 0..100 {
+            let from = sim.random_joined().expect("nodes");
+            let key = Key::random(sim.rng());
+            sim.command(from, Command::Lookup { op, key });
+        }
+        let until = sim.now() + Duration::from_secs(30);
+        sim.run_until(until);
+        let s = &sim.lookup_stats;
+        (sim.messages(), sim.processed(), s.hops.clone(), s.latencies_us.clone(), sim.now())
+    };
+    assert_eq!(run(), run(), "{}: same seed gave different runs", R::NAME);
+}
+
+/// Every check of the suite, in order.
+pub fn run_all<R: SimRouting>(config: &R::Config) {
+    lookups_reach_the_root::<R>(config);
+    put_get_from_any_node::<R>(config);
+    graceful_leave_loses_no_key::<R>(config);
+    crash_then_repair_keeps_surviving_keys::<R>(config);
+    bad_input_changes_nothing::<R>(config);
+    same_seed_same_run::<R>(config);
+}

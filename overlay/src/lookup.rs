@@ -1,0 +1,167 @@
+//! Iterative lookup, the same for every routing algorithm: the initiator asks one node
+//! after another for its [`Step`] towards the key, until one names the root.
+
+use crate::contact::Contact;
+use crate::error::LookupError;
+use crate::id::{Key, NodeId};
+use crate::io::{Ctx, Event, Output};
+use crate::node::{Node, Purpose};
+use crate::routing::{Routing, Step};
+use crate::time::Time;
+use crate::wire::Request;
+
+/// Longest list of fallback candidates a lookup keeps.
+const MAX_FALLBACK: usize = 16;
+
+/// Who started a lookup and gets its result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// A [`crate::Command::Lookup`].
+    User(u64),
+    /// The routing algorithm (join, fix fingers, ...).
+    Routing(u64),
+    /// A DHT operation.
+    Dht(u64),
+}
+
+/// One lookup in progress.
+#[derive(Clone, Debug)]
+pub(crate) struct Lookup<A> {
+    key: Key,
+    owner: Owner,
+    started: Time,
+    hops: u32,
+    messages: u32,
+    failures: u32,
+    asked: Vec<NodeId>,
+    fallback: Vec<Contact<A>>,
+}
+
+impl<R: Routing> Node<R> {
+    /// Starts a lookup for `key`; with `via`, the first query goes there (joining).
+    pub(crate) fn start_lookup(&mut self, ctx: &mut Ctx<'_, R>, key: Key, owner: Owner, via: Option<Contact<R::Addr>>) {
+        self.next_id += 1;
+        let lid = self.next_id;
+        self.lookups.insert(
+            lid,
+            Lookup {
+                key,
+                owner,
+                started: ctx.now,
+                hops: 0,
+                messages: 0,
+                failures: 0,
+                asked: Vec::new(),
+                fallback: Vec::new(),
+            },
+        );
+        match via {
+            Some(first) => {
+                self.lookups.get_mut(&lid).expect("just inserted").fallback.push(first);
+                self.lookup_query_next(ctx, lid);
+            }
+            None if !self.routing.is_joined() => self.finish_lookup(ctx, lid, Err(LookupError::NotJoined)),
+            None => {
+                let step = self.routing.step(&key, self.cfg.step_width);
+                self.lookup_step(ctx, lid, step);
+            }
+        }
+    }
+
+    /// A queried node answered with its step.
+    pub(crate) fn lookup_answer(&mut self, ctx: &mut Ctx<'_, R>, lid: u64, step: Step<R::Addr>) {
+        let Some(l) = self.lookups.get_mut(&lid) else { return };
+        l.hops += 1;
+        l.messages += 1;
+        self.lookup_step(ctx, lid, step);
+    }
+
+    fn lookup_step(&mut self, ctx: &mut Ctx<'_, R>, lid: u64, step: Step<R::Addr>) {
+        let me = self.me().id;
+        let Some(l) = self.lookups.get_mut(&lid) else { return };
+        match step {
+            Step::Root(nodes) if !nodes.is_empty() => self.finish_lookup(ctx, lid, Ok(nodes)),
+            Step::Root(_) => self.lookup_query_next(ctx, lid),
+            Step::Next(nodes) => {
+                // Closer candidates go first; the older ones stay behind them as fallbacks.
+                let mut fresh: Vec<Contact<R::Addr>> = nodes
+                    .into_iter()
+                    .filter(|c| c.id != me && !l.asked.contains(&c.id))
+                    .collect();
+                fresh.extend(l.fallback.drain(..).filter(|c| c.id != me));
+                let mut seen = Vec::with_capacity(fresh.len());
+                fresh.retain(|c| {
+                    let new = !seen.contains(&c.id);
+                    seen.push(c.id);
+                    new
+                });
+                fresh.truncate(MAX_FALLBACK);
+                l.fallback = fresh;
+                self.lookup_query_next(ctx, lid);
+            }
+        }
+    }
+
+    /// The query in flight failed (timeout or a peer not serving): try the next candidate.
+    pub(crate) fn lookup_query_failed(&mut self, ctx: &mut Ctx<'_, R>, lid: u64) {
+        let Some(l) = self.lookups.get_mut(&lid) else { return };
+        l.failures += 1;
+        self.lookup_query_next(ctx, lid);
+    }
+
+    fn lookup_query_next(&mut self, ctx: &mut Ctx<'_, R>, lid: u64) {
+        let max_hops = self.cfg.max_hops;
+        let Some(l) = self.lookups.get_mut(&lid) else { return };
+        if l.hops + l.failures >= max_hops {
+            self.finish_lookup(ctx, lid, Err(LookupError::TooManyHops));
+            return;
+        }
+        let next = loop {
+            if l.fallback.is_empty() {
+                break None;
+            }
+            let c = l.fallback.remove(0);
+            if !l.asked.contains(&c.id) {
+                break Some(c);
+            }
+        };
+        let Some(next) = next else {
+            // Every candidate failed: ask our own (now repaired) tables once more.
+            let key = l.key;
+            let asked = l.asked.clone();
+            if self.routing.is_joined() && l.failures > 0 && l.failures <= 3 {
+                let step = self.routing.step(&key, self.cfg.step_width);
+                if step.contacts().iter().any(|c| !asked.contains(&c.id)) {
+                    let l = self.lookups.get_mut(&lid).expect("present");
+                    l.failures += 1;
+                    self.lookup_step(ctx, lid, step);
+                    return;
+                }
+            }
+            self.finish_lookup(ctx, lid, Err(LookupError::NoRoute));
+            return;
+        };
+        l.asked.push(next.id);
+        l.messages += 1;
+        let key = l.key;
+        self.request(ctx, next, Request::FindNext { key }, Purpose::Lookup(lid));
+    }
+
+    fn finish_lookup(&mut self, ctx: &mut Ctx<'_, R>, lid: u64, result: Result<Vec<Contact<R::Addr>>, LookupError>) {
+        let Some(l) = self.lookups.remove(&lid) else { return };
+        match l.owner {
+            Owner::User(op) => ctx.out.push(Output::Event(Event::LookupDone {
+                op,
+                key: l.key,
+                result,
+                hops: l.hops,
+                messages: l.messages,
+                latency: ctx.now.since(l.started),
+            })),
+            Owner::Routing(tag) => {
+                self.call_routing(ctx, |r, out| r.on_lookup_done(out, tag, result.as_deref().map_err(|e| *e)))
+            }
+            Owner::Dht(op) => self.dht_lookup_done(ctx, op, result, l.hops),
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! The deterministic discrete-event simulator: one of the two drivers of [`crate::Node`].
+
+mod churn;
+mod latency;
+mod queue;
+mod simulator;
+mod stats;
+mod truth;
+
+pub use churn::ChurnConfig;
+pub use latency::LatencyModel;
+pub use queue::EventQueue;
+pub use simulator::{SimConfig, SimEvent, Simulator};
+pub use stats::LookupStats;
+pub use truth::{GroundTruth, SuccessorTruth};
+
+use std::time::Duration;
+
+use crate::contact::Contact;
+use crate::routing::Routing;
+
+/// What the simulator needs from a routing algorithm beyond [`Routing`]: ground truth,
+/// tables built directly from the membership, and the paper's hop-count formula.
+pub trait SimRouting: Routing<Addr = u32> {
+    /// Who is really responsible for a key.
+    type Truth: GroundTruth;
+
+    /// The tables the protocol converges to, built directly from the full membership
+    /// (`members` sorted by id); one node per member, in the same order.
+    fn oracle(members: &[Contact<u32>], config: &Self::Config) -> Vec<Self>;
+
+    /// The maintenance timers a node runs once joined, with their first delays.
+    fn maintenance_timers(&self, config: &Self::Config) -> Vec<(Duration, Self::Timer)>;
+
+    /// Whether this node's tables equal the converged `ideal`.
+    fn agrees_with(&self, ideal: &Self) -> bool;
+
+    /// The paper's expected mean hop count for `n` nodes.
+    fn theory_hops(n: usize, config: &Self::Config) -> f64;
+
+    /// The algorithm's parameters, for reports (`("successors", "16")`, ...).
+    fn params(config: &Self::Config) -> Vec<(&'static str, String)>;
+}

@@ -1,0 +1,525 @@
+//! The simulator: nodes in a `Vec`, events in one queue, a latency model, loss, crashes,
+//! graceful leaves, joins and churn. Same seed, same run, bit for bit.
+
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::config::NodeConfig;
+use crate::contact::Contact;
+use crate::id::Key;
+use crate::io::{Command, Ctx, Event, Input, NodeTimer, Output};
+use crate::node::{Node, Phase};
+use crate::sim::churn::ChurnConfig;
+use crate::sim::latency::LatencyModel;
+use crate::sim::queue::EventQueue;
+use crate::sim::stats::LookupStats;
+use crate::sim::truth::GroundTruth;
+use crate::sim::SimRouting;
+use crate::time::Time;
+use crate::wire::WireOf;
+
+/// Simulator parameters.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Message delays.
+    pub latency: LatencyModel,
+    /// Probability that a message is lost.
+    pub loss: f64,
+    /// Parameters of every node.
+    pub node: NodeConfig,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            latency: LatencyModel::default(),
+            loss: 0.0,
+            node: NodeConfig::default(),
+        }
+    }
+}
+
+/// An event a node reported that the simulator passes to its caller (DHT results,
+/// routed deliveries). Lookup results go into [`Simulator::lookup_stats`] instead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimEvent {
+    /// When.
+    pub time: Time,
+    /// Which node.
+    pub node: u32,
+    /// What.
+    pub event: Event<u32>,
+}
+
+enum Ev<R: SimRouting> {
+    Deliver { to: u32, from: Contact<u32>, msg: WireOf<R> },
+    Timer { node: u32, timer: NodeTimer<R::Timer> },
+    Command { node: u32, cmd: Command<u32> },
+    ChurnArrival,
+    ChurnDeparture { node: u32 },
+}
+
+/// A deterministic discrete-event simulation of one overlay of routing algorithm `R`.
+pub struct Simulator<R: SimRouting> {
+    now: Time,
+    nodes: Vec<Option<Node<R>>>,
+    contacts: Vec<Contact<u32>>,
+    place: Vec<(f32, f32)>,
+    live: Vec<u32>,
+    live_pos: Vec<u32>,
+    queue: EventQueue<Ev<R>>,
+    rng: Xoshiro256PlusPlus,
+    cfg: SimConfig,
+    routing_cfg: R::Config,
+    truth: R::Truth,
+    churn: Option<ChurnConfig>,
+    out: Vec<Output<R>>,
+    /// Lookups (from [`Command::Lookup`]) checked against the ground truth.
+    pub lookup_stats: LookupStats,
+    /// Events for the caller: DHT results, deliveries, joins, leaves.
+    pub events: Vec<SimEvent>,
+    messages: u64,
+    processed: u64,
+}
+
+const NOT_LIVE: u32 = u32::MAX;
+
+impl<R: SimRouting> Simulator<R> {
+    /// An empty simulation seeded with `seed`.
+    pub fn new(routing_cfg: R::Config, cfg: SimConfig, seed: u64) -> Self {
+        Simulator {
+            now: Time::ZERO,
+            nodes: Vec::new(),
+            contacts: Vec::new(),
+            place: Vec::new(),
+            live: Vec::new(),
+            live_pos: Vec::new(),
+            queue: EventQueue::default(),
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            cfg,
+            routing_cfg,
+            truth: R::Truth::default(),
+            churn: None,
+            out: Vec::new(),
+            lookup_stats: LookupStats::default(),
+            events: Vec::new(),
+            messages: 0,
+            processed: 0,
+        }
+    }
+
+    /// Current simulated time.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// The simulator's generator, for choices the caller makes (keys, start nodes).
+    pub fn rng(&mut self) -> &mut Xoshiro256PlusPlus {
+        &mut self.rng
+    }
+
+    /// Messages sent so far.
+    pub fn messages(&self) -> u64 {
+        self.messages
+    }
+
+    /// Events processed so far.
+    pub fn processed(&self) -> u64 {
+        self.processed
+    }
+
+    /// Events waiting in the queue.
+    pub fn pending_events(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// The routing parameters.
+    pub fn routing_config(&self) -> &R::Config {
+        &self.routing_cfg
+    }
+
+    /// The node at address `addr`, if it is alive.
+    pub fn node(&self, addr: u32) -> Option<&Node<R>> {
+        self.nodes.get(addr as usize).and_then(Option::as_ref)
+    }
+
+    /// The contact of the node at `addr` (alive or not).
+    pub fn contact(&self, addr: u32) -> &Contact<u32> {
+        &self.contacts[addr as usize]
+    }
+
+    /// Addresses of live nodes (joined or joining).
+    pub fn live(&self) -> &[u32] {
+        &self.live
+    }
+
+    /// A uniformly chosen live node.
+    pub fn random_live(&mut self) -> Option<u32> {
+        if self.live.is_empty() {
+            return None;
+        }
+        let i = self.rng.random_range(0..self.live.len());
+        Some(self.live[i])
+    }
+
+    /// A uniformly chosen live node that has finished joining.
+    pub fn random_joined(&mut self) -> Option<u32> {
+        for _ in 0..64 {
+            let a = self.random_live()?;
+            if self.node(a).is_some_and(|n| n.phase() == Phase::Joined) {
+                return Some(a);
+            }
+        }
+        self.live
+            .iter()
+            .copied()
+            .find(|a| self.node(*a).is_some_and(|n| n.phase() == Phase::Joined))
+    }
+
+    /// The address of the node truly responsible for `key` now.
+    pub fn truth_root(&self, key: &Key) -> Option<u32> {
+        self.truth.root(key)
+    }
+
+    fn new_slot(&mut self, id: Key) -> Contact<u32> {
+        let addr = self.nodes.len() as u32;
+        let contact = Contact::new(id, addr);
+        let spot = self.cfg.latency.place(&mut self.rng);
+        self.nodes.push(None);
+        self.contacts.push(contact.clone());
+        self.place.push(spot);
+        self.live_pos.push(NOT_LIVE);
+        contact
+    }
+
+    fn mark_live(&mut self, addr: u32) {
+        self.live_pos[addr as usize] = self.live.len() as u32;
+        self.live.push(addr);
+    }
+
+    fn mark_dead(&mut self, addr: u32) {
+        let pos = self.live_pos[addr as usize];
+        if pos == NOT_LIVE {
+            return;
+        }
+        let last = *self.live.last().expect("a live node exists");
+        self.live.swap_remove(pos as usize);
+        if last != addr {
+            self.live_pos[last as usize] = pos;
+        }
+        self.live_pos[addr as usize] = NOT_LIVE;
+    }
+
+    /// Adds a node with a random id and tells it to join through `bootstrap` (or to start
+    /// a new overlay). Returns its address.
+    pub fn spawn(&mut self, bootstrap: Option<u32>) -> u32 {
+        let id = Key::random(&mut self.rng);
+        let contact = self.new_slot(id);
+        let addr = contact.addr;
+        self.nodes[addr as usize] = Some(Node::new(contact, &self.routing_cfg, self.cfg.node.clone()));
+        self.mark_live(addr);
+        let bootstrap = bootstrap.map(|b| self.contacts[b as usize].clone());
+        self.queue.push(self.now, Ev::Command {
+            node: addr,
+            cmd: Command::Join { bootstrap },
+        });
+        addr
+    }
+
+    /// Adds `n` nodes with random ids whose tables are filled directly with the state the
+    /// protocol converges to. Their maintenance timers start at random offsets.
+    pub fn build_oracle(&mut self, n: usize) {
+        let mut members: Vec<Contact<u32>> = (0..n)
+            .map(|_| {
+                let id = Key::random(&mut self.rng);
+                self.new_slot(id)
+            })
+            .collect();
+        members.sort_by(|a, b| a.id.cmp(&b.id));
+        let tables = R::oracle(&members, &self.routing_cfg);
+        let mut out = std::mem::take(&mut self.out);
+        for (contact, routing) in members.into_iter().zip(tables) {
+            let addr = contact.addr;
+            let timers = routing.maintenance_timers(&self.routing_cfg);
+            let mut node = Node::with_routing(routing, self.cfg.node.clone());
+            let mut ctx = Ctx {
+                now: self.now,
+                rng: &mut self.rng,
+                out: &mut out,
+            };
+            node.start_prebuilt(&mut ctx, timers);
+            self.nodes[addr as usize] = Some(node);
+            self.mark_live(addr);
+            self.truth.insert(&contact);
+            self.apply_outputs(addr, &mut out, true);
+        }
+        self.out = out;
+    }
+
+    /// Whether every joined node's tables equal those the oracle builds from the current
+    /// membership; returns the fraction that agree.
+    pub fn converged_fraction(&self) -> f64 {
+        let mut members: Vec<Contact<u32>> = self
+            .live
+            .iter()
+            .filter(|a| self.node(**a).is_some_and(|n| n.phase() == Phase::Joined))
+            .map(|a| self.contacts[*a as usize].clone())
+            .collect();
+        if members.is_empty() {
+            return 1.0;
+        }
+        members.sort_by(|a, b| a.id.cmp(&b.id));
+        let ideal = R::oracle(&members, &self.routing_cfg);
+        let agree = members
+            .iter()
+            .zip(&ideal)
+            .filter(|(c, ideal)| self.node(c.addr).is_some_and(|n| n.routing().agrees_with(ideal)))
+            .count();
+        agree as f64 / members.len() as f64
+    }
+
+    /// Grows the overlay by real joins: `n` nodes, one every `spacing` of simulated time,
+    /// each joining through a random node that has already joined; `progress` is told how
+    /// many have been added.
+    pub fn grow(&mut self, n: usize, spacing: std::time::Duration, mut progress: impl FnMut(usize)) {
+        for k in 0..n {
+            let bootstrap = self.random_joined();
+            self.spawn(bootstrap);
+            let next = self.now + spacing;
+            self.run_until(next);
+            progress(k + 1);
+        }
+    }
+
+    /// Runs maintenance until every joined node's tables equal the converged ones, checking
+    /// every `check_every`, for at most `max`. Returns the fraction of nodes that agree.
+    pub fn settle(&mut self, max: std::time::Duration, check_every: std::time::Duration) -> f64 {
+        let deadline = self.now + max;
+        loop {
+            let fraction = self.converged_fraction();
+            if fraction >= 1.0 || self.now >= deadline {
+                return fraction;
+            }
+            let next = (self.now + check_every).min(deadline);
+            self.run_until(next);
+        }
+    }
+
+    /// Gives `cmd` (tagged `op`) to the node at `addr` and runs until that node reports the
+    /// result, for at most `timeout`; returns the event, or `None` on timeout.
+    pub fn execute(&mut self, addr: u32, cmd: Command<u32>, op: u64, timeout: std::time::Duration) -> Option<Event<u32>> {
+        self.command(addr, cmd);
+        let deadline = self.now + timeout;
+        let matches = |e: &SimEvent| {
+            e.node == addr
+                && matches!(e.event, Event::PutDone { op: o, .. } | Event::GetDone { op: o, .. } if o == op)
+        };
+        let mut seen = self.events.len();
+        loop {
+            if let Some(i) = self.events[seen..].iter().position(matches) {
+                return Some(self.events.remove(seen + i).event);
+            }
+            seen = self.events.len();
+            match self.queue.peek_time() {
+                Some(t) if t <= deadline => self.step(),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Gives `cmd` to the node at `addr` now.
+    pub fn command(&mut self, addr: u32, cmd: Command<u32>) {
+        self.queue.push(self.now, Ev::Command { node: addr, cmd });
+    }
+
+    /// Crashes the node at `addr`: it stops at once, without a word to anyone.
+    pub fn crash(&mut self, addr: u32) {
+        if let Some(node) = self.nodes[addr as usize].take() {
+            self.truth.remove(node.me());
+            self.mark_dead(addr);
+        }
+    }
+
+    /// Asks the node at `addr` to leave gracefully; it is removed once it reports `Left`.
+    pub fn leave(&mut self, addr: u32) {
+        if self.node(addr).is_some() {
+            self.truth.remove(&self.contacts[addr as usize].clone());
+            self.command(addr, Command::Leave);
+        }
+    }
+
+    /// Starts churn: Poisson arrivals (joining through a random live node) and, for every
+    /// node present or arriving from now on, an exponential session after which it leaves
+    /// gracefully or crashes.
+    pub fn start_churn(&mut self, churn: ChurnConfig) {
+        let first = churn.next_arrival(&mut self.rng);
+        self.queue.push(self.now + first, Ev::ChurnArrival);
+        for addr in self.live.clone() {
+            let session = churn.session(&mut self.rng);
+            self.queue.push(self.now + session, Ev::ChurnDeparture { node: addr });
+        }
+        self.churn = Some(churn);
+    }
+
+    /// Stops churn: no more arrivals or departures are scheduled or carried out.
+    pub fn stop_churn(&mut self) {
+        self.churn = None;
+    }
+
+    /// Runs events until simulated time `until` (inclusive) or until the queue is empty.
+    pub fn run_until(&mut self, until: Time) {
+        while let Some(t) = self.queue.peek_time() {
+            if t > until {
+                break;
+            }
+            self.step();
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Runs until no event other than periodic timers is needed: stops when `done` says so,
+    /// checking after every event, or at `deadline`.
+    pub fn run_until_done(&mut self, deadline: Time, mut done: impl FnMut(&Self) -> bool) {
+        while let Some(t) = self.queue.peek_time() {
+            if t > deadline || done(self) {
+                break;
+            }
+            self.step();
+        }
+    }
+
+    /// Processes the next event.
+    pub fn step(&mut self) {
+        let Some((time, ev)) = self.queue.pop() else { return };
+        self.now = time;
+        self.processed += 1;
+        match ev {
+            Ev::Deliver { to, from, msg } => self.dispatch(to, Input::Message { from, msg }),
+            Ev::Timer { node, timer } => self.dispatch(node, Input::Timer(timer)),
+            Ev::Command { node, cmd } => self.dispatch(node, Input::Command(cmd)),
+            Ev::ChurnArrival => self.churn_arrival(),
+            Ev::ChurnDeparture { node } => self.churn_departure(node),
+        }
+    }
+
+    fn churn_arrival(&mut self) {
+        let Some(churn) = self.churn.clone() else { return };
+        let bootstrap = self.random_joined();
+        let addr = self.spawn(bootstrap);
+        let session = churn.session(&mut self.rng);
+        self.queue.push(self.now + session, Ev::ChurnDeparture { node: addr });
+        let next = churn.next_arrival(&mut self.rng);
+        self.queue.push(self.now + next, Ev::ChurnArrival);
+    }
+
+    fn churn_departure(&mut self, addr: u32) {
+        let Some(churn) = self.churn.clone() else { return };
+        if self.node(addr).is_none() {
+            return;
+        }
+        if self.rng.random::<f64>() < churn.graceful_fraction {
+            self.leave(addr);
+        } else {
+            self.crash(addr);
+        }
+    }
+
+    /// Calls `f` with the live node at `addr` and a context at the current time, then
+    /// carries out what the node asked for. For tests that hand a node raw input.
+    pub fn with_node<T>(&mut self, addr: u32, f: impl FnOnce(&mut Node<R>, &mut Ctx<'_, R>) -> T) -> T {
+        let node = self.nodes[addr as usize].as_mut().expect("with_node needs a live node");
+        let mut out = std::mem::take(&mut self.out);
+        let mut ctx = Ctx {
+            now: self.now,
+            rng: &mut self.rng,
+            out: &mut out,
+        };
+        let result = f(node, &mut ctx);
+        self.apply_outputs(addr, &mut out, false);
+        self.out = out;
+        result
+    }
+
+    fn dispatch(&mut self, addr: u32, input: Input<R>) {
+        let Some(node) = self.nodes[addr as usize].as_mut() else { return };
+        let mut out = std::mem::take(&mut self.out);
+        let mut ctx = Ctx {
+            now: self.now,
+            rng: &mut self.rng,
+            out: &mut out,
+        };
+        if let Err(e) = node.handle(&mut ctx, input) {
+            tracing::debug!(node = addr, error = %e, "input rejected");
+        }
+        self.apply_outputs(addr, &mut out, false);
+        self.out = out;
+    }
+
+    fn apply_outputs(&mut self, from: u32, out: &mut Vec<Output<R>>, spread_timers: bool) {
+        for o in out.drain(..) {
+            match o {
+                Output::Send { to, msg } => {
+                    self.messages += 1;
+                    if self.cfg.loss > 0.0 && self.rng.random::<f64>() < self.cfg.loss {
+                        continue;
+                    }
+                    let delay = self.cfg.latency.delay(
+                        self.place[from as usize],
+                        self.place[to.addr as usize],
+                        &mut self.rng,
+                    );
+                    let sender = self.contacts[from as usize].clone();
+                    self.queue.push(self.now + delay, Ev::Deliver {
+                        to: to.addr,
+                        from: sender,
+                        msg,
+                    });
+                }
+                Output::Timer { after, timer } => {
+                    // Prebuilt nodes start their periodic timers at random phases, as nodes
+                    // that joined at different times would have.
+                    let after = if spread_timers && !after.is_zero() {
+                        after.mul_f64(self.rng.random::<f64>())
+                    } else {
+                        after
+                    };
+                    self.queue.push(self.now + after, Ev::Timer { node: from, timer });
+                }
+                Output::Event(e) => self.on_event(from, e),
+            }
+        }
+    }
+
+    fn on_event(&mut self, addr: u32, event: Event<u32>) {
+        match &event {
+            Event::LookupDone {
+                key,
+                result,
+                hops,
+                messages,
+                latency,
+                ..
+            } => {
+                match result {
+                    Ok(nodes) => {
+                        let correct = self.truth.root(key) == Some(nodes[0].addr);
+                        self.lookup_stats.record(*hops, *messages, *latency, correct);
+                    }
+                    Err(_) => self.lookup_stats.record_failure(*messages),
+                }
+                return;
+            }
+            Event::Joined => self.truth.insert(&self.contacts[addr as usize].clone()),
+            Event::Left => {
+                self.nodes[addr as usize] = None;
+                self.mark_dead(addr);
+            }
+            _ => {}
+        }
+        self.events.push(SimEvent {
+            time: self.now,
+            node: addr,
+            event,
+        });
+    }
+}
