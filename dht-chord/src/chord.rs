@@ -22,8 +22,11 @@ pub struct Chord<A> {
     pub(crate) succ: Vec<Contact<A>>,
     pub(crate) fingers: FingerTable<A>,
     pub(crate) joined: bool,
-    /// Finger index whose lookup is in flight, during a sweep.
+    /// Finger index whose lookup is in flight.
     sweep: Option<u8>,
+    /// Finger index the next `fix_fingers` tick refreshes (`None`: start a new pass at the
+    /// first finger beyond the successor).
+    next_finger: Option<u32>,
     /// The `GetNeighbors` request of the stabilize round in flight.
     stabilizing: Option<ReqId>,
     /// The node this one joins through, kept to retry a failed join.
@@ -47,6 +50,7 @@ impl<A: Address> Chord<A> {
             fingers,
             joined: true,
             sweep: None,
+            next_finger: None,
             stabilizing: None,
             bootstrap: None,
         }
@@ -183,8 +187,10 @@ impl<A: Address> Chord<A> {
         self.fingers.remove(&from.id);
     }
 
-    /// `fix_fingers`: start a sweep at the first finger beyond the successor.
-    fn start_sweep(&mut self, out: &mut RoutingOut<'_, Self>) {
+    /// `fix_fingers`: refresh the next distinct finger, as the paper's `fix_fingers` does
+    /// one entry per call; a pass starts at the first finger beyond the successor and skips
+    /// the indices a found node already covers.
+    fn fix_next_finger(&mut self, out: &mut RoutingOut<'_, Self>) {
         if self.sweep.is_some() {
             return;
         }
@@ -192,14 +198,16 @@ impl<A: Address> Chord<A> {
             self.fingers = FingerTable::default();
             return;
         };
-        let i = first_index_beyond(&self.me.id, &s.id);
-        self.fingers.clear_below(i.min(KEY_BITS) as u8);
-        self.sweep_lookup(out, i);
-    }
-
-    fn sweep_lookup(&mut self, out: &mut RoutingOut<'_, Self>, i: u32) {
+        let i = match self.next_finger {
+            Some(i) if i < KEY_BITS => i,
+            _ => {
+                let first = first_index_beyond(&self.me.id, &s.id);
+                self.fingers.clear_below(first.min(KEY_BITS) as u8);
+                first
+            }
+        };
         if i >= KEY_BITS {
-            self.sweep = None;
+            self.next_finger = None;
             return;
         }
         self.sweep = Some(i as u8);
@@ -207,38 +215,55 @@ impl<A: Address> Chord<A> {
         out.lookup(start, FINGER_TAG + i as u64, None);
     }
 
-    /// A finger lookup came back: record the run it starts and look up the next distinct one.
-    fn on_finger(&mut self, out: &mut RoutingOut<'_, Self>, i: u8, found: &Contact<A>) {
+    /// A finger lookup came back: record the run it starts; the next tick refreshes the
+    /// next distinct finger.
+    fn on_finger(&mut self, i: u8, found: &Contact<A>) {
+        self.sweep = None;
         if found.id == self.me.id {
             // `n + 2^i` wrapped back to us: every finger from `i` on is this node itself.
             self.fingers.clear_from(i);
-            self.sweep = None;
+            self.next_finger = None;
             return;
         }
         let next = first_index_beyond(&self.me.id, &found.id).max(i as u32 + 1);
         self.fingers.set_run(i, next.min(KEY_BITS) as u8, found.clone());
-        self.sweep_lookup(out, next);
+        self.next_finger = (next < KEY_BITS).then_some(next);
     }
 
-    /// Nodes known to precede `key` (in `(me, key)`), closest to the key first.
+    /// Nodes known to precede `key` (in `(me, key)`): first the paper's
+    /// `closest_preceding_node` over the finger table (whose lowest entry is the
+    /// successor), then, as fallbacks should it fail, the next-closest fingers and
+    /// successor-list entries.
     fn closest_preceding(&self, key: &Key, num: usize) -> Vec<Contact<A>> {
         let limit = self.me.id.distance_to(key);
-        // Keep the `num` candidates with the largest distance from us that is below the
-        // key's: they are the closest preceding nodes.
+        let precedes = |c: &Contact<A>| {
+            let d = self.me.id.distance_to(&c.id);
+            !d.is_zero() && d < limit
+        };
+        let first = self
+            .fingers
+            .nodes()
+            .rev()
+            .chain(self.succ.first())
+            .find(|c| precedes(c));
+        let mut out: Vec<Contact<A>> = Vec::with_capacity(num);
+        out.extend(first.cloned());
+        if out.len() >= num {
+            return out;
+        }
+        // Fallbacks: the `num - 1` closest preceding nodes among everything known.
         let mut best: Vec<(Key, &Contact<A>)> = Vec::with_capacity(num + 1);
         for c in self.fingers.nodes().rev().chain(self.succ.iter()) {
+            if !precedes(c) || out.iter().any(|o| o.id == c.id) || best.iter().any(|(_, b)| b.id == c.id) {
+                continue;
+            }
             let d = self.me.id.distance_to(&c.id);
-            if d.is_zero() || d >= limit || best.iter().any(|(bd, _)| *bd == d) {
-                continue;
-            }
-            if best.len() == num && best.last().is_some_and(|(bd, _)| *bd >= d) {
-                continue;
-            }
             let at = best.partition_point(|(bd, _)| *bd > d);
             best.insert(at, (d, c));
-            best.truncate(num);
+            best.truncate(num - 1);
         }
-        best.into_iter().map(|(_, c)| c.clone()).collect()
+        out.extend(best.into_iter().map(|(_, c)| c.clone()));
+        out
     }
 
     /// This node and its successors: where a key this node is root of lives.
@@ -267,6 +292,7 @@ impl<A: Address> Routing for Chord<A> {
             fingers: FingerTable::default(),
             joined: false,
             sweep: None,
+            next_finger: None,
             stabilizing: None,
             bootstrap: None,
         }
@@ -382,7 +408,7 @@ impl<A: Address> Routing for Chord<A> {
                 out.timer(self.cfg.stabilize_interval, ChordTimer::Stabilize);
             }
             ChordTimer::FixFingers => {
-                self.start_sweep(out);
+                self.fix_next_finger(out);
                 out.timer(self.cfg.fix_fingers_interval, ChordTimer::FixFingers);
             }
             ChordTimer::CheckPredecessor => {
@@ -413,7 +439,7 @@ impl<A: Address> Routing for Chord<A> {
                         out.request(s, ChordMsg::Notify);
                     }
                     self.arm_timers(out);
-                    self.start_sweep(out);
+                    self.fix_next_finger(out);
                 }
                 _ => {
                     tracing::debug!(node = ?self.me.id, "join lookup failed; retrying");
@@ -429,7 +455,7 @@ impl<A: Address> Routing for Chord<A> {
             return;
         }
         match result {
-            Ok(nodes) => self.on_finger(out, i as u8, &nodes[0]),
+            Ok(nodes) => self.on_finger(i as u8, &nodes[0]),
             Err(_) => self.sweep = None,
         }
     }

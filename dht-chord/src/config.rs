@@ -10,7 +10,7 @@ pub struct ChordConfig {
     pub successors: usize,
     /// Period of `stabilize` (ask the successor for its predecessor and successor list).
     pub stabilize_interval: Duration,
-    /// Period of a `fix_fingers` sweep, which refreshes every distinct finger in turn.
+    /// Period of `fix_fingers`, which refreshes one distinct finger per call, in turn.
     pub fix_fingers_interval: Duration,
     /// Period of `check_predecessor`.
     pub check_predecessor_interval: Duration,

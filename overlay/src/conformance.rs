@@ -22,13 +22,12 @@ use crate::Key;
 
 /// Network size the checks use.
 pub const NODES: usize = 64;
-const JOIN_SPACING: Duration = Duration::from_secs(2);
 const OP_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// An overlay of `n` nodes grown by real joins, then maintained until converged.
 pub fn grown<R: SimRouting>(config: &R::Config, n: usize, seed: u64) -> Simulator<R> {
     let mut sim = Simulator::<R>::new(config.clone(), SimConfig::default(), seed);
-    sim.grow(n, JOIN_SPACING, |_| {});
+    sim.grow(n, Duration::from_secs(30), 0.1, |_| {});
     let fraction = sim.settle(Duration::from_secs(3600), Duration::from_secs(30));
     assert_eq!(fraction, 1.0, "{}: only {:.1}% of {n} nodes converged", R::NAME, fraction * 100.0);
     sim

@@ -128,6 +128,11 @@ impl<R: SimRouting> Simulator<R> {
         self.processed
     }
 
+    /// Nodes ever created (live or not): the next node gets this address.
+    pub fn contact_count(&self) -> usize {
+        self.contacts.len()
+    }
+
     /// Events waiting in the queue.
     pub fn pending_events(&self) -> usize {
         self.queue.len()
@@ -278,14 +283,16 @@ impl<R: SimRouting> Simulator<R> {
         agree as f64 / members.len() as f64
     }
 
-    /// Grows the overlay by real joins: `n` nodes, one every `spacing` of simulated time,
-    /// each joining through a random node that has already joined; `progress` is told how
-    /// many have been added.
-    pub fn grow(&mut self, n: usize, spacing: std::time::Duration, mut progress: impl FnMut(usize)) {
+    /// Grows the overlay by real joins: `n` nodes, each joining through a random node that
+    /// has already joined. Joins arrive at `rate` times the current size per `round` of
+    /// simulated time (the network grows by that fraction per maintenance round), so no
+    /// part of the ring receives more joins than stabilization absorbs; `progress` is told
+    /// how many nodes have been added.
+    pub fn grow(&mut self, n: usize, round: std::time::Duration, rate: f64, mut progress: impl FnMut(usize)) {
         for k in 0..n {
             let bootstrap = self.random_joined();
             self.spawn(bootstrap);
-            let next = self.now + spacing;
+            let next = self.now + round.div_f64(rate * (k + 1) as f64);
             self.run_until(next);
             progress(k + 1);
         }

@@ -1,0 +1,53 @@
+//! Building the simulated network before measuring it.
+
+use std::time::Duration;
+
+use overlay::sim::{SimConfig, SimRouting, Simulator};
+
+use crate::bench::progress::bar;
+use crate::cli::{BuildArg, CommonArgs};
+
+/// Growth per maintenance round while building by protocol: the network grows by this
+/// fraction of its size each round.
+pub const GROWTH_PER_ROUND: f64 = 0.1;
+
+/// Simulator parameters from the command line.
+pub fn sim_config(common: &CommonArgs, replication: usize) -> SimConfig {
+    let mut cfg = SimConfig::default();
+    cfg.node.replication = replication;
+    cfg.node.repair_interval = Duration::from_secs_f64(common.maintenance);
+    cfg
+}
+
+/// Fills `sim` with `n` nodes as `--build` says; returns the fraction of nodes whose tables
+/// had converged at the end.
+pub fn build<R: SimRouting>(sim: &mut Simulator<R>, n: usize, common: &CommonArgs) -> f64 {
+    match common.build {
+        BuildArg::Oracle => {
+            sim.build_oracle(n);
+            1.0
+        }
+        BuildArg::Protocol => {
+            let pb = bar(n as u64, "joins", common.quiet);
+            let round = Duration::from_secs_f64(common.maintenance);
+            sim.grow(n, round, GROWTH_PER_ROUND, |k| {
+                if k % 256 == 0 || k == n {
+                    pb.set_position(k as u64);
+                }
+            });
+            pb.finish_and_clear();
+            let pb = bar(100, "converging", common.quiet);
+            pb.set_message("% of nodes with converged tables");
+            let deadline = sim.now() + round * 100;
+            let mut fraction = sim.converged_fraction();
+            while fraction < 1.0 && sim.now() < deadline {
+                let next = sim.now() + round;
+                sim.run_until(next);
+                fraction = sim.converged_fraction();
+                pb.set_position((fraction * 100.0) as u64);
+            }
+            pb.finish_and_clear();
+            fraction
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The benchmarks behind `p2p bench`.
+
+pub mod build;
+pub mod churn;
+pub mod hops;
+pub mod plot;
+pub mod progress;
+pub mod table;

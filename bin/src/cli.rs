@@ -1,0 +1,197 @@
+//! The command line: `p2p bench hops`, `p2p bench churn`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Peer-to-peer overlays and distributed hash tables with pluggable routing.
+///
+/// Benchmarks run the real protocol state machines in a deterministic discrete-event
+/// simulator: the same seed gives the same numbers, bit for bit.
+#[derive(Parser, Debug)]
+#[command(name = "p2p", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Top,
+}
+
+/// Top-level commands.
+#[derive(Subcommand, Debug)]
+pub enum Top {
+    /// Measure routing algorithms in the simulator.
+    #[command(subcommand)]
+    Bench(Bench),
+}
+
+/// Benchmarks.
+#[derive(Subcommand, Debug)]
+pub enum Bench {
+    /// Lookup path lengths (hops) against network size, checked against the true root of
+    /// every key.
+    ///
+    /// Example: p2p bench hops --overlay chord --nodes 1000,10000 --lookups 100000 --plot hops.svg
+    Hops(HopsArgs),
+    /// Lookups and stored keys under failures: many nodes crashing at once (--fail), or
+    /// continuous churn (--session-median with --duration).
+    ///
+    /// Examples:
+    ///   p2p bench churn --nodes 10000 --fail 0.5
+    ///   p2p bench churn --nodes 10000 --session-median 3600 --duration 7200
+    Churn(ChurnArgs),
+}
+
+/// A routing algorithm to measure.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OverlayArg {
+    /// Chord (Stoica et al. 2001).
+    Chord,
+    /// Every routing algorithm, one after the other.
+    All,
+}
+
+/// How the network is built before measuring.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BuildArg {
+    /// Real joins one after another, then maintenance until every table has converged.
+    Protocol,
+    /// Tables filled directly with the converged state (for very large networks).
+    Oracle,
+}
+
+impl BuildArg {
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            BuildArg::Protocol => "protocol",
+            BuildArg::Oracle => "oracle",
+        }
+    }
+}
+
+/// Options every benchmark shares.
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Routing algorithm.
+    #[arg(long, value_enum, default_value = "chord")]
+    pub overlay: OverlayArg,
+    /// Seed of the simulation: the same seed gives the same result.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How the network is built.
+    #[arg(long, value_enum, default_value = "protocol")]
+    pub build: BuildArg,
+    /// Print one JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Chord successor-list length.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub successors: u16,
+    /// Seconds of simulated time between maintenance rounds (stabilize, fix fingers,
+    /// check predecessor, replica repair).
+    #[arg(long, default_value_t = 30.0, value_parser = positive_seconds)]
+    pub maintenance: f64,
+    /// No progress bar on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `p2p bench hops`.
+#[derive(Args, Debug, Clone)]
+pub struct HopsArgs {
+    /// Shared options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Network sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000", value_parser = node_count)]
+    pub nodes: Vec<usize>,
+    /// Lookups per network size, each for a random key from a random node.
+    #[arg(long, default_value_t = 100_000, value_parser = positive_count)]
+    pub lookups: usize,
+    /// Draw the hop distributions and mean hops against N (with the theory) to this file
+    /// (.svg or .png).
+    #[arg(long, value_name = "FILE", value_parser = plot_path)]
+    pub plot: Option<PathBuf>,
+}
+
+/// `p2p bench churn`.
+#[derive(Args, Debug, Clone)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["fail", "session_median"])))]
+pub struct ChurnArgs {
+    /// Shared options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Network size.
+    #[arg(long, default_value_t = 10_000, value_parser = node_count)]
+    pub nodes: usize,
+    /// Fraction of nodes that crash at the same instant (0 < F < 1).
+    #[arg(long, value_parser = fraction, conflicts_with_all = ["session_median", "duration"])]
+    pub fail: Option<f64>,
+    /// Continuous churn: median session length in seconds (sessions are exponential;
+    /// Poisson arrivals balance departures; half of the departures are graceful, half
+    /// are crashes).
+    #[arg(long, value_parser = positive_seconds, requires = "duration")]
+    pub session_median: Option<f64>,
+    /// Continuous churn: simulated seconds to run it.
+    #[arg(long, value_parser = positive_seconds)]
+    pub duration: Option<f64>,
+    /// Keys stored before the failures.
+    #[arg(long, default_value_t = 10_000, value_parser = positive_count)]
+    pub keys: usize,
+    /// Replication factors to compare, comma-separated (1 = no replication).
+    #[arg(long, value_delimiter = ',', default_value = "1,3", value_parser = replication)]
+    pub replication: Vec<usize>,
+    /// Gets measured: after the crash and repair (--fail), or spread over the run (churn).
+    #[arg(long, default_value_t = 10_000, value_parser = positive_count)]
+    pub lookups: usize,
+    /// Simulated seconds of maintenance after a mass crash before measuring.
+    #[arg(long, default_value_t = 300.0, value_parser = positive_seconds)]
+    pub settle: f64,
+}
+
+fn node_count(s: &str) -> Result<usize, String> {
+    let n: usize = s.trim().parse().map_err(|_| format!("`{s}` is not a number of nodes"))?;
+    if n == 0 {
+        return Err("a network needs at least 1 node".into());
+    }
+    if n > 10_000_000 {
+        return Err(format!("{n} nodes is more than the simulator's limit of 10,000,000"));
+    }
+    Ok(n)
+}
+
+fn positive_count(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{s}` is not a positive whole number")),
+    }
+}
+
+fn replication(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=16).contains(&n) => Ok(n),
+        _ => Err(format!("replication factor `{s}` must be between 1 and 16")),
+    }
+}
+
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if f > 0.0 && f < 1.0 => Ok(f),
+        _ => Err(format!("`{s}` is not a fraction strictly between 0 and 1")),
+    }
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if f > 0.0 && f.is_finite() => Ok(f),
+        _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
+}
+
+fn plot_path(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    match p.extension().and_then(|e| e.to_str()) {
+        Some("svg" | "png") => Ok(p),
+        _ => Err(format!("`{s}`: the plot file must end in .svg or .png")),
+    }
+}
