@@ -60,32 +60,36 @@ impl Key {
         Key(out)
     }
 
+    /// The key as (top 128 bits, low 32 bits), for word-sized arithmetic.
+    fn limbs(&self) -> (u128, u32) {
+        let mut hi = [0u8; 16];
+        let mut lo = [0u8; 4];
+        hi.copy_from_slice(&self.0[..16]);
+        lo.copy_from_slice(&self.0[16..]);
+        (u128::from_be_bytes(hi), u32::from_be_bytes(lo))
+    }
+
+    fn from_limbs(hi: u128, lo: u32) -> Key {
+        let mut out = [0u8; KEY_BYTES];
+        out[..16].copy_from_slice(&hi.to_be_bytes());
+        out[16..].copy_from_slice(&lo.to_be_bytes());
+        Key(out)
+    }
+
     /// `self + other (mod 2^160)`.
     pub fn wrapping_add(&self, other: &Key) -> Key {
-        let mut out = [0u8; KEY_BYTES];
-        let mut carry = 0u16;
-        for i in (0..KEY_BYTES).rev() {
-            let s = self.0[i] as u16 + other.0[i] as u16 + carry;
-            out[i] = s as u8;
-            carry = s >> 8;
-        }
-        Key(out)
+        let (ah, al) = self.limbs();
+        let (bh, bl) = other.limbs();
+        let (lo, carry) = al.overflowing_add(bl);
+        Key::from_limbs(ah.wrapping_add(bh).wrapping_add(carry as u128), lo)
     }
 
     /// `self - other (mod 2^160)`.
     pub fn wrapping_sub(&self, other: &Key) -> Key {
-        let mut out = [0u8; KEY_BYTES];
-        let mut borrow = 0i16;
-        for i in (0..KEY_BYTES).rev() {
-            let mut d = self.0[i] as i16 - other.0[i] as i16 - borrow;
-            borrow = 0;
-            if d < 0 {
-                d += 256;
-                borrow = 1;
-            }
-            out[i] = d as u8;
-        }
-        Key(out)
+        let (ah, al) = self.limbs();
+        let (bh, bl) = other.limbs();
+        let (lo, borrow) = al.overflowing_sub(bl);
+        Key::from_limbs(ah.wrapping_sub(bh).wrapping_sub(borrow as u128), lo)
     }
 
     /// Clockwise distance from `self` to `to` on the ring: `to - self (mod 2^160)`.
@@ -124,7 +128,7 @@ impl Key {
 
     /// Whether every bit is zero.
     pub fn is_zero(&self) -> bool {
-        self.0.iter().all(|b| *b == 0)
+        self.0 == [0; KEY_BYTES]
     }
 
     /// Number of significant bits: `0` for zero, `i + 1` when the top set bit is `2^i`.

@@ -7,7 +7,7 @@ use rand::Rng;
 use crate::contact::Contact;
 use crate::error::{DhtError, LookupError};
 use crate::id::Key;
-use crate::routing::{ReqId, Routing};
+use crate::routing::Routing;
 use crate::time::Time;
 use crate::wire::WireOf;
 
@@ -126,8 +126,8 @@ pub enum Event<A> {
 pub enum NodeTimer<T> {
     /// The routing algorithm's timer.
     Routing(T),
-    /// Request `id` has waited long enough.
-    RequestTimeout(ReqId),
+    /// Time to fail the requests whose deadline has passed.
+    RequestTimeouts,
     /// Periodic replica repair.
     Repair,
     /// Repair soon after a neighbour-set change.

@@ -13,6 +13,7 @@ use crate::error::{DecodeError, ProtocolError};
 use crate::io::{Command, Ctx, Event, Input, NodeTimer, Output};
 use crate::lookup::Lookup;
 use crate::routing::{Action, Out, ReqId, Routing};
+use crate::time::Time;
 use crate::wire::{Request, Response, Wire, WireOf};
 
 /// Why an outgoing request was sent: where its response or failure goes.
@@ -42,6 +43,8 @@ pub(crate) enum Purpose {
 #[derive(Clone, Debug)]
 pub(crate) struct Pending<A> {
     pub(crate) to: Contact<A>,
+    /// When the request counts as failed.
+    pub(crate) deadline: Time,
     pub(crate) purpose: Purpose,
 }
 
@@ -81,6 +84,9 @@ pub struct Node<R: Routing> {
     pub(crate) lookups: BTreeMap<u64, Lookup<R::Addr>>,
     pub(crate) dht: Dht<R::Addr>,
     pub(crate) stats: NodeStats,
+    /// When the armed request-timeout timer fires, if one is armed. One timer per node
+    /// serves every pending request.
+    timeout_armed: Option<Time>,
     pub(crate) app: Option<Box<dyn Application<R::Addr>>>,
     scratch: Vec<Action<R::Addr, R::Msg, R::Timer>>,
 }
@@ -115,6 +121,7 @@ impl<R: Routing> Node<R> {
             pending: BTreeMap::new(),
             lookups: BTreeMap::new(),
             stats: NodeStats::default(),
+            timeout_armed: None,
             app: None,
             scratch: Vec::new(),
         }
@@ -242,10 +249,18 @@ impl<R: Routing> Node<R> {
                     self.call_routing(ctx, |r, out| r.on_timer(out, t));
                 }
             }
-            NodeTimer::RequestTimeout(id) => {
-                if let Some(p) = self.pending.remove(&id) {
-                    self.stats.timeouts += 1;
-                    self.request_failed(ctx, id, p);
+            NodeTimer::RequestTimeouts => {
+                self.timeout_armed = None;
+                let expired: Vec<ReqId> =
+                    self.pending.iter().filter(|(_, p)| p.deadline <= ctx.now).map(|(id, _)| *id).collect();
+                for id in expired {
+                    if let Some(p) = self.pending.remove(&id) {
+                        self.stats.timeouts += 1;
+                        self.request_failed(ctx, id, p);
+                    }
+                }
+                if let Some(next) = self.pending.values().map(|p| p.deadline).min() {
+                    self.arm_timeout(ctx, next);
                 }
             }
             NodeTimer::Repair => {
@@ -398,10 +413,12 @@ impl<R: Routing> Node<R> {
         body: Request<R::Msg>,
         purpose: Purpose,
     ) {
+        let deadline = ctx.now + self.cfg.request_timeout;
         self.pending.insert(
             id,
             Pending {
                 to: to.clone(),
+                deadline,
                 purpose,
             },
         );
@@ -410,9 +427,16 @@ impl<R: Routing> Node<R> {
             to,
             msg: Wire::Request { id, body },
         });
+        if self.timeout_armed.is_none() {
+            self.arm_timeout(ctx, deadline);
+        }
+    }
+
+    fn arm_timeout(&mut self, ctx: &mut Ctx<'_, R>, at: Time) {
+        self.timeout_armed = Some(at);
         ctx.out.push(Output::Timer {
-            after: self.cfg.request_timeout,
-            timer: NodeTimer::RequestTimeout(id),
+            after: at.since(ctx.now),
+            timer: NodeTimer::RequestTimeouts,
         });
     }
 
