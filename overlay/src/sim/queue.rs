@@ -1,27 +1,41 @@
-//! The simulator's event queue: one priority queue keyed by (time, sequence number), so
-//! events at the same time run in the order they were scheduled.
+//! The simulator's event queue: events ordered by (time, sequence number), so events at the
+//! same time run in the order they were scheduled.
+//!
+//! It is a calendar queue: events fall into buckets one millisecond wide, kept in a
+//! `BTreeMap`; only the bucket being run is sorted. Periodic timers far in the future cost
+//! a push onto a vector instead of a walk down a heap of millions of entries.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 
 use crate::time::Time;
 
-/// A deterministic event queue. Events live in a slab; the heap orders small handles, so
-/// sifting never moves the (possibly large) events themselves.
+/// Width of a bucket in microseconds.
+const BUCKET_US: u64 = 1000;
+
+/// A deterministic event queue. Events live in a slab; buckets hold small handles.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Reverse<(Time, u64, u32)>>,
+    /// Future buckets by index (`time / BUCKET_US`), in scheduling order within a bucket.
+    buckets: BTreeMap<u64, Vec<(Time, u64, u32)>>,
+    /// The bucket being run, sorted so the next event is last.
+    current: Vec<(Time, u64, u32)>,
+    /// Index of `current`.
+    current_index: Option<u64>,
     slab: Vec<Option<E>>,
     free: Vec<u32>,
     seq: u64,
+    len: usize,
 }
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            heap: BinaryHeap::new(),
+            buckets: BTreeMap::new(),
+            current: Vec::new(),
+            current_index: None,
             slab: Vec::new(),
             free: Vec::new(),
             seq: 0,
+            len: 0,
         }
     }
 }
@@ -40,30 +54,56 @@ impl<E> EventQueue<E> {
             }
         };
         self.seq += 1;
-        self.heap.push(Reverse((time, self.seq, slot)));
+        self.len += 1;
+        let entry = (time, self.seq, slot);
+        let index = time.0 / BUCKET_US;
+        match self.current_index {
+            Some(c) if index <= c => {
+                // Into the bucket being run: keep it sorted, next event last.
+                let at = self.current.partition_point(|e| (e.0, e.1) > (entry.0, entry.1));
+                self.current.insert(at, entry);
+            }
+            _ => self.buckets.entry(index).or_default().push(entry),
+        }
+    }
+
+    /// Makes sure `current` holds the earliest events, if there are any.
+    fn refill(&mut self) {
+        if !self.current.is_empty() {
+            return;
+        }
+        self.current_index = None;
+        if let Some((index, mut bucket)) = self.buckets.pop_first() {
+            bucket.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+            self.current = bucket;
+            self.current_index = Some(index);
+        }
     }
 
     /// The time of the next event.
-    pub fn peek_time(&self) -> Option<Time> {
-        self.heap.peek().map(|Reverse((t, _, _))| *t)
+    pub fn peek_time(&mut self) -> Option<Time> {
+        self.refill();
+        self.current.last().map(|e| e.0)
     }
 
     /// Removes and returns the next event.
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        let Reverse((time, _, slot)) = self.heap.pop()?;
-        let event = self.slab[slot as usize].take().expect("every heap entry has its event");
+        self.refill();
+        let (time, _, slot) = self.current.pop()?;
+        let event = self.slab[slot as usize].take().expect("every queued entry has its event");
         self.free.push(slot);
+        self.len -= 1;
         Some((time, event))
     }
 
     /// Number of scheduled events.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
 
     /// Whether nothing is scheduled.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len == 0
     }
 }
 
@@ -78,7 +118,12 @@ mod tests {
         q.push(Time(1), "a");
         q.push(Time(5), "c");
         q.push(Time(9), "d");
+        assert_eq!(q.pop().map(|(_, e)| e), Some("a"));
+        // Scheduled while its bucket runs, before an event already queued later in it.
+        q.push(Time(3), "a2");
+        q.push(Time(5_000), "c2");
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
-        assert_eq!(order, ["a", "b", "c", "d"]);
+        assert_eq!(order, ["a2", "b", "c", "d", "c2"]);
+        assert!(q.is_empty());
     }
 }
