@@ -150,12 +150,17 @@ pub struct ChurnArgs {
 }
 
 fn node_count(s: &str) -> Result<usize, String> {
-    let n: usize = s.trim().parse().map_err(|_| format!("`{s}` is not a number of nodes"))?;
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of nodes"))?;
     if n == 0 {
         return Err("a network needs at least 1 node".into());
     }
     if n > 10_000_000 {
-        return Err(format!("{n} nodes is more than the simulator's limit of 10,000,000"));
+        return Err(format!(
+            "{n} nodes is more than the simulator's limit of 10,000,000"
+        ));
     }
     Ok(n)
 }

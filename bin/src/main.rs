@@ -26,7 +26,9 @@ fn main() -> Result<()> {
             for overlay in Overlay::selected(args.common.overlay) {
                 for &n in &args.nodes {
                     let row = match overlay {
-                        Overlay::Chord => bench::hops::run::<Chord<u32>>(&chord_config(&args.common), &args, n),
+                        Overlay::Chord => {
+                            bench::hops::run::<Chord<u32>>(&chord_config(&args.common), &args, n)
+                        }
                     };
                     if args.common.json {
                         println!("{}", serde_json::to_string(&row)?);
@@ -47,7 +49,9 @@ fn main() -> Result<()> {
             for overlay in Overlay::selected(args.common.overlay) {
                 for &r in &args.replication {
                     let row = match overlay {
-                        Overlay::Chord => bench::churn::run::<Chord<u32>>(&chord_config(&args.common), &args, r),
+                        Overlay::Chord => {
+                            bench::churn::run::<Chord<u32>>(&chord_config(&args.common), &args, r)
+                        }
                     };
                     if args.common.json {
                         println!("{}", serde_json::to_string(&row)?);

@@ -1,7 +1,9 @@
 //! The Chord state machine (Stoica et al., SIGCOMM 2001 / ToN 2003).
 
 use overlay::id::KEY_BITS;
-use overlay::{Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, Step};
+use overlay::{
+    Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, Step,
+};
 
 use crate::config::ChordConfig;
 use crate::finger::{FingerTable, first_index_beyond};
@@ -116,7 +118,10 @@ impl<A: Address> Chord<A> {
     fn arm_timers(&self, out: &mut RoutingOut<'_, Self>) {
         out.timer(self.cfg.stabilize_interval, ChordTimer::Stabilize);
         out.timer(self.cfg.fix_fingers_interval, ChordTimer::FixFingers);
-        out.timer(self.cfg.check_predecessor_interval, ChordTimer::CheckPredecessor);
+        out.timer(
+            self.cfg.check_predecessor_interval,
+            ChordTimer::CheckPredecessor,
+        );
     }
 
     /// `stabilize`: ask the successor for its predecessor and successor list.
@@ -226,7 +231,8 @@ impl<A: Address> Chord<A> {
             return;
         }
         let next = first_index_beyond(&self.me.id, &found.id).max(i as u32 + 1);
-        self.fingers.set_run(i, next.min(KEY_BITS) as u8, found.clone());
+        self.fingers
+            .set_run(i, next.min(KEY_BITS) as u8, found.clone());
         self.next_finger = (next < KEY_BITS).then_some(next);
     }
 
@@ -254,7 +260,10 @@ impl<A: Address> Chord<A> {
         // Fallbacks: the `num - 1` closest preceding nodes among everything known.
         let mut best: Vec<(Key, &Contact<A>)> = Vec::with_capacity(num + 1);
         for c in self.fingers.nodes().rev().chain(self.succ.iter()) {
-            if !precedes(c) || out.iter().any(|o| o.id == c.id) || best.iter().any(|(_, b)| b.id == c.id) {
+            if !precedes(c)
+                || out.iter().any(|o| o.id == c.id)
+                || best.iter().any(|(_, b)| b.id == c.id)
+            {
                 continue;
             }
             let d = self.me.id.distance_to(&c.id);
@@ -345,7 +354,9 @@ impl<A: Address> Routing for Chord<A> {
         msg: ChordMsg<A>,
     ) -> Result<(), ProtocolError> {
         if !self.joined {
-            return Err(ProtocolError::Unexpected("chord request before the join finished".into()));
+            return Err(ProtocolError::Unexpected(
+                "chord request before the join finished".into(),
+            ));
         }
         let reply = match msg {
             ChordMsg::GetNeighbors => ChordMsg::Neighbors {
@@ -362,7 +373,9 @@ impl<A: Address> Routing for Chord<A> {
                 ChordMsg::Ack
             }
             ChordMsg::Neighbors { .. } | ChordMsg::Ack => {
-                return Err(ProtocolError::Unexpected("a chord response sent as a request".into()));
+                return Err(ProtocolError::Unexpected(
+                    "a chord response sent as a request".into(),
+                ));
             }
         };
         out.respond(from.clone(), id, reply);
@@ -379,14 +392,18 @@ impl<A: Address> Routing for Chord<A> {
         match msg {
             ChordMsg::Neighbors { pred, succ } => {
                 if self.stabilizing != Some(id) {
-                    return Err(ProtocolError::Unexpected("neighbours nobody asked for".into()));
+                    return Err(ProtocolError::Unexpected(
+                        "neighbours nobody asked for".into(),
+                    ));
                 }
                 self.stabilizing = None;
                 self.on_neighbors(out, from, pred, succ);
                 Ok(())
             }
             ChordMsg::Ack => Ok(()),
-            _ => Err(ProtocolError::Unexpected("a chord request sent as a response".into())),
+            _ => Err(ProtocolError::Unexpected(
+                "a chord request sent as a response".into(),
+            )),
         }
     }
 
@@ -415,7 +432,10 @@ impl<A: Address> Routing for Chord<A> {
                 if let Some(p) = self.pred.clone() {
                     out.request(p, ChordMsg::Ping);
                 }
-                out.timer(self.cfg.check_predecessor_interval, ChordTimer::CheckPredecessor);
+                out.timer(
+                    self.cfg.check_predecessor_interval,
+                    ChordTimer::CheckPredecessor,
+                );
             }
             ChordTimer::RetryJoin(b) => {
                 if !self.joined {
@@ -425,7 +445,12 @@ impl<A: Address> Routing for Chord<A> {
         }
     }
 
-    fn on_lookup_done(&mut self, out: &mut RoutingOut<'_, Self>, tag: u64, result: Result<&[Contact<A>], LookupError>) {
+    fn on_lookup_done(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        tag: u64,
+        result: Result<&[Contact<A>], LookupError>,
+    ) {
         if tag == JOIN_TAG {
             if self.joined {
                 return;
@@ -450,7 +475,9 @@ impl<A: Address> Routing for Chord<A> {
             }
             return;
         }
-        let Some(i) = tag.checked_sub(FINGER_TAG).filter(|i| *i < KEY_BITS as u64) else { return };
+        let Some(i) = tag.checked_sub(FINGER_TAG).filter(|i| *i < KEY_BITS as u64) else {
+            return;
+        };
         if self.sweep != Some(i as u8) {
             return;
         }
@@ -466,7 +493,12 @@ impl<A: Address> Routing for Chord<A> {
             self.set_predecessor(out, None);
         }
         if self.succ.iter().any(|c| c.id == peer.id) {
-            let mut list: Vec<Contact<A>> = self.succ.iter().filter(|c| c.id != peer.id).cloned().collect();
+            let mut list: Vec<Contact<A>> = self
+                .succ
+                .iter()
+                .filter(|c| c.id != peer.id)
+                .cloned()
+                .collect();
             if list.is_empty() {
                 // The whole successor list is gone: fall back on the nearest finger.
                 list.extend(self.fingers.nodes().next().cloned());
@@ -483,7 +515,11 @@ impl<A: Address> Routing for Chord<A> {
         let Some(s) = self.succ.first() else {
             return Step::Root(vec![self.me.clone()]);
         };
-        if self.pred.as_ref().is_some_and(|p| key.in_open_closed(&p.id, &self.me.id)) {
+        if self
+            .pred
+            .as_ref()
+            .is_some_and(|p| key.in_open_closed(&p.id, &self.me.id))
+        {
             return Step::Root(self.me_and_successors(num));
         }
         if key.in_open_closed(&self.me.id, &s.id) {
@@ -502,29 +538,32 @@ impl<A: Address> Routing for Chord<A> {
     }
 
     fn neighbor_set(&self, num: usize) -> Vec<Contact<A>> {
-        self.pred.iter().chain(self.succ.iter()).take(num).cloned().collect()
+        self.pred
+            .iter()
+            .chain(self.succ.iter())
+            .take(num)
+            .cloned()
+            .collect()
     }
 
     fn replica_set(&self, key: &Key, max_rank: usize) -> Vec<Contact<A>> {
         // The root and the nodes after it, as far as this node sees the ring: its
-        // predecessor, itself and its successors, from the first at or after `key`.
+        // predecessor, itself and its successors, from the first at or after `key`. A key
+        // before the predecessor has a root this node cannot see: the answer is empty
+        // rather than a guess, so no node pushes copies to a set it made up.
+        if self.succ.is_empty() {
+            return if self.joined { vec![self.me.clone()] } else { Vec::new() };
+        }
         let ring: Vec<&Contact<A>> = self
             .pred
             .iter()
             .chain(std::iter::once(&self.me))
             .chain(self.succ.iter())
             .collect();
-        let start = ring
-            .windows(2)
-            .position(|w| key.in_open_closed(&w[0].id, &w[1].id))
-            .map(|p| p + 1);
-        let start = match start {
-            Some(s) => s,
-            // The key precedes everything we know (or we are alone): we are its best guess.
-            None if self.pred.is_none() => 0,
-            None => 1,
+        let Some(start) = ring.windows(2).position(|w| key.in_open_closed(&w[0].id, &w[1].id)) else {
+            return Vec::new();
         };
-        ring[start..].iter().take(max_rank).map(|c| (*c).clone()).collect()
+        ring[start + 1..].iter().take(max_rank).map(|c| (*c).clone()).collect()
     }
 
     fn is_root(&self, key: &Key) -> bool {

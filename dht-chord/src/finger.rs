@@ -131,6 +131,9 @@ mod tests {
     fn first_index_beyond_is_the_bit_length() {
         let n = Key::ZERO;
         assert_eq!(first_index_beyond(&n, &Key::pow2(10)), 11);
-        assert_eq!(first_index_beyond(&n, &Key::pow2(10).wrapping_sub(&Key::pow2(0))), 10);
+        assert_eq!(
+            first_index_beyond(&n, &Key::pow2(10).wrapping_sub(&Key::pow2(0))),
+            10
+        );
     }
 }

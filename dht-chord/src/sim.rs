@@ -25,7 +25,9 @@ fn converged(ring: &[Contact<u32>], k: usize, cfg: &ChordConfig) -> Chord<u32> {
         return Chord::from_tables(me, cfg.clone(), None, Vec::new(), FingerTable::default());
     }
     let pred = Some(ring[(k + n - 1) % n].clone());
-    let succ: Vec<Contact<u32>> = (1..n.min(cfg.successors + 1)).map(|j| ring[(k + j) % n].clone()).collect();
+    let succ: Vec<Contact<u32>> = (1..n.min(cfg.successors + 1))
+        .map(|j| ring[(k + j) % n].clone())
+        .collect();
     // The same sweep `fix_fingers` runs, answered from the sorted ring.
     let mut fingers = FingerTable::default();
     let mut i = first_index_beyond(&me.id, &succ[0].id);
@@ -47,14 +49,20 @@ impl SimRouting for Chord<u32> {
 
     fn oracle(members: &[Contact<u32>], config: &ChordConfig) -> Vec<Self> {
         // Each node's tables depend only on the sorted ring: build them on every core.
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
         let chunk = members.len().div_ceil(threads).max(1);
         std::thread::scope(|s| {
             let handles: Vec<_> = (0..members.len())
                 .step_by(chunk)
                 .map(|from| {
                     let to = (from + chunk).min(members.len());
-                    s.spawn(move || (from..to).map(|k| converged(members, k, config)).collect::<Vec<_>>())
+                    s.spawn(move || {
+                        (from..to)
+                            .map(|k| converged(members, k, config))
+                            .collect::<Vec<_>>()
+                    })
                 })
                 .collect();
             handles
@@ -68,12 +76,17 @@ impl SimRouting for Chord<u32> {
         vec![
             (config.stabilize_interval, ChordTimer::Stabilize),
             (config.fix_fingers_interval, ChordTimer::FixFingers),
-            (config.check_predecessor_interval, ChordTimer::CheckPredecessor),
+            (
+                config.check_predecessor_interval,
+                ChordTimer::CheckPredecessor,
+            ),
         ]
     }
 
     fn agrees_with(&self, ideal: &Self) -> bool {
-        self.pred == ideal.pred && self.succ == ideal.succ && self.fingers.normalized() == ideal.fingers.normalized()
+        self.pred == ideal.pred
+            && self.succ == ideal.succ
+            && self.fingers.normalized() == ideal.fingers.normalized()
     }
 
     fn theory_hops(n: usize, _config: &ChordConfig) -> f64 {
@@ -83,8 +96,14 @@ impl SimRouting for Chord<u32> {
     fn params(config: &ChordConfig) -> Vec<(&'static str, String)> {
         vec![
             ("successors", config.successors.to_string()),
-            ("stabilize_s", config.stabilize_interval.as_secs_f64().to_string()),
-            ("fix_fingers_s", config.fix_fingers_interval.as_secs_f64().to_string()),
+            (
+                "stabilize_s",
+                config.stabilize_interval.as_secs_f64().to_string(),
+            ),
+            (
+                "fix_fingers_s",
+                config.fix_fingers_interval.as_secs_f64().to_string(),
+            ),
         ]
     }
 }

@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use rand::RngExt;
 
+use crate::Key;
 use crate::io::{Command, Event};
 use crate::sim::{SimConfig, SimRouting, Simulator};
 use crate::time::Time;
 use crate::wire::{Request, Wire};
-use crate::Key;
 
 /// Network size the checks use.
 pub const NODES: usize = 64;
@@ -29,7 +29,13 @@ pub fn grown<R: SimRouting>(config: &R::Config, n: usize, seed: u64) -> Simulato
     let mut sim = Simulator::<R>::new(config.clone(), SimConfig::default(), seed);
     sim.grow(n, Duration::from_secs(30), 0.1, |_| {});
     let fraction = sim.settle(Duration::from_secs(3600), Duration::from_secs(30));
-    assert_eq!(fraction, 1.0, "{}: only {:.1}% of {n} nodes converged", R::NAME, fraction * 100.0);
+    assert_eq!(
+        fraction,
+        1.0,
+        "{}: only {:.1}% of {n} nodes converged",
+        R::NAME,
+        fraction * 100.0
+    );
     sim
 }
 
@@ -64,7 +70,12 @@ pub fn lookups_reach_the_root<R: SimRouting>(config: &R::Config) {
     let until = sim.now() + Duration::from_secs(60);
     sim.run_until(until);
     let s = &sim.lookup_stats;
-    assert_eq!(s.succeeded(), (nodes.len() * 8) as u64, "{}: lookups did not all finish: {s:?}", R::NAME);
+    assert_eq!(
+        s.succeeded(),
+        (nodes.len() * 8) as u64,
+        "{}: lookups did not all finish: {s:?}",
+        R::NAME
+    );
     assert_eq!(s.wrong, 0, "{}: wrong roots", R::NAME);
     assert_eq!(s.failed, 0, "{}: failed lookups", R::NAME);
 }
@@ -76,21 +87,49 @@ pub fn put_get_from_any_node<R: SimRouting>(config: &R::Config) {
     let mut op = 0;
     for (i, &from) in nodes.iter().enumerate().take(16) {
         op += 1;
-        put(&mut sim, from, op, Key::hash(format!("key-{i}")), format!("value-{i}").into_bytes());
+        put(
+            &mut sim,
+            from,
+            op,
+            Key::hash(format!("key-{i}")),
+            format!("value-{i}").into_bytes(),
+        );
     }
     for &from in &nodes {
         for i in 0..16 {
             op += 1;
             let got = get(&mut sim, from, op, Key::hash(format!("key-{i}")));
-            assert_eq!(got, Some(format!("value-{i}").into_bytes()), "{}: get from {from}", R::NAME);
+            assert_eq!(
+                got,
+                Some(format!("value-{i}").into_bytes()),
+                "{}: get from {from}",
+                R::NAME
+            );
         }
     }
     op += 1;
     let first = nodes[0];
-    let removed = sim.execute(first, Command::Remove { op, key: Key::hash("key-0") }, op, OP_TIMEOUT);
-    assert!(matches!(removed, Some(Event::PutDone { result: Ok(()), .. })), "{}: remove gave {removed:?}", R::NAME);
+    let removed = sim.execute(
+        first,
+        Command::Remove {
+            op,
+            key: Key::hash("key-0"),
+        },
+        op,
+        OP_TIMEOUT,
+    );
+    assert!(
+        matches!(removed, Some(Event::PutDone { result: Ok(()), .. })),
+        "{}: remove gave {removed:?}",
+        R::NAME
+    );
     op += 1;
-    assert_eq!(get(&mut sim, nodes[nodes.len() - 1], op, Key::hash("key-0")), None, "{}: removed key still readable", R::NAME);
+    assert_eq!(
+        get(&mut sim, nodes[nodes.len() - 1], op, Key::hash("key-0")),
+        None,
+        "{}: removed key still readable",
+        R::NAME
+    );
 }
 
 /// Half the nodes leave gracefully, one after another; no key is lost.
@@ -107,14 +146,23 @@ pub fn graceful_leave_loses_no_key<R: SimRouting>(config: &R::Config) {
         sim.leave(addr);
         let until = sim.now() + Duration::from_secs(10);
         sim.run_until(until);
-        assert!(sim.node(addr).is_none(), "{}: node {addr} did not finish leaving", R::NAME);
+        assert!(
+            sim.node(addr).is_none(),
+            "{}: node {addr} did not finish leaving",
+            R::NAME
+        );
     }
     let until = sim.now() + Duration::from_secs(120);
     sim.run_until(until);
     let survivor = sim.live()[0];
     for (i, k) in keys.iter().enumerate() {
         op += 1;
-        assert_eq!(get(&mut sim, survivor, op, *k), Some(vec![i as u8]), "{}: key {i} lost after leaves", R::NAME);
+        assert_eq!(
+            get(&mut sim, survivor, op, *k),
+            Some(vec![i as u8]),
+            "{}: key {i} lost after leaves",
+            R::NAME
+        );
     }
 }
 
@@ -127,7 +175,13 @@ pub fn crash_then_repair_keeps_surviving_keys<R: SimRouting>(config: &R::Config)
     let mut op = 0;
     for (i, k) in keys.iter().enumerate() {
         op += 1;
-        put(&mut sim, nodes[i % nodes.len()], op, *k, vec![(i % 251) as u8]);
+        put(
+            &mut sim,
+            nodes[i % nodes.len()],
+            op,
+            *k,
+            vec![(i % 251) as u8],
+        );
     }
     let mut victims = nodes.clone();
     for i in (1..victims.len()).rev() {
@@ -135,17 +189,28 @@ pub fn crash_then_repair_keeps_surviving_keys<R: SimRouting>(config: &R::Config)
         victims.swap(i, j);
     }
     victims.truncate(NODES / 4);
-    let held_by = |sim: &Simulator<R>, k: &Key| sim.live().iter().any(|a| sim.node(*a).is_some_and(|n| n.store().get(k).is_some()));
+    let held_by = |sim: &Simulator<R>, k: &Key| {
+        sim.live()
+            .iter()
+            .any(|a| sim.node(*a).is_some_and(|n| n.store().get(k).is_some()))
+    };
     for v in &victims {
         sim.crash(*v);
     }
-    let surviving: Vec<usize> = (0..keys.len()).filter(|i| held_by(&sim, &keys[*i])).collect();
+    let surviving: Vec<usize> = (0..keys.len())
+        .filter(|i| held_by(&sim, &keys[*i]))
+        .collect();
     let until = sim.now() + Duration::from_secs(600);
     sim.run_until(until);
     let from = sim.live()[0];
     for &i in &surviving {
         op += 1;
-        assert_eq!(get(&mut sim, from, op, keys[i]), Some(vec![(i % 251) as u8]), "{}: surviving key {i} not found", R::NAME);
+        assert_eq!(
+            get(&mut sim, from, op, keys[i]),
+            Some(vec![(i % 251) as u8]),
+            "{}: surviving key {i} not found",
+            R::NAME
+        );
     }
     sim.lookup_stats = Default::default();
     for _ in 0..200 {
@@ -156,8 +221,18 @@ pub fn crash_then_repair_keeps_surviving_keys<R: SimRouting>(config: &R::Config)
     }
     let until = sim.now() + Duration::from_secs(60);
     sim.run_until(until);
-    assert_eq!(sim.lookup_stats.wrong, 0, "{}: wrong roots after repair", R::NAME);
-    assert_eq!(sim.lookup_stats.failed, 0, "{}: failed lookups after repair", R::NAME);
+    assert_eq!(
+        sim.lookup_stats.wrong,
+        0,
+        "{}: wrong roots after repair",
+        R::NAME
+    );
+    assert_eq!(
+        sim.lookup_stats.failed,
+        0,
+        "{}: failed lookups after repair",
+        R::NAME
+    );
 }
 
 /// Garbage, truncated and oversized messages and unsolicited responses are rejected with
@@ -169,10 +244,20 @@ pub fn bad_input_changes_nothing<R: SimRouting>(config: &R::Config) {
     let before = format!("{:?}", sim.node(addr).expect("live"));
     let good = Wire::<u32, R::Msg>::Request {
         id: 7,
-        body: Request::FindNext { key: Key::hash("x") },
+        body: Request::FindNext {
+            key: Key::hash("x"),
+        },
     }
     .encode();
-    let oversized = vec![0u8; sim.node(addr).expect("live").config().limits.max_message_bytes + 1];
+    let oversized = vec![
+        0u8;
+        sim.node(addr)
+            .expect("live")
+            .config()
+            .limits
+            .max_message_bytes
+            + 1
+    ];
     let forged = Wire::<u32, R::Msg>::Response {
         id: 999_999,
         body: crate::wire::Response::Ack,
@@ -194,14 +279,27 @@ pub fn bad_input_changes_nothing<R: SimRouting>(config: &R::Config) {
         ("list over the limit", too_long),
     ];
     for (what, bytes) in inputs {
-        let result = sim.with_node(addr, |node, ctx| node.handle_bytes(ctx, peer.clone(), &bytes));
+        let result = sim.with_node(addr, |node, ctx| {
+            node.handle_bytes(ctx, peer.clone(), &bytes)
+        });
         assert!(result.is_err(), "{}: {what} was accepted", R::NAME);
         let after = format!("{:?}", sim.node(addr).expect("live"));
-        assert_eq!(before, after, "{}: {what} changed the node's state", R::NAME);
+        assert_eq!(
+            before,
+            after,
+            "{}: {what} changed the node's state",
+            R::NAME
+        );
     }
     // The node still serves well-formed requests.
-    let ok = sim.with_node(addr, |node, ctx| node.handle_bytes(ctx, peer.clone(), &good));
-    assert!(ok.is_ok(), "{}: a good message was rejected: {ok:?}", R::NAME);
+    let ok = sim.with_node(addr, |node, ctx| {
+        node.handle_bytes(ctx, peer.clone(), &good)
+    });
+    assert!(
+        ok.is_ok(),
+        "{}: a good message was rejected: {ok:?}",
+        R::NAME
+    );
 }
 
 /// Two runs with the same seed give identical results, bit for bit.
@@ -216,7 +314,13 @@ pub fn same_seed_same_run<R: SimRouting>(config: &R::Config) {
         let until = sim.now() + Duration::from_secs(30);
         sim.run_until(until);
         let s = &sim.lookup_stats;
-        (sim.messages(), sim.processed(), s.hops.clone(), s.latencies_us.clone(), sim.now())
+        (
+            sim.messages(),
+            sim.processed(),
+            s.hops.clone(),
+            s.latencies_us.clone(),
+            sim.now(),
+        )
     };
     assert_eq!(run(), run(), "{}: same seed gave different runs", R::NAME);
 }

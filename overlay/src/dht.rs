@@ -51,14 +51,24 @@ impl<A> Default for Dht<A> {
 
 impl<R: Routing> Node<R> {
     /// Starts a put (`value` is `Some`) or a remove (a tombstone).
-    pub(crate) fn dht_put(&mut self, ctx: &mut Ctx<'_, R>, op: u64, key: Key, value: Option<Vec<u8>>) {
+    pub(crate) fn dht_put(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        op: u64,
+        key: Key,
+        value: Option<Vec<u8>>,
+    ) {
         let len = value.as_ref().map_or(0, Vec::len);
         if len > self.cfg.limits.max_value_bytes {
             let err = DhtError::TooLarge {
                 len,
                 max: self.cfg.limits.max_value_bytes,
             };
-            ctx.out.push(Output::Event(Event::PutDone { op, key, result: Err(err) }));
+            ctx.out.push(Output::Event(Event::PutDone {
+                op,
+                key,
+                result: Err(err),
+            }));
             return;
         }
         let record = Record {
@@ -98,7 +108,9 @@ impl<R: Routing> Node<R> {
         result: Result<Vec<Contact<R::Addr>>, LookupError>,
         hops: u32,
     ) {
-        let Some(op) = self.dht.ops.get_mut(&internal) else { return };
+        let Some(op) = self.dht.ops.get_mut(&internal) else {
+            return;
+        };
         op.hops = hops;
         match result {
             Ok(mut nodes) => {
@@ -114,7 +126,9 @@ impl<R: Routing> Node<R> {
     fn dht_try_next(&mut self, ctx: &mut Ctx<'_, R>, internal: u64) {
         let me = self.me().id;
         loop {
-            let Some(op) = self.dht.ops.get_mut(&internal) else { return };
+            let Some(op) = self.dht.ops.get_mut(&internal) else {
+                return;
+            };
             if op.candidates.is_empty() {
                 let result = match op.write {
                     None if op.saw_empty => Ok(None),
@@ -164,7 +178,11 @@ impl<R: Routing> Node<R> {
         match body {
             Response::Ack => self.dht_finish(ctx, internal, Ok(None)),
             Response::Fetched(Some(rec)) => {
-                let key_matches = self.dht.ops.get(&internal).is_some_and(|op| op.key == rec.key);
+                let key_matches = self
+                    .dht
+                    .ops
+                    .get(&internal)
+                    .is_some_and(|op| op.key == rec.key);
                 if key_matches {
                     self.dht_finish(ctx, internal, Ok(rec.value))
                 } else {
@@ -185,8 +203,15 @@ impl<R: Routing> Node<R> {
         self.dht_try_next(ctx, internal);
     }
 
-    fn dht_finish(&mut self, ctx: &mut Ctx<'_, R>, internal: u64, result: Result<Option<Vec<u8>>, DhtError>) {
-        let Some(op) = self.dht.ops.remove(&internal) else { return };
+    fn dht_finish(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        internal: u64,
+        result: Result<Option<Vec<u8>>, DhtError>,
+    ) {
+        let Some(op) = self.dht.ops.remove(&internal) else {
+            return;
+        };
         let event = match op.write {
             Some(_) => Event::PutDone {
                 op: op.op,
@@ -204,7 +229,12 @@ impl<R: Routing> Node<R> {
     }
 
     /// Records arrived; a root asked to `replicate` copies the new ones to its replica set.
-    pub(crate) fn dht_on_store(&mut self, ctx: &mut Ctx<'_, R>, records: Vec<Record>, replicate: bool) {
+    pub(crate) fn dht_on_store(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        records: Vec<Record>,
+        replicate: bool,
+    ) {
         let me = self.me().id;
         let r = self.cfg.replication;
         let mut copies: BTreeMap<Contact<R::Addr>, Vec<Record>> = BTreeMap::new();
@@ -238,7 +268,13 @@ impl<R: Routing> Node<R> {
 
     /// A replica answered an offer: send what it wants; count the rest as confirmed held,
     /// and drop keys this node only kept until their replica set confirmed them.
-    pub(crate) fn dht_on_want(&mut self, ctx: &mut Ctx<'_, R>, from: &Contact<R::Addr>, offered: Vec<Key>, wanted: Vec<Key>) {
+    pub(crate) fn dht_on_want(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        from: &Contact<R::Addr>,
+        offered: Vec<Key>,
+        wanted: Vec<Key>,
+    ) {
         let records: Vec<Record> = wanted
             .iter()
             .filter(|k| offered.contains(k))
@@ -280,7 +316,11 @@ impl<R: Routing> Node<R> {
     pub(crate) fn repair(&mut self, ctx: &mut Ctx<'_, R>) {
         let me = self.me().id;
         let r = self.cfg.replication;
-        let expire_before = crate::time::Time(ctx.now.0.saturating_sub(self.cfg.tombstone_ttl.as_micros() as u64));
+        let expire_before = crate::time::Time(
+            ctx.now
+                .0
+                .saturating_sub(self.cfg.tombstone_ttl.as_micros() as u64),
+        );
         self.dht.store.expire_tombstones(expire_before);
         self.dht.handoff.clear();
         let mut offers: BTreeMap<Contact<R::Addr>, Vec<(Key, Version)>> = BTreeMap::new();

@@ -39,7 +39,13 @@ pub(crate) struct Lookup<A> {
 
 impl<R: Routing> Node<R> {
     /// Starts a lookup for `key`; with `via`, the first query goes there (joining).
-    pub(crate) fn start_lookup(&mut self, ctx: &mut Ctx<'_, R>, key: Key, owner: Owner, via: Option<Contact<R::Addr>>) {
+    pub(crate) fn start_lookup(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        key: Key,
+        owner: Owner,
+        via: Option<Contact<R::Addr>>,
+    ) {
         self.next_id += 1;
         let lid = self.next_id;
         self.lookups.insert(
@@ -57,10 +63,16 @@ impl<R: Routing> Node<R> {
         );
         match via {
             Some(first) => {
-                self.lookups.get_mut(&lid).expect("just inserted").fallback.push(first);
+                self.lookups
+                    .get_mut(&lid)
+                    .expect("just inserted")
+                    .fallback
+                    .push(first);
                 self.lookup_query_next(ctx, lid);
             }
-            None if !self.routing.is_joined() => self.finish_lookup(ctx, lid, Err(LookupError::NotJoined)),
+            None if !self.routing.is_joined() => {
+                self.finish_lookup(ctx, lid, Err(LookupError::NotJoined))
+            }
             None => {
                 let step = self.routing.step(&key, self.cfg.step_width);
                 self.lookup_step(ctx, lid, step);
@@ -70,7 +82,9 @@ impl<R: Routing> Node<R> {
 
     /// A queried node answered with its step.
     pub(crate) fn lookup_answer(&mut self, ctx: &mut Ctx<'_, R>, lid: u64, step: Step<R::Addr>) {
-        let Some(l) = self.lookups.get_mut(&lid) else { return };
+        let Some(l) = self.lookups.get_mut(&lid) else {
+            return;
+        };
         l.hops += 1;
         l.messages += 1;
         self.lookup_step(ctx, lid, step);
@@ -78,7 +92,9 @@ impl<R: Routing> Node<R> {
 
     fn lookup_step(&mut self, ctx: &mut Ctx<'_, R>, lid: u64, step: Step<R::Addr>) {
         let me = self.me().id;
-        let Some(l) = self.lookups.get_mut(&lid) else { return };
+        let Some(l) = self.lookups.get_mut(&lid) else {
+            return;
+        };
         match step {
             Step::Root(nodes) if !nodes.is_empty() => self.finish_lookup(ctx, lid, Ok(nodes)),
             Step::Root(_) => self.lookup_query_next(ctx, lid),
@@ -104,14 +120,18 @@ impl<R: Routing> Node<R> {
 
     /// The query in flight failed (timeout or a peer not serving): try the next candidate.
     pub(crate) fn lookup_query_failed(&mut self, ctx: &mut Ctx<'_, R>, lid: u64) {
-        let Some(l) = self.lookups.get_mut(&lid) else { return };
+        let Some(l) = self.lookups.get_mut(&lid) else {
+            return;
+        };
         l.failures += 1;
         self.lookup_query_next(ctx, lid);
     }
 
     fn lookup_query_next(&mut self, ctx: &mut Ctx<'_, R>, lid: u64) {
         let max_hops = self.cfg.max_hops;
-        let Some(l) = self.lookups.get_mut(&lid) else { return };
+        let Some(l) = self.lookups.get_mut(&lid) else {
+            return;
+        };
         if l.hops + l.failures >= max_hops {
             self.finish_lookup(ctx, lid, Err(LookupError::TooManyHops));
             return;
@@ -147,8 +167,15 @@ impl<R: Routing> Node<R> {
         self.request(ctx, next, Request::FindNext { key }, Purpose::Lookup(lid));
     }
 
-    fn finish_lookup(&mut self, ctx: &mut Ctx<'_, R>, lid: u64, result: Result<Vec<Contact<R::Addr>>, LookupError>) {
-        let Some(l) = self.lookups.remove(&lid) else { return };
+    fn finish_lookup(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        lid: u64,
+        result: Result<Vec<Contact<R::Addr>>, LookupError>,
+    ) {
+        let Some(l) = self.lookups.remove(&lid) else {
+            return;
+        };
         match l.owner {
             Owner::User(op) => ctx.out.push(Output::Event(Event::LookupDone {
                 op,
@@ -158,9 +185,9 @@ impl<R: Routing> Node<R> {
                 messages: l.messages,
                 latency: ctx.now.since(l.started),
             })),
-            Owner::Routing(tag) => {
-                self.call_routing(ctx, |r, out| r.on_lookup_done(out, tag, result.as_deref().map_err(|e| *e)))
-            }
+            Owner::Routing(tag) => self.call_routing(ctx, |r, out| {
+                r.on_lookup_done(out, tag, result.as_deref().map_err(|e| *e))
+            }),
             Owner::Dht(op) => self.dht_lookup_done(ctx, op, result, l.hops),
         }
     }

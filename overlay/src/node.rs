@@ -129,7 +129,11 @@ impl<R: Routing> Node<R> {
 
     /// Marks a node built with [`Node::with_routing`] as joined and arms its timers, without
     /// any messages (its tables are already complete).
-    pub fn start_prebuilt(&mut self, ctx: &mut Ctx<'_, R>, routing_timers: Vec<(Duration, R::Timer)>) {
+    pub fn start_prebuilt(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        routing_timers: Vec<(Duration, R::Timer)>,
+    ) {
         self.phase = Phase::Joined;
         for (after, timer) in routing_timers {
             ctx.out.push(Output::Timer {
@@ -251,8 +255,12 @@ impl<R: Routing> Node<R> {
             }
             NodeTimer::RequestTimeouts => {
                 self.timeout_armed = None;
-                let expired: Vec<ReqId> =
-                    self.pending.iter().filter(|(_, p)| p.deadline <= ctx.now).map(|(id, _)| *id).collect();
+                let expired: Vec<ReqId> = self
+                    .pending
+                    .iter()
+                    .filter(|(_, p)| p.deadline <= ctx.now)
+                    .map(|(id, _)| *id)
+                    .collect();
                 for id in expired {
                     if let Some(p) = self.pending.remove(&id) {
                         self.stats.timeouts += 1;
@@ -336,8 +344,16 @@ impl<R: Routing> Node<R> {
         // any state changes.
         match self.pending.get(&id) {
             Some(p) if p.to.id == from.id => {}
-            Some(_) => return Err(ProtocolError::Unexpected(format!("response {id} from the wrong peer"))),
-            None => return Err(ProtocolError::Unexpected(format!("response {id} matches no request"))),
+            Some(_) => {
+                return Err(ProtocolError::Unexpected(format!(
+                    "response {id} from the wrong peer"
+                )));
+            }
+            None => {
+                return Err(ProtocolError::Unexpected(format!(
+                    "response {id} matches no request"
+                )));
+            }
         }
         let shape_ok = matches!(
             (&self.pending[&id].purpose, &body),
@@ -345,11 +361,16 @@ impl<R: Routing> Node<R> {
                 | (Purpose::Routing, Response::Routing(_))
                 | (Purpose::Lookup(_), Response::Next(_))
                 | (Purpose::DhtOp(_), Response::Ack | Response::Fetched(_))
-                | (Purpose::Replicate | Purpose::Handover | Purpose::Route { .. }, Response::Ack)
+                | (
+                    Purpose::Replicate | Purpose::Handover | Purpose::Route { .. },
+                    Response::Ack
+                )
                 | (Purpose::Offer(_), Response::Want { .. })
         );
         if !shape_ok {
-            return Err(ProtocolError::Unexpected(format!("response {id} does not answer its request")));
+            return Err(ProtocolError::Unexpected(format!(
+                "response {id} does not answer its request"
+            )));
         }
         let p = self.pending.remove(&id).expect("checked above");
         match (p.purpose, body) {
@@ -380,7 +401,13 @@ impl<R: Routing> Node<R> {
     }
 
     /// A request got no useful answer (timeout, or the peer is not serving).
-    fn request_unanswered(&mut self, ctx: &mut Ctx<'_, R>, id: ReqId, to: Contact<R::Addr>, purpose: Purpose) {
+    fn request_unanswered(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        id: ReqId,
+        to: Contact<R::Addr>,
+        purpose: Purpose,
+    ) {
         match purpose {
             Purpose::Routing => self.call_routing(ctx, |r, out| r.on_request_failed(out, &to, id)),
             Purpose::Lookup(lid) => self.lookup_query_failed(ctx, lid),
@@ -440,7 +467,13 @@ impl<R: Routing> Node<R> {
         });
     }
 
-    fn respond(&mut self, ctx: &mut Ctx<'_, R>, to: Contact<R::Addr>, id: ReqId, body: Response<R::Addr, R::Msg>) {
+    fn respond(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        to: Contact<R::Addr>,
+        id: ReqId,
+        body: Response<R::Addr, R::Msg>,
+    ) {
         self.stats.messages_sent += 1;
         ctx.out.push(Output::Send {
             to,
@@ -459,11 +492,10 @@ impl<R: Routing> Node<R> {
             let mut out = Out::new(ctx.now, &mut *ctx.rng, &mut actions, &mut self.next_id);
             f(&mut self.routing, &mut out)
         };
-        let mut drained: Vec<_> = actions.drain(..).collect();
-        self.scratch = actions;
-        for a in drained.drain(..) {
+        for a in actions.drain(..) {
             self.apply(ctx, a);
         }
+        self.scratch = actions;
         result
     }
 
@@ -486,7 +518,8 @@ impl<R: Routing> Node<R> {
                 }
                 self.dht_on_update(ctx);
                 if self.cfg.report_updates {
-                    ctx.out.push(Output::Event(Event::NeighborUpdate { node, joined }));
+                    ctx.out
+                        .push(Output::Event(Event::NeighborUpdate { node, joined }));
                 }
             }
             Action::Joined => {
@@ -532,7 +565,10 @@ impl<R: Routing> Node<R> {
 
     fn maybe_left(&mut self, ctx: &mut Ctx<'_, R>) {
         if self.phase == Phase::Leaving
-            && !self.pending.values().any(|p| matches!(p.purpose, Purpose::Handover))
+            && !self
+                .pending
+                .values()
+                .any(|p| matches!(p.purpose, Purpose::Handover))
         {
             self.phase = Phase::Left;
             ctx.out.push(Output::Event(Event::Left));

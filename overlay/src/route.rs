@@ -11,7 +11,13 @@ impl<R: Routing> Node<R> {
     /// Delivers `payload` here if this node is `key`'s root, else forwards it one hop.
     /// Called again with the same hop count when the chosen next hop failed, by which time
     /// the routing tables no longer hold it.
-    pub(crate) fn route_forward(&mut self, ctx: &mut Ctx<'_, R>, key: Key, mut payload: Vec<u8>, hops: u32) {
+    pub(crate) fn route_forward(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        key: Key,
+        mut payload: Vec<u8>,
+        hops: u32,
+    ) {
         if hops >= self.cfg.max_hops || !self.routing.is_joined() {
             tracing::debug!(key = ?key, hops, "routed message dropped");
             return;
@@ -24,7 +30,9 @@ impl<R: Routing> Node<R> {
         if next.id == me {
             match self.app.as_mut() {
                 Some(app) => app.deliver(&key, payload, hops),
-                None => ctx.out.push(Output::Event(Event::Delivered { key, payload, hops })),
+                None => ctx
+                    .out
+                    .push(Output::Event(Event::Delivered { key, payload, hops })),
             }
             return;
         }

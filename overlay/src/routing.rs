@@ -219,7 +219,12 @@ pub trait Routing: Sized + Debug + Send + 'static {
 
     /// A request this algorithm sent got no answer in time. The node has already called
     /// [`Routing::peer_failed`] for `to`.
-    fn on_request_failed(&mut self, out: &mut RoutingOut<'_, Self>, to: &Contact<Self::Addr>, id: ReqId);
+    fn on_request_failed(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        to: &Contact<Self::Addr>,
+        id: ReqId,
+    );
 
     /// A timer this algorithm set fired.
     fn on_timer(&mut self, out: &mut RoutingOut<'_, Self>, timer: Self::Timer);

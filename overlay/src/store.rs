@@ -121,7 +121,10 @@ mod tests {
         assert!(s.merge(rec(10, 1, Some("new"))));
         assert!(!s.merge(rec(5, 9, Some("old"))));
         assert!(!s.merge(rec(10, 1, Some("same"))));
-        assert_eq!(s.get(&Key::hash("k")).unwrap().value.as_deref(), Some(&b"new"[..]));
+        assert_eq!(
+            s.get(&Key::hash("k")).unwrap().value.as_deref(),
+            Some(&b"new"[..])
+        );
         // Same time: the larger writer id wins on every replica.
         assert!(s.merge(rec(10, 2, Some("tie"))));
     }

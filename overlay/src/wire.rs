@@ -108,7 +108,11 @@ fn check_records(limits: &Limits, records: &[Record]) -> Result<(), InvalidMessa
     Ok(())
 }
 
-fn check_contacts<A>(limits: &Limits, what: &'static str, c: &[Contact<A>]) -> Result<(), InvalidMessage> {
+fn check_contacts<A>(
+    limits: &Limits,
+    what: &'static str,
+    c: &[Contact<A>],
+) -> Result<(), InvalidMessage> {
     limits.list(what, c.len())
 }
 
@@ -150,8 +154,8 @@ impl<A: Serialize + serde::de::DeserializeOwned, M: Message> Wire<A, M> {
                 max: limits.max_message_bytes,
             });
         }
-        let msg: Self = cbor4ii::serde::from_slice(bytes)
-            .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        let msg: Self =
+            cbor4ii::serde::from_slice(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))?;
         msg.validate(limits)?;
         Ok(msg)
     }

@@ -77,9 +77,10 @@ fn key_of(i: usize) -> Key {
 
 /// Whether some live node holds `key`.
 fn held<R: SimRouting>(sim: &Simulator<R>, key: &Key) -> bool {
-    sim.live()
-        .iter()
-        .any(|a| sim.node(*a).is_some_and(|n| n.store().get(key).is_some_and(|r| r.value.is_some())))
+    sim.live().iter().any(|a| {
+        sim.node(*a)
+            .is_some_and(|n| n.store().get(key).is_some_and(|r| r.value.is_some()))
+    })
 }
 
 /// Outcome of gets, by op.
@@ -94,7 +95,9 @@ struct Gets {
 
 impl Gets {
     fn issue<R: SimRouting>(&mut self, sim: &mut Simulator<R>, op: u64, i: usize, count: bool) {
-        let Some(from) = sim.random_joined() else { return };
+        let Some(from) = sim.random_joined() else {
+            return;
+        };
         sim.command(from, Command::Get { op, key: key_of(i) });
         sim.command(from, Command::Lookup { op, key: key_of(i) });
         self.pending.insert(op, i);
@@ -125,7 +128,14 @@ fn store_keys<R: SimRouting>(sim: &mut Simulator<R>, keys: usize, quiet: bool) -
     for chunk in (0..keys).collect::<Vec<_>>().chunks(1000) {
         for &i in chunk {
             let from = sim.random_joined().expect("joined nodes");
-            sim.command(from, Command::Put { op: i as u64, key: key_of(i), value: value_of(i) });
+            sim.command(
+                from,
+                Command::Put {
+                    op: i as u64,
+                    key: key_of(i),
+                    value: value_of(i),
+                },
+            );
         }
         let mut done = 0;
         let deadline = sim.now() + Duration::from_secs(600);
@@ -194,7 +204,8 @@ pub fn run<R: SimRouting>(config: &R::Config, args: &ChurnArgs, replication: usi
         }
     } else {
         let median = Duration::from_secs_f64(args.session_median.expect("clap requires a mode"));
-        let duration = Duration::from_secs_f64(args.duration.expect("clap requires --duration with churn"));
+        let duration =
+            Duration::from_secs_f64(args.duration.expect("clap requires --duration with churn"));
         sim.start_churn(ChurnConfig::balanced(args.nodes, median, 0.5));
         let interval = duration.div_f64(args.lookups as f64);
         let end = sim.now() + duration;
@@ -235,9 +246,14 @@ pub fn run<R: SimRouting>(config: &R::Config, args: &ChurnArgs, replication: usi
         joins: sim.contact_count() - first_new,
         nodes_at_end: sim.live().len(),
         gets: gets.issued,
-        get_success: if gets.issued == 0 { 1.0 } else { gets.ok as f64 / gets.issued as f64 },
+        get_success: if gets.issued == 0 {
+            1.0
+        } else {
+            gets.ok as f64 / gets.issued as f64
+        },
         lookups,
-        failed_lookups: stats.failed + (lookups as u64).saturating_sub(stats.succeeded() + stats.failed),
+        failed_lookups: stats.failed
+            + (lookups as u64).saturating_sub(stats.succeeded() + stats.failed),
         wrong_root: stats.wrong,
         keys_lost,
         lost_fraction: keys_lost as f64 / args.keys as f64,
@@ -251,8 +267,22 @@ pub fn run<R: SimRouting>(config: &R::Config, args: &ChurnArgs, replication: usi
 /// Prints rows as a table.
 pub fn print_table(rows: &[ChurnRow]) {
     let headers = [
-        "overlay", "mode", "nodes", "r", "keys", "lost", "lost %", "theory %", "gets", "get ok %", "lookups", "failed",
-        "wrong", "joins", "end nodes", "wall s",
+        "overlay",
+        "mode",
+        "nodes",
+        "r",
+        "keys",
+        "lost",
+        "lost %",
+        "theory %",
+        "gets",
+        "get ok %",
+        "lookups",
+        "failed",
+        "wrong",
+        "joins",
+        "end nodes",
+        "wall s",
     ];
     let cells: Vec<Vec<String>> = rows
         .iter()
@@ -269,7 +299,8 @@ pub fn print_table(rows: &[ChurnRow]) {
                 r.keys.to_string(),
                 r.keys_lost.to_string(),
                 format!("{:.2}", 100.0 * r.lost_fraction),
-                r.theory_lost_fraction.map_or("-".into(), |t| format!("{:.2}", 100.0 * t)),
+                r.theory_lost_fraction
+                    .map_or("-".into(), |t| format!("{:.2}", 100.0 * t)),
                 r.gets.to_string(),
                 format!("{:.2}", 100.0 * r.get_success),
                 r.lookups.to_string(),

@@ -120,8 +120,21 @@ pub fn run<R: SimRouting>(config: &R::Config, args: &HopsArgs, n: usize) -> Hops
 /// Prints rows as a table.
 pub fn print_table(rows: &[HopsRow]) {
     let headers = [
-        "overlay", "nodes", "build", "lookups", "mean", "theory", "p50", "p99", "max", "failed", "wrong", "msgs/lookup",
-        "lat ms", "wall s", "rss MiB",
+        "overlay",
+        "nodes",
+        "build",
+        "lookups",
+        "mean",
+        "theory",
+        "p50",
+        "p99",
+        "max",
+        "failed",
+        "wrong",
+        "msgs/lookup",
+        "lat ms",
+        "wall s",
+        "rss MiB",
     ];
     let cells: Vec<Vec<String>> = rows
         .iter()

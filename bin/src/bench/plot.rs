@@ -16,11 +16,13 @@ pub fn hops(rows: &[HopsRow], path: &Path) -> Result<()> {
     if is_png {
         let root = BitMapBackend::new(path, size).into_drawing_area();
         draw(&root, rows)?;
-        root.present().with_context(|| format!("writing {}", path.display()))?;
+        root.present()
+            .with_context(|| format!("writing {}", path.display()))?;
     } else {
         let root = SVGBackend::new(path, size).into_drawing_area();
         draw(&root, rows)?;
-        root.present().with_context(|| format!("writing {}", path.display()))?;
+        root.present()
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
@@ -44,26 +46,49 @@ fn distribution<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     rows: &[HopsRow],
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let max_h = rows.iter().map(|r| r.hop_histogram.len()).max().unwrap_or(1).max(2) as i32;
+    let max_h = rows
+        .iter()
+        .map(|r| r.hop_histogram.len())
+        .max()
+        .unwrap_or(1)
+        .max(2) as i32;
     let mut chart = ChartBuilder::on(area)
         .caption("Hop-count distribution", ("sans-serif", 22))
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(50)
         .build_cartesian_2d(0..max_h, 0f64..1f64)?;
-    chart.configure_mesh().x_desc("hops").y_desc("fraction of lookups").draw()?;
+    chart
+        .configure_mesh()
+        .x_desc("hops")
+        .y_desc("fraction of lookups")
+        .draw()?;
     for (k, r) in rows.iter().enumerate() {
         let total: u64 = r.hop_histogram.iter().sum::<u64>().max(1);
         let color = Palette99::pick(k).to_rgba();
-        let points: Vec<(i32, f64)> =
-            r.hop_histogram.iter().enumerate().map(|(h, c)| (h as i32, *c as f64 / total as f64)).collect();
+        let points: Vec<(i32, f64)> = r
+            .hop_histogram
+            .iter()
+            .enumerate()
+            .map(|(h, c)| (h as i32, *c as f64 / total as f64))
+            .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
             .label(label(r))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart.draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 3, color.filled())),
+        )?;
     }
-    chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.8)).draw()?;
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()?;
     Ok(())
 }
 
@@ -73,32 +98,56 @@ fn scaling<DB: DrawingBackend>(
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let min_n = rows.iter().map(|r| r.nodes).min().unwrap_or(10).max(2) as f64;
     let max_n = rows.iter().map(|r| r.nodes).max().unwrap_or(10).max(4) as f64;
-    let max_y = rows.iter().map(|r| r.mean_hops.max(r.theory_hops)).fold(1.0, f64::max) * 1.2;
+    let max_y = rows
+        .iter()
+        .map(|r| r.mean_hops.max(r.theory_hops))
+        .fold(1.0, f64::max)
+        * 1.2;
     let mut chart = ChartBuilder::on(area)
         .caption("Mean hops against N", ("sans-serif", 22))
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(50)
         .build_cartesian_2d((min_n / 2.0..max_n * 2.0).log_scale(), 0f64..max_y)?;
-    chart.configure_mesh().x_desc("nodes (log scale)").y_desc("mean hops").draw()?;
+    chart
+        .configure_mesh()
+        .x_desc("nodes (log scale)")
+        .y_desc("mean hops")
+        .draw()?;
     let mut overlays: Vec<&str> = rows.iter().map(|r| r.overlay).collect();
     overlays.dedup();
     for (k, name) in overlays.iter().enumerate() {
         let color = Palette99::pick(k).to_rgba();
         let mut mine: Vec<&HopsRow> = rows.iter().filter(|r| r.overlay == *name).collect();
         mine.sort_by_key(|r| r.nodes);
-        let measured: Vec<(f64, f64)> = mine.iter().map(|r| (r.nodes as f64, r.mean_hops)).collect();
+        let measured: Vec<(f64, f64)> =
+            mine.iter().map(|r| (r.nodes as f64, r.mean_hops)).collect();
         chart
             .draw_series(LineSeries::new(measured.clone(), color.stroke_width(2)))?
             .label(format!("{name} measured"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-        chart.draw_series(measured.into_iter().map(|p| Circle::new(p, 4, color.filled())))?;
-        let theory: Vec<(f64, f64)> = mine.iter().map(|r| (r.nodes as f64, r.theory_hops)).collect();
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart.draw_series(
+            measured
+                .into_iter()
+                .map(|p| Circle::new(p, 4, color.filled())),
+        )?;
+        let theory: Vec<(f64, f64)> = mine
+            .iter()
+            .map(|r| (r.nodes as f64, r.theory_hops))
+            .collect();
         chart
             .draw_series(DashedLineSeries::new(theory, 6, 4, color.stroke_width(1)))?
             .label(format!("{name} theory"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(1)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(1))
+            });
     }
-    chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.8)).draw()?;
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()?;
     Ok(())
 }

@@ -9,9 +9,11 @@ pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
         pb.set_draw_target(ProgressDrawTarget::hidden());
     }
     pb.set_style(
-        ProgressStyle::with_template("{prefix:>12} [{bar:40}] {human_pos}/{human_len} {msg} ({elapsed}, eta {eta})")
-            .expect("the template is valid")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{prefix:>12} [{bar:40}] {human_pos}/{human_len} {msg} ({elapsed}, eta {eta})",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
     );
     pb.set_prefix(what.to_string());
     pb

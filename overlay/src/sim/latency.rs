@@ -51,7 +51,11 @@ impl LatencyModel {
             LatencyModel::Constant(d) => *d,
             LatencyModel::Uniform { min, max } => {
                 let (lo, hi) = (min.as_micros() as u64, max.as_micros() as u64);
-                Duration::from_micros(if hi > lo { rng.random_range(lo..=hi) } else { lo })
+                Duration::from_micros(if hi > lo {
+                    rng.random_range(lo..=hi)
+                } else {
+                    lo
+                })
             }
             LatencyModel::Plane { base, per_unit } => {
                 let d = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt() as f64;

@@ -60,7 +60,9 @@ impl<E> EventQueue<E> {
         match self.current_index {
             Some(c) if index <= c => {
                 // Into the bucket being run: keep it sorted, next event last.
-                let at = self.current.partition_point(|e| (e.0, e.1) > (entry.0, entry.1));
+                let at = self
+                    .current
+                    .partition_point(|e| (e.0, e.1) > (entry.0, entry.1));
                 self.current.insert(at, entry);
             }
             _ => self.buckets.entry(index).or_default().push(entry),
@@ -74,7 +76,7 @@ impl<E> EventQueue<E> {
         }
         self.current_index = None;
         if let Some((index, mut bucket)) = self.buckets.pop_first() {
-            bucket.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+            bucket.sort_unstable_by_key(|e| std::cmp::Reverse((e.0, e.1)));
             self.current = bucket;
             self.current_index = Some(index);
         }
@@ -90,7 +92,9 @@ impl<E> EventQueue<E> {
     pub fn pop(&mut self) -> Option<(Time, E)> {
         self.refill();
         let (time, _, slot) = self.current.pop()?;
-        let event = self.slab[slot as usize].take().expect("every queued entry has its event");
+        let event = self.slab[slot as usize]
+            .take()
+            .expect("every queued entry has its event");
         self.free.push(slot);
         self.len -= 1;
         Some((time, event))

@@ -9,12 +9,12 @@ use crate::contact::Contact;
 use crate::id::Key;
 use crate::io::{Command, Ctx, Event, Input, NodeTimer, Output};
 use crate::node::{Node, Phase};
+use crate::sim::SimRouting;
 use crate::sim::churn::ChurnConfig;
 use crate::sim::latency::LatencyModel;
 use crate::sim::queue::EventQueue;
 use crate::sim::stats::LookupStats;
 use crate::sim::truth::GroundTruth;
-use crate::sim::SimRouting;
 use crate::time::Time;
 use crate::wire::WireOf;
 
@@ -52,11 +52,23 @@ pub struct SimEvent {
 }
 
 enum Ev<R: SimRouting> {
-    Deliver { to: u32, from: Contact<u32>, msg: WireOf<R> },
-    Timer { node: u32, timer: NodeTimer<R::Timer> },
-    Command { node: u32, cmd: Command<u32> },
+    Deliver {
+        to: u32,
+        from: Contact<u32>,
+        msg: WireOf<R>,
+    },
+    Timer {
+        node: u32,
+        timer: NodeTimer<R::Timer>,
+    },
+    Command {
+        node: u32,
+        cmd: Command<u32>,
+    },
     ChurnArrival,
-    ChurnDeparture { node: u32 },
+    ChurnDeparture {
+        node: u32,
+    },
 }
 
 /// A deterministic discrete-event simulation of one overlay of routing algorithm `R`.
@@ -221,13 +233,17 @@ impl<R: SimRouting> Simulator<R> {
         let id = Key::random(&mut self.rng);
         let contact = self.new_slot(id);
         let addr = contact.addr;
-        self.nodes[addr as usize] = Some(Node::new(contact, &self.routing_cfg, self.cfg.node.clone()));
+        self.nodes[addr as usize] =
+            Some(Node::new(contact, &self.routing_cfg, self.cfg.node.clone()));
         self.mark_live(addr);
         let bootstrap = bootstrap.map(|b| self.contacts[b as usize].clone());
-        self.queue.push(self.now, Ev::Command {
-            node: addr,
-            cmd: Command::Join { bootstrap },
-        });
+        self.queue.push(
+            self.now,
+            Ev::Command {
+                node: addr,
+                cmd: Command::Join { bootstrap },
+            },
+        );
         addr
     }
 
@@ -240,7 +256,7 @@ impl<R: SimRouting> Simulator<R> {
                 self.new_slot(id)
             })
             .collect();
-        members.sort_by(|a, b| a.id.cmp(&b.id));
+        members.sort_by_key(|c| c.id);
         let tables = R::oracle(&members, &self.routing_cfg);
         let mut out = std::mem::take(&mut self.out);
         for (contact, routing) in members.into_iter().zip(tables) {
@@ -273,12 +289,15 @@ impl<R: SimRouting> Simulator<R> {
         if members.is_empty() {
             return 1.0;
         }
-        members.sort_by(|a, b| a.id.cmp(&b.id));
+        members.sort_by_key(|c| c.id);
         let ideal = R::oracle(&members, &self.routing_cfg);
         let agree = members
             .iter()
             .zip(&ideal)
-            .filter(|(c, ideal)| self.node(c.addr).is_some_and(|n| n.routing().agrees_with(ideal)))
+            .filter(|(c, ideal)| {
+                self.node(c.addr)
+                    .is_some_and(|n| n.routing().agrees_with(ideal))
+            })
             .count();
         agree as f64 / members.len() as f64
     }
@@ -288,7 +307,13 @@ impl<R: SimRouting> Simulator<R> {
     /// simulated time (the network grows by that fraction per maintenance round), so no
     /// part of the ring receives more joins than stabilization absorbs; `progress` is told
     /// how many nodes have been added.
-    pub fn grow(&mut self, n: usize, round: std::time::Duration, rate: f64, mut progress: impl FnMut(usize)) {
+    pub fn grow(
+        &mut self,
+        n: usize,
+        round: std::time::Duration,
+        rate: f64,
+        mut progress: impl FnMut(usize),
+    ) {
         for k in 0..n {
             let bootstrap = self.random_joined();
             self.spawn(bootstrap);
@@ -314,7 +339,13 @@ impl<R: SimRouting> Simulator<R> {
 
     /// Gives `cmd` (tagged `op`) to the node at `addr` and runs until that node reports the
     /// result, for at most `timeout`; returns the event, or `None` on timeout.
-    pub fn execute(&mut self, addr: u32, cmd: Command<u32>, op: u64, timeout: std::time::Duration) -> Option<Event<u32>> {
+    pub fn execute(
+        &mut self,
+        addr: u32,
+        cmd: Command<u32>,
+        op: u64,
+        timeout: std::time::Duration,
+    ) -> Option<Event<u32>> {
         self.command(addr, cmd);
         let deadline = self.now + timeout;
         let matches = |e: &SimEvent| {
@@ -363,7 +394,8 @@ impl<R: SimRouting> Simulator<R> {
         self.queue.push(self.now + first, Ev::ChurnArrival);
         for addr in self.live.clone() {
             let session = churn.session(&mut self.rng);
-            self.queue.push(self.now + session, Ev::ChurnDeparture { node: addr });
+            self.queue
+                .push(self.now + session, Ev::ChurnDeparture { node: addr });
         }
         self.churn = Some(churn);
     }
@@ -397,7 +429,9 @@ impl<R: SimRouting> Simulator<R> {
 
     /// Processes the next event.
     pub fn step(&mut self) {
-        let Some((time, ev)) = self.queue.pop() else { return };
+        let Some((time, ev)) = self.queue.pop() else {
+            return;
+        };
         self.now = time;
         self.processed += 1;
         match ev {
@@ -410,17 +444,22 @@ impl<R: SimRouting> Simulator<R> {
     }
 
     fn churn_arrival(&mut self) {
-        let Some(churn) = self.churn.clone() else { return };
+        let Some(churn) = self.churn.clone() else {
+            return;
+        };
         let bootstrap = self.random_joined();
         let addr = self.spawn(bootstrap);
         let session = churn.session(&mut self.rng);
-        self.queue.push(self.now + session, Ev::ChurnDeparture { node: addr });
+        self.queue
+            .push(self.now + session, Ev::ChurnDeparture { node: addr });
         let next = churn.next_arrival(&mut self.rng);
         self.queue.push(self.now + next, Ev::ChurnArrival);
     }
 
     fn churn_departure(&mut self, addr: u32) {
-        let Some(churn) = self.churn.clone() else { return };
+        let Some(churn) = self.churn.clone() else {
+            return;
+        };
         if self.node(addr).is_none() {
             return;
         }
@@ -433,8 +472,14 @@ impl<R: SimRouting> Simulator<R> {
 
     /// Calls `f` with the live node at `addr` and a context at the current time, then
     /// carries out what the node asked for. For tests that hand a node raw input.
-    pub fn with_node<T>(&mut self, addr: u32, f: impl FnOnce(&mut Node<R>, &mut Ctx<'_, R>) -> T) -> T {
-        let node = self.nodes[addr as usize].as_mut().expect("with_node needs a live node");
+    pub fn with_node<T>(
+        &mut self,
+        addr: u32,
+        f: impl FnOnce(&mut Node<R>, &mut Ctx<'_, R>) -> T,
+    ) -> T {
+        let node = self.nodes[addr as usize]
+            .as_mut()
+            .expect("with_node needs a live node");
         let mut out = std::mem::take(&mut self.out);
         let mut ctx = Ctx {
             now: self.now,
@@ -448,7 +493,9 @@ impl<R: SimRouting> Simulator<R> {
     }
 
     fn dispatch(&mut self, addr: u32, input: Input<R>) {
-        let Some(node) = self.nodes[addr as usize].as_mut() else { return };
+        let Some(node) = self.nodes[addr as usize].as_mut() else {
+            return;
+        };
         let mut out = std::mem::take(&mut self.out);
         let mut ctx = Ctx {
             now: self.now,
@@ -476,11 +523,14 @@ impl<R: SimRouting> Simulator<R> {
                         &mut self.rng,
                     );
                     let sender = self.contacts[from as usize].clone();
-                    self.queue.push(self.now + delay, Ev::Deliver {
-                        to: to.addr,
-                        from: sender,
-                        msg,
-                    });
+                    self.queue.push(
+                        self.now + delay,
+                        Ev::Deliver {
+                            to: to.addr,
+                            from: sender,
+                            msg,
+                        },
+                    );
                 }
                 Output::Timer { after, timer } => {
                     // Prebuilt nodes start their periodic timers at random phases, as nodes
@@ -490,7 +540,8 @@ impl<R: SimRouting> Simulator<R> {
                     } else {
                         after
                     };
-                    self.queue.push(self.now + after, Ev::Timer { node: from, timer });
+                    self.queue
+                        .push(self.now + after, Ev::Timer { node: from, timer });
                 }
                 Output::Event(e) => self.on_event(from, e),
             }
@@ -510,7 +561,8 @@ impl<R: SimRouting> Simulator<R> {
                 match result {
                     Ok(nodes) => {
                         let correct = self.truth.root(key) == Some(nodes[0].addr);
-                        self.lookup_stats.record(*hops, *messages, *latency, correct);
+                        self.lookup_stats
+                            .record(*hops, *messages, *latency, correct);
                     }
                     Err(_) => self.lookup_stats.record_failure(*messages),
                 }

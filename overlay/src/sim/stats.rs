@@ -49,7 +49,12 @@ impl LookupStats {
         if n == 0 {
             return 0.0;
         }
-        let total: u64 = self.hops.iter().enumerate().map(|(h, c)| h as u64 * c).sum();
+        let total: u64 = self
+            .hops
+            .iter()
+            .enumerate()
+            .map(|(h, c)| h as u64 * c)
+            .sum();
         total as f64 / n as f64
     }
 
