@@ -549,10 +549,16 @@ impl<A: Address> Routing for Chord<A> {
     fn replica_set(&self, key: &Key, max_rank: usize) -> Vec<Contact<A>> {
         // The root and the nodes after it, as far as this node sees the ring: its
         // predecessor, itself and its successors, from the first at or after `key`. A key
-        // before the predecessor has a root this node cannot see: the answer is empty
-        // rather than a guess, so no node pushes copies to a set it made up.
+        // before the predecessor has a root this node cannot see; of its replica set this
+        // node knows only the predecessor (nearer the root) and itself. Answering just
+        // those two sends copies back towards the root (hand-over to a node that joined
+        // as our predecessor) and never forward, where they would spread without end.
         if self.succ.is_empty() {
-            return if self.joined { vec![self.me.clone()] } else { Vec::new() };
+            return if self.joined {
+                vec![self.me.clone()]
+            } else {
+                Vec::new()
+            };
         }
         let ring: Vec<&Contact<A>> = self
             .pred
@@ -560,10 +566,21 @@ impl<A: Address> Routing for Chord<A> {
             .chain(std::iter::once(&self.me))
             .chain(self.succ.iter())
             .collect();
-        let Some(start) = ring.windows(2).position(|w| key.in_open_closed(&w[0].id, &w[1].id)) else {
-            return Vec::new();
+        let Some(start) = ring
+            .windows(2)
+            .position(|w| key.in_open_closed(&w[0].id, &w[1].id))
+        else {
+            return ring[..2]
+                .iter()
+                .take(max_rank)
+                .map(|c| (*c).clone())
+                .collect();
         };
-        ring[start + 1..].iter().take(max_rank).map(|c| (*c).clone()).collect()
+        ring[start + 1..]
+            .iter()
+            .take(max_rank)
+            .map(|c| (*c).clone())
+            .collect()
     }
 
     fn is_root(&self, key: &Key) -> bool {
