@@ -242,34 +242,36 @@ impl<A: Address> Chord<A> {
     /// successor-list entries.
     fn closest_preceding(&self, key: &Key, num: usize) -> Vec<Contact<A>> {
         let limit = self.me.id.distance_to(key);
-        let precedes = |c: &Contact<A>| {
-            let d = self.me.id.distance_to(&c.id);
-            !d.is_zero() && d < limit
-        };
-        let first = self
+        // Every known node that precedes the key, with its distance from us (computed once)
+        // and whether the paper's `closest_preceding_node` may pick it (fingers and the
+        // successor; the rest of the successor list only serves as fallbacks).
+        let known: Vec<(Key, bool, &Contact<A>)> = self
             .fingers
             .nodes()
-            .rev()
-            .chain(self.succ.first())
-            .find(|c| precedes(c));
+            .map(|c| (true, c))
+            .chain(self.succ.iter().enumerate().map(|(i, c)| (i == 0, c)))
+            .filter_map(|(primary, c)| {
+                let d = self.me.id.distance_to(&c.id);
+                (!d.is_zero() && d < limit).then_some((d, primary, c))
+            })
+            .collect();
+        let first = known.iter().filter(|(_, primary, _)| *primary).max_by_key(|(d, _, _)| *d);
         let mut out: Vec<Contact<A>> = Vec::with_capacity(num);
-        out.extend(first.cloned());
+        out.extend(first.map(|(_, _, c)| (*c).clone()));
         if out.len() >= num {
             return out;
         }
         // Fallbacks: the `num - 1` closest preceding nodes among everything known.
-        let mut best: Vec<(Key, &Contact<A>)> = Vec::with_capacity(num + 1);
-        for c in self.fingers.nodes().rev().chain(self.succ.iter()) {
-            if !precedes(c)
-                || out.iter().any(|o| o.id == c.id)
-                || best.iter().any(|(_, b)| b.id == c.id)
-            {
+        let mut best: Vec<(Key, &Contact<A>)> = Vec::with_capacity(num);
+        for (d, _, c) in known {
+            if out.iter().any(|o| o.id == c.id) || best.iter().any(|(bd, _)| *bd == d) {
                 continue;
             }
-            let d = self.me.id.distance_to(&c.id);
             let at = best.partition_point(|(bd, _)| *bd > d);
-            best.insert(at, (d, c));
-            best.truncate(num - 1);
+            if at < num - 1 {
+                best.insert(at, (d, c));
+                best.truncate(num - 1);
+            }
         }
         out.extend(best.into_iter().map(|(_, c)| c.clone()));
         out

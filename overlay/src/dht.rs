@@ -10,6 +10,7 @@ use crate::io::{Ctx, Event, NodeTimer, Output};
 use crate::lookup::Owner;
 use crate::node::{Node, Purpose};
 use crate::routing::Routing;
+use crate::small_map::SmallMap;
 use crate::store::{Record, Store, Version};
 use crate::wire::{Request, Response};
 
@@ -31,7 +32,7 @@ pub(crate) struct Op<A> {
 #[derive(Clone, Debug)]
 pub(crate) struct Dht<A> {
     pub(crate) store: Store,
-    ops: BTreeMap<u64, Op<A>>,
+    ops: SmallMap<u64, Op<A>>,
     /// Keys this node is no longer a replica of, with the confirmations still needed before
     /// it may drop them.
     handoff: BTreeMap<Key, usize>,
@@ -42,7 +43,7 @@ impl<A> Default for Dht<A> {
     fn default() -> Self {
         Dht {
             store: Store::default(),
-            ops: BTreeMap::new(),
+            ops: SmallMap::default(),
             handoff: BTreeMap::new(),
             repair_soon: false,
         }

@@ -18,6 +18,7 @@ pub mod node;
 mod route;
 pub mod routing;
 pub mod sim;
+mod small_map;
 pub mod store;
 pub mod time;
 pub mod wire;

@@ -13,6 +13,7 @@ use crate::error::{DecodeError, ProtocolError};
 use crate::io::{Command, Ctx, Event, Input, NodeTimer, Output};
 use crate::lookup::Lookup;
 use crate::routing::{Action, Out, ReqId, Routing};
+use crate::small_map::SmallMap;
 use crate::time::Time;
 use crate::wire::{Request, Response, Wire, WireOf};
 
@@ -80,8 +81,8 @@ pub struct Node<R: Routing> {
     pub(crate) cfg: NodeConfig,
     pub(crate) phase: Phase,
     pub(crate) next_id: u64,
-    pub(crate) pending: BTreeMap<ReqId, Pending<R::Addr>>,
-    pub(crate) lookups: BTreeMap<u64, Lookup<R::Addr>>,
+    pub(crate) pending: SmallMap<ReqId, Pending<R::Addr>>,
+    pub(crate) lookups: SmallMap<u64, Lookup<R::Addr>>,
     pub(crate) dht: Dht<R::Addr>,
     pub(crate) stats: NodeStats,
     /// When the armed request-timeout timer fires, if one is armed. One timer per node
@@ -118,8 +119,8 @@ impl<R: Routing> Node<R> {
             cfg,
             phase: Phase::Idle,
             next_id: 0,
-            pending: BTreeMap::new(),
-            lookups: BTreeMap::new(),
+            pending: SmallMap::default(),
+            lookups: SmallMap::default(),
             stats: NodeStats::default(),
             timeout_armed: None,
             app: None,
@@ -356,7 +357,7 @@ impl<R: Routing> Node<R> {
             }
         }
         let shape_ok = matches!(
-            (&self.pending[&id].purpose, &body),
+            (&self.pending.get(&id).expect("checked above").purpose, &body),
             (_, Response::Unavailable)
                 | (Purpose::Routing, Response::Routing(_))
                 | (Purpose::Lookup(_), Response::Next(_))

@@ -51,6 +51,10 @@ pub struct HopsRow {
     pub p99_latency_ms: f64,
     /// `hop_histogram[h]` = lookups that took `h` hops.
     pub hop_histogram: Vec<u64>,
+    /// Simulator events processed (messages, timers, commands), build included.
+    pub events: u64,
+    /// Simulated seconds at the end (build included).
+    pub sim_time_s: f64,
     /// Wall-clock seconds for building the network.
     pub build_s: f64,
     /// Wall-clock seconds for the whole row (build and lookups).
@@ -89,6 +93,8 @@ pub fn run<R: SimRouting>(config: &R::Config, args: &HopsArgs, n: usize) -> Hops
     });
     pb.finish_and_clear();
 
+    let events = sim.processed();
+    let sim_time_s = sim.now().as_secs_f64();
     let stats = &mut sim.lookup_stats;
     let unfinished = total - (stats.succeeded() + stats.failed);
     HopsRow {
@@ -110,6 +116,8 @@ pub fn run<R: SimRouting>(config: &R::Config, args: &HopsArgs, n: usize) -> Hops
         mean_latency_ms: stats.mean_latency_ms(),
         p99_latency_ms: stats.latency_quantile_ms(0.99),
         hop_histogram: stats.hops.clone(),
+        events,
+        sim_time_s,
         build_s,
         wall_s: started.elapsed().as_secs_f64(),
         peak_rss_mb: rss::peak_mb(),
