@@ -1,8 +1,10 @@
 //! The command line: `p2p bench hops`, `p2p bench churn`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use overlay::sim::LatencyModel;
 
 /// Peer-to-peer overlays and distributed hash tables with pluggable routing.
 ///
@@ -91,6 +93,13 @@ pub struct CommonArgs {
     /// check predecessor, replica repair).
     #[arg(long, default_value_t = 30.0, value_parser = positive_seconds)]
     pub maintenance: f64,
+    /// Message delays: `plane` (nodes at random points of a square, 5 ms plus up to
+    /// 141 ms by distance), `constant:MS`, or `uniform:MIN-MAX` (milliseconds).
+    #[arg(long, default_value = "plane", value_parser = latency_model)]
+    pub latency: LatencyModel,
+    /// Probability that any one message is lost (0 <= P < 1).
+    #[arg(long, default_value_t = 0.0, value_parser = loss)]
+    pub loss: f64,
     /// No progress bar on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -198,5 +207,61 @@ fn plot_path(s: &str) -> Result<PathBuf, String> {
     match p.extension().and_then(|e| e.to_str()) {
         Some("svg" | "png") => Ok(p),
         _ => Err(format!("`{s}`: the plot file must end in .svg or .png")),
+    }
+}
+
+fn loss(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if (0.0..1.0).contains(&f) => Ok(f),
+        _ => Err(format!("`{s}` is not a loss probability in [0, 1)")),
+    }
+}
+
+fn millis(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(ms) if ms >= 0.0 && ms.is_finite() => Ok(Duration::from_secs_f64(ms / 1000.0)),
+        _ => Err(format!("`{s}` is not a number of milliseconds")),
+    }
+}
+
+fn latency_model(s: &str) -> Result<LatencyModel, String> {
+    let bad = || format!("`{s}` is not a latency model: use plane, constant:MS or uniform:MIN-MAX");
+    match s.split_once(':') {
+        None if s == "plane" => Ok(LatencyModel::default()),
+        Some(("constant", ms)) => Ok(LatencyModel::Constant(millis(ms)?)),
+        Some(("uniform", range)) => {
+            let (lo, hi) = range.split_once('-').ok_or_else(bad)?;
+            let (min, max) = (millis(lo)?, millis(hi)?);
+            if min > max {
+                return Err(format!("`{s}`: the minimum is above the maximum"));
+            }
+            Ok(LatencyModel::Uniform { min, max })
+        }
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_models_parse_or_say_why_not() {
+        assert_eq!(latency_model("plane").unwrap(), LatencyModel::default());
+        assert_eq!(latency_model("constant:50").unwrap(), LatencyModel::Constant(Duration::from_millis(50)));
+        assert_eq!(
+            latency_model("uniform:10-90").unwrap(),
+            LatencyModel::Uniform { min: Duration::from_millis(10), max: Duration::from_millis(90) }
+        );
+        assert!(latency_model("uniform:90-10").unwrap_err().contains("above"));
+        assert!(latency_model("fast").is_err());
+        assert!(loss("1").is_err());
+        assert!(node_count("0").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

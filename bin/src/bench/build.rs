@@ -16,6 +16,8 @@ pub fn sim_config(common: &CommonArgs, replication: usize) -> SimConfig {
     let mut cfg = SimConfig::default();
     cfg.node.replication = replication;
     cfg.node.repair_interval = Duration::from_secs_f64(common.maintenance);
+    cfg.latency = common.latency.clone();
+    cfg.loss = common.loss;
     cfg
 }
 
