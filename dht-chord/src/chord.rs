@@ -242,38 +242,39 @@ impl<A: Address> Chord<A> {
     /// successor-list entries.
     fn closest_preceding(&self, key: &Key, num: usize) -> Vec<Contact<A>> {
         let limit = self.me.id.distance_to(key);
-        // Every known node that precedes the key, with its distance from us (computed once)
-        // and whether the paper's `closest_preceding_node` may pick it (fingers and the
-        // successor; the rest of the successor list only serves as fallbacks).
-        let known: Vec<(Key, bool, &Contact<A>)> = self
+        // One pass over everything known, each distance computed once: `first` is the
+        // paper's pick (fingers and the successor only), `best` the closest preceding
+        // nodes of all, as fallbacks.
+        let mut first: Option<(Key, &Contact<A>)> = None;
+        let mut best: Vec<(Key, &Contact<A>)> = Vec::with_capacity(num + 1);
+        let candidates = self
             .fingers
             .nodes()
             .map(|c| (true, c))
-            .chain(self.succ.iter().enumerate().map(|(i, c)| (i == 0, c)))
-            .filter_map(|(primary, c)| {
-                let d = self.me.id.distance_to(&c.id);
-                (!d.is_zero() && d < limit).then_some((d, primary, c))
-            })
-            .collect();
-        let first = known.iter().filter(|(_, primary, _)| *primary).max_by_key(|(d, _, _)| *d);
-        let mut out: Vec<Contact<A>> = Vec::with_capacity(num);
-        out.extend(first.map(|(_, _, c)| (*c).clone()));
-        if out.len() >= num {
-            return out;
-        }
-        // Fallbacks: the `num - 1` closest preceding nodes among everything known.
-        let mut best: Vec<(Key, &Contact<A>)> = Vec::with_capacity(num);
-        for (d, _, c) in known {
-            if out.iter().any(|o| o.id == c.id) || best.iter().any(|(bd, _)| *bd == d) {
+            .chain(self.succ.iter().enumerate().map(|(i, c)| (i == 0, c)));
+        for (primary, c) in candidates {
+            let d = self.me.id.distance_to(&c.id);
+            if d.is_zero() || d >= limit {
+                continue;
+            }
+            if primary && first.is_none_or(|(fd, _)| d > fd) {
+                first = Some((d, c));
+            }
+            if best.iter().any(|(bd, _)| *bd == d) {
                 continue;
             }
             let at = best.partition_point(|(bd, _)| *bd > d);
-            if at < num - 1 {
+            if at < num {
                 best.insert(at, (d, c));
-                best.truncate(num - 1);
+                best.truncate(num);
             }
         }
-        out.extend(best.into_iter().map(|(_, c)| c.clone()));
+        let mut out: Vec<Contact<A>> = Vec::with_capacity(num);
+        if let Some((fd, c)) = first {
+            out.push(c.clone());
+            best.retain(|(bd, _)| *bd != fd);
+        }
+        out.extend(best.into_iter().take(num - out.len()).map(|(_, c)| c.clone()));
         out
     }
 

@@ -14,7 +14,7 @@ pub const KEY_BYTES: usize = 20;
 ///
 /// Keys and node ids share the space: a node id is the SHA-1 of the node's public key
 /// (or, in the simulator, of its name), an object's key is the SHA-1 of its name.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Key(pub [u8; KEY_BYTES]);
 
 /// A node's identifier; the same space as [`Key`].
@@ -196,6 +196,19 @@ impl Key {
     }
 }
 
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        // Word-sized comparison of the big-endian value; the same order as the bytes'.
+        self.limbs().cmp(&other.limbs())
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.short())
@@ -326,6 +339,11 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn order_is_the_byte_order(a in any::<[u8; 20]>(), b in any::<[u8; 20]>()) {
+            prop_assert_eq!(Key(a).cmp(&Key(b)), a.cmp(&b));
+        }
+
         #[test]
         fn add_then_sub_is_identity(a in any::<[u8; 20]>(), b in any::<[u8; 20]>()) {
             let (a, b) = (Key(a), Key(b));

@@ -57,7 +57,7 @@ impl<R: Routing> Node<R> {
                 hops: 0,
                 messages: 0,
                 failures: 0,
-                asked: Vec::new(),
+                asked: Vec::with_capacity(16),
                 fallback: Vec::new(),
             },
         );
@@ -98,19 +98,18 @@ impl<R: Routing> Node<R> {
         match step {
             Step::Root(nodes) if !nodes.is_empty() => self.finish_lookup(ctx, lid, Ok(nodes)),
             Step::Root(_) => self.lookup_query_next(ctx, lid),
-            Step::Next(nodes) => {
+            Step::Next(mut fresh) => {
                 // Closer candidates go first; the older ones stay behind them as fallbacks.
-                let mut fresh: Vec<Contact<R::Addr>> = nodes
-                    .into_iter()
-                    .filter(|c| c.id != me && !l.asked.contains(&c.id))
-                    .collect();
-                fresh.extend(l.fallback.drain(..).filter(|c| c.id != me));
-                let mut seen = Vec::with_capacity(fresh.len());
-                fresh.retain(|c| {
-                    let new = !seen.contains(&c.id);
-                    seen.push(c.id);
-                    new
-                });
+                fresh.retain(|c| c.id != me && !l.asked.contains(&c.id));
+                fresh.extend(l.fallback.drain(..));
+                let mut i = 0;
+                while i < fresh.len() {
+                    if fresh[..i].iter().any(|c| c.id == fresh[i].id) {
+                        fresh.remove(i);
+                    } else {
+                        i += 1;
+                    }
+                }
                 fresh.truncate(MAX_FALLBACK);
                 l.fallback = fresh;
                 self.lookup_query_next(ctx, lid);
