@@ -61,6 +61,7 @@ impl Key {
     }
 
     /// The key as (top 128 bits, low 32 bits), for word-sized arithmetic.
+    #[inline]
     fn limbs(&self) -> (u128, u32) {
         let mut hi = [0u8; 16];
         let mut lo = [0u8; 4];
@@ -69,6 +70,7 @@ impl Key {
         (u128::from_be_bytes(hi), u32::from_be_bytes(lo))
     }
 
+    #[inline]
     fn from_limbs(hi: u128, lo: u32) -> Key {
         let mut out = [0u8; KEY_BYTES];
         out[..16].copy_from_slice(&hi.to_be_bytes());
@@ -77,6 +79,7 @@ impl Key {
     }
 
     /// `self + other (mod 2^160)`.
+    #[inline]
     pub fn wrapping_add(&self, other: &Key) -> Key {
         let (ah, al) = self.limbs();
         let (bh, bl) = other.limbs();
@@ -85,6 +88,7 @@ impl Key {
     }
 
     /// `self - other (mod 2^160)`.
+    #[inline]
     pub fn wrapping_sub(&self, other: &Key) -> Key {
         let (ah, al) = self.limbs();
         let (bh, bl) = other.limbs();
@@ -93,6 +97,7 @@ impl Key {
     }
 
     /// Clockwise distance from `self` to `to` on the ring: `to - self (mod 2^160)`.
+    #[inline]
     pub fn distance_to(&self, to: &Key) -> Key {
         to.wrapping_sub(self)
     }
@@ -107,6 +112,7 @@ impl Key {
     /// Whether `self` lies in the ring interval `(from, to]`.
     ///
     /// When `from == to` the interval is the whole ring (a single node owns everything).
+    #[inline]
     pub fn in_open_closed(&self, from: &Key, to: &Key) -> bool {
         if from == to {
             return true;
@@ -127,11 +133,13 @@ impl Key {
     }
 
     /// Whether every bit is zero.
+    #[inline]
     pub fn is_zero(&self) -> bool {
         self.0 == [0; KEY_BYTES]
     }
 
     /// Number of significant bits: `0` for zero, `i + 1` when the top set bit is `2^i`.
+    #[inline]
     pub fn bit_length(&self) -> u32 {
         for (i, b) in self.0.iter().enumerate() {
             if *b != 0 {
@@ -197,6 +205,7 @@ impl Key {
 }
 
 impl Ord for Key {
+    #[inline]
     fn cmp(&self, other: &Key) -> std::cmp::Ordering {
         // Word-sized comparison of the big-endian value; the same order as the bytes'.
         self.limbs().cmp(&other.limbs())
@@ -204,6 +213,7 @@ impl Ord for Key {
 }
 
 impl PartialOrd for Key {
+    #[inline]
     fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }

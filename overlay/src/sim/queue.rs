@@ -20,6 +20,8 @@ pub struct EventQueue<E> {
     current: Vec<(Time, u64, u32)>,
     /// Index of `current`.
     current_index: Option<u64>,
+    /// Emptied bucket vectors, reused so buckets do not grow from nothing each time.
+    spare: Vec<Vec<(Time, u64, u32)>>,
     slab: Vec<Option<E>>,
     free: Vec<u32>,
     seq: u64,
@@ -32,6 +34,7 @@ impl<E> Default for EventQueue<E> {
             buckets: BTreeMap::new(),
             current: Vec::new(),
             current_index: None,
+            spare: Vec::new(),
             slab: Vec::new(),
             free: Vec::new(),
             seq: 0,
@@ -65,7 +68,11 @@ impl<E> EventQueue<E> {
                     .partition_point(|e| (e.0, e.1) > (entry.0, entry.1));
                 self.current.insert(at, entry);
             }
-            _ => self.buckets.entry(index).or_default().push(entry),
+            _ => self
+                .buckets
+                .entry(index)
+                .or_insert_with(|| self.spare.pop().unwrap_or_default())
+                .push(entry),
         }
     }
 
@@ -77,7 +84,10 @@ impl<E> EventQueue<E> {
         self.current_index = None;
         if let Some((index, mut bucket)) = self.buckets.pop_first() {
             bucket.sort_unstable_by_key(|e| std::cmp::Reverse((e.0, e.1)));
-            self.current = bucket;
+            let done = std::mem::replace(&mut self.current, bucket);
+            if self.spare.len() < 1024 {
+                self.spare.push(done);
+            }
             self.current_index = Some(index);
         }
     }
