@@ -248,12 +248,22 @@ mod tests {
     #[test]
     fn latency_models_parse_or_say_why_not() {
         assert_eq!(latency_model("plane").unwrap(), LatencyModel::default());
-        assert_eq!(latency_model("constant:50").unwrap(), LatencyModel::Constant(Duration::from_millis(50)));
+        assert_eq!(
+            latency_model("constant:50").unwrap(),
+            LatencyModel::Constant(Duration::from_millis(50))
+        );
         assert_eq!(
             latency_model("uniform:10-90").unwrap(),
-            LatencyModel::Uniform { min: Duration::from_millis(10), max: Duration::from_millis(90) }
+            LatencyModel::Uniform {
+                min: Duration::from_millis(10),
+                max: Duration::from_millis(90)
+            }
         );
-        assert!(latency_model("uniform:90-10").unwrap_err().contains("above"));
+        assert!(
+            latency_model("uniform:90-10")
+                .unwrap_err()
+                .contains("above")
+        );
         assert!(latency_model("fast").is_err());
         assert!(loss("1").is_err());
         assert!(node_count("0").is_err());

@@ -247,11 +247,17 @@ impl<A: Address> Chord<A> {
         // nodes of all, as fallbacks.
         let mut first: Option<(Key, &Contact<A>)> = None;
         let mut best: Vec<(Key, &Contact<A>)> = Vec::with_capacity(num + 1);
+        // The successor list is in ring order: past the key, the rest is past it too.
+        let successors = self
+            .succ
+            .iter()
+            .enumerate()
+            .take_while(|(_, c)| self.me.id.distance_to(&c.id) < limit);
         let candidates = self
             .fingers
             .nodes()
             .map(|c| (true, c))
-            .chain(self.succ.iter().enumerate().map(|(i, c)| (i == 0, c)));
+            .chain(successors.map(|(i, c)| (i == 0, c)));
         for (primary, c) in candidates {
             let d = self.me.id.distance_to(&c.id);
             if d.is_zero() || d >= limit {
@@ -274,7 +280,11 @@ impl<A: Address> Chord<A> {
             out.push(c.clone());
             best.retain(|(bd, _)| *bd != fd);
         }
-        out.extend(best.into_iter().take(num - out.len()).map(|(_, c)| c.clone()));
+        out.extend(
+            best.into_iter()
+                .take(num - out.len())
+                .map(|(_, c)| c.clone()),
+        );
         out
     }
 

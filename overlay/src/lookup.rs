@@ -11,7 +11,7 @@ use crate::time::Time;
 use crate::wire::Request;
 
 /// Longest list of fallback candidates a lookup keeps.
-const MAX_FALLBACK: usize = 16;
+const MAX_FALLBACK: usize = 8;
 
 /// Who started a lookup and gets its result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,14 +100,15 @@ impl<R: Routing> Node<R> {
             Step::Root(_) => self.lookup_query_next(ctx, lid),
             Step::Next(mut fresh) => {
                 // Closer candidates go first; the older ones stay behind them as fallbacks.
+                // Both lists are free of duplicates already; only their overlap is dropped.
                 fresh.retain(|c| c.id != me && !l.asked.contains(&c.id));
-                fresh.extend(l.fallback.drain(..));
-                let mut i = 0;
-                while i < fresh.len() {
-                    if fresh[..i].iter().any(|c| c.id == fresh[i].id) {
-                        fresh.remove(i);
-                    } else {
-                        i += 1;
+                let answered = fresh.len();
+                for c in std::mem::take(&mut l.fallback) {
+                    if fresh.len() >= MAX_FALLBACK {
+                        break;
+                    }
+                    if !fresh[..answered].iter().any(|f| f.id == c.id) {
+                        fresh.push(c);
                     }
                 }
                 fresh.truncate(MAX_FALLBACK);

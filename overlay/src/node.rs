@@ -357,7 +357,10 @@ impl<R: Routing> Node<R> {
             }
         }
         let shape_ok = matches!(
-            (&self.pending.get(&id).expect("checked above").purpose, &body),
+            (
+                &self.pending.get(&id).expect("checked above").purpose,
+                &body
+            ),
             (_, Response::Unavailable)
                 | (Purpose::Routing, Response::Routing(_))
                 | (Purpose::Lookup(_), Response::Next(_))

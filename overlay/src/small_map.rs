@@ -10,7 +10,9 @@ pub struct SmallMap<K, V> {
 
 impl<K, V> Default for SmallMap<K, V> {
     fn default() -> Self {
-        SmallMap { entries: Vec::new() }
+        SmallMap {
+            entries: Vec::new(),
+        }
     }
 }
 
@@ -22,7 +24,10 @@ impl<K: PartialEq, V> SmallMap<K, V> {
 
     /// The value under `key`, mutably.
     pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        self.entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     /// Sets `key` to `value`.

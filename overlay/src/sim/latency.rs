@@ -37,16 +37,16 @@ impl Default for LatencyModel {
 }
 
 impl LatencyModel {
-    /// Where a new node sits (only the plane model uses it).
-    pub fn place(&self, rng: &mut dyn Rng) -> (f32, f32) {
-        match self {
-            LatencyModel::Plane { .. } => (rng.random::<f32>(), rng.random::<f32>()),
-            _ => (0.0, 0.0),
-        }
+    /// Where node `addr` sits: a uniform point of the unit square drawn from a seeded hash
+    /// of its address, so the simulator computes it instead of fetching it from memory.
+    pub fn place(seed: u64, addr: u32) -> (f32, f32) {
+        let h = splitmix64(seed ^ u64::from(addr));
+        let unit = |bits: u64| (bits as f64 / (1u64 << 32) as f64) as f32;
+        (unit(h >> 32), unit(h & 0xffff_ffff))
     }
 
-    /// One message's delay between nodes at `a` and `b`.
-    pub fn delay(&self, a: (f32, f32), b: (f32, f32), rng: &mut dyn Rng) -> Duration {
+    /// One message's delay from node `from` to node `to` of a simulation seeded `seed`.
+    pub fn delay(&self, seed: u64, from: u32, to: u32, rng: &mut dyn Rng) -> Duration {
         match self {
             LatencyModel::Constant(d) => *d,
             LatencyModel::Uniform { min, max } => {
@@ -58,9 +58,42 @@ impl LatencyModel {
                 })
             }
             LatencyModel::Plane { base, per_unit } => {
+                let (a, b) = (Self::place(seed, from), Self::place(seed, to));
                 let d = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt() as f64;
                 *base + per_unit.mul_f64(d)
             }
         }
+    }
+}
+
+/// SplitMix64: a fast, well-mixed 64-bit hash (Steele et al. 2014).
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn plane_delays_grow_with_distance_and_stay_in_range() {
+        let model = LatencyModel::default();
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+        let mut delays: Vec<Duration> = (0..1000).map(|i| model.delay(7, 0, i, &mut rng)).collect();
+        assert!(
+            delays
+                .iter()
+                .all(|d| *d >= Duration::from_millis(5) && *d <= Duration::from_millis(147))
+        );
+        assert_eq!(model.delay(7, 3, 3, &mut rng), Duration::from_millis(5));
+        delays.sort();
+        assert!(
+            delays[900] > delays[100],
+            "points are spread over the square"
+        );
     }
 }

@@ -85,7 +85,7 @@ impl<E> EventQueue<E> {
         if let Some((index, mut bucket)) = self.buckets.pop_first() {
             bucket.sort_unstable_by_key(|e| std::cmp::Reverse((e.0, e.1)));
             let done = std::mem::replace(&mut self.current, bucket);
-            if self.spare.len() < 1024 {
+            if self.spare.len() < 64 && done.capacity() <= 1 << 16 {
                 self.spare.push(done);
             }
             self.current_index = Some(index);
@@ -108,6 +108,30 @@ impl<E> EventQueue<E> {
         self.free.push(slot);
         self.len -= 1;
         Some((time, event))
+    }
+
+    /// Drops every scheduled event for which `keep` returns false.
+    pub fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) {
+        let slab = &mut self.slab;
+        let free = &mut self.free;
+        let mut dropped = 0;
+        let mut filter = |list: &mut Vec<(Time, u64, u32)>| {
+            list.retain(|&(_, _, slot)| {
+                let kept = slab[slot as usize].as_ref().is_some_and(&mut keep);
+                if !kept {
+                    slab[slot as usize] = None;
+                    free.push(slot);
+                    dropped += 1;
+                }
+                kept
+            });
+        };
+        filter(&mut self.current);
+        for bucket in self.buckets.values_mut() {
+            filter(bucket);
+        }
+        self.buckets.retain(|_, b| !b.is_empty());
+        self.len -= dropped;
     }
 
     /// Number of scheduled events.
@@ -139,5 +163,18 @@ mod tests {
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, ["a2", "b", "c", "d", "c2"]);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn retain_drops_events_wherever_they_wait() {
+        let mut q = EventQueue::default();
+        for t in [1, 2, 3_000, 4_000, 9_000] {
+            q.push(Time(t), t);
+        }
+        assert_eq!(q.pop(), Some((Time(1), 1)));
+        q.retain(|t| *t != 2 && *t != 4_000);
+        assert_eq!(q.len(), 2);
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, [3_000, 9_000]);
     }
 }

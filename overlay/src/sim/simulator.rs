@@ -52,10 +52,12 @@ pub struct SimEvent {
 }
 
 enum Ev<R: SimRouting> {
+    // The message is boxed: timers are most of the queue and should not take the space of
+    // the largest variant.
     Deliver {
         to: u32,
         from: Contact<u32>,
-        msg: WireOf<R>,
+        msg: Box<WireOf<R>>,
     },
     Timer {
         node: u32,
@@ -76,7 +78,8 @@ pub struct Simulator<R: SimRouting> {
     now: Time,
     nodes: Vec<Option<Node<R>>>,
     contacts: Vec<Contact<u32>>,
-    place: Vec<(f32, f32)>,
+    /// Seeds the hash that places nodes in the latency model's plane.
+    place_seed: u64,
     live: Vec<u32>,
     live_pos: Vec<u32>,
     queue: EventQueue<Ev<R>>,
@@ -85,6 +88,8 @@ pub struct Simulator<R: SimRouting> {
     routing_cfg: R::Config,
     truth: R::Truth,
     churn: Option<ChurnConfig>,
+    /// Whether maintenance timers (routing timers, replica repair) still fire.
+    maintenance: bool,
     out: Vec<Output<R>>,
     /// Lookups (from [`Command::Lookup`]) checked against the ground truth.
     pub lookup_stats: LookupStats,
@@ -103,15 +108,16 @@ impl<R: SimRouting> Simulator<R> {
             now: Time::ZERO,
             nodes: Vec::new(),
             contacts: Vec::new(),
-            place: Vec::new(),
             live: Vec::new(),
             live_pos: Vec::new(),
             queue: EventQueue::default(),
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            place_seed: seed.rotate_left(17) ^ 0x5eed_0f_91ace,
             cfg,
             routing_cfg,
             truth: R::Truth::default(),
             churn: None,
+            maintenance: true,
             out: Vec::new(),
             lookup_stats: LookupStats::default(),
             events: Vec::new(),
@@ -201,10 +207,8 @@ impl<R: SimRouting> Simulator<R> {
     fn new_slot(&mut self, id: Key) -> Contact<u32> {
         let addr = self.nodes.len() as u32;
         let contact = Contact::new(id, addr);
-        let spot = self.cfg.latency.place(&mut self.rng);
         self.nodes.push(None);
         self.contacts.push(contact.clone());
-        self.place.push(spot);
         self.live_pos.push(NOT_LIVE);
         contact
     }
@@ -272,7 +276,7 @@ impl<R: SimRouting> Simulator<R> {
             self.nodes[addr as usize] = Some(node);
             self.mark_live(addr);
             self.truth.insert(&contact);
-            self.apply_outputs(addr, &mut out, true);
+            self.apply_outputs(&contact, &mut out, true);
         }
         self.out = out;
     }
@@ -400,6 +404,17 @@ impl<R: SimRouting> Simulator<R> {
         self.churn = Some(churn);
     }
 
+    /// Pauses maintenance for good: routing timers and replica repair no longer fire (and so
+    /// are not re-armed); request timeouts still do. For measuring a static network, where
+    /// maintenance would only spend simulation time without changing any table.
+    pub fn stop_maintenance(&mut self) {
+        self.maintenance = false;
+        self.queue.retain(|ev| match ev {
+            Ev::Timer { timer, .. } => matches!(timer, NodeTimer::RequestTimeouts),
+            _ => true,
+        });
+    }
+
     /// Stops churn: no more arrivals or departures are scheduled or carried out.
     pub fn stop_churn(&mut self) {
         self.churn = None;
@@ -435,8 +450,12 @@ impl<R: SimRouting> Simulator<R> {
         self.now = time;
         self.processed += 1;
         match ev {
-            Ev::Deliver { to, from, msg } => self.dispatch(to, Input::Message { from, msg }),
-            Ev::Timer { node, timer } => self.dispatch(node, Input::Timer(timer)),
+            Ev::Deliver { to, from, msg } => self.dispatch(to, Input::Message { from, msg: *msg }),
+            Ev::Timer { node, timer } => {
+                if self.maintenance || matches!(timer, NodeTimer::RequestTimeouts) {
+                    self.dispatch(node, Input::Timer(timer));
+                }
+            }
             Ev::Command { node, cmd } => self.dispatch(node, Input::Command(cmd)),
             Ev::ChurnArrival => self.churn_arrival(),
             Ev::ChurnDeparture { node } => self.churn_departure(node),
@@ -487,7 +506,8 @@ impl<R: SimRouting> Simulator<R> {
             out: &mut out,
         };
         let result = f(node, &mut ctx);
-        self.apply_outputs(addr, &mut out, false);
+        let me = node.me().clone();
+        self.apply_outputs(&me, &mut out, false);
         self.out = out;
         result
     }
@@ -505,11 +525,18 @@ impl<R: SimRouting> Simulator<R> {
         if let Err(e) = node.handle(&mut ctx, input) {
             tracing::debug!(node = addr, error = %e, "input rejected");
         }
-        self.apply_outputs(addr, &mut out, false);
+        let me = node.me().clone();
+        self.apply_outputs(&me, &mut out, false);
         self.out = out;
     }
 
-    fn apply_outputs(&mut self, from: u32, out: &mut Vec<Output<R>>, spread_timers: bool) {
+    fn apply_outputs(
+        &mut self,
+        sender: &Contact<u32>,
+        out: &mut Vec<Output<R>>,
+        spread_timers: bool,
+    ) {
+        let from = sender.addr;
         for o in out.drain(..) {
             match o {
                 Output::Send { to, msg } => {
@@ -517,18 +544,16 @@ impl<R: SimRouting> Simulator<R> {
                     if self.cfg.loss > 0.0 && self.rng.random::<f64>() < self.cfg.loss {
                         continue;
                     }
-                    let delay = self.cfg.latency.delay(
-                        self.place[from as usize],
-                        self.place[to.addr as usize],
-                        &mut self.rng,
-                    );
-                    let sender = self.contacts[from as usize].clone();
+                    let delay =
+                        self.cfg
+                            .latency
+                            .delay(self.place_seed, from, to.addr, &mut self.rng);
                     self.queue.push(
                         self.now + delay,
                         Ev::Deliver {
                             to: to.addr,
-                            from: sender,
-                            msg,
+                            from: sender.clone(),
+                            msg: Box::new(msg),
                         },
                     );
                 }
