@@ -112,7 +112,7 @@ impl<R: SimRouting> Simulator<R> {
             live_pos: Vec::new(),
             queue: EventQueue::default(),
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
-            place_seed: seed.rotate_left(17) ^ 0x5eed_0f_91ace,
+            place_seed: seed.rotate_left(17) ^ 0x05ee_d0f9_1ace,
             cfg,
             routing_cfg,
             truth: R::Truth::default(),
