@@ -48,7 +48,12 @@ fn successor_index_from(ring: &[Contact<u32>], key: &Key, hint: usize) -> usize 
 
 /// The converged state of the node at `k` in the sorted `ring`; `hints[i]` carries the
 /// answer for finger `i` from one node to the next.
-fn converged(ring: &[Contact<u32>], k: usize, cfg: &ChordConfig, hints: &mut [usize; KEY_BITS as usize]) -> Chord<u32> {
+fn converged(
+    ring: &[Contact<u32>],
+    k: usize,
+    cfg: &ChordConfig,
+    hints: &mut [usize; KEY_BITS as usize],
+) -> Chord<u32> {
     let n = ring.len();
     let me = ring[k].clone();
     if n == 1 {

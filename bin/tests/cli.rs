@@ -1,0 +1,163 @@
+//! The `p2p` binary end to end: small benchmarks, their JSON, and errors for bad flags.
+
+use std::process::Command;
+
+fn p2p(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_p2p"))
+        .args(args)
+        .output()
+        .expect("p2p runs")
+}
+
+fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    assert!(
+        out.status.success(),
+        "p2p failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+#[test]
+fn bench_hops_prints_one_json_line_per_size_with_every_field() {
+    let out = p2p(&[
+        "bench",
+        "hops",
+        "--nodes",
+        "50,200",
+        "--lookups",
+        "500",
+        "--json",
+        "--quiet",
+    ]);
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 2);
+    for (row, n) in rows.iter().zip([50, 200]) {
+        for field in [
+            "bench",
+            "overlay",
+            "nodes",
+            "lookups",
+            "seed",
+            "build",
+            "mean_hops",
+            "p50_hops",
+            "p99_hops",
+            "max_hops",
+            "failed_lookups",
+            "wrong_root",
+            "theory_hops",
+            "messages",
+            "wall_s",
+            "peak_rss_mb",
+        ] {
+            assert!(row.get(field).is_some(), "missing {field} in {row}");
+        }
+        assert_eq!(row["nodes"], n);
+        assert_eq!(row["converged"], 1.0);
+        assert_eq!(row["wrong_root"], 0);
+        assert_eq!(row["failed_lookups"], 0);
+        let mean = row["mean_hops"].as_f64().unwrap();
+        assert!(
+            mean > 0.0 && mean < 2.0 * row["theory_hops"].as_f64().unwrap(),
+            "mean hops {mean}"
+        );
+    }
+}
+
+#[test]
+fn bench_hops_is_deterministic_for_a_seed() {
+    let run = || {
+        let rows = json_lines(&p2p(&[
+            "bench",
+            "hops",
+            "--nodes",
+            "100",
+            "--lookups",
+            "300",
+            "--json",
+            "--quiet",
+            "--seed",
+            "7",
+        ]));
+        (
+            rows[0]["hop_histogram"].clone(),
+            rows[0]["messages"].clone(),
+            rows[0]["events"].clone(),
+        )
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn bench_churn_reports_losses_per_replication_factor() {
+    let out = p2p(&[
+        "bench",
+        "churn",
+        "--nodes",
+        "100",
+        "--fail",
+        "0.5",
+        "--keys",
+        "300",
+        "--lookups",
+        "300",
+        "--json",
+        "--quiet",
+    ]);
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["replication"], 1);
+    assert_eq!(rows[1]["replication"], 3);
+    assert!(rows[1]["keys_lost"].as_u64().unwrap() < rows[0]["keys_lost"].as_u64().unwrap());
+    assert_eq!(rows[1]["wrong_root"], 0);
+}
+
+#[test]
+fn bench_plot_writes_an_svg() {
+    let dir = std::env::temp_dir().join(format!("p2p-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hops.svg");
+    let out = p2p(&[
+        "bench",
+        "hops",
+        "--nodes",
+        "50,100",
+        "--lookups",
+        "200",
+        "--quiet",
+        "--plot",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("Mean hops against N"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_flags_are_refused_with_a_reason() {
+    for (args, reason) in [
+        (vec!["bench", "hops", "--nodes", "0"], "at least 1 node"),
+        (
+            vec!["bench", "hops", "--overlay", "kademlia"],
+            "possible values",
+        ),
+        (vec!["bench", "churn", "--nodes", "10"], "--fail"),
+        (vec!["bench", "churn", "--fail", "1.5"], "between 0 and 1"),
+        (vec!["bench", "hops", "--plot", "out.pdf"], ".svg or .png"),
+        (vec!["bench", "hops", "--latency", "warp"], "latency model"),
+    ] {
+        let out = p2p(&args);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(reason), "{args:?}: {err}");
+    }
+}
