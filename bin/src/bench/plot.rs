@@ -52,25 +52,30 @@ fn distribution<DB: DrawingBackend>(
         .max()
         .unwrap_or(1)
         .max(2) as i32;
+    let fraction = |r: &HopsRow, c: u64| c as f64 / r.hop_histogram.iter().sum::<u64>().max(1) as f64;
+    let top = rows
+        .iter()
+        .flat_map(|r| r.hop_histogram.iter().map(move |c| fraction(r, *c)))
+        .fold(0.05, f64::max)
+        * 1.15;
     let mut chart = ChartBuilder::on(area)
         .caption("Hop-count distribution", ("sans-serif", 22))
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(50)
-        .build_cartesian_2d(0..max_h, 0f64..1f64)?;
+        .build_cartesian_2d(0..max_h, 0f64..top)?;
     chart
         .configure_mesh()
         .x_desc("hops")
         .y_desc("fraction of lookups")
         .draw()?;
     for (k, r) in rows.iter().enumerate() {
-        let total: u64 = r.hop_histogram.iter().sum::<u64>().max(1);
         let color = Palette99::pick(k).to_rgba();
         let points: Vec<(i32, f64)> = r
             .hop_histogram
             .iter()
             .enumerate()
-            .map(|(h, c)| (h as i32, *c as f64 / total as f64))
+            .map(|(h, c)| (h as i32, fraction(r, *c)))
             .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
@@ -113,6 +118,8 @@ fn scaling<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("nodes (log scale)")
         .y_desc("mean hops")
+        .x_labels(6)
+        .x_label_formatter(&|n| format!("{n:.0}"))
         .draw()?;
     let mut overlays: Vec<&str> = rows.iter().map(|r| r.overlay).collect();
     overlays.dedup();
