@@ -52,7 +52,8 @@ fn distribution<DB: DrawingBackend>(
         .max()
         .unwrap_or(1)
         .max(2) as i32;
-    let fraction = |r: &HopsRow, c: u64| c as f64 / r.hop_histogram.iter().sum::<u64>().max(1) as f64;
+    let fraction =
+        |r: &HopsRow, c: u64| c as f64 / r.hop_histogram.iter().sum::<u64>().max(1) as f64;
     let top = rows
         .iter()
         .flat_map(|r| r.hop_histogram.iter().map(move |c| fraction(r, *c)))
