@@ -405,7 +405,7 @@ impl<R: SimRouting> Simulator<R> {
     }
 
     /// Pauses maintenance for good: routing timers and replica repair no longer fire (and so
-    /// are not re-armed); request timeouts still do. For measuring a static network, where
+    /// are not re-armed) and new ones are not armed; request timeouts still work. For measuring a static network, where
     /// maintenance would only spend simulation time without changing any table.
     pub fn stop_maintenance(&mut self) {
         self.maintenance = false;
@@ -558,6 +558,9 @@ impl<R: SimRouting> Simulator<R> {
                     );
                 }
                 Output::Timer { after, timer } => {
+                    if !self.maintenance && !matches!(timer, NodeTimer::RequestTimeouts) {
+                        continue;
+                    }
                     // Prebuilt nodes start their periodic timers at random phases, as nodes
                     // that joined at different times would have.
                     let after = if spread_timers && !after.is_zero() {
