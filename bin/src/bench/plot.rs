@@ -2,6 +2,7 @@
 //! theory curve.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 use plotters::coord::Shift;
@@ -9,8 +10,51 @@ use plotters::prelude::*;
 
 use crate::bench::hops::HopsRow;
 
+/// Where a TrueType font for the plots' text is looked for (after `$P2P_FONT`).
+const FONT_PATHS: &[&str] = &[
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
+    "/System/Library/Fonts/Supplemental/Arial.ttf",
+    "/Library/Fonts/Arial.ttf",
+];
+
+/// Registers a system font as `sans-serif` for the plots' text. Plotters measures text to
+/// lay the chart out, so both SVG and PNG need one; reading a font file at run time keeps
+/// the build free of system libraries.
+fn register_font() -> Result<()> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = REGISTERED.get_or_init(|| {
+        let from_env = std::env::var("P2P_FONT").ok();
+        let candidates = from_env
+            .iter()
+            .map(String::as_str)
+            .chain(FONT_PATHS.iter().copied());
+        for path in candidates {
+            if let Ok(bytes) = std::fs::read(path) {
+                // Registered fonts must live for the whole process.
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+        Err(format!(
+            "plots need a TrueType font for their text and none was found; install one \
+             (Debian: apt-get install fonts-dejavu-core) or set P2P_FONT=/path/to/font.ttf \
+             (looked in {})",
+            FONT_PATHS.join(", ")
+        ))
+    });
+    result.clone().map_err(anyhow::Error::msg)
+}
+
 /// Draws `rows` to `path` (.svg or .png).
 pub fn hops(rows: &[HopsRow], path: &Path) -> Result<()> {
+    register_font()?;
     let size = (1200, 500);
     let is_png = path.extension().is_some_and(|e| e == "png");
     if is_png {
