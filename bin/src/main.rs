@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::Parser;
 use dht_chord::Chord;
 
-use crate::cli::{Bench, Cli, Top};
+use crate::cli::{Bench, Cli, CommonArgs, Top};
 
 /// The simulator allocates and frees millions of small messages per second; mimalloc does
 /// that markedly faster than the system allocator.
@@ -27,20 +27,11 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Top::Bench(Bench::Hops(args)) => {
-            let mut rows = Vec::new();
-            for overlay in Overlay::selected(args.common.overlay) {
-                for &n in &args.nodes {
-                    let row = match overlay {
-                        Overlay::Chord => {
-                            bench::hops::run::<Chord<u32>>(&chord_config(&args.common), &args, n)
-                        }
-                    };
-                    if args.common.json {
-                        println!("{}", serde_json::to_string(&row)?);
-                    }
-                    rows.push(row);
+            let rows = rows(&args.common, &args.nodes, |overlay, n| match overlay {
+                Overlay::Chord => {
+                    bench::hops::run::<Chord<u32>>(&chord_config(&args.common), &args, n)
                 }
-            }
+            })?;
             if !args.common.json {
                 bench::hops::print_table(&rows);
             }
@@ -50,24 +41,39 @@ fn main() -> Result<()> {
             }
         }
         Top::Bench(Bench::Churn(args)) => {
-            let mut rows = Vec::new();
-            for overlay in Overlay::selected(args.common.overlay) {
-                for &r in &args.replication {
-                    let row = match overlay {
-                        Overlay::Chord => {
-                            bench::churn::run::<Chord<u32>>(&chord_config(&args.common), &args, r)
-                        }
-                    };
-                    if args.common.json {
-                        println!("{}", serde_json::to_string(&row)?);
+            let rows = rows(
+                &args.common,
+                &args.replication,
+                |overlay, r| match overlay {
+                    Overlay::Chord => {
+                        bench::churn::run::<Chord<u32>>(&chord_config(&args.common), &args, r)
                     }
-                    rows.push(row);
-                }
-            }
+                },
+            )?;
             if !args.common.json {
                 bench::churn::print_table(&rows);
             }
         }
     }
     Ok(())
+}
+
+/// Runs `run` for every selected overlay and every value of the swept parameter, printing
+/// each row as a JSON line as soon as it is ready when `--json` is given.
+fn rows<P: Copy, T: serde::Serialize>(
+    common: &CommonArgs,
+    sweep: &[P],
+    mut run: impl FnMut(Overlay, P) -> T,
+) -> Result<Vec<T>> {
+    let mut rows = Vec::new();
+    for overlay in Overlay::selected(common.overlay) {
+        for &p in sweep {
+            let row = run(overlay, p);
+            if common.json {
+                println!("{}", serde_json::to_string(&row)?);
+            }
+            rows.push(row);
+        }
+    }
+    Ok(rows)
 }

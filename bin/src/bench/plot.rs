@@ -82,6 +82,11 @@ where
     Ok(())
 }
 
+/// A legend entry: a short line in the series' colour and width.
+fn legend_line(color: RGBAColor, width: u32) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(width))
+}
+
 fn label(r: &HopsRow) -> String {
     format!("{} N={}", r.overlay, r.nodes)
 }
@@ -125,9 +130,7 @@ fn distribution<DB: DrawingBackend>(
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
             .label(label(r))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+            .legend(legend_line(color, 2));
         chart.draw_series(
             points
                 .into_iter()
@@ -177,9 +180,7 @@ fn scaling<DB: DrawingBackend>(
         chart
             .draw_series(LineSeries::new(measured.clone(), color.stroke_width(2)))?
             .label(format!("{name} measured"))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+            .legend(legend_line(color, 2));
         chart.draw_series(
             measured
                 .into_iter()
@@ -192,9 +193,7 @@ fn scaling<DB: DrawingBackend>(
         chart
             .draw_series(DashedLineSeries::new(theory, 6, 4, color.stroke_width(1)))?
             .label(format!("{name} theory"))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(1))
-            });
+            .legend(legend_line(color, 1));
     }
     chart
         .configure_series_labels()
