@@ -173,7 +173,6 @@ impl<R: Routing> Node<R> {
         &mut self,
         ctx: &mut Ctx<'_, R>,
         internal: u64,
-        _from: &Contact<R::Addr>,
         body: Response<R::Addr, R::Msg>,
     ) {
         match body {

@@ -188,6 +188,10 @@ impl<R: Routing> Node<R> {
         from: Contact<R::Addr>,
         bytes: &[u8],
     ) -> Result<(), NodeError> {
+        if self.phase == Phase::Left {
+            return Ok(());
+        }
+        // `decode` has validated the message already.
         let msg = match WireOf::<R>::decode(bytes, &self.cfg.limits) {
             Ok(m) => m,
             Err(e) => {
@@ -195,7 +199,7 @@ impl<R: Routing> Node<R> {
                 return Err(e.into());
             }
         };
-        self.handle(ctx, Input::Message { from, msg })
+        self.on_valid_message(ctx, from, msg)
     }
 
     /// Handles one input.
@@ -205,17 +209,11 @@ impl<R: Routing> Node<R> {
         }
         match input {
             Input::Message { from, msg } => {
-                let result = msg
-                    .validate(&self.cfg.limits)
-                    .map_err(ProtocolError::from)
-                    .and_then(|()| match msg {
-                        Wire::Request { id, body } => self.on_request(ctx, from, id, body),
-                        Wire::Response { id, body } => self.on_response(ctx, from, id, body),
-                    });
-                if result.is_err() {
+                if let Err(e) = msg.validate(&self.cfg.limits) {
                     self.stats.rejected += 1;
+                    return Err(ProtocolError::from(e).into());
                 }
-                result.map_err(NodeError::from)
+                self.on_valid_message(ctx, from, msg)
             }
             Input::Timer(t) => {
                 self.on_timer(ctx, t);
@@ -226,6 +224,22 @@ impl<R: Routing> Node<R> {
                 Ok(())
             }
         }
+    }
+
+    fn on_valid_message(
+        &mut self,
+        ctx: &mut Ctx<'_, R>,
+        from: Contact<R::Addr>,
+        msg: WireOf<R>,
+    ) -> Result<(), NodeError> {
+        let result = match msg {
+            Wire::Request { id, body } => self.on_request(ctx, from, id, body),
+            Wire::Response { id, body } => self.on_response(ctx, from, id, body),
+        };
+        if result.is_err() {
+            self.stats.rejected += 1;
+        }
+        result.map_err(NodeError::from)
     }
 
     fn on_command(&mut self, ctx: &mut Ctx<'_, R>, cmd: Command<R::Addr>) {
@@ -383,7 +397,7 @@ impl<R: Routing> Node<R> {
                 return self.call_routing(ctx, |r, out| r.on_response(out, &from, id, msg));
             }
             (Purpose::Lookup(lid), Response::Next(step)) => self.lookup_answer(ctx, lid, step),
-            (Purpose::DhtOp(op), body) => self.dht_op_answer(ctx, op, &from, body),
+            (Purpose::DhtOp(op), body) => self.dht_op_answer(ctx, op, body),
             (Purpose::Offer(keys), Response::Want { keys: wanted }) => {
                 self.dht_on_want(ctx, &from, keys, wanted)
             }

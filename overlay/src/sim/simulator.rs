@@ -431,8 +431,8 @@ impl<R: SimRouting> Simulator<R> {
         self.now = self.now.max(until);
     }
 
-    /// Runs until no event other than periodic timers is needed: stops when `done` says so,
-    /// checking after every event, or at `deadline`.
+    /// Runs events until `done` says so (checked before every event), the queue is empty, or
+    /// the next event lies past `deadline`.
     pub fn run_until_done(&mut self, deadline: Time, mut done: impl FnMut(&Self) -> bool) {
         while let Some(t) = self.queue.peek_time() {
             if t > deadline || done(self) {
