@@ -109,6 +109,14 @@ impl Key {
         a.min(b)
     }
 
+    /// Orders `a` and `b` by their ring distance to `self`, the smaller id first on a tie:
+    /// "numerically closest", as Pastry defines a key's root.
+    pub fn cmp_distance(&self, a: &Key, b: &Key) -> std::cmp::Ordering {
+        self.ring_distance(a)
+            .cmp(&self.ring_distance(b))
+            .then_with(|| a.cmp(b))
+    }
+
     /// Whether `self` lies in the ring interval `(from, to]`.
     ///
     /// When `from == to` the interval is the whole ring (a single node owns everything).
@@ -181,6 +189,38 @@ impl Key {
         let xor = Key(std::array::from_fn(|i| self.0[i] ^ other.0[i]));
         let common_bits = KEY_BITS - xor.bit_length();
         (common_bits / b).min(Key::digit_count(b))
+    }
+
+    /// The key with digit `i` (base `2^b`) set to `value`, other digits unchanged.
+    pub fn with_digit(&self, i: u32, b: u32, value: u32) -> Key {
+        let start = i * b;
+        let width = b.min(KEY_BITS - start);
+        let mut k = *self;
+        for j in 0..width {
+            let bit = start + j;
+            let on = (value >> (width - 1 - j)) & 1 == 1;
+            let mask = 1u8 << (7 - bit % 8);
+            if on {
+                k.0[(bit / 8) as usize] |= mask;
+            } else {
+                k.0[(bit / 8) as usize] &= !mask;
+            }
+        }
+        k
+    }
+
+    /// The smallest and the largest key sharing the first `digits` base-`2^b` digits with
+    /// this one: the keys with that prefix form this interval of the ring.
+    pub fn prefix_range(&self, digits: u32, b: u32) -> (Key, Key) {
+        let bits = (digits * b).min(KEY_BITS);
+        let mut lo = *self;
+        let mut hi = *self;
+        for bit in bits..KEY_BITS {
+            let mask = 1u8 << (7 - bit % 8);
+            lo.0[(bit / 8) as usize] &= !mask;
+            hi.0[(bit / 8) as usize] |= mask;
+        }
+        (lo, hi)
     }
 
     /// The key hashed to a point of the unit torus `[0,1)^d`, one coordinate per dimension.
@@ -294,6 +334,22 @@ mod tests {
             assert_eq!(Key::pow2(i).bit_length(), i + 1);
         }
         assert_eq!(Key::ZERO.bit_length(), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn prefix_range_holds_exactly_the_keys_with_the_prefix(
+            a in any::<[u8; 20]>(), x in any::<[u8; 20]>(), digits in 0u32..41, d in 0u32..16,
+        ) {
+            let (a, x) = (Key(a), Key(x));
+            let (lo, hi) = a.prefix_range(digits, 4);
+            let inside = lo <= x && x <= hi;
+            prop_assert_eq!(inside, a.shared_prefix_digits(&x, 4) >= digits);
+            let i = digits.min(39);
+            let k = a.with_digit(i, 4, d);
+            prop_assert_eq!(k.digit(i, 4), d);
+            prop_assert!(k.shared_prefix_digits(&a, 4) >= i);
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub use latency::LatencyModel;
 pub use queue::EventQueue;
 pub use simulator::{SimConfig, SimEvent, Simulator};
 pub use stats::LookupStats;
-pub use truth::{GroundTruth, SuccessorTruth};
+pub use truth::{ClosestTruth, GroundTruth, SuccessorTruth};
 
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ use crate::routing::Routing;
 /// tables built directly from the membership, and the paper's hop-count formula.
 pub trait SimRouting: Routing<Addr = u32> {
     /// Who is really responsible for a key.
-    type Truth: GroundTruth;
+    type Truth: GroundTruth<Self>;
 
     /// The tables the protocol converges to, built directly from the full membership
     /// (`members` sorted by id); one node per member, in the same order.

@@ -87,6 +87,8 @@ pub struct Simulator<R: SimRouting> {
     cfg: SimConfig,
     routing_cfg: R::Config,
     truth: R::Truth,
+    /// Membership changed since the truth last read the nodes' state.
+    truth_stale: bool,
     churn: Option<ChurnConfig>,
     /// Whether maintenance timers (routing timers, replica repair) still fire.
     maintenance: bool,
@@ -116,6 +118,7 @@ impl<R: SimRouting> Simulator<R> {
             cfg,
             routing_cfg,
             truth: R::Truth::default(),
+            truth_stale: true,
             churn: None,
             maintenance: true,
             out: Vec::new(),
@@ -200,8 +203,32 @@ impl<R: SimRouting> Simulator<R> {
     }
 
     /// The address of the node truly responsible for `key` now.
-    pub fn truth_root(&self, key: &Key) -> Option<u32> {
+    pub fn truth_root(&mut self, key: &Key) -> Option<u32> {
+        if self.truth_stale {
+            self.refresh_truth();
+        }
         self.truth.root(key)
+    }
+
+    /// Whether `answer` is the true root of `key`; a truth that reads node state is
+    /// rebuilt before it says no.
+    fn is_true_root(&mut self, key: &Key, answer: u32) -> bool {
+        if self.truth_root(key) == Some(answer) {
+            return true;
+        }
+        self.refresh_truth() && self.truth.root(key) == Some(answer)
+    }
+
+    fn refresh_truth(&mut self) -> bool {
+        self.truth_stale = false;
+        let nodes = &self.nodes;
+        let mut joined = self
+            .live
+            .iter()
+            .filter_map(|a| nodes[*a as usize].as_ref())
+            .filter(|n| n.phase() == Phase::Joined)
+            .map(|n| n.routing());
+        self.truth.refresh(&mut joined)
     }
 
     fn new_slot(&mut self, id: Key) -> Contact<u32> {
@@ -276,6 +303,7 @@ impl<R: SimRouting> Simulator<R> {
             self.nodes[addr as usize] = Some(node);
             self.mark_live(addr);
             self.truth.insert(&contact);
+            self.truth_stale = true;
             self.apply_outputs(&contact, &mut out, true);
         }
         self.out = out;
@@ -378,6 +406,7 @@ impl<R: SimRouting> Simulator<R> {
     pub fn crash(&mut self, addr: u32) {
         if let Some(node) = self.nodes[addr as usize].take() {
             self.truth.remove(node.me());
+            self.truth_stale = true;
             self.mark_dead(addr);
         }
     }
@@ -386,6 +415,7 @@ impl<R: SimRouting> Simulator<R> {
     pub fn leave(&mut self, addr: u32) {
         if self.node(addr).is_some() {
             self.truth.remove(&self.contacts[addr as usize].clone());
+            self.truth_stale = true;
             self.command(addr, Command::Leave);
         }
     }
@@ -588,7 +618,7 @@ impl<R: SimRouting> Simulator<R> {
             } => {
                 match result {
                     Ok(nodes) => {
-                        let correct = self.truth.root(key) == Some(nodes[0].addr);
+                        let correct = self.is_true_root(key, nodes[0].addr);
                         self.lookup_stats
                             .record(*hops, *messages, *latency, correct);
                     }
@@ -596,7 +626,10 @@ impl<R: SimRouting> Simulator<R> {
                 }
                 return;
             }
-            Event::Joined => self.truth.insert(&self.contacts[addr as usize].clone()),
+            Event::Joined => {
+                self.truth.insert(&self.contacts[addr as usize].clone());
+                self.truth_stale = true;
+            }
             Event::Left => {
                 self.nodes[addr as usize] = None;
                 self.mark_dead(addr);

@@ -7,13 +7,24 @@ use crate::id::{Key, NodeId};
 
 /// Keeps the set of live, joined nodes and answers which is responsible for a key, so the
 /// simulator can count wrong lookup answers.
-pub trait GroundTruth: Default + Send {
+///
+/// `R` is the routing algorithm: a truth that depends on the nodes' own state rather than
+/// on membership alone (CAN's zones, which follow the join history) reads it in
+/// [`GroundTruth::refresh`].
+pub trait GroundTruth<R>: Default + Send {
     /// A node joined.
     fn insert(&mut self, node: &Contact<u32>);
     /// A node left or crashed.
     fn remove(&mut self, node: &Contact<u32>);
     /// The responsible node's address, if any node is live.
     fn root(&self, key: &Key) -> Option<u32>;
+    /// Rebuilds from the live, joined nodes' routing state. The simulator calls it after
+    /// membership changed and again whenever an answer disagrees with [`GroundTruth::root`];
+    /// returns whether the truth depends on node state at all (then the answer is checked
+    /// once more). Truths defined by membership alone keep the default.
+    fn refresh(&mut self, _nodes: &mut dyn Iterator<Item = &R>) -> bool {
+        false
+    }
 }
 
 /// Responsibility by successor: the first node at or after the key, clockwise (Chord).
@@ -22,7 +33,7 @@ pub struct SuccessorTruth {
     ring: BTreeMap<NodeId, u32>,
 }
 
-impl GroundTruth for SuccessorTruth {
+impl<R> GroundTruth<R> for SuccessorTruth {
     fn insert(&mut self, node: &Contact<u32>) {
         self.ring.insert(node.id, node.addr);
     }
@@ -40,6 +51,42 @@ impl GroundTruth for SuccessorTruth {
     }
 }
 
+/// Responsibility by numerical closeness: the node whose id is nearest the key on the ring,
+/// the smaller id on a tie (Pastry).
+#[derive(Default, Debug)]
+pub struct ClosestTruth {
+    ring: BTreeMap<NodeId, u32>,
+}
+
+impl<R> GroundTruth<R> for ClosestTruth {
+    fn insert(&mut self, node: &Contact<u32>) {
+        self.ring.insert(node.id, node.addr);
+    }
+
+    fn remove(&mut self, node: &Contact<u32>) {
+        self.ring.remove(&node.id);
+    }
+
+    fn root(&self, key: &Key) -> Option<u32> {
+        let after = self
+            .ring
+            .range(key..)
+            .next()
+            .or_else(|| self.ring.iter().next())?;
+        let before = self
+            .ring
+            .range(..key)
+            .next_back()
+            .or_else(|| self.ring.iter().next_back())?;
+        let best = if key.cmp_distance(before.0, after.0).is_le() {
+            before
+        } else {
+            after
+        };
+        Some(*best.1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,12 +96,26 @@ mod tests {
         let mut t = SuccessorTruth::default();
         let a = Contact::new(Key([0x10; 20]), 1);
         let b = Contact::new(Key([0x80; 20]), 2);
-        t.insert(&a);
-        t.insert(&b);
-        assert_eq!(t.root(&Key([0x10; 20])), Some(1));
-        assert_eq!(t.root(&Key([0x11; 20])), Some(2));
-        assert_eq!(t.root(&Key([0x90; 20])), Some(1));
-        t.remove(&a);
-        assert_eq!(t.root(&Key([0x01; 20])), Some(2));
+        GroundTruth::<()>::insert(&mut t, &a);
+        GroundTruth::<()>::insert(&mut t, &b);
+        let root = |t: &SuccessorTruth, k| GroundTruth::<()>::root(t, &Key([k; 20]));
+        assert_eq!(root(&t, 0x10), Some(1));
+        assert_eq!(root(&t, 0x11), Some(2));
+        assert_eq!(root(&t, 0x90), Some(1));
+        GroundTruth::<()>::remove(&mut t, &a);
+        assert_eq!(root(&t, 0x01), Some(2));
+    }
+
+    #[test]
+    fn closest_looks_both_ways_and_wraps() {
+        let mut t = ClosestTruth::default();
+        GroundTruth::<()>::insert(&mut t, &Contact::new(Key([0x10; 20]), 1));
+        GroundTruth::<()>::insert(&mut t, &Contact::new(Key([0x80; 20]), 2));
+        let root = |k| GroundTruth::<()>::root(&t, &Key([k; 20]));
+        assert_eq!(root(0x11), Some(1));
+        assert_eq!(root(0x7f), Some(2));
+        assert_eq!(root(0xf0), Some(1), "0xf0.. is nearer 0x10.. across zero");
+        assert_eq!(root(0x30), Some(1));
+        assert_eq!(root(0x60), Some(2));
     }
 }

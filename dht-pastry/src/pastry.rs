@@ -1,0 +1,636 @@
+//! The Pastry state machine (Rowstron and Druschel, Middleware 2001).
+
+use overlay::{
+    Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, Step, Time,
+};
+use rand::RngExt;
+
+use crate::config::PastryConfig;
+use crate::leaf_set::LeafSet;
+use crate::messages::{PastryMsg, PastryTimer};
+use crate::table::{Entry, RoutingTable};
+
+/// Most nodes a joining node queries on the route to its own id before it settles.
+const MAX_JOIN_STEPS: usize = 48;
+
+/// What a request in flight was for.
+#[derive(Clone, Debug, PartialEq)]
+enum Pending {
+    /// A `JoinQuery` on the route to our own id.
+    Join,
+    /// A `Ping` sent at this time: its answer is a round-trip sample.
+    Probe(Time),
+    /// A `GetLeafSet` for maintenance or repair.
+    LeafSet,
+    /// A `GetRow`.
+    Row,
+    /// `Announce` or `Leaving`: only the answer's arrival matters.
+    Notice,
+}
+
+/// One Pastry node: leaf set, routing table and neighbourhood set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pastry<A> {
+    pub(crate) me: Contact<A>,
+    pub(crate) cfg: PastryConfig,
+    pub(crate) leaf: LeafSet<A>,
+    pub(crate) table: RoutingTable<A>,
+    /// The nodes nearest by measured round-trip time (microseconds), nearest first.
+    pub(crate) nbhd: Vec<(Contact<A>, u64)>,
+    pub(crate) joined: bool,
+    bootstrap: Option<Contact<A>>,
+    /// Nodes asked on the join route so far.
+    join_asked: Vec<Key>,
+    pending: Vec<(ReqId, Pending)>,
+}
+
+impl<A: Address> Pastry<A> {
+    /// A joined node whose tables are given (the oracle build).
+    pub fn from_tables(
+        me: Contact<A>,
+        cfg: PastryConfig,
+        leaf: LeafSet<A>,
+        table: RoutingTable<A>,
+    ) -> Self {
+        let mut p = Pastry::new(me, &cfg);
+        p.leaf = leaf;
+        p.table = table;
+        p.joined = true;
+        p
+    }
+
+    /// The leaf set.
+    pub fn leaf_set(&self) -> &LeafSet<A> {
+        &self.leaf
+    }
+
+    /// The routing table.
+    pub fn table(&self) -> &RoutingTable<A> {
+        &self.table
+    }
+
+    /// The neighbourhood set with round-trip times in microseconds, nearest first.
+    pub fn neighbourhood(&self) -> &[(Contact<A>, u64)] {
+        &self.nbhd
+    }
+
+    fn send(&mut self, out: &mut RoutingOut<'_, Self>, to: Contact<A>, msg: PastryMsg<A>) {
+        let kind = match &msg {
+            PastryMsg::JoinQuery { .. } => Pending::Join,
+            PastryMsg::Ping => Pending::Probe(out.now),
+            PastryMsg::GetLeafSet => Pending::LeafSet,
+            PastryMsg::GetRow { .. } => Pending::Row,
+            _ => Pending::Notice,
+        };
+        let id = out.request(to, msg);
+        self.pending.push((id, kind));
+    }
+
+    fn take_pending(&mut self, id: ReqId) -> Option<Pending> {
+        let at = self.pending.iter().position(|(i, _)| *i == id)?;
+        Some(self.pending.swap_remove(at).1)
+    }
+
+    fn probes_in_flight(&self) -> usize {
+        self.pending
+            .iter()
+            .filter(|(_, p)| matches!(p, Pending::Probe(_)))
+            .count()
+    }
+
+    fn probe(&mut self, out: &mut RoutingOut<'_, Self>, c: &Contact<A>) {
+        if self.probes_in_flight() < self.cfg.max_probes {
+            self.send(out, c.clone(), PastryMsg::Ping);
+        }
+    }
+
+    fn leaf_insert(&mut self, out: &mut RoutingOut<'_, Self>, c: &Contact<A>) {
+        if let Some(evicted) = self.leaf.insert(c) {
+            out.update(c.clone(), true);
+            for gone in evicted {
+                out.update(gone, false);
+            }
+        }
+    }
+
+    /// Takes note of node `c`, with its round-trip time when just measured: it may enter
+    /// the leaf set, an empty routing-table slot, replace a farther entry (proximity
+    /// neighbour selection) or join the neighbourhood set. With `probe`, a candidate whose
+    /// proximity is unknown is pinged so it can be compared.
+    fn learn(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        c: &Contact<A>,
+        rtt: Option<u64>,
+        probe: bool,
+    ) {
+        if c.id == self.me.id {
+            return;
+        }
+        self.leaf_insert(out, c);
+        if let Some((row, col)) = self.table.slot_of(&c.id) {
+            match self.table.get(row, col) {
+                None => {
+                    self.table.set(
+                        row,
+                        col,
+                        Entry {
+                            contact: c.clone(),
+                            rtt,
+                        },
+                    );
+                    if rtt.is_none() && probe {
+                        self.probe(out, c);
+                    }
+                }
+                Some(e) if e.contact.id == c.id => {
+                    if rtt.is_some() {
+                        self.table.set(
+                            row,
+                            col,
+                            Entry {
+                                contact: c.clone(),
+                                rtt,
+                            },
+                        );
+                    }
+                }
+                Some(e) => match (rtt, e.rtt) {
+                    (Some(new), Some(old)) if new < old => self.table.set(
+                        row,
+                        col,
+                        Entry {
+                            contact: c.clone(),
+                            rtt,
+                        },
+                    ),
+                    (Some(_), None) => self.table.set(
+                        row,
+                        col,
+                        Entry {
+                            contact: c.clone(),
+                            rtt,
+                        },
+                    ),
+                    (None, _) if probe => self.probe(out, c),
+                    _ => {}
+                },
+            }
+        }
+        if let Some(rtt) = rtt {
+            self.nbhd.retain(|(n, _)| n.id != c.id);
+            let at = self.nbhd.partition_point(|(_, r)| *r <= rtt);
+            if at < self.cfg.neighbourhood {
+                self.nbhd.insert(at, (c.clone(), rtt));
+                self.nbhd.truncate(self.cfg.neighbourhood);
+            }
+        }
+    }
+
+    /// Everything this node knows: table, neighbourhood set.
+    fn table_and_neighbourhood(&self) -> Vec<Contact<A>> {
+        let mut v: Vec<Contact<A>> = self.table.entries().map(|e| e.contact.clone()).collect();
+        for (c, _) in &self.nbhd {
+            if !v.iter().any(|x| x.id == c.id) {
+                v.push(c.clone());
+            }
+        }
+        v
+    }
+
+    fn leaf_with_me(&self) -> Vec<Contact<A>> {
+        std::iter::once(&self.me)
+            .chain(self.leaf.nodes())
+            .cloned()
+            .collect()
+    }
+
+    fn arm_timers(&self, out: &mut RoutingOut<'_, Self>) {
+        out.timer(self.cfg.leaf_interval, PastryTimer::LeafMaintenance);
+        out.timer(self.cfg.table_interval, PastryTimer::TableMaintenance);
+    }
+
+    /// The route to our own id ended: we hold the root's leaf set and rows from every node
+    /// on the way. Tell everyone we know, so they can add us.
+    fn finish_join(&mut self, out: &mut RoutingOut<'_, Self>) {
+        self.joined = true;
+        self.join_asked.clear();
+        out.joined();
+        let mut told: Vec<Key> = Vec::new();
+        let all: Vec<Contact<A>> = self
+            .leaf
+            .nodes()
+            .cloned()
+            .chain(self.table_and_neighbourhood())
+            .collect();
+        for c in all {
+            if !told.contains(&c.id) {
+                told.push(c.id);
+                self.send(out, c, PastryMsg::Announce);
+            }
+        }
+        self.arm_timers(out);
+    }
+
+    fn join_query_next(&mut self, out: &mut RoutingOut<'_, Self>, candidates: &[Contact<A>]) {
+        let next = candidates
+            .iter()
+            .find(|c| c.id != self.me.id && !self.join_asked.contains(&c.id))
+            .cloned();
+        match next {
+            Some(c) if self.join_asked.len() < MAX_JOIN_STEPS => {
+                self.join_asked.push(c.id);
+                self.send(out, c, PastryMsg::JoinQuery { key: self.me.id });
+            }
+            _ if !self.leaf.is_empty() => self.finish_join(out),
+            _ => self.retry_join(out),
+        }
+    }
+
+    fn retry_join(&mut self, out: &mut RoutingOut<'_, Self>) {
+        self.join_asked.clear();
+        if let Some(b) = self.bootstrap.clone() {
+            out.timer(self.cfg.join_retry, PastryTimer::RetryJoin(b));
+        }
+    }
+
+    fn on_join_state(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        table: Vec<Contact<A>>,
+        leaf: Vec<Contact<A>>,
+        step: Step<A>,
+    ) {
+        if self.joined {
+            return;
+        }
+        self.learn(out, from, None, true);
+        for c in table.iter().chain(&leaf) {
+            self.learn(out, c, None, true);
+        }
+        match step {
+            Step::Root(nodes) => {
+                let root = nodes.first().filter(|r| r.id != from.id && r.id != self.me.id);
+                match root {
+                    Some(r) if !self.join_asked.contains(&r.id) => {
+                        let r = r.clone();
+                        self.join_query_next(out, &[r]);
+                    }
+                    _ => self.finish_join(out),
+                }
+            }
+            Step::Next(nodes) => self.join_query_next(out, &nodes),
+        }
+    }
+
+    /// A neighbour's leaf set: take in nodes that belong in ours after a probe, and probe
+    /// members of ours that it should list but does not (they may have failed).
+    fn on_leaf_set(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>, nodes: &[Contact<A>]) {
+        let mut theirs = LeafSet::new(from.id, self.cfg.leaf_set);
+        for c in nodes {
+            theirs.insert(c);
+        }
+        for c in nodes {
+            if c.id != self.me.id && !self.leaf.contains(&c.id) && self.leaf.would_take(c) {
+                self.probe(out, c);
+            }
+        }
+        let suspects: Vec<Contact<A>> = self
+            .leaf
+            .nodes()
+            .filter(|m| m.id != from.id && !theirs.contains(&m.id) && theirs.covers(&m.id))
+            .filter(|_| !theirs.wraps())
+            .cloned()
+            .collect();
+        for m in suspects {
+            self.probe(out, &m);
+        }
+    }
+
+    /// The numerically closest known nodes to `key` sharing at least `l` digits with it
+    /// and closer to it than this node: Pastry's rare case, and fallbacks.
+    fn closer_nodes(&self, key: &Key, l: usize, num: usize) -> Vec<Contact<A>> {
+        let mine = key.ring_distance(&self.me.id);
+        let b = self.cfg.b;
+        let mut best: Vec<(Key, &Contact<A>)> = Vec::with_capacity(num + 1);
+        let rows = (l..self.table.rows()).flat_map(|r| self.table.row(r).map(|e| &e.contact));
+        let candidates = self
+            .leaf
+            .nodes()
+            .chain(rows)
+            .chain(self.nbhd.iter().map(|(c, _)| c));
+        for c in candidates {
+            let d = key.ring_distance(&c.id);
+            if d >= mine || best.iter().any(|(_, x)| x.id == c.id) {
+                continue;
+            }
+            if (c.id.shared_prefix_digits(key, b) as usize) < l {
+                continue;
+            }
+            let at = best.partition_point(|(bd, _)| *bd < d);
+            if at < num {
+                best.insert(at, (d, c));
+                best.truncate(num);
+            }
+        }
+        best.into_iter().map(|(_, c)| c.clone()).collect()
+    }
+}
+
+impl<A: Address> Routing for Pastry<A> {
+    type Addr = A;
+    type Msg = PastryMsg<A>;
+    type Timer = PastryTimer<A>;
+    type Config = PastryConfig;
+
+    const NAME: &'static str = "pastry";
+
+    fn new(me: Contact<A>, config: &PastryConfig) -> Self {
+        Pastry {
+            leaf: LeafSet::new(me.id, config.leaf_set),
+            table: RoutingTable::new(me.id, config.b),
+            me,
+            cfg: config.clone(),
+            nbhd: Vec::new(),
+            joined: false,
+            bootstrap: None,
+            join_asked: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    fn me(&self) -> &Contact<A> {
+        &self.me
+    }
+
+    fn join(&mut self, out: &mut RoutingOut<'_, Self>, bootstrap: Option<Contact<A>>) {
+        match bootstrap {
+            Some(b) if b.id != self.me.id => {
+                self.bootstrap = Some(b.clone());
+                self.join_query_next(out, &[b]);
+            }
+            _ => {
+                self.joined = true;
+                out.joined();
+                self.arm_timers(out);
+            }
+        }
+    }
+
+    fn leave(&mut self, out: &mut RoutingOut<'_, Self>) {
+        let leaf = self.leaf_with_me();
+        for c in self.leaf.nodes().cloned().collect::<Vec<_>>() {
+            self.send(out, c, PastryMsg::Leaving { leaf: leaf.clone() });
+        }
+        self.joined = false;
+    }
+
+    fn is_joined(&self) -> bool {
+        self.joined
+    }
+
+    fn on_request(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        id: ReqId,
+        msg: PastryMsg<A>,
+    ) -> Result<(), ProtocolError> {
+        if !self.joined {
+            return Err(ProtocolError::Unexpected(
+                "pastry request before the join finished".into(),
+            ));
+        }
+        let reply = match msg {
+            PastryMsg::JoinQuery { key } => {
+                if key != from.id {
+                    return Err(ProtocolError::Unexpected(
+                        "a join query for another node's id".into(),
+                    ));
+                }
+                PastryMsg::JoinState {
+                    table: self.table_and_neighbourhood(),
+                    leaf: self.leaf.nodes().cloned().collect(),
+                    step: self.step(&key, 4),
+                }
+            }
+            PastryMsg::Announce => {
+                self.learn(out, from, None, true);
+                PastryMsg::Ack
+            }
+            PastryMsg::GetLeafSet => PastryMsg::LeafSet {
+                nodes: self.leaf_with_me(),
+            },
+            PastryMsg::GetRow { row } => PastryMsg::Row {
+                nodes: self
+                    .table
+                    .row(row as usize)
+                    .map(|e| e.contact.clone())
+                    .collect(),
+            },
+            PastryMsg::Ping => PastryMsg::Ack,
+            PastryMsg::Leaving { leaf } => {
+                self.forget(out, &from.id);
+                for c in leaf.iter().filter(|c| c.id != from.id) {
+                    self.learn(out, c, None, false);
+                }
+                PastryMsg::Ack
+            }
+            PastryMsg::JoinState { .. }
+            | PastryMsg::LeafSet { .. }
+            | PastryMsg::Row { .. }
+            | PastryMsg::Ack => {
+                return Err(ProtocolError::Unexpected(
+                    "a pastry response sent as a request".into(),
+                ));
+            }
+        };
+        out.respond(from.clone(), id, reply);
+        Ok(())
+    }
+
+    fn on_response(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        id: ReqId,
+        msg: PastryMsg<A>,
+    ) -> Result<(), ProtocolError> {
+        let Some(kind) = self.take_pending(id) else {
+            return Err(ProtocolError::Unexpected(
+                "a pastry answer nobody asked for".into(),
+            ));
+        };
+        match (kind, msg) {
+            (Pending::Join, PastryMsg::JoinState { table, leaf, step }) => {
+                self.on_join_state(out, from, table, leaf, step)
+            }
+            (Pending::Probe(sent), PastryMsg::Ack) => {
+                let rtt = out.now.since(sent).as_micros() as u64;
+                if self.joined || !self.leaf.is_empty() {
+                    self.learn(out, from, Some(rtt), false);
+                }
+            }
+            (Pending::LeafSet, PastryMsg::LeafSet { nodes }) => {
+                self.on_leaf_set(out, from, &nodes)
+            }
+            (Pending::Row, PastryMsg::Row { nodes }) => {
+                for c in &nodes {
+                    self.learn(out, c, None, true);
+                }
+            }
+            (Pending::Notice, PastryMsg::Ack) => {}
+            _ => {
+                return Err(ProtocolError::Unexpected(
+                    "a pastry answer of the wrong kind".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn on_request_failed(&mut self, out: &mut RoutingOut<'_, Self>, _to: &Contact<A>, id: ReqId) {
+        if self.take_pending(id) == Some(Pending::Join) && !self.joined {
+            self.retry_join(out);
+        }
+    }
+
+    fn on_timer(&mut self, out: &mut RoutingOut<'_, Self>, timer: PastryTimer<A>) {
+        match timer {
+            PastryTimer::LeafMaintenance => {
+                let nearest: Vec<Contact<A>> = [self.leaf.left().first(), self.leaf.right().first()]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect();
+                for (i, c) in nearest.iter().enumerate() {
+                    if i == 0 || c.id != nearest[0].id {
+                        self.send(out, c.clone(), PastryMsg::GetLeafSet);
+                    }
+                }
+                out.timer(self.cfg.leaf_interval, PastryTimer::LeafMaintenance);
+            }
+            PastryTimer::TableMaintenance => {
+                for row in 0..self.table.rows() {
+                    let entries: Vec<Contact<A>> =
+                        self.table.row(row).map(|e| e.contact.clone()).collect();
+                    if entries.is_empty() {
+                        continue;
+                    }
+                    let pick = entries[out.rng.random_range(0..entries.len())].clone();
+                    self.send(out, pick, PastryMsg::GetRow { row: row as u8 });
+                }
+                out.timer(self.cfg.table_interval, PastryTimer::TableMaintenance);
+            }
+            PastryTimer::RetryJoin(b) => {
+                if !self.joined {
+                    self.join_query_next(out, &[b]);
+                }
+            }
+        }
+    }
+
+    fn on_lookup_done(
+        &mut self,
+        _out: &mut RoutingOut<'_, Self>,
+        _tag: u64,
+        _result: Result<&[Contact<A>], LookupError>,
+    ) {
+        // Pastry walks its join route itself (it needs every node's state on the way), so
+        // it starts no generic lookups.
+    }
+
+    fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
+        self.forget(out, &peer.id);
+    }
+
+    fn step(&self, key: &Key, num: usize) -> Step<A> {
+        let num = num.max(1);
+        if !self.joined {
+            return Step::Next(Vec::new());
+        }
+        if self.leaf.covers(key) {
+            return Step::Root(self.leaf.closest(key, &self.me, num));
+        }
+        let b = self.cfg.b;
+        let l = self.me.id.shared_prefix_digits(key, b) as usize;
+        let mut next: Vec<Contact<A>> = Vec::with_capacity(num);
+        if let Some(e) = self.table.get(l, key.digit(l as u32, b) as usize) {
+            next.push(e.contact.clone());
+        }
+        for c in self.closer_nodes(key, l, num) {
+            if next.len() >= num {
+                break;
+            }
+            if !next.iter().any(|n| n.id == c.id) {
+                next.push(c);
+            }
+        }
+        if next.is_empty() {
+            // No known node shares as long a prefix and is closer: the leaf set's end
+            // towards the key is closer to it than we are.
+            next.extend(self.leaf.farthest_towards(key).cloned());
+        }
+        Step::Next(next)
+    }
+
+    fn local_lookup(&self, key: &Key, num: usize, _safe: bool) -> Vec<Contact<A>> {
+        self.step(key, num).contacts().to_vec()
+    }
+
+    fn neighbor_set(&self, num: usize) -> Vec<Contact<A>> {
+        self.leaf.nodes().take(num).cloned().collect()
+    }
+
+    fn replica_set(&self, key: &Key, max_rank: usize) -> Vec<Contact<A>> {
+        if !self.joined {
+            return Vec::new();
+        }
+        self.leaf.closest(key, &self.me, max_rank)
+    }
+
+    fn is_root(&self, key: &Key) -> bool {
+        self.joined
+            && self.leaf.covers(key)
+            && self
+                .leaf
+                .closest(key, &self.me, 1)
+                .first()
+                .is_some_and(|c| c.id == self.me.id)
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "pastry id={} b={} leaf_set={} table_entries={} table_rows={} neighbourhood={}",
+            self.me.id.short(),
+            self.cfg.b,
+            self.leaf.len(),
+            self.table.len(),
+            self.table.rows(),
+            self.nbhd.len()
+        )
+    }
+}
+
+impl<A: Address> Pastry<A> {
+    /// Drops `id` from every table; a hole in the leaf set is repaired from the farthest
+    /// leaf on that side, a routing-table hole from another entry of the same row.
+    fn forget(&mut self, out: &mut RoutingOut<'_, Self>, id: &Key) {
+        if let Some(gone) = self.leaf.remove(id) {
+            out.update(gone, false);
+            if let Some(far) = self.leaf.farthest_towards(id).cloned() {
+                self.send(out, far, PastryMsg::GetLeafSet);
+            }
+        }
+        self.nbhd.retain(|(c, _)| c.id != *id);
+        if let Some((row, _)) = self.table.remove(id) {
+            let others: Vec<Contact<A>> =
+                self.table.row(row).map(|e| e.contact.clone()).collect();
+            if !others.is_empty() {
+                let pick = others[out.rng.random_range(0..others.len())].clone();
+                self.send(out, pick, PastryMsg::GetRow { row: row as u8 });
+            }
+        }
+    }
+}
