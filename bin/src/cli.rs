@@ -48,6 +48,8 @@ pub enum Bench {
 pub enum OverlayArg {
     /// Chord (Stoica et al. 2001).
     Chord,
+    /// Pastry (Rowstron and Druschel 2001).
+    Pastry,
     /// Every routing algorithm, one after the other.
     All,
 }
@@ -86,9 +88,15 @@ pub struct CommonArgs {
     /// Print one JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Chord successor-list length.
+    /// Chord: successor-list length.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub successors: u16,
+    /// Pastry and Tapestry: bits per digit (`b`; ids are read in base 2^b).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub digit_bits: u32,
+    /// Pastry leaf-set size (`L`, half on each side).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(2..=256))]
+    pub leaf_set: u16,
     /// Seconds of simulated time between maintenance rounds (stabilize, fix fingers,
     /// check predecessor, replica repair).
     #[arg(long, default_value_t = 30.0, value_parser = positive_seconds)]

@@ -7,7 +7,6 @@ mod rss;
 
 use anyhow::Result;
 use clap::Parser;
-use dht_chord::Chord;
 
 use crate::cli::{Bench, Cli, CommonArgs, Top};
 
@@ -15,7 +14,7 @@ use crate::cli::{Bench, Cli, CommonArgs, Top};
 /// that markedly faster than the system allocator.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use crate::overlays::{Overlay, chord_config};
+use crate::overlays::Overlay;
 
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -27,10 +26,8 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Top::Bench(Bench::Hops(args)) => {
-            let rows = rows(&args.common, &args.nodes, |overlay, n| match overlay {
-                Overlay::Chord => {
-                    bench::hops::run::<Chord<u32>>(&chord_config(&args.common), &args, n)
-                }
+            let rows = rows(&args.common, &args.nodes, |overlay, n| {
+                overlay.with(&args.common, &mut bench::hops::Job { args: &args, n })
             })?;
             if !args.common.json {
                 bench::hops::print_table(&rows);
@@ -41,15 +38,9 @@ fn main() -> Result<()> {
             }
         }
         Top::Bench(Bench::Churn(args)) => {
-            let rows = rows(
-                &args.common,
-                &args.replication,
-                |overlay, r| match overlay {
-                    Overlay::Chord => {
-                        bench::churn::run::<Chord<u32>>(&chord_config(&args.common), &args, r)
-                    }
-                },
-            )?;
+            let rows = rows(&args.common, &args.replication, |overlay, r| {
+                overlay.with(&args.common, &mut bench::churn::Job { args: &args, r })
+            })?;
             if !args.common.json {
                 bench::churn::print_table(&rows);
             }
@@ -66,7 +57,7 @@ fn rows<P: Copy, T: serde::Serialize>(
     mut run: impl FnMut(Overlay, P) -> T,
 ) -> Result<Vec<T>> {
     let mut rows = Vec::new();
-    for overlay in Overlay::selected(common.overlay) {
+    for overlay in Overlay::selected(common) {
         for &p in sweep {
             let row = run(overlay, p);
             if common.json {

@@ -2,34 +2,80 @@
 
 use std::time::Duration;
 
-use dht_chord::ChordConfig;
+use dht_chord::{Chord, ChordConfig};
+use dht_pastry::{Pastry, PastryConfig};
+use overlay::sim::SimRouting;
 
 use crate::cli::{CommonArgs, OverlayArg};
 
-/// One routing algorithm.
+/// One routing algorithm with the parameters that make it a separate series.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Overlay {
     /// Chord.
     Chord,
+    /// Pastry.
+    Pastry,
+}
+
+/// Something to do with one overlay, whatever its routing algorithm (a benchmark run).
+pub trait WithOverlay {
+    /// What the run gives.
+    type Out;
+    /// Runs with algorithm `R`, its parameters, and the overlay's label for reports.
+    fn run<R: SimRouting>(&mut self, config: R::Config, label: String) -> Self::Out;
 }
 
 impl Overlay {
-    /// The algorithms `--overlay` names (`all` expands to every one).
-    pub fn selected(arg: OverlayArg) -> Vec<Overlay> {
-        match arg {
-            OverlayArg::Chord | OverlayArg::All => vec![Overlay::Chord],
+    /// The overlays `--overlay` names (`all` expands to every one).
+    pub fn selected(common: &CommonArgs) -> Vec<Overlay> {
+        match common.overlay {
+            OverlayArg::Chord => vec![Overlay::Chord],
+            OverlayArg::Pastry => vec![Overlay::Pastry],
+            OverlayArg::All => vec![Overlay::Chord, Overlay::Pastry],
+        }
+    }
+
+    /// The name in tables, plots and JSON (`variant`).
+    pub fn label(self) -> String {
+        match self {
+            Overlay::Chord => "chord".into(),
+            Overlay::Pastry => "pastry".into(),
+        }
+    }
+
+    /// Runs `job` with this overlay's algorithm and its parameters from the command line.
+    pub fn with<J: WithOverlay>(self, common: &CommonArgs, job: &mut J) -> J::Out {
+        match self {
+            Overlay::Chord => job.run::<Chord<u32>>(chord_config(common), self.label()),
+            Overlay::Pastry => job.run::<Pastry<u32>>(pastry_config(common), self.label()),
         }
     }
 }
 
+fn round(common: &CommonArgs) -> Duration {
+    Duration::from_secs_f64(common.maintenance)
+}
+
 /// Chord's parameters from the command line.
 pub fn chord_config(common: &CommonArgs) -> ChordConfig {
-    let round = Duration::from_secs_f64(common.maintenance);
+    let round = round(common);
     ChordConfig {
         successors: common.successors as usize,
         stabilize_interval: round,
         fix_fingers_interval: round,
         check_predecessor_interval: round,
         ..ChordConfig::default()
+    }
+}
+
+/// Pastry's parameters from the command line.
+pub fn pastry_config(common: &CommonArgs) -> PastryConfig {
+    let round = round(common);
+    PastryConfig {
+        b: common.digit_bits,
+        leaf_set: common.leaf_set as usize,
+        leaf_interval: round,
+        table_interval: round * 2,
+        ..PastryConfig::default()
     }
 }

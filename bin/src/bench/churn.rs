@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::overlays::WithOverlay;
 use overlay::sim::{ChurnConfig, SimRouting, Simulator};
 use overlay::{Command, Event, Key};
 use rand::RngExt;
@@ -23,6 +24,9 @@ pub struct ChurnRow {
     pub mode: &'static str,
     /// Routing algorithm.
     pub overlay: &'static str,
+    /// The overlay with its distinguishing parameters (`can d=4`), as tables and plots
+    /// name it.
+    pub variant: String,
     /// Network size at the start.
     pub nodes: usize,
     /// Simulation seed.
@@ -155,8 +159,28 @@ fn store_keys<R: SimRouting>(sim: &mut Simulator<R>, keys: usize, quiet: bool) -
     failed
 }
 
+/// A churn run for one replication factor, for [`crate::overlays::Overlay::with`].
+pub struct Job<'a> {
+    /// The command line.
+    pub args: &'a ChurnArgs,
+    /// Replication factor.
+    pub r: usize,
+}
+
+impl WithOverlay for Job<'_> {
+    type Out = ChurnRow;
+    fn run<R: SimRouting>(&mut self, config: R::Config, label: String) -> ChurnRow {
+        run::<R>(&config, self.args, self.r, label)
+    }
+}
+
 /// Runs one row: build, store, then the mass crash or the churn, then measure.
-pub fn run<R: SimRouting>(config: &R::Config, args: &ChurnArgs, replication: usize) -> ChurnRow {
+pub fn run<R: SimRouting>(
+    config: &R::Config,
+    args: &ChurnArgs,
+    replication: usize,
+    label: String,
+) -> ChurnRow {
     let common = &args.common;
     rss::reset_peak();
     let started = Instant::now();
@@ -235,6 +259,7 @@ pub fn run<R: SimRouting>(config: &R::Config, args: &ChurnArgs, replication: usi
         bench: "churn",
         mode: if args.fail.is_some() { "fail" } else { "churn" },
         overlay: R::NAME,
+        variant: label,
         nodes: args.nodes,
         seed: common.seed,
         build: common.build.name(),
@@ -288,7 +313,7 @@ pub fn print_table(rows: &[ChurnRow]) {
         .iter()
         .map(|r| {
             vec![
-                r.overlay.to_string(),
+                r.variant.clone(),
                 match (r.fail, r.session_median_s) {
                     (Some(p), _) => format!("fail {p}"),
                     (_, Some(m)) => format!("churn {m}s"),

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::overlays::WithOverlay;
 use overlay::sim::{SimRouting, Simulator};
 use overlay::{Command, Key};
 use serde::Serialize;
@@ -22,6 +23,9 @@ pub struct HopsRow {
     pub bench: &'static str,
     /// Routing algorithm.
     pub overlay: &'static str,
+    /// The overlay with its distinguishing parameters (`can d=4`), as tables and plots
+    /// name it.
+    pub variant: String,
     /// Network size.
     pub nodes: usize,
     /// Lookups measured.
@@ -68,8 +72,23 @@ pub struct HopsRow {
     pub params: BTreeMap<&'static str, String>,
 }
 
+/// A hops run for one network size, for [`crate::overlays::Overlay::with`].
+pub struct Job<'a> {
+    /// The command line.
+    pub args: &'a HopsArgs,
+    /// Network size.
+    pub n: usize,
+}
+
+impl WithOverlay for Job<'_> {
+    type Out = HopsRow;
+    fn run<R: SimRouting>(&mut self, config: R::Config, label: String) -> HopsRow {
+        run::<R>(&config, self.args, self.n, label)
+    }
+}
+
 /// Builds an overlay of `n` nodes and measures `args.lookups` lookups on it.
-pub fn run<R: SimRouting>(config: &R::Config, args: &HopsArgs, n: usize) -> HopsRow {
+pub fn run<R: SimRouting>(config: &R::Config, args: &HopsArgs, n: usize, label: String) -> HopsRow {
     let common: &CommonArgs = &args.common;
     rss::reset_peak();
     let started = Instant::now();
@@ -115,6 +134,7 @@ pub fn run<R: SimRouting>(config: &R::Config, args: &HopsArgs, n: usize) -> Hops
     HopsRow {
         bench: "hops",
         overlay: R::NAME,
+        variant: label,
         nodes: n,
         lookups: args.lookups,
         seed: common.seed,
@@ -163,7 +183,7 @@ pub fn print_table(rows: &[HopsRow]) {
         .iter()
         .map(|r| {
             vec![
-                r.overlay.to_string(),
+                r.variant.clone(),
                 r.nodes.to_string(),
                 r.build.to_string(),
                 r.lookups.to_string(),

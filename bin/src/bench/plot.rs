@@ -88,7 +88,7 @@ fn legend_line(color: RGBAColor, width: u32) -> impl Fn((i32, i32)) -> PathEleme
 }
 
 fn label(r: &HopsRow) -> String {
-    format!("{} N={}", r.overlay, r.nodes)
+    format!("{} N={}", r.variant, r.nodes)
 }
 
 fn distribution<DB: DrawingBackend>(
@@ -169,11 +169,11 @@ fn scaling<DB: DrawingBackend>(
         .x_labels(6)
         .x_label_formatter(&|n| format!("{n:.0}"))
         .draw()?;
-    let mut overlays: Vec<&str> = rows.iter().map(|r| r.overlay).collect();
+    let mut overlays: Vec<&str> = rows.iter().map(|r| r.variant.as_str()).collect();
     overlays.dedup();
     for (k, name) in overlays.iter().enumerate() {
         let color = Palette99::pick(k).to_rgba();
-        let mut mine: Vec<&HopsRow> = rows.iter().filter(|r| r.overlay == *name).collect();
+        let mut mine: Vec<&HopsRow> = rows.iter().filter(|r| r.variant == *name).collect();
         mine.sort_by_key(|r| r.nodes);
         let measured: Vec<(f64, f64)> =
             mine.iter().map(|r| (r.nodes as f64, r.mean_hops)).collect();
