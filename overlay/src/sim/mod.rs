@@ -35,6 +35,20 @@ pub trait SimRouting: Routing<Addr = u32> {
     /// Whether this node's tables equal the converged `ideal`.
     fn agrees_with(&self, ideal: &Self) -> bool;
 
+    /// How many of `nodes` (the live, joined nodes, sorted by id) have converged tables.
+    /// By default each is compared with the [`SimRouting::oracle`] tables of the same
+    /// membership; an algorithm whose converged state depends on history (CAN's zones)
+    /// checks its own invariants instead.
+    fn converged(nodes: &[&Self], config: &Self::Config) -> usize {
+        let members: Vec<Contact<u32>> = nodes.iter().map(|n| n.me().clone()).collect();
+        let ideal = Self::oracle(&members, config);
+        nodes
+            .iter()
+            .zip(&ideal)
+            .filter(|(n, ideal)| n.agrees_with(ideal))
+            .count()
+    }
+
     /// The paper's expected mean hop count for `n` nodes.
     fn theory_hops(n: usize, config: &Self::Config) -> f64;
 

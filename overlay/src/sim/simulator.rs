@@ -312,26 +312,18 @@ impl<R: SimRouting> Simulator<R> {
     /// Whether every joined node's tables equal those the oracle builds from the current
     /// membership; returns the fraction that agree.
     pub fn converged_fraction(&self) -> f64 {
-        let mut members: Vec<Contact<u32>> = self
+        let mut nodes: Vec<&R> = self
             .live
             .iter()
-            .filter(|a| self.node(**a).is_some_and(|n| n.phase() == Phase::Joined))
-            .map(|a| self.contacts[*a as usize].clone())
+            .filter_map(|a| self.node(*a))
+            .filter(|n| n.phase() == Phase::Joined)
+            .map(|n| n.routing())
             .collect();
-        if members.is_empty() {
+        if nodes.is_empty() {
             return 1.0;
         }
-        members.sort_by_key(|c| c.id);
-        let ideal = R::oracle(&members, &self.routing_cfg);
-        let agree = members
-            .iter()
-            .zip(&ideal)
-            .filter(|(c, ideal)| {
-                self.node(c.addr)
-                    .is_some_and(|n| n.routing().agrees_with(ideal))
-            })
-            .count();
-        agree as f64 / members.len() as f64
+        nodes.sort_by_key(|r| r.me().id);
+        R::converged(&nodes, &self.routing_cfg) as f64 / nodes.len() as f64
     }
 
     /// Grows the overlay by real joins: `n` nodes, each joining through a random node that

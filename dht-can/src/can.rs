@@ -1,0 +1,708 @@
+//! The CAN state machine (Ratnasamy et al., SIGCOMM 2001).
+
+use overlay::{
+    Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, Step,
+};
+
+use crate::config::CanConfig;
+use crate::messages::{CanMsg, CanTimer, Peer};
+use crate::zone::{Bounds, Point, Zone, key_path};
+
+/// Lookup tag of the join lookup (route to the owner of our point).
+const JOIN_TAG: u64 = 1;
+
+/// A neighbour: its zones, and the neighbours it reported (whom to tell should it fail).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Neighbour<A> {
+    /// The node and its zones.
+    pub peer: Peer<A>,
+    /// Its neighbours, from its last update.
+    pub theirs: Vec<Contact<A>>,
+}
+
+/// A takeover of a failed neighbour's zones, pending or done.
+#[derive(Clone, Debug, PartialEq)]
+struct Claim<A> {
+    failed: Key,
+    zones: Vec<Zone>,
+    /// The failed node's neighbours, who must hear the claim.
+    notify: Vec<Contact<A>>,
+    /// Our volume before claiming: the smallest wins.
+    volume: f64,
+    claimed: bool,
+}
+
+/// What a request in flight was for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Pending {
+    Join,
+    Update,
+    Takeover(Key),
+    Notice,
+}
+
+/// One CAN node: its zones and its neighbours' zones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Can<A> {
+    pub(crate) me: Contact<A>,
+    pub(crate) cfg: CanConfig,
+    pub(crate) zones: Vec<Zone>,
+    pub(crate) neighbours: Vec<Neighbour<A>>,
+    pub(crate) joined: bool,
+    bootstrap: Option<Contact<A>>,
+    claims: Vec<Claim<A>>,
+    pending: Vec<(ReqId, Pending)>,
+}
+
+fn volume(zones: &[Zone]) -> f64 {
+    zones.iter().map(Zone::volume).sum()
+}
+
+impl<A: Address> Can<A> {
+    /// A joined node with the given zones and neighbours (the oracle build).
+    pub fn from_tables(
+        me: Contact<A>,
+        cfg: CanConfig,
+        zones: Vec<Zone>,
+        neighbours: Vec<Peer<A>>,
+    ) -> Self {
+        let mut c = Can::new(me, &cfg);
+        c.zones = zones;
+        c.neighbours = neighbours
+            .into_iter()
+            .map(|peer| Neighbour {
+                peer,
+                theirs: Vec::new(),
+            })
+            .collect();
+        c.joined = true;
+        c
+    }
+
+    /// The zones this node owns.
+    pub fn zones(&self) -> &[Zone] {
+        &self.zones
+    }
+
+    /// The neighbours.
+    pub fn neighbours(&self) -> &[Neighbour<A>] {
+        &self.neighbours
+    }
+
+    fn d(&self) -> usize {
+        self.cfg.dims
+    }
+
+    fn send(&mut self, out: &mut RoutingOut<'_, Self>, to: Contact<A>, msg: CanMsg<A>) {
+        let kind = match &msg {
+            CanMsg::JoinRequest => Pending::Join,
+            CanMsg::Update { .. } => Pending::Update,
+            CanMsg::Takeover { failed, .. } => Pending::Takeover(*failed),
+            _ => Pending::Notice,
+        };
+        let id = out.request(to, msg);
+        self.pending.push((id, kind));
+    }
+
+    fn take_pending(&mut self, id: ReqId) -> Option<Pending> {
+        let at = self.pending.iter().position(|(i, _)| *i == id)?;
+        Some(self.pending.swap_remove(at).1)
+    }
+
+    fn me_as_peer(&self) -> Peer<A> {
+        Peer {
+            contact: self.me.clone(),
+            zones: self.zones.clone(),
+        }
+    }
+
+    fn neighbour_peers(&self) -> Vec<Peer<A>> {
+        self.neighbours.iter().map(|n| n.peer.clone()).collect()
+    }
+
+    /// Whether zones `theirs` abut any of ours.
+    fn abuts_me(&self, theirs: &[Zone]) -> bool {
+        let d = self.d();
+        self.zones.iter().any(|m| {
+            let mb = m.bounds(d);
+            theirs.iter().any(|t| mb.abuts(&t.bounds(d), d))
+        })
+    }
+
+    /// Records `peer`'s zones: it is a neighbour exactly when they abut ours.
+    fn note_peer(&mut self, out: &mut RoutingOut<'_, Self>, peer: Peer<A>) {
+        if peer.contact.id == self.me.id {
+            return;
+        }
+        let at = self
+            .neighbours
+            .iter()
+            .position(|n| n.peer.contact.id == peer.contact.id);
+        let abuts = self.abuts_me(&peer.zones);
+        match (at, abuts) {
+            (Some(i), true) => self.neighbours[i].peer = peer,
+            (Some(i), false) => {
+                let gone = self.neighbours.swap_remove(i);
+                out.update(gone.peer.contact, false);
+            }
+            (None, true) => {
+                out.update(peer.contact.clone(), true);
+                self.neighbours.push(Neighbour {
+                    peer,
+                    theirs: Vec::new(),
+                });
+            }
+            (None, false) => {}
+        }
+    }
+
+    fn drop_neighbour(&mut self, out: &mut RoutingOut<'_, Self>, id: &Key) -> Option<Neighbour<A>> {
+        let at = self.neighbours.iter().position(|n| n.peer.contact.id == *id)?;
+        let gone = self.neighbours.swap_remove(at);
+        out.update(gone.peer.contact.clone(), false);
+        Some(gone)
+    }
+
+    /// Our zones changed: keep only neighbours that still abut, and tell old and new ones.
+    fn zones_changed(&mut self, out: &mut RoutingOut<'_, Self>, also_tell: &[Contact<A>]) {
+        let mut tell: Vec<Contact<A>> = self
+            .neighbours
+            .iter()
+            .map(|n| n.peer.contact.clone())
+            .collect();
+        for c in also_tell {
+            if c.id != self.me.id && !tell.iter().any(|t| t.id == c.id) {
+                tell.push(c.clone());
+            }
+        }
+        let peers = self.neighbour_peers();
+        for p in peers {
+            self.note_peer(out, p);
+        }
+        self.send_updates(out, tell);
+    }
+
+    fn send_updates(&mut self, out: &mut RoutingOut<'_, Self>, to: Vec<Contact<A>>) {
+        let msg = CanMsg::Update {
+            zones: self.zones.clone(),
+            neighbours: self.neighbour_peers(),
+        };
+        for c in to {
+            self.send(out, c, msg.clone());
+        }
+    }
+
+    /// Adds a zone, merging it with its sibling when we hold that too.
+    fn add_zone(&mut self, zone: Zone) {
+        let mut z = zone;
+        while let Some(sib) = z.sibling() {
+            let Some(at) = self.zones.iter().position(|x| *x == sib) else {
+                break;
+            };
+            self.zones.swap_remove(at);
+            z = z.parent().expect("a zone with a sibling has a parent");
+        }
+        if !self.zones.iter().any(|x| x.covers(&z)) {
+            self.zones.retain(|x| !z.covers(x));
+            self.zones.push(z);
+        }
+    }
+
+    fn owns_any_of(&self, zones: &[Zone]) -> bool {
+        self.zones
+            .iter()
+            .any(|m| zones.iter().any(|z| m.covers(z) || z.covers(m)))
+    }
+
+    /// Neighbours ordered by how close their zones come to `key`'s point.
+    fn by_distance(&self, key: &Key, with_me: bool) -> Vec<Contact<A>> {
+        let d = self.d();
+        let p = Point::of(key, d);
+        let score = |zones: &[Zone]| -> (f64, f64) {
+            zones
+                .iter()
+                .map(|z| {
+                    let b: Bounds = z.bounds(d);
+                    (b.distance2(&p, d), b.centre_distance2(&p, d))
+                })
+                .fold((f64::INFINITY, f64::INFINITY), |a, b| if b < a { b } else { a })
+        };
+        let mut scored: Vec<((f64, f64), &Contact<A>)> = self
+            .neighbours
+            .iter()
+            .map(|n| (score(&n.peer.zones), &n.peer.contact))
+            .collect();
+        if with_me {
+            scored.push((score(&self.zones), &self.me));
+        }
+        scored.sort_by(|a, b| a.0.partial_cmp(&b.0).expect("distances are finite").then_with(|| a.1.id.cmp(&b.1.id)));
+        scored.into_iter().map(|(_, c)| c.clone()).collect()
+    }
+
+    fn owns(&self, key: &Key) -> bool {
+        let path = key_path(key);
+        self.zones.iter().any(|z| z.contains_path(path))
+    }
+
+    fn arm_timers(&self, out: &mut RoutingOut<'_, Self>) {
+        out.timer(self.cfg.update_interval, CanTimer::Update);
+    }
+
+    fn on_join_request(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>) -> CanMsg<A> {
+        let path = key_path(&from.id);
+        let Some(at) = self.zones.iter().position(|z| z.contains_path(path)) else {
+            return CanMsg::JoinRedirect;
+        };
+        let given = if self.zones.len() > 1 {
+            // Holding several zones (after a takeover): hand one over whole.
+            self.zones.swap_remove(at)
+        } else {
+            let Some(half) = self.zones[at].half_towards(&from.id) else {
+                return CanMsg::JoinRedirect;
+            };
+            self.zones[at] = half.sibling().expect("a half has a sibling");
+            half
+        };
+        let mut neighbours = self.neighbour_peers();
+        neighbours.push(self.me_as_peer());
+        self.zones_changed(out, &[]);
+        // Added after the updates went out: the new node learns everything from the
+        // answer, and is not joined (so cannot answer) until it has it.
+        self.note_peer(
+            out,
+            Peer {
+                contact: from.clone(),
+                zones: vec![given],
+            },
+        );
+        CanMsg::JoinAccept {
+            zone: given,
+            neighbours,
+        }
+    }
+
+    fn on_update(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>, zones: Vec<Zone>, neighbours: Vec<Peer<A>>) {
+        self.note_peer(
+            out,
+            Peer {
+                contact: from.clone(),
+                zones,
+            },
+        );
+        if let Some(n) = self.neighbours.iter_mut().find(|n| n.peer.contact.id == from.id) {
+            n.theirs = neighbours.iter().map(|p| p.contact.clone()).collect();
+        }
+        // Nodes the sender knows that abut us but that we missed (a lost announcement).
+        for p in neighbours {
+            let known = self.neighbours.iter().any(|n| n.peer.contact.id == p.contact.id);
+            if !known && !self.owns_any_of(&p.zones) {
+                self.note_peer(out, p);
+            }
+        }
+    }
+
+    fn on_leaving(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>, zones: Vec<Zone>, neighbours: Vec<Peer<A>>, taker: Option<Contact<A>>) {
+        self.drop_neighbour(out, &from.id);
+        match taker {
+            None => {
+                for z in zones {
+                    self.add_zone(z);
+                }
+                let tell: Vec<Contact<A>> = neighbours.iter().map(|p| p.contact.clone()).collect();
+                for p in neighbours {
+                    self.note_peer(out, p);
+                }
+                self.zones_changed(out, &tell);
+            }
+            Some(t) => {
+                // The taker announces its new zones; until then it holds at least ours.
+                let mut tz = self
+                    .neighbours
+                    .iter()
+                    .find(|n| n.peer.contact.id == t.id)
+                    .map(|n| n.peer.zones.clone())
+                    .unwrap_or_default();
+                tz.extend(zones);
+                self.note_peer(out, Peer { contact: t, zones: tz });
+            }
+        }
+    }
+
+    /// A neighbour failed: arm the takeover timer, scaled by our volume against its.
+    fn start_claim(&mut self, out: &mut RoutingOut<'_, Self>, gone: Neighbour<A>) {
+        if self.claims.iter().any(|c| c.failed == gone.peer.contact.id) || gone.peer.zones.is_empty() {
+            return;
+        }
+        let d = self.d();
+        let mut notify = gone.theirs.clone();
+        for n in &self.neighbours {
+            let abuts = n.peer.zones.iter().any(|a| {
+                gone.peer.zones.iter().any(|z| a.bounds(d).abuts(&z.bounds(d), d))
+            });
+            if abuts && !notify.iter().any(|c| c.id == n.peer.contact.id) {
+                notify.push(n.peer.contact.clone());
+            }
+        }
+        notify.retain(|c| c.id != self.me.id && c.id != gone.peer.contact.id);
+        let mine = volume(&self.zones);
+        let ratio = (mine / volume(&gone.peer.zones)).clamp(0.125, 8.0);
+        out.timer(
+            self.cfg.takeover_delay.mul_f64(ratio),
+            CanTimer::Takeover(gone.peer.contact.id),
+        );
+        self.claims.push(Claim {
+            failed: gone.peer.contact.id,
+            zones: gone.peer.zones,
+            notify,
+            volume: mine,
+            claimed: false,
+        });
+    }
+
+    fn claim(&mut self, out: &mut RoutingOut<'_, Self>, failed: Key) {
+        let Some(c) = self.claims.iter_mut().find(|c| c.failed == failed && !c.claimed) else {
+            return;
+        };
+        c.claimed = true;
+        let (zones, notify, vol) = (c.zones.clone(), c.notify.clone(), c.volume);
+        for z in &zones {
+            if !self.zones.iter().any(|m| m.covers(z)) {
+                self.zones.push(*z);
+            }
+        }
+        let msg = CanMsg::Takeover {
+            failed,
+            volume: vol,
+            zones: self.zones.clone(),
+        };
+        for to in notify.iter() {
+            self.send(out, to.clone(), msg.clone());
+        }
+        let tell: Vec<Contact<A>> = self.neighbours.iter().map(|n| n.peer.contact.clone()).filter(|c| !notify.iter().any(|x| x.id == c.id)).collect();
+        self.send_updates(out, tell);
+    }
+
+    /// Gives up a claim (a better-placed node made one).
+    fn yield_claim(&mut self, out: &mut RoutingOut<'_, Self>, failed: &Key) {
+        let Some(at) = self.claims.iter().position(|c| c.failed == *failed) else {
+            return;
+        };
+        let c = self.claims.swap_remove(at);
+        if c.claimed {
+            self.zones.retain(|z| !c.zones.contains(z));
+            self.zones_changed(out, &[]);
+        }
+    }
+
+    fn on_takeover(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>, failed: Key, vol: f64, zones: Vec<Zone>) -> CanMsg<A> {
+        if let Some(mine) = self.claims.iter().find(|c| c.failed == failed) {
+            let we_win = (mine.volume, &self.me.id) < (vol, &from.id);
+            if we_win {
+                if !mine.claimed {
+                    self.claim(out, failed);
+                }
+                return CanMsg::TakeoverReject;
+            }
+            self.yield_claim(out, &failed);
+        } else {
+            // Claims on zones we own (a stale view of the failed node) are refused.
+            let claimed_by_me = zones.iter().any(|z| self.zones.contains(z));
+            if claimed_by_me {
+                return CanMsg::TakeoverReject;
+            }
+        }
+        self.drop_neighbour(out, &failed);
+        self.note_peer(out, Peer { contact: from.clone(), zones });
+        CanMsg::Zones { zones: self.zones.clone() }
+    }
+}
+
+impl<A: Address> Routing for Can<A> {
+    type Addr = A;
+    type Msg = CanMsg<A>;
+    type Timer = CanTimer<A>;
+    type Config = CanConfig;
+
+    const NAME: &'static str = "can";
+
+    fn new(me: Contact<A>, config: &CanConfig) -> Self {
+        let mut cfg = config.clone();
+        cfg.dims = cfg.dims.clamp(1, crate::zone::MAX_DIMS);
+        Can {
+            me,
+            cfg,
+            zones: Vec::new(),
+            neighbours: Vec::new(),
+            joined: false,
+            bootstrap: None,
+            claims: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    fn me(&self) -> &Contact<A> {
+        &self.me
+    }
+
+    fn join(&mut self, out: &mut RoutingOut<'_, Self>, bootstrap: Option<Contact<A>>) {
+        match bootstrap {
+            Some(b) if b.id != self.me.id => {
+                self.bootstrap = Some(b.clone());
+                out.lookup(self.me.id, JOIN_TAG, Some(b));
+            }
+            _ => {
+                self.zones = vec![Zone::WHOLE];
+                self.joined = true;
+                out.joined();
+                self.arm_timers(out);
+            }
+        }
+    }
+
+    fn leave(&mut self, out: &mut RoutingOut<'_, Self>) {
+        self.joined = false;
+        if self.neighbours.is_empty() {
+            return;
+        }
+        // The taker: a neighbour whose zone merges with ours, else the smallest one.
+        let d = self.d();
+        let _ = d;
+        let sibling_holder = self.neighbours.iter().find(|n| {
+            self.zones
+                .iter()
+                .any(|z| z.sibling().is_some_and(|s| n.peer.zones.contains(&s)))
+        });
+        let taker = sibling_holder
+            .or_else(|| {
+                self.neighbours.iter().min_by(|a, b| {
+                    volume(&a.peer.zones)
+                        .partial_cmp(&volume(&b.peer.zones))
+                        .expect("volumes are finite")
+                        .then_with(|| a.peer.contact.id.cmp(&b.peer.contact.id))
+                })
+            })
+            .map(|n| n.peer.contact.clone())
+            .expect("there is a neighbour");
+        let zones = std::mem::take(&mut self.zones);
+        let neighbours = self.neighbour_peers();
+        for n in neighbours.iter().map(|p| p.contact.clone()).collect::<Vec<_>>() {
+            let msg = CanMsg::Leaving {
+                zones: zones.clone(),
+                neighbours: neighbours.clone(),
+                taker: (n.id != taker.id).then(|| taker.clone()),
+            };
+            self.send(out, n, msg);
+        }
+    }
+
+    fn is_joined(&self) -> bool {
+        self.joined
+    }
+
+    fn on_request(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        id: ReqId,
+        msg: CanMsg<A>,
+    ) -> Result<(), ProtocolError> {
+        if !self.joined {
+            return Err(ProtocolError::Unexpected(
+                "can request before the join finished".into(),
+            ));
+        }
+        let reply = match msg {
+            CanMsg::JoinRequest => self.on_join_request(out, from),
+            CanMsg::Update { zones, neighbours } => {
+                self.on_update(out, from, zones, neighbours);
+                CanMsg::Zones {
+                    zones: self.zones.clone(),
+                }
+            }
+            CanMsg::Leaving {
+                zones,
+                neighbours,
+                taker,
+            } => {
+                self.on_leaving(out, from, zones, neighbours, taker);
+                CanMsg::Ack
+            }
+            CanMsg::Takeover {
+                failed,
+                volume,
+                zones,
+            } => self.on_takeover(out, from, failed, volume, zones),
+            CanMsg::JoinAccept { .. }
+            | CanMsg::JoinRedirect
+            | CanMsg::Zones { .. }
+            | CanMsg::TakeoverReject
+            | CanMsg::Ack => {
+                return Err(ProtocolError::Unexpected(
+                    "a can response sent as a request".into(),
+                ));
+            }
+        };
+        out.respond(from.clone(), id, reply);
+        Ok(())
+    }
+
+    fn on_response(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        id: ReqId,
+        msg: CanMsg<A>,
+    ) -> Result<(), ProtocolError> {
+        let Some(kind) = self.take_pending(id) else {
+            return Err(ProtocolError::Unexpected(
+                "a can answer nobody asked for".into(),
+            ));
+        };
+        match (kind, msg) {
+            (Pending::Join, CanMsg::JoinAccept { zone, neighbours }) => {
+                if self.joined {
+                    return Ok(());
+                }
+                self.zones = vec![zone];
+                self.joined = true;
+                out.joined();
+                let tell: Vec<Contact<A>> = neighbours.iter().map(|p| p.contact.clone()).collect();
+                for p in neighbours {
+                    self.note_peer(out, p);
+                }
+                self.zones_changed(out, &tell);
+                self.arm_timers(out);
+            }
+            (Pending::Join, CanMsg::JoinRedirect) => {
+                if let Some(b) = self.bootstrap.clone() {
+                    out.timer(self.cfg.join_retry, CanTimer::RetryJoin(b));
+                }
+            }
+            (Pending::Update | Pending::Takeover(_), CanMsg::Zones { zones }) => {
+                self.note_peer(
+                    out,
+                    Peer {
+                        contact: from.clone(),
+                        zones,
+                    },
+                );
+            }
+            (Pending::Takeover(failed), CanMsg::TakeoverReject) => self.yield_claim(out, &failed),
+            (Pending::Notice, CanMsg::Ack) => {}
+            _ => {
+                return Err(ProtocolError::Unexpected(
+                    "a can answer of the wrong kind".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn on_request_failed(&mut self, out: &mut RoutingOut<'_, Self>, _to: &Contact<A>, id: ReqId) {
+        if self.take_pending(id) == Some(Pending::Join)
+            && let Some(b) = self.bootstrap.clone()
+        {
+            out.timer(self.cfg.join_retry, CanTimer::RetryJoin(b));
+        }
+    }
+
+    fn on_timer(&mut self, out: &mut RoutingOut<'_, Self>, timer: CanTimer<A>) {
+        match timer {
+            CanTimer::Update => {
+                let to = self
+                    .neighbours
+                    .iter()
+                    .map(|n| n.peer.contact.clone())
+                    .collect();
+                self.send_updates(out, to);
+                // Claims settled long ago are forgotten.
+                self.claims.retain(|c| !c.claimed);
+                out.timer(self.cfg.update_interval, CanTimer::Update);
+            }
+            CanTimer::Takeover(failed) => self.claim(out, failed),
+            CanTimer::RetryJoin(b) => {
+                if !self.joined {
+                    out.lookup(self.me.id, JOIN_TAG, Some(b));
+                }
+            }
+        }
+    }
+
+    fn on_lookup_done(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        tag: u64,
+        result: Result<&[Contact<A>], LookupError>,
+    ) {
+        if tag != JOIN_TAG || self.joined {
+            return;
+        }
+        match result {
+            Ok(nodes) if nodes[0].id != self.me.id => {
+                let owner = nodes[0].clone();
+                self.send(out, owner, CanMsg::JoinRequest);
+            }
+            _ => {
+                if let Some(b) = self.bootstrap.clone() {
+                    out.timer(self.cfg.join_retry, CanTimer::RetryJoin(b));
+                }
+            }
+        }
+    }
+
+    fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
+        if let Some(gone) = self.drop_neighbour(out, &peer.id) {
+            self.start_claim(out, gone);
+        }
+    }
+
+    fn step(&self, key: &Key, num: usize) -> Step<A> {
+        let num = num.max(1);
+        if !self.joined {
+            return Step::Next(Vec::new());
+        }
+        if self.owns(key) {
+            return Step::Root(self.replica_set(key, num));
+        }
+        // Greedy: the neighbour whose zone comes closest to the point, others as fallbacks.
+        let mut next = self.by_distance(key, false);
+        next.truncate(num);
+        Step::Next(next)
+    }
+
+    fn local_lookup(&self, key: &Key, num: usize, _safe: bool) -> Vec<Contact<A>> {
+        self.step(key, num).contacts().to_vec()
+    }
+
+    fn neighbor_set(&self, num: usize) -> Vec<Contact<A>> {
+        self.neighbours
+            .iter()
+            .take(num)
+            .map(|n| n.peer.contact.clone())
+            .collect()
+    }
+
+    fn replica_set(&self, key: &Key, max_rank: usize) -> Vec<Contact<A>> {
+        if !self.joined {
+            return Vec::new();
+        }
+        let mut v = self.by_distance(key, true);
+        v.truncate(max_rank);
+        v
+    }
+
+    fn is_root(&self, key: &Key) -> bool {
+        self.joined && self.owns(key)
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "can id={} d={} zones={} volume={:.3e} neighbours={}",
+            self.me.id.short(),
+            self.cfg.dims,
+            self.zones.len(),
+            volume(&self.zones),
+            self.neighbours.len()
+        )
+    }
+}

@@ -1,0 +1,29 @@
+//! CAN's parameters.
+
+use std::time::Duration;
+
+/// CAN's tunables, with the defaults used in the benchmarks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CanConfig {
+    /// Dimensions of the coordinate space (`d`, 1 to 16).
+    pub dims: usize,
+    /// Period of the update messages each node sends its neighbours (zones and neighbour
+    /// lists); a neighbour that stops answering them has failed.
+    pub update_interval: Duration,
+    /// Takeover timer of a node whose zone is as large as the failed one's; it scales with
+    /// the ratio of the two volumes, so the smallest neighbour claims first.
+    pub takeover_delay: Duration,
+    /// Wait before retrying a failed join.
+    pub join_retry: Duration,
+}
+
+impl Default for CanConfig {
+    fn default() -> Self {
+        CanConfig {
+            dims: 2,
+            update_interval: Duration::from_secs(30),
+            takeover_delay: Duration::from_secs(5),
+            join_retry: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! CAN's own wire messages; lookups use the overlay's generic `FindNext`.
+
+use overlay::{Contact, InvalidMessage, Key, Limits, Message};
+use serde::{Deserialize, Serialize};
+
+use crate::zone::Zone;
+
+/// A node with the zones it owns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Peer<A> {
+    /// The node.
+    pub contact: Contact<A>,
+    /// Its zones.
+    pub zones: Vec<Zone>,
+}
+
+/// A CAN message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum CanMsg<A> {
+    /// A joining node asks the owner of its point (its id's point) for half of the zone.
+    JoinRequest,
+    /// The zone handed to the joining node, and the neighbours it may have.
+    JoinAccept {
+        /// The new node's zone.
+        zone: Zone,
+        /// The old owner (with its remaining zones) and its neighbours.
+        neighbours: Vec<Peer<A>>,
+    },
+    /// The point is no longer in the receiver's zones: look it up again.
+    JoinRedirect,
+    /// The sender's zones and neighbours: sent periodically, and at once when they change.
+    Update {
+        /// The sender's zones.
+        zones: Vec<Zone>,
+        /// The sender's neighbours with their zones.
+        neighbours: Vec<Peer<A>>,
+    },
+    /// The receiver's zones, in answer to `Update` and `Takeover`.
+    Zones {
+        /// The receiver's zones.
+        zones: Vec<Zone>,
+    },
+    /// The sender leaves gracefully. Sent to the taker (`taker` is `None`) with the zones to
+    /// take over, and to the other neighbours naming the taker.
+    Leaving {
+        /// The leaving node's zones.
+        zones: Vec<Zone>,
+        /// The leaving node's neighbours with their zones.
+        neighbours: Vec<Peer<A>>,
+        /// Who takes the zones over.
+        taker: Option<Contact<A>>,
+    },
+    /// The sender claims the zones of the failed node `failed`.
+    Takeover {
+        /// The failed node.
+        failed: Key,
+        /// The sender's zones before the claim: the smaller total wins a contest.
+        volume: f64,
+        /// All the sender's zones, the claimed ones included.
+        zones: Vec<Zone>,
+    },
+    /// A better-placed node claims (or owns) the zone: give up the claim.
+    TakeoverReject,
+    /// Acknowledges `Leaving`.
+    Ack,
+}
+
+fn zones_ok(limits: &Limits, what: &'static str, zones: &[Zone]) -> Result<(), InvalidMessage> {
+    limits.list(what, zones.len())?;
+    zones.iter().try_for_each(Zone::validate)
+}
+
+fn peers_ok<A>(limits: &Limits, peers: &[Peer<A>]) -> Result<(), InvalidMessage> {
+    limits.list("neighbour list", peers.len())?;
+    peers
+        .iter()
+        .try_for_each(|p| zones_ok(limits, "neighbour's zones", &p.zones))
+}
+
+impl<A: overlay::Address> Message for CanMsg<A> {
+    fn validate(&self, limits: &Limits) -> Result<(), InvalidMessage> {
+        match self {
+            CanMsg::JoinAccept { zone, neighbours } => {
+                zone.validate()?;
+                peers_ok(limits, neighbours)
+            }
+            CanMsg::Update { zones, neighbours }
+            | CanMsg::Leaving {
+                zones, neighbours, ..
+            } => {
+                zones_ok(limits, "zone list", zones)?;
+                peers_ok(limits, neighbours)
+            }
+            CanMsg::Zones { zones } => zones_ok(limits, "zone list", zones),
+            CanMsg::Takeover { volume, zones, .. } => {
+                if !(volume.is_finite() && (0.0..=1.0).contains(volume)) {
+                    return Err(InvalidMessage::Bad(format!(
+                        "a takeover claim with volume {volume}"
+                    )));
+                }
+                zones_ok(limits, "zone list", zones)
+            }
+            CanMsg::JoinRequest | CanMsg::JoinRedirect | CanMsg::TakeoverReject | CanMsg::Ack => {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// CAN's timers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CanTimer<A> {
+    /// Send updates to the neighbours.
+    Update,
+    /// Claim the zones of this failed neighbour unless a better-placed node did.
+    Takeover(Key),
+    /// Retry joining through this node.
+    RetryJoin(Contact<A>),
+}

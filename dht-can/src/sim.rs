@@ -1,0 +1,174 @@
+//! What the simulator needs from CAN: zone-based ground truth, the oracle partition, the
+//! convergence check, the theory.
+
+use std::time::Duration;
+
+use overlay::sim::{GroundTruth, SimRouting};
+use overlay::{Contact, Key, Routing};
+
+use crate::can::Can;
+use crate::config::CanConfig;
+use crate::messages::{CanTimer, Peer};
+use crate::zone_map::ZoneMap;
+
+/// The owner of a key is the node whose zone holds its point; zones follow the join
+/// history, so the truth is read from the nodes themselves.
+#[derive(Default, Debug)]
+pub struct CanTruth {
+    map: ZoneMap,
+}
+
+impl GroundTruth<Can<u32>> for CanTruth {
+    fn insert(&mut self, _node: &Contact<u32>) {}
+
+    fn remove(&mut self, _node: &Contact<u32>) {}
+
+    fn root(&self, key: &Key) -> Option<u32> {
+        self.map.owner(key).map(|a| a as u32)
+    }
+
+    fn refresh(&mut self, nodes: &mut dyn Iterator<Item = &Can<u32>>) -> bool {
+        let mut map = ZoneMap::default();
+        for n in nodes {
+            for z in n.zones() {
+                map.insert(*z, n.me().addr as usize);
+            }
+        }
+        self.map = map;
+        true
+    }
+}
+
+/// The order in which the oracle lets `members` join: by their ids' low bits, which are
+/// independent of the high bits that place them.
+fn join_order(members: &[Contact<u32>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    order.sort_by_key(|&i| {
+        let b = members[i].id.as_bytes();
+        u64::from_le_bytes(b[12..20].try_into().expect("8 bytes"))
+    });
+    order
+}
+
+impl SimRouting for Can<u32> {
+    type Truth = CanTruth;
+
+    fn oracle(members: &[Contact<u32>], config: &CanConfig) -> Vec<Self> {
+        let d = config.dims;
+        let mut map = ZoneMap::default();
+        for i in join_order(members) {
+            map.split_for(&members[i].id, i);
+        }
+        let mut zone_of = vec![None; members.len()];
+        for (z, owner) in map.iter() {
+            zone_of[owner] = Some(z);
+        }
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let chunk = members.len().div_ceil(threads).max(1);
+        let (map, zone_of) = (&map, &zone_of);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..members.len())
+                .step_by(chunk)
+                .map(|from| {
+                    let to = (from + chunk).min(members.len());
+                    s.spawn(move || {
+                        let mut ns = Vec::new();
+                        (from..to)
+                            .map(|i| {
+                                let zone = zone_of[i].expect("every member owns a zone");
+                                ns.clear();
+                                map.neighbours(&zone, d, &mut ns);
+                                let peers = ns
+                                    .iter()
+                                    .map(|&o| Peer {
+                                        contact: members[o].clone(),
+                                        zones: vec![zone_of[o].expect("every member owns a zone")],
+                                    })
+                                    .collect();
+                                Can::from_tables(members[i].clone(), config.clone(), vec![zone], peers)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("oracle thread panicked"))
+                .collect()
+        })
+    }
+
+    fn maintenance_timers(&self, config: &CanConfig) -> Vec<(Duration, CanTimer<u32>)> {
+        vec![(config.update_interval, CanTimer::Update)]
+    }
+
+    fn agrees_with(&self, ideal: &Self) -> bool {
+        let ids = |c: &Self| {
+            let mut v: Vec<Key> = c.neighbours().iter().map(|n| n.peer.contact.id).collect();
+            v.sort();
+            v
+        };
+        self.zones() == ideal.zones() && ids(self) == ids(ideal)
+    }
+
+    fn converged(nodes: &[&Self], config: &CanConfig) -> usize {
+        let d = config.dims;
+        let mut map = ZoneMap::default();
+        let mut count = 0;
+        let mut total = 0.0;
+        for (i, n) in nodes.iter().enumerate() {
+            for z in n.zones() {
+                map.insert(*z, i);
+                count += 1;
+                total += z.volume();
+            }
+        }
+        if map.len() != count || (total - 1.0).abs() > 1e-9 {
+            // Zones overlap or leave a hole: a takeover is still under way.
+            return 0;
+        }
+        let mut ns = Vec::new();
+        nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| {
+                ns.clear();
+                for z in n.zones() {
+                    map.neighbours(z, d, &mut ns);
+                }
+                let mut truth: Vec<Key> = ns
+                    .iter()
+                    .filter(|o| *o != i)
+                    .map(|&o| nodes[o].me().id)
+                    .collect();
+                truth.sort();
+                truth.dedup();
+                let mut mine: Vec<Key> =
+                    n.neighbours().iter().map(|x| x.peer.contact.id).collect();
+                mine.sort();
+                mine == truth
+            })
+            .count()
+    }
+
+    fn theory_hops(n: usize, config: &CanConfig) -> f64 {
+        let d = config.dims as f64;
+        d / 4.0 * (n.max(1) as f64).powf(1.0 / d)
+    }
+
+    fn params(config: &CanConfig) -> Vec<(&'static str, String)> {
+        vec![
+            ("d", config.dims.to_string()),
+            (
+                "update_interval_s",
+                config.update_interval.as_secs_f64().to_string(),
+            ),
+            (
+                "takeover_delay_s",
+                config.takeover_delay.as_secs_f64().to_string(),
+            ),
+        ]
+    }
+}

@@ -1,0 +1,299 @@
+//! Zones of the d-dimensional torus `[0,1)^d` and the points keys map to.
+//!
+//! A zone is a node of the binary partition tree CAN's joins build: each split halves a
+//! zone along the next dimension in turn (depth `k` splits dimension `k mod d`). A zone is
+//! therefore named by its path of split bits, and a key's point is chosen so that the
+//! point's path is the key's own bits: coordinate `j` takes key bits `j, j+d, j+2d, ...`.
+//! Whether a zone holds a key is then a prefix test, and the zones of all nodes partition
+//! the key space as they partition the torus.
+
+use overlay::{InvalidMessage, Key};
+use serde::{Deserialize, Serialize};
+
+/// Most dimensions supported.
+pub const MAX_DIMS: usize = 16;
+/// Deepest zone: paths are 128 bits.
+pub const MAX_DEPTH: u8 = 128;
+
+/// The first 128 bits of a key, the part of it zones look at.
+pub fn key_path(key: &Key) -> u128 {
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&key.as_bytes()[..16]);
+    u128::from_be_bytes(b)
+}
+
+/// One zone: the first `depth` bits of `path` (the rest are zero).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub struct Zone {
+    hi: u64,
+    lo: u64,
+    depth: u8,
+}
+
+impl Zone {
+    /// The whole torus.
+    pub const WHOLE: Zone = Zone {
+        hi: 0,
+        lo: 0,
+        depth: 0,
+    };
+
+    /// The zone of the first `depth` bits of `path`.
+    pub fn from_path(path: u128, depth: u8) -> Zone {
+        let path = if depth == 0 {
+            0
+        } else {
+            path & (u128::MAX << (128 - depth as u32))
+        };
+        Zone {
+            hi: (path >> 64) as u64,
+            lo: path as u64,
+            depth,
+        }
+    }
+
+    /// The split bits, most significant first.
+    pub fn path(&self) -> u128 {
+        ((self.hi as u128) << 64) | self.lo as u128
+    }
+
+    /// Number of splits from the whole torus.
+    pub fn depth(&self) -> u8 {
+        self.depth
+    }
+
+    /// Checks a zone that came from the network.
+    pub fn validate(&self) -> Result<(), InvalidMessage> {
+        if self.depth > MAX_DEPTH || Zone::from_path(self.path(), self.depth) != *self {
+            return Err(InvalidMessage::Bad(format!(
+                "zone of depth {} with bits set past its depth",
+                self.depth
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether `path` (a key's first 128 bits) lies in this zone.
+    #[inline]
+    pub fn contains_path(&self, path: u128) -> bool {
+        self.depth == 0 || (path ^ self.path()) >> (128 - self.depth as u32) == 0
+    }
+
+    /// Whether `key`'s point lies in this zone.
+    pub fn contains(&self, key: &Key) -> bool {
+        self.contains_path(key_path(key))
+    }
+
+    /// Whether `other` lies inside this zone (or is it).
+    pub fn covers(&self, other: &Zone) -> bool {
+        other.depth >= self.depth && self.contains_path(other.path())
+    }
+
+    /// The half of this zone holding `key`'s point, after splitting it along the next
+    /// dimension; `None` at the deepest level.
+    pub fn half_towards(&self, key: &Key) -> Option<Zone> {
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        Some(Zone::from_path(key_path(key), self.depth + 1))
+    }
+
+    /// The other half of the zone this one was split from.
+    pub fn sibling(&self) -> Option<Zone> {
+        if self.depth == 0 {
+            return None;
+        }
+        let bit = 1u128 << (128 - self.depth as u32);
+        Some(Zone::from_path(self.path() ^ bit, self.depth))
+    }
+
+    /// The zone this one and its sibling were split from.
+    pub fn parent(&self) -> Option<Zone> {
+        (self.depth > 0).then(|| Zone::from_path(self.path(), self.depth - 1))
+    }
+
+    /// Share of the torus, `2^-depth`.
+    pub fn volume(&self) -> f64 {
+        (-(self.depth as f64)).exp2()
+    }
+
+    /// The zone's extent per dimension in `d` dimensions.
+    pub fn bounds(&self, d: usize) -> Bounds {
+        let mut b = Bounds {
+            lo: [0; MAX_DIMS],
+            levels: [0; MAX_DIMS],
+        };
+        let path = self.path();
+        for k in 0..self.depth as usize {
+            let j = k % d;
+            let level = b.levels[j];
+            if level < 64 {
+                if (path >> (127 - k)) & 1 == 1 {
+                    b.lo[j] |= 1u64 << (63 - level);
+                }
+                b.levels[j] = level + 1;
+            }
+        }
+        b
+    }
+}
+
+/// A key's point: coordinate `j` in fixed point (`2^64` is 1), from key bits `j, j+d, ...`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Point {
+    coords: [u64; MAX_DIMS],
+}
+
+impl Point {
+    /// The point of `key` in `d` dimensions.
+    pub fn of(key: &Key, d: usize) -> Point {
+        let mut coords = [0u64; MAX_DIMS];
+        let mut taken = [0u32; MAX_DIMS];
+        let bytes = key.as_bytes();
+        for k in 0..overlay::id::KEY_BITS as usize {
+            let j = k % d;
+            if taken[j] < 64 {
+                let bit = (bytes[k / 8] >> (7 - k % 8)) & 1;
+                coords[j] |= (bit as u64) << (63 - taken[j]);
+                taken[j] += 1;
+            }
+        }
+        Point { coords }
+    }
+
+    /// Coordinate `j` as a fraction in `[0, 1)`.
+    pub fn coord(&self, j: usize) -> f64 {
+        self.coords[j] as f64 / 2f64.powi(64)
+    }
+}
+
+/// A zone's extent: in dimension `j` it spans `[lo[j], lo[j] + 2^-levels[j])`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    lo: [u64; MAX_DIMS],
+    levels: [u8; MAX_DIMS],
+}
+
+impl Bounds {
+    /// Length in dimension `j` in fixed point; `None` for the whole dimension.
+    fn len(&self, j: usize) -> Option<u64> {
+        (self.levels[j] > 0).then(|| 1u64 << (64 - self.levels[j] as u32))
+    }
+
+    /// Squared torus distance from `p` to the nearest point of this zone (0 inside), with
+    /// coordinates as fractions of 1.
+    pub fn distance2(&self, p: &Point, d: usize) -> f64 {
+        let mut sum = 0.0;
+        for j in 0..d {
+            let Some(len) = self.len(j) else { continue };
+            let off = p.coords[j].wrapping_sub(self.lo[j]);
+            if off < len {
+                continue;
+            }
+            let below = self.lo[j].wrapping_sub(p.coords[j]);
+            let above = off - len;
+            let gap = below.min(above) as f64 / 2f64.powi(64);
+            sum += gap * gap;
+        }
+        sum
+    }
+
+    /// Squared torus distance from `p` to this zone's centre, to break ties between zones
+    /// at the same distance.
+    pub fn centre_distance2(&self, p: &Point, d: usize) -> f64 {
+        let mut sum = 0.0;
+        for j in 0..d {
+            let Some(len) = self.len(j) else { continue };
+            let centre = self.lo[j].wrapping_add(len / 2);
+            let a = centre.wrapping_sub(p.coords[j]);
+            let gap = a.min(a.wrapping_neg()) as f64 / 2f64.powi(64);
+            sum += gap * gap;
+        }
+        sum
+    }
+
+    /// Whether the closed spans meet in every dimension: only then can a zone inside
+    /// `self` abut `other`.
+    pub fn near(&self, other: &Bounds, d: usize) -> bool {
+        (0..d).all(|j| self.overlaps(other, j) || self.touches(other, j))
+    }
+
+    /// Whether the spans in dimension `j` overlap.
+    fn overlaps(&self, other: &Bounds, j: usize) -> bool {
+        match (self.len(j), other.len(j)) {
+            (None, _) | (_, None) => true,
+            (Some(a), Some(b)) => {
+                other.lo[j].wrapping_sub(self.lo[j]) < a || self.lo[j].wrapping_sub(other.lo[j]) < b
+            }
+        }
+    }
+
+    /// Whether the spans in dimension `j` touch end to end (on the torus).
+    fn touches(&self, other: &Bounds, j: usize) -> bool {
+        match (self.len(j), other.len(j)) {
+            (Some(a), Some(b)) => {
+                self.lo[j].wrapping_add(a) == other.lo[j] || other.lo[j].wrapping_add(b) == self.lo[j]
+            }
+            _ => false,
+        }
+    }
+
+    /// CAN's neighbour relation: the spans overlap in `d - 1` dimensions and touch in
+    /// the remaining one.
+    pub fn abuts(&self, other: &Bounds, d: usize) -> bool {
+        let mut apart = None;
+        for j in 0..d {
+            if !self.overlaps(other, j) {
+                if apart.is_some() {
+                    return false;
+                }
+                apart = Some(j);
+            }
+        }
+        apart.is_some_and(|j| self.touches(other, j))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn halves_of_a_zone_abut_and_merge_back() {
+        let k = Key::hash("x");
+        let a = Zone::WHOLE.half_towards(&k).unwrap();
+        let b = a.sibling().unwrap();
+        assert_eq!(a.parent(), Some(Zone::WHOLE));
+        assert_eq!(b.parent(), Some(Zone::WHOLE));
+        assert!(a.contains(&k) && !b.contains(&k));
+        for d in 1..=10 {
+            assert!(a.bounds(d).abuts(&b.bounds(d), d), "d={d}");
+        }
+    }
+
+    #[test]
+    fn diagonal_quarters_are_not_neighbours() {
+        // In 2-d, quarters (0,0) and (1,1) touch only at corners.
+        let q00 = Zone::from_path(0, 2);
+        let q11 = Zone::from_path(0b11 << 126, 2);
+        let q01 = Zone::from_path(0b01 << 126, 2);
+        assert!(!q00.bounds(2).abuts(&q11.bounds(2), 2));
+        assert!(q00.bounds(2).abuts(&q01.bounds(2), 2));
+    }
+
+    proptest! {
+        #[test]
+        fn a_key_is_inside_the_zone_its_point_is_in(key in any::<[u8; 20]>(), depth in 0u8..=40, d in 1usize..=10) {
+            let key = Key(key);
+            let zone = Zone::from_path(key_path(&key), depth);
+            prop_assert!(zone.contains(&key));
+            prop_assert_eq!(zone.bounds(d).distance2(&Point::of(&key, d), d), 0.0);
+            prop_assert!(zone.validate().is_ok());
+            if let Some(s) = zone.sibling() {
+                prop_assert!(!s.contains(&key));
+                prop_assert!(s.bounds(d).distance2(&Point::of(&key, d), d) > 0.0);
+            }
+        }
+    }
+}

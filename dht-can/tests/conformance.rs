@@ -1,0 +1,36 @@
+//! CAN against the overlay's conformance suite.
+
+use dht_can::{Can, CanConfig};
+use overlay::conformance;
+
+type C = Can<u32>;
+
+#[test]
+fn lookups_reach_the_root() {
+    conformance::lookups_reach_the_root::<C>(&CanConfig::default());
+}
+
+#[test]
+fn put_get_from_any_node() {
+    conformance::put_get_from_any_node::<C>(&CanConfig::default());
+}
+
+#[test]
+fn graceful_leave_loses_no_key() {
+    conformance::graceful_leave_loses_no_key::<C>(&CanConfig::default());
+}
+
+#[test]
+fn crash_then_repair_keeps_surviving_keys() {
+    conformance::crash_then_repair_keeps_surviving_keys::<C>(&CanConfig::default());
+}
+
+#[test]
+fn bad_input_changes_nothing() {
+    conformance::bad_input_changes_nothing::<C>(&CanConfig::default());
+}
+
+#[test]
+fn same_seed_same_run() {
+    conformance::same_seed_same_run::<C>(&CanConfig::default());
+}
