@@ -50,6 +50,8 @@ pub enum OverlayArg {
     Chord,
     /// Pastry (Rowstron and Druschel 2001).
     Pastry,
+    /// CAN (Ratnasamy et al. 2001), once per value of --dimensions.
+    Can,
     /// Every routing algorithm, one after the other.
     All,
 }
@@ -94,6 +96,9 @@ pub struct CommonArgs {
     /// Pastry and Tapestry: bits per digit (`b`; ids are read in base 2^b).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=8))]
     pub digit_bits: u32,
+    /// CAN: dimensions of the coordinate space, comma-separated (each is its own series).
+    #[arg(long, value_delimiter = ',', default_value = "2", value_parser = dimensions)]
+    pub dimensions: Vec<usize>,
     /// Pastry leaf-set size (`L`, half on each side).
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(2..=256))]
     pub leaf_set: u16,
@@ -180,6 +185,16 @@ fn node_count(s: &str) -> Result<usize, String> {
         ));
     }
     Ok(n)
+}
+
+fn dimensions(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(d) if (1..=dht_can::MAX_DIMS).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "`{s}`: CAN dimensions must be between 1 and {}",
+            dht_can::MAX_DIMS
+        )),
+    }
 }
 
 fn positive_count(s: &str) -> Result<usize, String> {

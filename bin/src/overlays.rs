@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use dht_can::{Can, CanConfig};
 use dht_chord::{Chord, ChordConfig};
 use dht_pastry::{Pastry, PastryConfig};
 use overlay::sim::SimRouting;
@@ -15,6 +16,8 @@ pub enum Overlay {
     Chord,
     /// Pastry.
     Pastry,
+    /// CAN in this many dimensions.
+    Can(usize),
 }
 
 /// Something to do with one overlay, whatever its routing algorithm (a benchmark run).
@@ -28,10 +31,15 @@ pub trait WithOverlay {
 impl Overlay {
     /// The overlays `--overlay` names (`all` expands to every one).
     pub fn selected(common: &CommonArgs) -> Vec<Overlay> {
+        let cans: Vec<Overlay> = common.dimensions.iter().map(|&d| Overlay::Can(d)).collect();
         match common.overlay {
             OverlayArg::Chord => vec![Overlay::Chord],
             OverlayArg::Pastry => vec![Overlay::Pastry],
-            OverlayArg::All => vec![Overlay::Chord, Overlay::Pastry],
+            OverlayArg::Can => cans,
+            OverlayArg::All => [Overlay::Chord, Overlay::Pastry]
+                .into_iter()
+                .chain(cans)
+                .collect(),
         }
     }
 
@@ -40,6 +48,7 @@ impl Overlay {
         match self {
             Overlay::Chord => "chord".into(),
             Overlay::Pastry => "pastry".into(),
+            Overlay::Can(d) => format!("can d={d}"),
         }
     }
 
@@ -48,6 +57,7 @@ impl Overlay {
         match self {
             Overlay::Chord => job.run::<Chord<u32>>(chord_config(common), self.label()),
             Overlay::Pastry => job.run::<Pastry<u32>>(pastry_config(common), self.label()),
+            Overlay::Can(d) => job.run::<Can<u32>>(can_config(common, d), self.label()),
         }
     }
 }
@@ -77,5 +87,14 @@ pub fn pastry_config(common: &CommonArgs) -> PastryConfig {
         leaf_interval: round,
         table_interval: round * 2,
         ..PastryConfig::default()
+    }
+}
+
+/// CAN's parameters from the command line, in `d` dimensions.
+pub fn can_config(common: &CommonArgs, d: usize) -> CanConfig {
+    CanConfig {
+        dims: d,
+        update_interval: round(common),
+        ..CanConfig::default()
     }
 }

@@ -52,6 +52,8 @@ pub struct Can<A> {
     bootstrap: Option<Contact<A>>,
     claims: Vec<Claim<A>>,
     pending: Vec<(ReqId, Pending)>,
+    /// Whether every neighbour has been sent the current neighbour list.
+    listed: bool,
 }
 
 fn volume(zones: &[Zone]) -> f64 {
@@ -143,9 +145,11 @@ impl<A: Address> Can<A> {
             (Some(i), true) => self.neighbours[i].peer = peer,
             (Some(i), false) => {
                 let gone = self.neighbours.swap_remove(i);
+                self.listed = false;
                 out.update(gone.peer.contact, false);
             }
             (None, true) => {
+                self.listed = false;
                 out.update(peer.contact.clone(), true);
                 self.neighbours.push(Neighbour {
                     peer,
@@ -159,6 +163,7 @@ impl<A: Address> Can<A> {
     fn drop_neighbour(&mut self, out: &mut RoutingOut<'_, Self>, id: &Key) -> Option<Neighbour<A>> {
         let at = self.neighbours.iter().position(|n| n.peer.contact.id == *id)?;
         let gone = self.neighbours.swap_remove(at);
+        self.listed = false;
         out.update(gone.peer.contact.clone(), false);
         Some(gone)
     }
@@ -183,9 +188,19 @@ impl<A: Address> Can<A> {
     }
 
     fn send_updates(&mut self, out: &mut RoutingOut<'_, Self>, to: Vec<Contact<A>>) {
+        self.send_updates_listing(out, to, true);
+    }
+
+    fn send_updates_listing(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        to: Vec<Contact<A>>,
+        list: bool,
+    ) {
         let msg = CanMsg::Update {
             zones: self.zones.clone(),
-            neighbours: self.neighbour_peers(),
+            neighbours: if list { self.neighbour_peers() } else { Vec::new() },
+            unchanged: !list,
         };
         for c in to {
             self.send(out, c, msg.clone());
@@ -218,16 +233,22 @@ impl<A: Address> Can<A> {
     fn by_distance(&self, key: &Key, with_me: bool) -> Vec<Contact<A>> {
         let d = self.d();
         let p = Point::of(key, d);
-        let score = |zones: &[Zone]| -> (f64, f64) {
+        let path = key_path(key);
+        // The owner comes first whatever the arithmetic says: the distance to a zone's
+        // edge is rounded, containment is exact.
+        let score = |zones: &[Zone]| -> (f64, f64, f64) {
             zones
                 .iter()
                 .map(|z| {
+                    if z.contains_path(path) {
+                        return (0.0, 0.0, 0.0);
+                    }
                     let b: Bounds = z.bounds(d);
-                    (b.distance2(&p, d), b.centre_distance2(&p, d))
+                    (1.0, b.distance2(&p, d), b.centre_distance2(&p, d))
                 })
-                .fold((f64::INFINITY, f64::INFINITY), |a, b| if b < a { b } else { a })
+                .fold((2.0, f64::INFINITY, f64::INFINITY), |a, b| if b < a { b } else { a })
         };
-        let mut scored: Vec<((f64, f64), &Contact<A>)> = self
+        let mut scored: Vec<((f64, f64, f64), &Contact<A>)> = self
             .neighbours
             .iter()
             .map(|n| (score(&n.peer.zones), &n.peer.contact))
@@ -281,7 +302,14 @@ impl<A: Address> Can<A> {
         }
     }
 
-    fn on_update(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>, zones: Vec<Zone>, neighbours: Vec<Peer<A>>) {
+    fn on_update(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        zones: Vec<Zone>,
+        neighbours: Vec<Peer<A>>,
+        unchanged: bool,
+    ) {
         self.note_peer(
             out,
             Peer {
@@ -289,13 +317,27 @@ impl<A: Address> Can<A> {
                 zones,
             },
         );
+        if unchanged {
+            return;
+        }
         if let Some(n) = self.neighbours.iter_mut().find(|n| n.peer.contact.id == from.id) {
             n.theirs = neighbours.iter().map(|p| p.contact.clone()).collect();
         }
         // Nodes the sender knows that abut us but that we missed (a lost announcement).
+        // Most of its neighbours are not ours: test them against our bounds, decoded once.
+        let d = self.d();
+        let mine: Vec<Bounds> = self.zones.iter().map(|z| z.bounds(d)).collect();
         for p in neighbours {
-            let known = self.neighbours.iter().any(|n| n.peer.contact.id == p.contact.id);
-            if !known && !self.owns_any_of(&p.zones) {
+            if p.contact.id == self.me.id
+                || self.neighbours.iter().any(|n| n.peer.contact.id == p.contact.id)
+            {
+                continue;
+            }
+            let abuts = p.zones.iter().any(|z| {
+                let b = z.bounds(d);
+                mine.iter().any(|m| m.abuts(&b, d))
+            });
+            if abuts && !self.owns_any_of(&p.zones) {
                 self.note_peer(out, p);
             }
         }
@@ -437,6 +479,7 @@ impl<A: Address> Routing for Can<A> {
             bootstrap: None,
             claims: Vec::new(),
             pending: Vec::new(),
+            listed: false,
         }
     }
 
@@ -513,8 +556,12 @@ impl<A: Address> Routing for Can<A> {
         }
         let reply = match msg {
             CanMsg::JoinRequest => self.on_join_request(out, from),
-            CanMsg::Update { zones, neighbours } => {
-                self.on_update(out, from, zones, neighbours);
+            CanMsg::Update {
+                zones,
+                neighbours,
+                unchanged,
+            } => {
+                self.on_update(out, from, zones, neighbours, unchanged);
                 CanMsg::Zones {
                     zones: self.zones.clone(),
                 }
@@ -614,7 +661,9 @@ impl<A: Address> Routing for Can<A> {
                     .iter()
                     .map(|n| n.peer.contact.clone())
                     .collect();
-                self.send_updates(out, to);
+                let list = !self.listed;
+                self.listed = true;
+                self.send_updates_listing(out, to, list);
                 // Claims settled long ago are forgotten.
                 self.claims.retain(|c| !c.claimed);
                 out.timer(self.cfg.update_interval, CanTimer::Update);

@@ -32,8 +32,11 @@ pub enum CanMsg<A> {
     Update {
         /// The sender's zones.
         zones: Vec<Zone>,
-        /// The sender's neighbours with their zones.
+        /// The sender's neighbours with their zones; empty when `unchanged`.
         neighbours: Vec<Peer<A>>,
+        /// The neighbour list is the one the sender last sent (periodic updates leave it
+        /// out unless it changed: with many dimensions it is most of the traffic).
+        unchanged: bool,
     },
     /// The receiver's zones, in answer to `Update` and `Takeover`.
     Zones {
@@ -84,7 +87,9 @@ impl<A: overlay::Address> Message for CanMsg<A> {
                 zone.validate()?;
                 peers_ok(limits, neighbours)
             }
-            CanMsg::Update { zones, neighbours }
+            CanMsg::Update {
+                zones, neighbours, ..
+            }
             | CanMsg::Leaving {
                 zones, neighbours, ..
             } => {

@@ -212,10 +212,20 @@ impl Bounds {
         sum
     }
 
-    /// Whether the closed spans meet in every dimension: only then can a zone inside
-    /// `self` abut `other`.
-    pub fn near(&self, other: &Bounds, d: usize) -> bool {
-        (0..d).all(|j| self.overlaps(other, j) || self.touches(other, j))
+    /// Whether a zone inside `self` could abut `other`: the spans overlap in every
+    /// dimension but at most one, and in that one they touch (sub-zones only shrink the
+    /// spans, so a region failing this holds no neighbour of `other`).
+    pub fn may_hold_neighbour_of(&self, other: &Bounds, d: usize) -> bool {
+        let mut apart = None;
+        for j in 0..d {
+            if !self.overlaps(other, j) {
+                if apart.is_some() {
+                    return false;
+                }
+                apart = Some(j);
+            }
+        }
+        apart.is_none_or(|j| self.touches(other, j))
     }
 
     /// Whether the spans in dimension `j` overlap.

@@ -71,7 +71,7 @@ impl ZoneMap {
         let target = zone.bounds(d);
         let mut stack = vec![Zone::WHOLE];
         while let Some(q) = stack.pop() {
-            if q == *zone || !q.bounds(d).near(&target, d) {
+            if q == *zone || !q.bounds(d).may_hold_neighbour_of(&target, d) {
                 continue;
             }
             // The zone holding q's first point: if it covers q, it is the only one in q.

@@ -35,7 +35,8 @@ impl Default for NodeConfig {
             repair_interval: Duration::from_secs(30),
             repair_after_change: Duration::from_secs(1),
             tombstone_ttl: Duration::from_secs(24 * 3600),
-            max_hops: 64,
+            // CAN in two dimensions takes O(N^(1/2)) hops: about 160 at 100,000 nodes.
+            max_hops: 1024,
             step_width: 4,
             report_updates: false,
             limits: Limits::default(),
