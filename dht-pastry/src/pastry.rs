@@ -88,7 +88,11 @@ impl<A: Address> Pastry<A> {
 
     fn take_pending(&mut self, id: ReqId) -> Option<Pending> {
         let at = self.pending.iter().position(|(i, _)| *i == id)?;
-        Some(self.pending.swap_remove(at).1)
+        let p = self.pending.swap_remove(at).1;
+        if self.pending.capacity() > 16 && self.pending.len() < self.pending.capacity() / 4 {
+            self.pending.shrink_to(self.pending.capacity() / 2);
+        }
+        Some(p)
     }
 
     fn probes_in_flight(&self) -> usize {

@@ -41,7 +41,13 @@ impl<K: PartialEq, V> SmallMap<K, V> {
     /// Removes and returns the value under `key`, keeping the others in order.
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let i = self.entries.iter().position(|(k, _)| k == key)?;
-        Some(self.entries.remove(i).1)
+        let v = self.entries.remove(i).1;
+        // A burst (a join announcing itself to dozens of nodes) must not leave every node
+        // holding its peak capacity for the rest of the run.
+        if self.entries.capacity() > 16 && self.entries.len() < self.entries.capacity() / 4 {
+            self.entries.shrink_to(self.entries.capacity() / 2);
+        }
+        Some(v)
     }
 
     /// Entries in insertion order.
