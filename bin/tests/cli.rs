@@ -161,3 +161,48 @@ fn bad_flags_are_refused_with_a_reason() {
         assert!(err.contains(reason), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn overlay_all_runs_every_algorithm_with_its_parameters() {
+    let out = p2p(&[
+        "bench",
+        "hops",
+        "--overlay",
+        "all",
+        "--dimensions",
+        "2,4",
+        "--nodes",
+        "200",
+        "--lookups",
+        "400",
+        "--json",
+        "--quiet",
+    ]);
+    let rows = json_lines(&out);
+    let variants: Vec<&str> = rows.iter().map(|r| r["variant"].as_str().unwrap()).collect();
+    assert_eq!(variants, ["chord", "pastry", "can d=2", "can d=4"]);
+    for row in &rows {
+        assert_eq!(row["wrong_root"], 0, "{row}");
+        assert_eq!(row["failed_lookups"], 0, "{row}");
+        assert_eq!(row["converged"], 1.0, "{row}");
+    }
+    assert_eq!(rows[1]["params"]["b"], "4");
+    assert_eq!(rows[1]["params"]["leaf_set"], "16");
+    assert_eq!(rows[3]["params"]["d"], "4");
+    // Pastry's hops stay within log16 N; CAN's near (d/4) N^(1/d).
+    let pastry = rows[1]["mean_hops"].as_f64().unwrap();
+    assert!(pastry <= rows[1]["theory_hops"].as_f64().unwrap(), "{pastry}");
+}
+
+#[test]
+fn churn_bench_runs_for_pastry_and_can() {
+    for overlay in ["pastry", "can"] {
+        let out = p2p(&[
+            "bench", "churn", "--overlay", overlay, "--nodes", "150", "--fail", "0.25", "--keys",
+            "200", "--lookups", "200", "--replication", "3", "--json", "--quiet",
+        ]);
+        let rows = json_lines(&out);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["overlay"], overlay);
+    }
+}

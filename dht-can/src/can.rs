@@ -338,7 +338,9 @@ impl<A: Address> Can<A> {
                 mine.iter().any(|m| m.abuts(&b, d))
             });
             if abuts && !self.owns_any_of(&p.zones) {
-                self.note_peer(out, p);
+                // Second-hand zones may be stale: ask the node itself, and take it in from
+                // its answer.
+                self.send_updates(out, vec![p.contact]);
             }
         }
     }
