@@ -179,7 +179,10 @@ fn overlay_all_runs_every_algorithm_with_its_parameters() {
         "--quiet",
     ]);
     let rows = json_lines(&out);
-    let variants: Vec<&str> = rows.iter().map(|r| r["variant"].as_str().unwrap()).collect();
+    let variants: Vec<&str> = rows
+        .iter()
+        .map(|r| r["variant"].as_str().unwrap())
+        .collect();
     assert_eq!(variants, ["chord", "pastry", "can d=2", "can d=4"]);
     for row in &rows {
         assert_eq!(row["wrong_root"], 0, "{row}");
@@ -191,15 +194,32 @@ fn overlay_all_runs_every_algorithm_with_its_parameters() {
     assert_eq!(rows[3]["params"]["d"], "4");
     // Pastry's hops stay within log16 N; CAN's near (d/4) N^(1/d).
     let pastry = rows[1]["mean_hops"].as_f64().unwrap();
-    assert!(pastry <= rows[1]["theory_hops"].as_f64().unwrap(), "{pastry}");
+    assert!(
+        pastry <= rows[1]["theory_hops"].as_f64().unwrap(),
+        "{pastry}"
+    );
 }
 
 #[test]
 fn churn_bench_runs_for_pastry_and_can() {
     for overlay in ["pastry", "can"] {
         let out = p2p(&[
-            "bench", "churn", "--overlay", overlay, "--nodes", "150", "--fail", "0.25", "--keys",
-            "200", "--lookups", "200", "--replication", "3", "--json", "--quiet",
+            "bench",
+            "churn",
+            "--overlay",
+            overlay,
+            "--nodes",
+            "150",
+            "--fail",
+            "0.25",
+            "--keys",
+            "200",
+            "--lookups",
+            "200",
+            "--replication",
+            "3",
+            "--json",
+            "--quiet",
         ]);
         let rows = json_lines(&out);
         assert_eq!(rows.len(), 1);

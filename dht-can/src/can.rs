@@ -8,6 +8,10 @@ use crate::config::CanConfig;
 use crate::messages::{CanMsg, CanTimer, Peer};
 use crate::zone::{Bounds, Point, Zone, key_path};
 
+/// How near a node's zones come to a point: (0 if one holds it else 1, squared distance to
+/// the nearest zone, squared distance to that zone's centre); smaller is nearer.
+type Score = (f64, f64, f64);
+
 /// Lookup tag of the join lookup (route to the owner of our point).
 const JOIN_TAG: u64 = 1;
 
@@ -161,7 +165,10 @@ impl<A: Address> Can<A> {
     }
 
     fn drop_neighbour(&mut self, out: &mut RoutingOut<'_, Self>, id: &Key) -> Option<Neighbour<A>> {
-        let at = self.neighbours.iter().position(|n| n.peer.contact.id == *id)?;
+        let at = self
+            .neighbours
+            .iter()
+            .position(|n| n.peer.contact.id == *id)?;
         let gone = self.neighbours.swap_remove(at);
         self.listed = false;
         out.update(gone.peer.contact.clone(), false);
@@ -199,7 +206,11 @@ impl<A: Address> Can<A> {
     ) {
         let msg = CanMsg::Update {
             zones: self.zones.clone(),
-            neighbours: if list { self.neighbour_peers() } else { Vec::new() },
+            neighbours: if list {
+                self.neighbour_peers()
+            } else {
+                Vec::new()
+            },
             unchanged: !list,
         };
         for c in to {
@@ -236,7 +247,7 @@ impl<A: Address> Can<A> {
         let path = key_path(key);
         // The owner comes first whatever the arithmetic says: the distance to a zone's
         // edge is rounded, containment is exact.
-        let score = |zones: &[Zone]| -> (f64, f64, f64) {
+        let score = |zones: &[Zone]| -> Score {
             zones
                 .iter()
                 .map(|z| {
@@ -246,9 +257,11 @@ impl<A: Address> Can<A> {
                     let b: Bounds = z.bounds(d);
                     (1.0, b.distance2(&p, d), b.centre_distance2(&p, d))
                 })
-                .fold((2.0, f64::INFINITY, f64::INFINITY), |a, b| if b < a { b } else { a })
+                .fold((2.0, f64::INFINITY, f64::INFINITY), |a, b| {
+                    if b < a { b } else { a }
+                })
         };
-        let mut scored: Vec<((f64, f64, f64), &Contact<A>)> = self
+        let mut scored: Vec<(Score, &Contact<A>)> = self
             .neighbours
             .iter()
             .map(|n| (score(&n.peer.zones), &n.peer.contact))
@@ -256,7 +269,11 @@ impl<A: Address> Can<A> {
         if with_me {
             scored.push((score(&self.zones), &self.me));
         }
-        scored.sort_by(|a, b| a.0.partial_cmp(&b.0).expect("distances are finite").then_with(|| a.1.id.cmp(&b.1.id)));
+        scored.sort_by(|a, b| {
+            a.0.partial_cmp(&b.0)
+                .expect("distances are finite")
+                .then_with(|| a.1.id.cmp(&b.1.id))
+        });
         scored.into_iter().map(|(_, c)| c.clone()).collect()
     }
 
@@ -320,7 +337,11 @@ impl<A: Address> Can<A> {
         if unchanged {
             return;
         }
-        if let Some(n) = self.neighbours.iter_mut().find(|n| n.peer.contact.id == from.id) {
+        if let Some(n) = self
+            .neighbours
+            .iter_mut()
+            .find(|n| n.peer.contact.id == from.id)
+        {
             n.theirs = neighbours.iter().map(|p| p.contact.clone()).collect();
         }
         // Nodes the sender knows that abut us but that we missed (a lost announcement).
@@ -329,7 +350,10 @@ impl<A: Address> Can<A> {
         let mine: Vec<Bounds> = self.zones.iter().map(|z| z.bounds(d)).collect();
         for p in neighbours {
             if p.contact.id == self.me.id
-                || self.neighbours.iter().any(|n| n.peer.contact.id == p.contact.id)
+                || self
+                    .neighbours
+                    .iter()
+                    .any(|n| n.peer.contact.id == p.contact.id)
             {
                 continue;
             }
@@ -345,7 +369,14 @@ impl<A: Address> Can<A> {
         }
     }
 
-    fn on_leaving(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>, zones: Vec<Zone>, neighbours: Vec<Peer<A>>, taker: Option<Contact<A>>) {
+    fn on_leaving(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        zones: Vec<Zone>,
+        neighbours: Vec<Peer<A>>,
+        taker: Option<Contact<A>>,
+    ) {
         self.drop_neighbour(out, &from.id);
         match taker {
             None => {
@@ -367,21 +398,32 @@ impl<A: Address> Can<A> {
                     .map(|n| n.peer.zones.clone())
                     .unwrap_or_default();
                 tz.extend(zones);
-                self.note_peer(out, Peer { contact: t, zones: tz });
+                self.note_peer(
+                    out,
+                    Peer {
+                        contact: t,
+                        zones: tz,
+                    },
+                );
             }
         }
     }
 
     /// A neighbour failed: arm the takeover timer, scaled by our volume against its.
     fn start_claim(&mut self, out: &mut RoutingOut<'_, Self>, gone: Neighbour<A>) {
-        if self.claims.iter().any(|c| c.failed == gone.peer.contact.id) || gone.peer.zones.is_empty() {
+        if self.claims.iter().any(|c| c.failed == gone.peer.contact.id)
+            || gone.peer.zones.is_empty()
+        {
             return;
         }
         let d = self.d();
         let mut notify = gone.theirs.clone();
         for n in &self.neighbours {
             let abuts = n.peer.zones.iter().any(|a| {
-                gone.peer.zones.iter().any(|z| a.bounds(d).abuts(&z.bounds(d), d))
+                gone.peer
+                    .zones
+                    .iter()
+                    .any(|z| a.bounds(d).abuts(&z.bounds(d), d))
             });
             if abuts && !notify.iter().any(|c| c.id == n.peer.contact.id) {
                 notify.push(n.peer.contact.clone());
@@ -404,7 +446,11 @@ impl<A: Address> Can<A> {
     }
 
     fn claim(&mut self, out: &mut RoutingOut<'_, Self>, failed: Key) {
-        let Some(c) = self.claims.iter_mut().find(|c| c.failed == failed && !c.claimed) else {
+        let Some(c) = self
+            .claims
+            .iter_mut()
+            .find(|c| c.failed == failed && !c.claimed)
+        else {
             return;
         };
         c.claimed = true;
@@ -422,7 +468,12 @@ impl<A: Address> Can<A> {
         for to in notify.iter() {
             self.send(out, to.clone(), msg.clone());
         }
-        let tell: Vec<Contact<A>> = self.neighbours.iter().map(|n| n.peer.contact.clone()).filter(|c| !notify.iter().any(|x| x.id == c.id)).collect();
+        let tell: Vec<Contact<A>> = self
+            .neighbours
+            .iter()
+            .map(|n| n.peer.contact.clone())
+            .filter(|c| !notify.iter().any(|x| x.id == c.id))
+            .collect();
         self.send_updates(out, tell);
     }
 
@@ -438,7 +489,14 @@ impl<A: Address> Can<A> {
         }
     }
 
-    fn on_takeover(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>, failed: Key, vol: f64, zones: Vec<Zone>) -> CanMsg<A> {
+    fn on_takeover(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        failed: Key,
+        vol: f64,
+        zones: Vec<Zone>,
+    ) -> CanMsg<A> {
         if let Some(mine) = self.claims.iter().find(|c| c.failed == failed) {
             let we_win = (mine.volume, &self.me.id) < (vol, &from.id);
             if we_win {
@@ -456,8 +514,16 @@ impl<A: Address> Can<A> {
             }
         }
         self.drop_neighbour(out, &failed);
-        self.note_peer(out, Peer { contact: from.clone(), zones });
-        CanMsg::Zones { zones: self.zones.clone() }
+        self.note_peer(
+            out,
+            Peer {
+                contact: from.clone(),
+                zones,
+            },
+        );
+        CanMsg::Zones {
+            zones: self.zones.clone(),
+        }
     }
 }
 
@@ -510,8 +576,6 @@ impl<A: Address> Routing for Can<A> {
             return;
         }
         // The taker: a neighbour whose zone merges with ours, else the smallest one.
-        let d = self.d();
-        let _ = d;
         let sibling_holder = self.neighbours.iter().find(|n| {
             self.zones
                 .iter()
@@ -530,7 +594,11 @@ impl<A: Address> Routing for Can<A> {
             .expect("there is a neighbour");
         let zones = std::mem::take(&mut self.zones);
         let neighbours = self.neighbour_peers();
-        for n in neighbours.iter().map(|p| p.contact.clone()).collect::<Vec<_>>() {
+        for n in neighbours
+            .iter()
+            .map(|p| p.contact.clone())
+            .collect::<Vec<_>>()
+        {
             let msg = CanMsg::Leaving {
                 zones: zones.clone(),
                 neighbours: neighbours.clone(),

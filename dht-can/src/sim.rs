@@ -87,7 +87,12 @@ impl SimRouting for Can<u32> {
                                         zones: vec![zone_of[o].expect("every member owns a zone")],
                                     })
                                     .collect();
-                                Can::from_tables(members[i].clone(), config.clone(), vec![zone], peers)
+                                Can::from_tables(
+                                    members[i].clone(),
+                                    config.clone(),
+                                    vec![zone],
+                                    peers,
+                                )
                             })
                             .collect::<Vec<_>>()
                     })
@@ -145,8 +150,7 @@ impl SimRouting for Can<u32> {
                     .collect();
                 truth.sort();
                 truth.dedup();
-                let mut mine: Vec<Key> =
-                    n.neighbours().iter().map(|x| x.peer.contact.id).collect();
+                let mut mine: Vec<Key> = n.neighbours().iter().map(|x| x.peer.contact.id).collect();
                 mine.sort();
                 mine == truth
             })

@@ -242,7 +242,8 @@ impl Bounds {
     fn touches(&self, other: &Bounds, j: usize) -> bool {
         match (self.len(j), other.len(j)) {
             (Some(a), Some(b)) => {
-                self.lo[j].wrapping_add(a) == other.lo[j] || other.lo[j].wrapping_add(b) == self.lo[j]
+                self.lo[j].wrapping_add(a) == other.lo[j]
+                    || other.lo[j].wrapping_add(b) == self.lo[j]
             }
             _ => false,
         }

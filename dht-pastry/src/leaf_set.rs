@@ -70,8 +70,12 @@ impl<A: Clone + PartialEq> LeafSet<A> {
         }
         let me = self.me;
         let mut out = Vec::new();
-        out.extend(insert_side(&mut self.left, self.half, c, |x| x.distance_to(&me)));
-        out.extend(insert_side(&mut self.right, self.half, c, |x| me.distance_to(x)));
+        out.extend(insert_side(&mut self.left, self.half, c, |x| {
+            x.distance_to(&me)
+        }));
+        out.extend(insert_side(&mut self.right, self.half, c, |x| {
+            me.distance_to(x)
+        }));
         out.retain(|x| !self.contains(&x.id));
         out.dedup_by(|a, b| a.id == b.id);
         Some(out)
@@ -107,7 +111,11 @@ impl<A: Clone + PartialEq> LeafSet<A> {
     pub fn wraps(&self) -> bool {
         // Any known node is on both sides' lists unless they are full of nearer ones, so a
         // node that knows everyone has the sides overlapping.
-        self.is_empty() || self.left.iter().any(|c| self.right.iter().any(|r| r.id == c.id))
+        self.is_empty()
+            || self
+                .left
+                .iter()
+                .any(|c| self.right.iter().any(|r| r.id == c.id))
     }
 
     /// Whether `key` lies within the range the set covers, so that its root is known.

@@ -36,7 +36,7 @@ pub struct Pastry<A> {
     pub(crate) leaf: LeafSet<A>,
     pub(crate) table: RoutingTable<A>,
     /// The nodes nearest by measured round-trip time (microseconds), nearest first.
-    pub(crate) nbhd: Vec<(Contact<A>, u64)>,
+    pub(crate) nbhd: Vec<(Contact<A>, u32)>,
     pub(crate) joined: bool,
     bootstrap: Option<Contact<A>>,
     /// Nodes asked on the join route so far.
@@ -70,7 +70,7 @@ impl<A: Address> Pastry<A> {
     }
 
     /// The neighbourhood set with round-trip times in microseconds, nearest first.
-    pub fn neighbourhood(&self) -> &[(Contact<A>, u64)] {
+    pub fn neighbourhood(&self) -> &[(Contact<A>, u32)] {
         &self.nbhd
     }
 
@@ -125,7 +125,7 @@ impl<A: Address> Pastry<A> {
         &mut self,
         out: &mut RoutingOut<'_, Self>,
         c: &Contact<A>,
-        rtt: Option<u64>,
+        rtt: Option<u32>,
         probe: bool,
     ) {
         if c.id == self.me.id {
@@ -275,7 +275,9 @@ impl<A: Address> Pastry<A> {
         }
         match step {
             Step::Root(nodes) => {
-                let root = nodes.first().filter(|r| r.id != from.id && r.id != self.me.id);
+                let root = nodes
+                    .first()
+                    .filter(|r| r.id != from.id && r.id != self.me.id);
                 match root {
                     Some(r) if !self.join_asked.contains(&r.id) => {
                         let r = r.clone();
@@ -290,7 +292,12 @@ impl<A: Address> Pastry<A> {
 
     /// A neighbour's leaf set: take in nodes that belong in ours after a probe, and probe
     /// members of ours that it should list but does not (they may have failed).
-    fn on_leaf_set(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>, nodes: &[Contact<A>]) {
+    fn on_leaf_set(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        nodes: &[Contact<A>],
+    ) {
         let mut theirs = LeafSet::new(from.id, self.cfg.leaf_set);
         for c in nodes {
             theirs.insert(c);
@@ -471,14 +478,12 @@ impl<A: Address> Routing for Pastry<A> {
                 self.on_join_state(out, from, table, leaf, step)
             }
             (Pending::Probe(sent), PastryMsg::Ack) => {
-                let rtt = out.now.since(sent).as_micros() as u64;
+                let rtt = u32::try_from(out.now.since(sent).as_micros()).unwrap_or(u32::MAX);
                 if self.joined || !self.leaf.is_empty() {
                     self.learn(out, from, Some(rtt), false);
                 }
             }
-            (Pending::LeafSet, PastryMsg::LeafSet { nodes }) => {
-                self.on_leaf_set(out, from, &nodes)
-            }
+            (Pending::LeafSet, PastryMsg::LeafSet { nodes }) => self.on_leaf_set(out, from, &nodes),
             (Pending::Row, PastryMsg::Row { nodes }) => {
                 for c in &nodes {
                     self.learn(out, c, None, true);
@@ -503,11 +508,12 @@ impl<A: Address> Routing for Pastry<A> {
     fn on_timer(&mut self, out: &mut RoutingOut<'_, Self>, timer: PastryTimer<A>) {
         match timer {
             PastryTimer::LeafMaintenance => {
-                let nearest: Vec<Contact<A>> = [self.leaf.left().first(), self.leaf.right().first()]
-                    .into_iter()
-                    .flatten()
-                    .cloned()
-                    .collect();
+                let nearest: Vec<Contact<A>> =
+                    [self.leaf.left().first(), self.leaf.right().first()]
+                        .into_iter()
+                        .flatten()
+                        .cloned()
+                        .collect();
                 for (i, c) in nearest.iter().enumerate() {
                     if i == 0 || c.id != nearest[0].id {
                         self.send(out, c.clone(), PastryMsg::GetLeafSet);
@@ -629,8 +635,7 @@ impl<A: Address> Pastry<A> {
         }
         self.nbhd.retain(|(c, _)| c.id != *id);
         if let Some((row, _)) = self.table.remove(id) {
-            let others: Vec<Contact<A>> =
-                self.table.row(row).map(|e| e.contact.clone()).collect();
+            let others: Vec<Contact<A>> = self.table.row(row).map(|e| e.contact.clone()).collect();
             if !others.is_empty() {
                 let pick = others[out.rng.random_range(0..others.len())].clone();
                 self.send(out, pick, PastryMsg::GetRow { row: row as u8 });

@@ -9,7 +9,7 @@ pub struct Entry<A> {
     /// The node.
     pub contact: Contact<A>,
     /// Measured round-trip time in microseconds (proximity metric), when probed.
-    pub rtt: Option<u64>,
+    pub rtt: Option<u32>,
 }
 
 /// The routing table, rows allocated as far as they hold anything.
