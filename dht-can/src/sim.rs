@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use overlay::sim::{GroundTruth, SimRouting};
+use overlay::sim::{GroundTruth, SimRouting, build_in_parallel};
 use overlay::{Contact, Key, Routing};
 
 use crate::can::Can;
@@ -63,45 +63,18 @@ impl SimRouting for Can<u32> {
         for (z, owner) in map.iter() {
             zone_of[owner] = Some(z);
         }
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        let chunk = members.len().div_ceil(threads).max(1);
-        let (map, zone_of) = (&map, &zone_of);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..members.len())
-                .step_by(chunk)
-                .map(|from| {
-                    let to = (from + chunk).min(members.len());
-                    s.spawn(move || {
-                        let mut ns = Vec::new();
-                        (from..to)
-                            .map(|i| {
-                                let zone = zone_of[i].expect("every member owns a zone");
-                                ns.clear();
-                                map.neighbours(&zone, d, &mut ns);
-                                let peers = ns
-                                    .iter()
-                                    .map(|&o| Peer {
-                                        contact: members[o].clone(),
-                                        zones: vec![zone_of[o].expect("every member owns a zone")],
-                                    })
-                                    .collect();
-                                Can::from_tables(
-                                    members[i].clone(),
-                                    config.clone(),
-                                    vec![zone],
-                                    peers,
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                    })
+        build_in_parallel(members.len(), Vec::new, |ns, i| {
+            let zone = zone_of[i].expect("every member owns a zone");
+            ns.clear();
+            map.neighbours(&zone, d, ns);
+            let peers = ns
+                .iter()
+                .map(|&o| Peer {
+                    contact: members[o].clone(),
+                    zones: vec![zone_of[o].expect("every member owns a zone")],
                 })
                 .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("oracle thread panicked"))
-                .collect()
+            Can::from_tables(members[i].clone(), config.clone(), vec![zone], peers)
         })
     }
 

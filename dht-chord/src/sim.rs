@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use overlay::id::KEY_BITS;
-use overlay::sim::{SimRouting, SuccessorTruth};
+use overlay::sim::{SimRouting, SuccessorTruth, build_in_parallel};
 use overlay::{Contact, Key};
 
 use crate::chord::Chord;
@@ -86,28 +86,11 @@ impl SimRouting for Chord<u32> {
 
     fn oracle(members: &[Contact<u32>], config: &ChordConfig) -> Vec<Self> {
         // Each node's tables depend only on the sorted ring: build them on every core.
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        let chunk = members.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..members.len())
-                .step_by(chunk)
-                .map(|from| {
-                    let to = (from + chunk).min(members.len());
-                    s.spawn(move || {
-                        let mut hints = [0usize; KEY_BITS as usize];
-                        (from..to)
-                            .map(|k| converged(members, k, config, &mut hints))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("oracle thread panicked"))
-                .collect()
-        })
+        build_in_parallel(
+            members.len(),
+            || [0usize; KEY_BITS as usize],
+            |hints, k| converged(members, k, config, hints),
+        )
     }
 
     fn maintenance_timers(&self, config: &ChordConfig) -> Vec<(Duration, ChordTimer<u32>)> {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use overlay::sim::{ClosestTruth, SimRouting};
+use overlay::sim::{ClosestTruth, SimRouting, build_in_parallel};
 use overlay::{Contact, Key};
 
 use crate::config::PastryConfig;
@@ -65,27 +65,7 @@ impl SimRouting for Pastry<u32> {
     type Truth = ClosestTruth;
 
     fn oracle(members: &[Contact<u32>], config: &PastryConfig) -> Vec<Self> {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        let chunk = members.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..members.len())
-                .step_by(chunk)
-                .map(|from| {
-                    let to = (from + chunk).min(members.len());
-                    s.spawn(move || {
-                        (from..to)
-                            .map(|k| converged(members, k, config))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("oracle thread panicked"))
-                .collect()
-        })
+        build_in_parallel(members.len(), || (), |_, k| converged(members, k, config))
     }
 
     fn maintenance_timers(&self, config: &PastryConfig) -> Vec<(Duration, PastryTimer<u32>)> {

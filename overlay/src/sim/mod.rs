@@ -2,6 +2,7 @@
 
 mod churn;
 mod latency;
+mod parallel;
 mod queue;
 mod simulator;
 mod stats;
@@ -9,6 +10,7 @@ mod truth;
 
 pub use churn::ChurnConfig;
 pub use latency::LatencyModel;
+pub use parallel::build_in_parallel;
 pub use queue::EventQueue;
 pub use simulator::{SimConfig, SimEvent, Simulator};
 pub use stats::LookupStats;
