@@ -10,6 +10,11 @@ use crate::leaf_set::LeafSet;
 use crate::messages::{PastryMsg, PastryTimer};
 use crate::table::{Entry, RoutingTable};
 
+/// How many leaf-maintenance periods a failed node is remembered (and not taken back).
+const DEAD_MEMORY: u32 = 10;
+/// Most failed nodes remembered.
+const MAX_DEAD: usize = 64;
+
 /// Most nodes a joining node queries on the route to its own id before it settles.
 const MAX_JOIN_STEPS: usize = 48;
 
@@ -42,6 +47,9 @@ pub struct Pastry<A> {
     /// Nodes asked on the join route so far.
     join_asked: Vec<Key>,
     pending: Vec<(ReqId, Pending)>,
+    /// Nodes found dead lately, with when: others' tables still list them for a while, and
+    /// taking them back in would only fail again.
+    dead: Vec<(Key, Time)>,
 }
 
 impl<A: Address> Pastry<A> {
@@ -128,7 +136,7 @@ impl<A: Address> Pastry<A> {
         rtt: Option<u32>,
         probe: bool,
     ) {
-        if c.id == self.me.id {
+        if c.id == self.me.id || self.is_dead(&c.id, out.now) {
             return;
         }
         self.leaf_insert(out, c);
@@ -303,7 +311,7 @@ impl<A: Address> Pastry<A> {
             theirs.insert(c);
         }
         for c in nodes {
-            if c.id != self.me.id && !self.leaf.contains(&c.id) && self.leaf.would_take(c) {
+            if c.id != self.me.id && !self.is_dead(&c.id, out.now) && self.leaf.would_take(c) {
                 self.probe(out, c);
             }
         }
@@ -368,6 +376,7 @@ impl<A: Address> Routing for Pastry<A> {
             bootstrap: None,
             join_asked: Vec::new(),
             pending: Vec::new(),
+            dead: Vec::new(),
         }
     }
 
@@ -552,6 +561,7 @@ impl<A: Address> Routing for Pastry<A> {
     }
 
     fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
+        self.mark_dead(&peer.id, out.now);
         self.forget(out, &peer.id);
     }
 
@@ -624,6 +634,23 @@ impl<A: Address> Routing for Pastry<A> {
 }
 
 impl<A: Address> Pastry<A> {
+    /// Whether `id` failed within the last [`DEAD_MEMORY`] leaf-maintenance periods.
+    fn is_dead(&self, id: &Key, now: Time) -> bool {
+        let horizon = self.cfg.leaf_interval * DEAD_MEMORY;
+        self.dead
+            .iter()
+            .any(|(d, t)| d == id && now.since(*t) < horizon)
+    }
+
+    fn mark_dead(&mut self, id: &Key, now: Time) {
+        let horizon = self.cfg.leaf_interval * DEAD_MEMORY;
+        self.dead.retain(|(d, t)| d != id && now.since(*t) < horizon);
+        if self.dead.len() >= MAX_DEAD {
+            self.dead.remove(0);
+        }
+        self.dead.push((*id, now));
+    }
+
     /// Drops `id` from every table; a hole in the leaf set is repaired from the farthest
     /// leaf on that side, a routing-table hole from another entry of the same row.
     fn forget(&mut self, out: &mut RoutingOut<'_, Self>, id: &Key) {
