@@ -644,7 +644,8 @@ impl<A: Address> Pastry<A> {
 
     fn mark_dead(&mut self, id: &Key, now: Time) {
         let horizon = self.cfg.leaf_interval * DEAD_MEMORY;
-        self.dead.retain(|(d, t)| d != id && now.since(*t) < horizon);
+        self.dead
+            .retain(|(d, t)| d != id && now.since(*t) < horizon);
         if self.dead.len() >= MAX_DEAD {
             self.dead.remove(0);
         }
