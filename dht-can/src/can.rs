@@ -1,7 +1,7 @@
 //! The CAN state machine (Ratnasamy et al., SIGCOMM 2001).
 
 use overlay::{
-    Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, Step,
+    Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, SmallMap, Step,
 };
 
 use crate::config::CanConfig;
@@ -55,7 +55,7 @@ pub struct Can<A> {
     pub(crate) joined: bool,
     bootstrap: Option<Contact<A>>,
     claims: Vec<Claim<A>>,
-    pending: Vec<(ReqId, Pending)>,
+    pending: SmallMap<ReqId, Pending>,
     /// Whether every neighbour has been sent the current neighbour list.
     listed: bool,
 }
@@ -107,12 +107,11 @@ impl<A: Address> Can<A> {
             _ => Pending::Notice,
         };
         let id = out.request(to, msg);
-        self.pending.push((id, kind));
+        self.pending.insert(id, kind);
     }
 
     fn take_pending(&mut self, id: ReqId) -> Option<Pending> {
-        let at = self.pending.iter().position(|(i, _)| *i == id)?;
-        Some(self.pending.swap_remove(at).1)
+        self.pending.remove(&id)
     }
 
     fn me_as_peer(&self) -> Peer<A> {
@@ -546,7 +545,7 @@ impl<A: Address> Routing for Can<A> {
             joined: false,
             bootstrap: None,
             claims: Vec::new(),
-            pending: Vec::new(),
+            pending: SmallMap::default(),
             listed: false,
         }
     }

@@ -1,7 +1,8 @@
 //! The Pastry state machine (Rowstron and Druschel, Middleware 2001).
 
 use overlay::{
-    Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, Step, Time,
+    Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, SmallMap, Step,
+    Time,
 };
 use rand::RngExt;
 
@@ -46,7 +47,7 @@ pub struct Pastry<A> {
     bootstrap: Option<Contact<A>>,
     /// Nodes asked on the join route so far.
     join_asked: Vec<Key>,
-    pending: Vec<(ReqId, Pending)>,
+    pending: SmallMap<ReqId, Pending>,
     /// Nodes found dead lately, with when: others' tables still list them for a while, and
     /// taking them back in would only fail again.
     dead: Vec<(Key, Time)>,
@@ -91,16 +92,11 @@ impl<A: Address> Pastry<A> {
             _ => Pending::Notice,
         };
         let id = out.request(to, msg);
-        self.pending.push((id, kind));
+        self.pending.insert(id, kind);
     }
 
     fn take_pending(&mut self, id: ReqId) -> Option<Pending> {
-        let at = self.pending.iter().position(|(i, _)| *i == id)?;
-        let p = self.pending.swap_remove(at).1;
-        if self.pending.capacity() > 16 && self.pending.len() < self.pending.capacity() / 4 {
-            self.pending.shrink_to(self.pending.capacity() / 2);
-        }
-        Some(p)
+        self.pending.remove(&id)
     }
 
     fn probes_in_flight(&self) -> usize {
@@ -375,7 +371,7 @@ impl<A: Address> Routing for Pastry<A> {
             joined: false,
             bootstrap: None,
             join_asked: Vec::new(),
-            pending: Vec::new(),
+            pending: SmallMap::default(),
             dead: Vec::new(),
         }
     }
