@@ -60,6 +60,14 @@ pub struct Can<A> {
     listed: bool,
 }
 
+/// Whether any of `zones` abuts any of the zones whose bounds are `bounds`.
+fn any_abut(bounds: &[Bounds], zones: &[Zone], d: usize) -> bool {
+    zones.iter().any(|z| {
+        let b = z.bounds(d);
+        bounds.iter().any(|m| m.abuts(&b, d))
+    })
+}
+
 fn volume(zones: &[Zone]) -> f64 {
     zones.iter().map(Zone::volume).sum()
 }
@@ -125,13 +133,15 @@ impl<A: Address> Can<A> {
         self.neighbours.iter().map(|n| n.peer.clone()).collect()
     }
 
+    /// Our zones' bounds.
+    fn my_bounds(&self) -> Vec<Bounds> {
+        let d = self.d();
+        self.zones.iter().map(|z| z.bounds(d)).collect()
+    }
+
     /// Whether zones `theirs` abut any of ours.
     fn abuts_me(&self, theirs: &[Zone]) -> bool {
-        let d = self.d();
-        self.zones.iter().any(|m| {
-            let mb = m.bounds(d);
-            theirs.iter().any(|t| mb.abuts(&t.bounds(d), d))
-        })
+        any_abut(&self.my_bounds(), theirs, self.d())
     }
 
     /// Records `peer`'s zones: it is a neighbour exactly when they abut ours.
@@ -346,7 +356,7 @@ impl<A: Address> Can<A> {
         // Nodes the sender knows that abut us but that we missed (a lost announcement).
         // Most of its neighbours are not ours: test them against our bounds, decoded once.
         let d = self.d();
-        let mine: Vec<Bounds> = self.zones.iter().map(|z| z.bounds(d)).collect();
+        let mine = self.my_bounds();
         for p in neighbours {
             if p.contact.id == self.me.id
                 || self
@@ -356,11 +366,7 @@ impl<A: Address> Can<A> {
             {
                 continue;
             }
-            let abuts = p.zones.iter().any(|z| {
-                let b = z.bounds(d);
-                mine.iter().any(|m| m.abuts(&b, d))
-            });
-            if abuts && !self.owns_any_of(&p.zones) {
+            if any_abut(&mine, &p.zones, d) && !self.owns_any_of(&p.zones) {
                 // Second-hand zones may be stale: ask the node itself, and take it in from
                 // its answer.
                 self.send_updates(out, vec![p.contact]);
@@ -417,13 +423,9 @@ impl<A: Address> Can<A> {
         }
         let d = self.d();
         let mut notify = gone.theirs.clone();
+        let gone_bounds: Vec<Bounds> = gone.peer.zones.iter().map(|z| z.bounds(d)).collect();
         for n in &self.neighbours {
-            let abuts = n.peer.zones.iter().any(|a| {
-                gone.peer
-                    .zones
-                    .iter()
-                    .any(|z| a.bounds(d).abuts(&z.bounds(d), d))
-            });
+            let abuts = any_abut(&gone_bounds, &n.peer.zones, d);
             if abuts && !notify.iter().any(|c| c.id == n.peer.contact.id) {
                 notify.push(n.peer.contact.clone());
             }

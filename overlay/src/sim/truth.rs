@@ -27,27 +27,50 @@ pub trait GroundTruth<R>: Default + Send {
     }
 }
 
+/// The live nodes by id, for truths defined on the ring.
+#[derive(Default, Debug)]
+struct Ring(BTreeMap<NodeId, u32>);
+
+impl Ring {
+    fn insert(&mut self, node: &Contact<u32>) {
+        self.0.insert(node.id, node.addr);
+    }
+
+    fn remove(&mut self, node: &Contact<u32>) {
+        self.0.remove(&node.id);
+    }
+
+    /// The first node at or after `key`, wrapping.
+    fn at_or_after(&self, key: &Key) -> Option<(&NodeId, &u32)> {
+        self.0.range(key..).next().or_else(|| self.0.iter().next())
+    }
+
+    /// The last node before `key`, wrapping.
+    fn before(&self, key: &Key) -> Option<(&NodeId, &u32)> {
+        self.0
+            .range(..key)
+            .next_back()
+            .or_else(|| self.0.iter().next_back())
+    }
+}
+
 /// Responsibility by successor: the first node at or after the key, clockwise (Chord).
 #[derive(Default, Debug)]
 pub struct SuccessorTruth {
-    ring: BTreeMap<NodeId, u32>,
+    ring: Ring,
 }
 
 impl<R> GroundTruth<R> for SuccessorTruth {
     fn insert(&mut self, node: &Contact<u32>) {
-        self.ring.insert(node.id, node.addr);
+        self.ring.insert(node);
     }
 
     fn remove(&mut self, node: &Contact<u32>) {
-        self.ring.remove(&node.id);
+        self.ring.remove(node);
     }
 
     fn root(&self, key: &Key) -> Option<u32> {
-        self.ring
-            .range(key..)
-            .next()
-            .or_else(|| self.ring.iter().next())
-            .map(|(_, a)| *a)
+        self.ring.at_or_after(key).map(|(_, a)| *a)
     }
 }
 
@@ -55,29 +78,21 @@ impl<R> GroundTruth<R> for SuccessorTruth {
 /// the smaller id on a tie (Pastry).
 #[derive(Default, Debug)]
 pub struct ClosestTruth {
-    ring: BTreeMap<NodeId, u32>,
+    ring: Ring,
 }
 
 impl<R> GroundTruth<R> for ClosestTruth {
     fn insert(&mut self, node: &Contact<u32>) {
-        self.ring.insert(node.id, node.addr);
+        self.ring.insert(node);
     }
 
     fn remove(&mut self, node: &Contact<u32>) {
-        self.ring.remove(&node.id);
+        self.ring.remove(node);
     }
 
     fn root(&self, key: &Key) -> Option<u32> {
-        let after = self
-            .ring
-            .range(key..)
-            .next()
-            .or_else(|| self.ring.iter().next())?;
-        let before = self
-            .ring
-            .range(..key)
-            .next_back()
-            .or_else(|| self.ring.iter().next_back())?;
+        let after = self.ring.at_or_after(key)?;
+        let before = self.ring.before(key)?;
         let best = if key.cmp_distance(before.0, after.0).is_le() {
             before
         } else {
