@@ -117,6 +117,22 @@ impl Key {
             .then_with(|| a.cmp(b))
     }
 
+    /// Orders `a` and `b` the way Tapestry's surrogate routing ranks nodes for key `self`
+    /// in base `2^b`: at the first digit where they differ, the one whose digit comes first
+    /// counting upwards (cyclically) from the key's digit wins. The smallest node under
+    /// this order is the key's surrogate root; the next ones are where the root role goes
+    /// when it fails.
+    pub fn cmp_surrogate(&self, a: &Key, b: &Key, bits: u32) -> std::cmp::Ordering {
+        let i = a.shared_prefix_digits(b, bits);
+        if i >= Key::digit_count(bits) {
+            return std::cmp::Ordering::Equal;
+        }
+        let base = 1u32 << bits.min(KEY_BITS - i * bits);
+        let k = self.digit(i, bits);
+        let rank = |x: &Key| (x.digit(i, bits) + base - k) % base;
+        rank(a).cmp(&rank(b))
+    }
+
     /// Whether `self` lies in the ring interval `(from, to]`.
     ///
     /// When `from == to` the interval is the whole ring (a single node owns everything).

@@ -499,8 +499,9 @@ impl<R: Routing> Node<R> {
         });
     }
 
-    /// Calls into the routing algorithm and carries out what it asks for.
-    pub(crate) fn call_routing<T>(
+    /// Calls into the routing algorithm and carries out what it asks for: how a driver
+    /// reaches an algorithm's own services (Tapestry's `publish` and `locate`).
+    pub fn call_routing<T>(
         &mut self,
         ctx: &mut Ctx<'_, R>,
         f: impl FnOnce(&mut R, &mut Out<'_, R::Addr, R::Msg, R::Timer>) -> T,

@@ -14,7 +14,7 @@ pub use parallel::build_in_parallel;
 pub use queue::EventQueue;
 pub use simulator::{SimConfig, SimEvent, Simulator};
 pub use stats::LookupStats;
-pub use truth::{ClosestTruth, GroundTruth, SuccessorTruth};
+pub use truth::{ClosestTruth, GroundTruth, SURROGATE_DIGIT_BITS, SuccessorTruth, SurrogateTruth};
 
 use std::time::Duration;
 

@@ -102,6 +102,56 @@ impl<R> GroundTruth<R> for ClosestTruth {
     }
 }
 
+/// Digit width of Tapestry's ids (base 16), for [`SurrogateTruth`].
+pub const SURROGATE_DIGIT_BITS: u32 = 4;
+
+/// Responsibility by surrogate routing in base 16 (Tapestry): from the empty prefix, each
+/// digit is the key's own if some node has the prefix so extended, else the next digit
+/// upwards (cyclically) that some node has; the root is the one node left. This is the
+/// smallest node under [`Key::cmp_surrogate`].
+#[derive(Default, Debug)]
+pub struct SurrogateTruth {
+    ring: Ring,
+}
+
+impl SurrogateTruth {
+    fn any_in(&self, lo: &Key, hi: &Key) -> bool {
+        self.ring.0.range(lo..=hi).next().is_some()
+    }
+}
+
+impl<R> GroundTruth<R> for SurrogateTruth {
+    fn insert(&mut self, node: &Contact<u32>) {
+        self.ring.insert(node);
+    }
+
+    fn remove(&mut self, node: &Contact<u32>) {
+        self.ring.remove(node);
+    }
+
+    fn root(&self, key: &Key) -> Option<u32> {
+        let bits = SURROGATE_DIGIT_BITS;
+        let mut prefix = *key;
+        for level in 0..Key::digit_count(bits) {
+            let (lo, hi) = prefix.prefix_range(level, bits);
+            let mut within = self.ring.0.range(lo..=hi);
+            let first = within.next()?;
+            if within.next().is_none() {
+                return Some(*first.1);
+            }
+            let k = key.digit(level, bits);
+            let base = 1 << bits;
+            prefix = (0..base)
+                .map(|o| prefix.with_digit(level, bits, (k + o) % base))
+                .find(|p| {
+                    let (lo, hi) = p.prefix_range(level + 1, bits);
+                    self.any_in(&lo, &hi)
+                })?;
+        }
+        self.ring.0.get(&prefix).copied()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +182,34 @@ mod tests {
         assert_eq!(root(0xf0), Some(1), "0xf0.. is nearer 0x10.. across zero");
         assert_eq!(root(0x30), Some(1));
         assert_eq!(root(0x60), Some(2));
+    }
+
+    #[test]
+    fn surrogate_takes_the_next_digit_upwards() {
+        let mut t = SurrogateTruth::default();
+        let ids = [0x10u8, 0x30, 0x35, 0xe0];
+        for (i, b) in ids.iter().enumerate() {
+            GroundTruth::<()>::insert(&mut t, &Contact::new(Key([*b; 20]), i as u32));
+        }
+        let root = |k: u8| GroundTruth::<()>::root(&t, &Key([k; 20]));
+        assert_eq!(root(0x10), Some(0), "an exact match is its own root");
+        assert_eq!(
+            root(0x20),
+            Some(1),
+            "no node starts with 2: 3 comes next, then 0"
+        );
+        assert_eq!(
+            root(0x36),
+            Some(1),
+            "digit 1: nothing from 6 to f, so 0 (wrapping) before 5"
+        );
+        assert_eq!(root(0xf0), Some(0), "nothing at f or 0: 1");
+        for k in 0..=255u8 {
+            let key = Key([k; 20]);
+            let best = (0..ids.len())
+                .min_by(|&a, &b| key.cmp_surrogate(&Key([ids[a]; 20]), &Key([ids[b]; 20]), 4))
+                .map(|i| i as u32);
+            assert_eq!(root(k), best, "key {k:#x}");
+        }
     }
 }

@@ -1,0 +1,39 @@
+//! Tapestry's parameters.
+
+use std::time::Duration;
+
+/// Tapestry's tunables, with the paper's defaults where it gives one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TapestryConfig {
+    /// Backups kept per neighbour-map entry besides the closest node (`c`).
+    pub backups: usize,
+    /// Period of the liveness probe of every entry's closest node.
+    pub ping_interval: Duration,
+    /// Period of the neighbour-map exchange (one row from one neighbour per row).
+    pub table_interval: Duration,
+    /// Round-trip probes a node may have in flight to compare candidates by proximity.
+    pub max_probes: usize,
+    /// Wait before retrying a failed join.
+    pub join_retry: Duration,
+    /// Roots per object: the object's key salted `0..salts` times, each routed on its own.
+    pub salts: u8,
+    /// Period at which a server publishes its objects again (pointers are soft state).
+    pub republish_interval: Duration,
+    /// How long a pointer lives unless it is published again.
+    pub pointer_ttl: Duration,
+}
+
+impl Default for TapestryConfig {
+    fn default() -> Self {
+        TapestryConfig {
+            backups: 3,
+            ping_interval: Duration::from_secs(30),
+            table_interval: Duration::from_secs(60),
+            max_probes: 16,
+            join_retry: Duration::from_secs(5),
+            salts: 2,
+            republish_interval: Duration::from_secs(120),
+            pointer_ttl: Duration::from_secs(300),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! What the simulator needs from Tapestry: ground truth, the converged maps, the theory.
+
+use std::time::Duration;
+
+use overlay::sim::{SURROGATE_DIGIT_BITS, SimRouting, SurrogateTruth, build_in_parallel};
+use overlay::{Contact, Key};
+
+use crate::config::TapestryConfig;
+use crate::messages::TapestryTimer;
+use crate::neighbour_map::{BASE, DIGIT_BITS, NeighbourMap};
+use crate::tapestry::Tapestry;
+
+const _: () = assert!(DIGIT_BITS == SURROGATE_DIGIT_BITS);
+
+/// The converged map of the node at `k` in the sorted `ring`: every entry holds the first
+/// `1 + backups` nodes with its prefix. The oracle knows no proximity, so it cannot rank
+/// them as the protocol's probes would.
+fn converged(ring: &[Contact<u32>], k: usize, cfg: &TapestryConfig) -> Tapestry<u32> {
+    let me = ring[k].clone();
+    let mut map = NeighbourMap::new(me.id, cfg.backups);
+    for level in 0..Key::digit_count(DIGIT_BITS) {
+        let (lo, hi) = me.id.prefix_range(level, DIGIT_BITS);
+        let from = ring.partition_point(|c| c.id < lo);
+        let to = ring.partition_point(|c| c.id <= hi);
+        if to - from <= 1 {
+            // Nobody else shares this prefix: every deeper level is empty too.
+            break;
+        }
+        let own = me.id.digit(level, DIGIT_BITS);
+        for col in 0..BASE as u32 {
+            if col == own {
+                continue;
+            }
+            let (lo, _) = me
+                .id
+                .with_digit(level, DIGIT_BITS, col)
+                .prefix_range(level + 1, DIGIT_BITS);
+            let start = from + ring[from..to].partition_point(|c| c.id < lo);
+            for c in ring[start..to].iter().take(map.width()) {
+                if c.id.shared_prefix_digits(&me.id, DIGIT_BITS) != level
+                    || c.id.digit(level, DIGIT_BITS) != col
+                {
+                    break;
+                }
+                map.insert(c, None);
+            }
+        }
+    }
+    Tapestry::from_map(me, cfg.clone(), map)
+}
+
+impl SimRouting for Tapestry<u32> {
+    type Truth = SurrogateTruth;
+
+    fn oracle(members: &[Contact<u32>], config: &TapestryConfig) -> Vec<Self> {
+        build_in_parallel(members.len(), || (), |_, k| converged(members, k, config))
+    }
+
+    fn maintenance_timers(&self, config: &TapestryConfig) -> Vec<(Duration, TapestryTimer<u32>)> {
+        vec![
+            (config.ping_interval, TapestryTimer::Heartbeat),
+            (config.table_interval, TapestryTimer::TableMaintenance),
+            (config.republish_interval, TapestryTimer::Republish),
+        ]
+    }
+
+    fn agrees_with(&self, ideal: &Self) -> bool {
+        // Surrogate routing is right when exactly the entries with nodes behind them are
+        // filled; which nodes fill them is proximity's choice.
+        self.map.occupancy() == ideal.map.occupancy()
+    }
+
+    fn theory_hops(n: usize, _config: &TapestryConfig) -> f64 {
+        (n.max(1) as f64).log2() / DIGIT_BITS as f64
+    }
+
+    fn params(config: &TapestryConfig) -> Vec<(&'static str, String)> {
+        vec![
+            ("b", DIGIT_BITS.to_string()),
+            ("backups", config.backups.to_string()),
+            ("salts", config.salts.to_string()),
+            (
+                "ping_interval_s",
+                config.ping_interval.as_secs_f64().to_string(),
+            ),
+            (
+                "table_interval_s",
+                config.table_interval.as_secs_f64().to_string(),
+            ),
+            (
+                "republish_interval_s",
+                config.republish_interval.as_secs_f64().to_string(),
+            ),
+        ]
+    }
+}

@@ -1,0 +1,628 @@
+//! The Tapestry state machine (Zhao et al., IEEE JSAC 2004): surrogate routing over the
+//! neighbour map, join, and maintenance. Object location is in `objects`, the join's
+//! acknowledged multicast in `multicast`.
+
+use overlay::{
+    Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, SmallMap, Step,
+    Time,
+};
+use rand::RngExt;
+
+use crate::config::TapestryConfig;
+use crate::messages::{TapestryMsg, TapestryTimer};
+use crate::multicast::Relay;
+use crate::neighbour_map::{BASE, DIGIT_BITS, Inserted, NeighbourMap};
+use crate::objects::Objects;
+
+/// How many heartbeat periods a failed node is remembered (and not taken back).
+const DEAD_MEMORY: u32 = 10;
+/// Most failed nodes remembered.
+const MAX_DEAD: usize = 64;
+/// Most nodes a joining node queries on the route to its own id.
+const MAX_JOIN_STEPS: usize = 48;
+/// Nodes asked to refill an entry that emptied.
+const REPAIR_FANOUT: usize = 2;
+
+/// What a request in flight was for.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Pending {
+    /// A `JoinQuery` on the route to our own id.
+    Join,
+    /// `Attach` to our surrogate root.
+    Attach,
+    /// A multicast forwarded for this relay.
+    Relay(u64),
+    /// A `Ping` to compare a candidate, sent at this time.
+    Probe(Time),
+    /// A `Ping` to an entry's closest node, sent at this time.
+    Heartbeat(Time),
+    /// A `GetRow`.
+    Row,
+    /// `Announce` or `Leaving`: only the answer's arrival matters.
+    Notice,
+    /// A hop of this publish or locate walk.
+    Walk(u64),
+}
+
+/// One Tapestry node: neighbour map, object pointers, and the walks it runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tapestry<A> {
+    pub(crate) me: Contact<A>,
+    pub(crate) cfg: TapestryConfig,
+    pub(crate) map: NeighbourMap<A>,
+    pub(crate) joined: bool,
+    attaching: bool,
+    bootstrap: Option<Contact<A>>,
+    join_asked: Vec<Key>,
+    pub(crate) pending: SmallMap<ReqId, Pending>,
+    /// Nodes found dead lately, with when: others still list them for a while.
+    dead: Vec<(Key, Time)>,
+    pub(crate) relays: Vec<Relay<A>>,
+    pub(crate) next_local: u64,
+    pub(crate) objects: Objects<A>,
+}
+
+impl<A: Address> Tapestry<A> {
+    /// A joined node with the given neighbour map (the oracle build).
+    pub fn from_map(me: Contact<A>, cfg: TapestryConfig, map: NeighbourMap<A>) -> Self {
+        let mut t = Tapestry::new(me, &cfg);
+        t.map = map;
+        t.joined = true;
+        t
+    }
+
+    /// The neighbour map.
+    pub fn neighbour_map(&self) -> &NeighbourMap<A> {
+        &self.map
+    }
+
+    pub(crate) fn send(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        to: Contact<A>,
+        msg: TapestryMsg<A>,
+        kind: Pending,
+    ) {
+        let id = out.request(to, msg);
+        self.pending.insert(id, kind);
+    }
+
+    fn probe(&mut self, out: &mut RoutingOut<'_, Self>, c: &Contact<A>) {
+        let in_flight = self
+            .pending
+            .values()
+            .filter(|p| matches!(p, Pending::Probe(_)))
+            .count();
+        if in_flight < self.cfg.max_probes {
+            self.send(out, c.clone(), TapestryMsg::Ping, Pending::Probe(out.now));
+        }
+    }
+
+    /// Takes note of node `c`, with its round-trip time when just measured. With `probe`,
+    /// a candidate whose distance is unknown is pinged so the entry can rank it.
+    pub(crate) fn learn(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        c: &Contact<A>,
+        rtt: Option<u32>,
+        probe: bool,
+    ) {
+        if c.id == self.me.id || self.is_dead(&c.id, out.now) {
+            return;
+        }
+        match self.map.insert(c, rtt) {
+            Inserted::Added => {
+                out.update(c.clone(), true);
+                if rtt.is_none() && probe {
+                    self.probe(out, c);
+                }
+            }
+            Inserted::Replaced(gone) => {
+                out.update(c.clone(), true);
+                out.update(gone, false);
+            }
+            Inserted::Rejected if rtt.is_none() && probe => self.probe(out, c),
+            Inserted::Rejected | Inserted::Updated | Inserted::Own => {}
+        }
+    }
+
+    /// Every node in the map.
+    pub(crate) fn known(&self) -> Vec<Contact<A>> {
+        self.map.slots().iter().map(|s| s.contact.clone()).collect()
+    }
+
+    /// Where surrogate routing goes from here for `key`: the level and digit of the entry
+    /// to follow, or `None` when this node is the key's root. At each level the key's digit
+    /// is tried first, then the next digits upwards; reaching this node's own digit means
+    /// this node matches that level and routing goes on at the next.
+    pub(crate) fn surrogate_hop(&self, key: &Key) -> Option<(usize, usize)> {
+        for level in 0..self.map.rows() {
+            let own = self.me.id.digit(level as u32, DIGIT_BITS) as usize;
+            let want = key.digit(level as u32, DIGIT_BITS) as usize;
+            for offset in 0..BASE {
+                let d = (want + offset) % BASE;
+                if d == own {
+                    break;
+                }
+                if !self.map.entry(level, d).is_empty() {
+                    return Some((level, d));
+                }
+            }
+        }
+        None
+    }
+
+    /// The `num` nodes first in surrogate order for `key` among this node and its map:
+    /// the root, then the nodes that become root if it fails.
+    pub(crate) fn surrogate_order(&self, key: &Key, num: usize) -> Vec<Contact<A>> {
+        let mut best: Vec<&Contact<A>> = Vec::with_capacity(num + 1);
+        let candidates =
+            std::iter::once(&self.me).chain(self.map.slots().iter().map(|s| &s.contact));
+        for c in candidates {
+            let at = best.partition_point(|b| key.cmp_surrogate(&b.id, &c.id, DIGIT_BITS).is_lt());
+            if at < num {
+                best.insert(at, c);
+                best.truncate(num);
+            }
+        }
+        best.into_iter().cloned().collect()
+    }
+
+    fn arm_timers(&self, out: &mut RoutingOut<'_, Self>) {
+        out.timer(self.cfg.ping_interval, TapestryTimer::Heartbeat);
+        out.timer(self.cfg.table_interval, TapestryTimer::TableMaintenance);
+        out.timer(self.cfg.republish_interval, TapestryTimer::Republish);
+    }
+
+    fn join_query_next(&mut self, out: &mut RoutingOut<'_, Self>, candidates: &[Contact<A>]) {
+        let next = candidates
+            .iter()
+            .find(|c| c.id != self.me.id && !self.join_asked.contains(&c.id))
+            .cloned();
+        match next {
+            Some(c) if self.join_asked.len() < MAX_JOIN_STEPS => {
+                self.join_asked.push(c.id);
+                let msg = TapestryMsg::JoinQuery { key: self.me.id };
+                self.send(out, c, msg, Pending::Join);
+            }
+            _ => self.retry_join(out),
+        }
+    }
+
+    fn retry_join(&mut self, out: &mut RoutingOut<'_, Self>) {
+        self.join_asked.clear();
+        self.attaching = false;
+        if let Some(b) = self.bootstrap.clone() {
+            out.timer(self.cfg.join_retry, TapestryTimer::RetryJoin(b));
+        }
+    }
+
+    fn on_join_state(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        nodes: Vec<Contact<A>>,
+        step: Step<A>,
+    ) {
+        if self.joined || self.attaching {
+            return;
+        }
+        self.learn(out, from, None, true);
+        for c in &nodes {
+            self.learn(out, c, None, true);
+        }
+        match step {
+            Step::Root(list) => match list.first() {
+                Some(r) if r.id != from.id && r.id != self.me.id => {
+                    let r = r.clone();
+                    if self.join_asked.contains(&r.id) {
+                        self.attach(out, r);
+                    } else {
+                        self.join_query_next(out, &[r]);
+                    }
+                }
+                _ => self.attach(out, from.clone()),
+            },
+            Step::Next(list) => self.join_query_next(out, &list),
+        }
+    }
+
+    /// The route to our own id ended at our surrogate root: ask it to insert us.
+    fn attach(&mut self, out: &mut RoutingOut<'_, Self>, root: Contact<A>) {
+        self.attaching = true;
+        self.send(out, root, TapestryMsg::Attach, Pending::Attach);
+    }
+
+    /// The multicast reached every node sharing our prefix with the surrogate root: we
+    /// route now. The closest node of every entry learns of us too, so it may rank us.
+    pub(crate) fn finish_join(&mut self, out: &mut RoutingOut<'_, Self>, reached: &[Contact<A>]) {
+        for c in reached {
+            self.learn(out, c, None, true);
+        }
+        self.joined = true;
+        self.attaching = false;
+        self.join_asked.clear();
+        out.joined();
+        let told: Vec<Contact<A>> = self
+            .map
+            .primaries()
+            .map(|(_, s)| s.contact.clone())
+            .filter(|c| !reached.iter().any(|r| r.id == c.id))
+            .collect();
+        for c in told {
+            self.send(out, c, TapestryMsg::Announce, Pending::Notice);
+        }
+        self.arm_timers(out);
+    }
+
+    /// Whether `id` failed within the last [`DEAD_MEMORY`] heartbeat periods.
+    fn is_dead(&self, id: &Key, now: Time) -> bool {
+        let horizon = self.cfg.ping_interval * DEAD_MEMORY;
+        self.dead
+            .iter()
+            .any(|(d, t)| d == id && now.since(*t) < horizon)
+    }
+
+    fn mark_dead(&mut self, id: &Key, now: Time) {
+        let horizon = self.cfg.ping_interval * DEAD_MEMORY;
+        self.dead
+            .retain(|(d, t)| d != id && now.since(*t) < horizon);
+        if self.dead.len() >= MAX_DEAD {
+            self.dead.remove(0);
+        }
+        self.dead.push((*id, now));
+    }
+
+    /// Drops `id` from the map (a backup of its entry moves up). An entry left empty is
+    /// refilled from nodes sharing at least as long a prefix with us: their level of the
+    /// map covers the same prefixes as ours.
+    fn forget(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
+        let Some((row, _, emptied)) = self.map.remove(&peer.id) else {
+            return;
+        };
+        out.update(peer.clone(), false);
+        if !emptied {
+            return;
+        }
+        let mut helpers: Vec<Contact<A>> = (row..self.map.rows())
+            .flat_map(|r| self.map.row(r).iter().map(|s| s.contact.clone()))
+            .collect();
+        for _ in 0..REPAIR_FANOUT.min(helpers.len()) {
+            let pick = helpers.swap_remove(out.rng.random_range(0..helpers.len()));
+            let msg = TapestryMsg::GetRow { row: row as u8 };
+            self.send(out, pick, msg, Pending::Row);
+        }
+    }
+
+    /// The nodes of level `row` and this node, for a `GetRow`.
+    fn row_with_me(&self, row: usize) -> Vec<Contact<A>> {
+        std::iter::once(self.me.clone())
+            .chain(self.map.row(row).iter().map(|s| s.contact.clone()))
+            .collect()
+    }
+
+    fn on_timer_heartbeat(&mut self, out: &mut RoutingOut<'_, Self>) {
+        let primaries: Vec<Contact<A>> = self
+            .map
+            .primaries()
+            .map(|(_, s)| s.contact.clone())
+            .collect();
+        for c in primaries {
+            self.send(out, c, TapestryMsg::Ping, Pending::Heartbeat(out.now));
+        }
+        out.timer(self.cfg.ping_interval, TapestryTimer::Heartbeat);
+    }
+
+    fn on_timer_table(&mut self, out: &mut RoutingOut<'_, Self>) {
+        for row in 0..self.map.rows() {
+            let nodes = self.map.row(row);
+            if nodes.is_empty() {
+                continue;
+            }
+            let pick = nodes[out.rng.random_range(0..nodes.len())].contact.clone();
+            let msg = TapestryMsg::GetRow { row: row as u8 };
+            self.send(out, pick, msg, Pending::Row);
+        }
+        self.objects.expire(out.now);
+        out.timer(self.cfg.table_interval, TapestryTimer::TableMaintenance);
+    }
+}
+
+impl<A: Address> Routing for Tapestry<A> {
+    type Addr = A;
+    type Msg = TapestryMsg<A>;
+    type Timer = TapestryTimer<A>;
+    type Config = TapestryConfig;
+
+    const NAME: &'static str = "tapestry";
+
+    fn new(me: Contact<A>, config: &TapestryConfig) -> Self {
+        Tapestry {
+            map: NeighbourMap::new(me.id, config.backups),
+            me,
+            cfg: config.clone(),
+            joined: false,
+            attaching: false,
+            bootstrap: None,
+            join_asked: Vec::new(),
+            pending: SmallMap::default(),
+            dead: Vec::new(),
+            relays: Vec::new(),
+            next_local: 0,
+            objects: Objects::default(),
+        }
+    }
+
+    fn me(&self) -> &Contact<A> {
+        &self.me
+    }
+
+    fn join(&mut self, out: &mut RoutingOut<'_, Self>, bootstrap: Option<Contact<A>>) {
+        match bootstrap {
+            Some(b) if b.id != self.me.id => {
+                self.bootstrap = Some(b.clone());
+                self.join_query_next(out, &[b]);
+            }
+            _ => {
+                self.joined = true;
+                out.joined();
+                self.arm_timers(out);
+            }
+        }
+    }
+
+    fn leave(&mut self, out: &mut RoutingOut<'_, Self>) {
+        let nodes = self.known();
+        for c in &nodes {
+            let msg = TapestryMsg::Leaving {
+                nodes: nodes.clone(),
+            };
+            self.send(out, c.clone(), msg, Pending::Notice);
+        }
+        self.joined = false;
+    }
+
+    fn is_joined(&self) -> bool {
+        self.joined
+    }
+
+    fn on_request(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        id: ReqId,
+        msg: TapestryMsg<A>,
+    ) -> Result<(), ProtocolError> {
+        let needs_routing = matches!(
+            msg,
+            TapestryMsg::JoinQuery { .. }
+                | TapestryMsg::Attach
+                | TapestryMsg::Publish { .. }
+                | TapestryMsg::Locate { .. }
+        );
+        if needs_routing && !self.joined {
+            return Err(ProtocolError::Unexpected(
+                "tapestry routing request before the join finished".into(),
+            ));
+        }
+        let reply = match msg {
+            TapestryMsg::JoinQuery { key } => {
+                if key != from.id {
+                    return Err(ProtocolError::Unexpected(
+                        "a join query for another node's id".into(),
+                    ));
+                }
+                TapestryMsg::JoinState {
+                    nodes: self.known(),
+                    step: self.step(&key, 4),
+                }
+            }
+            TapestryMsg::Attach => {
+                self.learn(out, from, None, false);
+                let level = self.me.id.shared_prefix_digits(&from.id, DIGIT_BITS) as usize;
+                self.start_relay(out, from.clone(), id, true, from.clone(), level);
+                return Ok(());
+            }
+            TapestryMsg::Multicast { joiner, level } => {
+                self.learn(out, &joiner, None, false);
+                self.start_relay(out, from.clone(), id, false, joiner, level as usize);
+                return Ok(());
+            }
+            TapestryMsg::Announce => {
+                self.learn(out, from, None, true);
+                TapestryMsg::Ack
+            }
+            TapestryMsg::GetRow { row } => TapestryMsg::Row {
+                nodes: self.row_with_me(row as usize),
+            },
+            TapestryMsg::Ping => TapestryMsg::Ack,
+            TapestryMsg::Leaving { nodes } => {
+                self.forget(out, from);
+                for c in nodes.iter().filter(|c| c.id != from.id) {
+                    self.learn(out, c, None, false);
+                }
+                TapestryMsg::Ack
+            }
+            TapestryMsg::Publish { object, server } => {
+                self.objects
+                    .add_pointer(object, server, out.now + self.cfg.pointer_ttl);
+                TapestryMsg::Hop {
+                    step: self.step(&object, 4),
+                }
+            }
+            TapestryMsg::Locate { object } => match self.objects.servers(&object, out.now) {
+                Some(servers) => TapestryMsg::Located { servers },
+                None => TapestryMsg::Hop {
+                    step: self.step(&object, 4),
+                },
+            },
+            TapestryMsg::JoinState { .. }
+            | TapestryMsg::Attached { .. }
+            | TapestryMsg::MulticastAck { .. }
+            | TapestryMsg::Row { .. }
+            | TapestryMsg::Ack
+            | TapestryMsg::Located { .. }
+            | TapestryMsg::Hop { .. } => {
+                return Err(ProtocolError::Unexpected(
+                    "a tapestry response sent as a request".into(),
+                ));
+            }
+        };
+        out.respond(from.clone(), id, reply);
+        Ok(())
+    }
+
+    fn on_response(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        id: ReqId,
+        msg: TapestryMsg<A>,
+    ) -> Result<(), ProtocolError> {
+        let Some(kind) = self.pending.remove(&id) else {
+            return Err(ProtocolError::Unexpected(
+                "a tapestry answer nobody asked for".into(),
+            ));
+        };
+        match (kind, msg) {
+            (Pending::Join, TapestryMsg::JoinState { nodes, step }) => {
+                self.on_join_state(out, from, nodes, step)
+            }
+            (Pending::Attach, TapestryMsg::Attached { reached }) => {
+                if !self.joined {
+                    self.finish_join(out, &reached);
+                }
+            }
+            (Pending::Relay(relay), TapestryMsg::MulticastAck { reached }) => {
+                self.relay_answered(out, relay, reached)
+            }
+            (Pending::Probe(sent) | Pending::Heartbeat(sent), TapestryMsg::Ack) => {
+                let rtt = u32::try_from(out.now.since(sent).as_micros()).unwrap_or(u32::MAX - 1);
+                self.learn(out, from, Some(rtt), false);
+            }
+            (Pending::Row, TapestryMsg::Row { nodes }) => {
+                for c in &nodes {
+                    self.learn(out, c, None, true);
+                }
+            }
+            (Pending::Notice, TapestryMsg::Ack) => {}
+            (Pending::Walk(walk), TapestryMsg::Hop { step }) => {
+                self.walk_hop(out, walk, from, step)
+            }
+            (Pending::Walk(walk), TapestryMsg::Located { servers }) => {
+                self.walk_found(out, walk, servers)
+            }
+            _ => {
+                return Err(ProtocolError::Unexpected(
+                    "a tapestry answer of the wrong kind".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn on_request_failed(&mut self, out: &mut RoutingOut<'_, Self>, _to: &Contact<A>, id: ReqId) {
+        match self.pending.remove(&id) {
+            Some(Pending::Join | Pending::Attach) if !self.joined => self.retry_join(out),
+            Some(Pending::Relay(relay)) => self.relay_answered(out, relay, Vec::new()),
+            Some(Pending::Walk(walk)) => self.walk_advance(out, walk),
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, out: &mut RoutingOut<'_, Self>, timer: TapestryTimer<A>) {
+        match timer {
+            TapestryTimer::Heartbeat => self.on_timer_heartbeat(out),
+            TapestryTimer::TableMaintenance => self.on_timer_table(out),
+            TapestryTimer::Republish => {
+                self.republish(out);
+                out.timer(self.cfg.republish_interval, TapestryTimer::Republish);
+            }
+            TapestryTimer::RetryJoin(b) => {
+                if !self.joined && !self.attaching {
+                    self.join_query_next(out, &[b]);
+                }
+            }
+        }
+    }
+
+    fn on_lookup_done(
+        &mut self,
+        _out: &mut RoutingOut<'_, Self>,
+        _tag: u64,
+        _result: Result<&[Contact<A>], LookupError>,
+    ) {
+        // Tapestry walks its join route and its object walks itself (it needs every node
+        // on the way), so it starts no generic lookups.
+    }
+
+    fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
+        self.mark_dead(&peer.id, out.now);
+        self.forget(out, peer);
+    }
+
+    fn step(&self, key: &Key, num: usize) -> Step<A> {
+        let num = num.max(1);
+        if !self.joined {
+            return Step::Next(Vec::new());
+        }
+        let Some((level, digit)) = self.surrogate_hop(key) else {
+            return Step::Root(self.surrogate_order(key, num));
+        };
+        // The entry's nodes, then the entries surrogate routing falls to if they all fail.
+        let own = self.me.id.digit(level as u32, DIGIT_BITS) as usize;
+        let mut next = Vec::with_capacity(num);
+        for offset in 0..BASE {
+            let d = (digit + offset) % BASE;
+            if d == own || next.len() >= num {
+                break;
+            }
+            for s in self.map.entry(level, d).iter().take(num - next.len()) {
+                next.push(s.contact.clone());
+            }
+        }
+        Step::Next(next)
+    }
+
+    fn local_lookup(&self, key: &Key, num: usize, _safe: bool) -> Vec<Contact<A>> {
+        self.step(key, num).contacts().to_vec()
+    }
+
+    fn neighbor_set(&self, num: usize) -> Vec<Contact<A>> {
+        // The deepest levels first: the nodes sharing the longest prefix with this one.
+        let mut v = Vec::with_capacity(num);
+        for row in (0..self.map.rows()).rev() {
+            for s in self.map.row(row) {
+                if v.len() >= num {
+                    return v;
+                }
+                v.push(s.contact.clone());
+            }
+        }
+        v
+    }
+
+    fn replica_set(&self, key: &Key, max_rank: usize) -> Vec<Contact<A>> {
+        if !self.joined {
+            return Vec::new();
+        }
+        self.surrogate_order(key, max_rank)
+    }
+
+    fn is_root(&self, key: &Key) -> bool {
+        self.joined && self.surrogate_hop(key).is_none()
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "tapestry id={} levels={} neighbours={} entries={} backups={} pointers={} objects={}",
+            self.me.id.short(),
+            self.map.rows(),
+            self.map.len(),
+            self.map.primaries().count(),
+            self.cfg.backups,
+            self.objects.pointer_count(),
+            self.objects.served_count(),
+        )
+    }
+}

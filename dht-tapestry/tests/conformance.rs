@@ -1,0 +1,36 @@
+//! Tapestry against the overlay's conformance suite.
+
+use dht_tapestry::{Tapestry, TapestryConfig};
+use overlay::conformance;
+
+type C = Tapestry<u32>;
+
+#[test]
+fn lookups_reach_the_root() {
+    conformance::lookups_reach_the_root::<C>(&TapestryConfig::default());
+}
+
+#[test]
+fn put_get_from_any_node() {
+    conformance::put_get_from_any_node::<C>(&TapestryConfig::default());
+}
+
+#[test]
+fn graceful_leave_loses_no_key() {
+    conformance::graceful_leave_loses_no_key::<C>(&TapestryConfig::default());
+}
+
+#[test]
+fn crash_then_repair_keeps_surviving_keys() {
+    conformance::crash_then_repair_keeps_surviving_keys::<C>(&TapestryConfig::default());
+}
+
+#[test]
+fn bad_input_changes_nothing() {
+    conformance::bad_input_changes_nothing::<C>(&TapestryConfig::default());
+}
+
+#[test]
+fn same_seed_same_run() {
+    conformance::same_seed_same_run::<C>(&TapestryConfig::default());
+}
