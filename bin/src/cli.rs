@@ -1,4 +1,4 @@
-//! The command line: `p2p bench hops`, `p2p bench churn`.
+//! The command line: `p2p bench hops`, `p2p bench churn`, `p2p bench locate`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -41,6 +41,12 @@ pub enum Bench {
     ///   p2p bench churn --nodes 10000 --fail 0.5
     ///   p2p bench churn --nodes 10000 --session-median 3600 --duration 7200
     Churn(ChurnArgs),
+    /// Tapestry's object location: publish objects from random servers, locate each from
+    /// a random node, crash a fraction of the nodes, let maintenance and republishing run,
+    /// and locate again.
+    ///
+    /// Example: p2p bench locate --nodes 10000 --objects 10000 --crash 0.2
+    Locate(LocateArgs),
 }
 
 /// A routing algorithm to measure.
@@ -50,6 +56,8 @@ pub enum OverlayArg {
     Chord,
     /// Pastry (Rowstron and Druschel 2001).
     Pastry,
+    /// Tapestry (Zhao et al. 2004).
+    Tapestry,
     /// CAN (Ratnasamy et al. 2001), once per value of --dimensions.
     Can,
     /// Every routing algorithm, one after the other.
@@ -78,9 +86,10 @@ impl BuildArg {
 /// Options every benchmark shares.
 #[derive(Args, Debug, Clone)]
 pub struct CommonArgs {
-    /// Routing algorithm.
-    #[arg(long, value_enum, default_value = "chord")]
-    pub overlay: OverlayArg,
+    /// Routing algorithm [default: chord; `bench locate`: tapestry, the one with object
+    /// location].
+    #[arg(long, value_enum)]
+    pub overlay: Option<OverlayArg>,
     /// Seed of the simulation: the same seed gives the same result.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -93,7 +102,7 @@ pub struct CommonArgs {
     /// Chord: successor-list length.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub successors: u16,
-    /// Pastry and Tapestry: bits per digit (`b`; ids are read in base 2^b).
+    /// Pastry: bits per digit (`b`; ids are read in base 2^b). Tapestry reads base 16.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=8))]
     pub digit_bits: u32,
     /// CAN: dimensions of the coordinate space, comma-separated (each is its own series).
@@ -102,6 +111,9 @@ pub struct CommonArgs {
     /// Pastry leaf-set size (`L`, half on each side).
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(2..=256))]
     pub leaf_set: u16,
+    /// Tapestry: backups per neighbour-map entry besides the closest node (`c`).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(0..=16))]
+    pub backups: u16,
     /// Seconds of simulated time between maintenance rounds (stabilize, fix fingers,
     /// check predecessor, replica repair).
     #[arg(long, default_value_t = 30.0, value_parser = positive_seconds)]
@@ -167,6 +179,30 @@ pub struct ChurnArgs {
     #[arg(long, default_value_t = 10_000, value_parser = positive_count)]
     pub lookups: usize,
     /// Simulated seconds of maintenance after a mass crash before measuring.
+    #[arg(long, default_value_t = 300.0, value_parser = positive_seconds)]
+    pub settle: f64,
+}
+
+/// `p2p bench locate`.
+#[derive(Args, Debug, Clone)]
+pub struct LocateArgs {
+    /// Shared options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Network sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "10000", value_parser = node_count)]
+    pub nodes: Vec<usize>,
+    /// Objects published, each by a random node.
+    #[arg(long, default_value_t = 10_000, value_parser = positive_count)]
+    pub objects: usize,
+    /// Roots per object (the object key salted this many times).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub salts: u8,
+    /// Fraction of nodes that crash at the same instant after the first locates (0 < F < 1).
+    #[arg(long, default_value_t = 0.2, value_parser = fraction)]
+    pub crash: f64,
+    /// Simulated seconds of maintenance (heartbeats, repair, republishing) after the crash
+    /// before locating again.
     #[arg(long, default_value_t = 300.0, value_parser = positive_seconds)]
     pub settle: f64,
 }

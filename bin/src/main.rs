@@ -8,7 +8,7 @@ mod rss;
 use anyhow::Result;
 use clap::Parser;
 
-use crate::cli::{Bench, Cli, CommonArgs, Top};
+use crate::cli::{Bench, Cli, CommonArgs, OverlayArg, Top};
 
 /// The simulator allocates and frees millions of small messages per second; mimalloc does
 /// that markedly faster than the system allocator.
@@ -43,6 +43,26 @@ fn main() -> Result<()> {
             })?;
             if !args.common.json {
                 bench::churn::print_table(&rows);
+            }
+        }
+        Top::Bench(Bench::Locate(args)) => {
+            let overlay = args.common.overlay.unwrap_or(OverlayArg::Tapestry);
+            if overlay != OverlayArg::Tapestry {
+                anyhow::bail!(
+                    "object location (publish/locate) is Tapestry's service: \
+                     `bench locate` runs with --overlay tapestry only"
+                );
+            }
+            let mut rows = Vec::new();
+            for &n in &args.nodes {
+                let row = bench::locate::run(&args, n);
+                if args.common.json {
+                    println!("{}", serde_json::to_string(&row)?);
+                }
+                rows.push(row);
+            }
+            if !args.common.json {
+                bench::locate::print_table(&rows);
             }
         }
     }

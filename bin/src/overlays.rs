@@ -5,6 +5,7 @@ use std::time::Duration;
 use dht_can::{Can, CanConfig};
 use dht_chord::{Chord, ChordConfig};
 use dht_pastry::{Pastry, PastryConfig};
+use dht_tapestry::{Tapestry, TapestryConfig};
 use overlay::sim::SimRouting;
 
 use crate::cli::{CommonArgs, OverlayArg};
@@ -16,6 +17,8 @@ pub enum Overlay {
     Chord,
     /// Pastry.
     Pastry,
+    /// Tapestry.
+    Tapestry,
     /// CAN in this many dimensions.
     Can(usize),
 }
@@ -32,11 +35,12 @@ impl Overlay {
     /// The overlays `--overlay` names (`all` expands to every one).
     pub fn selected(common: &CommonArgs) -> Vec<Overlay> {
         let cans: Vec<Overlay> = common.dimensions.iter().map(|&d| Overlay::Can(d)).collect();
-        match common.overlay {
+        match common.overlay.unwrap_or(OverlayArg::Chord) {
             OverlayArg::Chord => vec![Overlay::Chord],
             OverlayArg::Pastry => vec![Overlay::Pastry],
+            OverlayArg::Tapestry => vec![Overlay::Tapestry],
             OverlayArg::Can => cans,
-            OverlayArg::All => [Overlay::Chord, Overlay::Pastry]
+            OverlayArg::All => [Overlay::Chord, Overlay::Pastry, Overlay::Tapestry]
                 .into_iter()
                 .chain(cans)
                 .collect(),
@@ -48,6 +52,7 @@ impl Overlay {
         match self {
             Overlay::Chord => "chord".into(),
             Overlay::Pastry => "pastry".into(),
+            Overlay::Tapestry => "tapestry".into(),
             Overlay::Can(d) => format!("can d={d}"),
         }
     }
@@ -57,6 +62,7 @@ impl Overlay {
         match self {
             Overlay::Chord => job.run::<Chord<u32>>(chord_config(common), self.label()),
             Overlay::Pastry => job.run::<Pastry<u32>>(pastry_config(common), self.label()),
+            Overlay::Tapestry => job.run::<Tapestry<u32>>(tapestry_config(common), self.label()),
             Overlay::Can(d) => job.run::<Can<u32>>(can_config(common, d), self.label()),
         }
     }
@@ -87,6 +93,17 @@ pub fn pastry_config(common: &CommonArgs) -> PastryConfig {
         leaf_interval: round,
         table_interval: round * 2,
         ..PastryConfig::default()
+    }
+}
+
+/// Tapestry's parameters from the command line.
+pub fn tapestry_config(common: &CommonArgs) -> TapestryConfig {
+    let round = round(common);
+    TapestryConfig {
+        backups: common.backups as usize,
+        ping_interval: round,
+        table_interval: round * 2,
+        ..TapestryConfig::default()
     }
 }
 

@@ -183,7 +183,10 @@ fn overlay_all_runs_every_algorithm_with_its_parameters() {
         .iter()
         .map(|r| r["variant"].as_str().unwrap())
         .collect();
-    assert_eq!(variants, ["chord", "pastry", "can d=2", "can d=4"]);
+    assert_eq!(
+        variants,
+        ["chord", "pastry", "tapestry", "can d=2", "can d=4"]
+    );
     for row in &rows {
         assert_eq!(row["wrong_root"], 0, "{row}");
         assert_eq!(row["failed_lookups"], 0, "{row}");
@@ -191,18 +194,24 @@ fn overlay_all_runs_every_algorithm_with_its_parameters() {
     }
     assert_eq!(rows[1]["params"]["b"], "4");
     assert_eq!(rows[1]["params"]["leaf_set"], "16");
-    assert_eq!(rows[3]["params"]["d"], "4");
-    // Pastry's hops stay within log16 N; CAN's near (d/4) N^(1/d).
+    assert_eq!(rows[2]["params"]["backups"], "3");
+    assert_eq!(rows[4]["params"]["d"], "4");
+    // Pastry's hops stay within log16 N, Tapestry's within log16 N + 1.
     let pastry = rows[1]["mean_hops"].as_f64().unwrap();
     assert!(
         pastry <= rows[1]["theory_hops"].as_f64().unwrap(),
         "{pastry}"
     );
+    let tapestry = rows[2]["mean_hops"].as_f64().unwrap();
+    assert!(
+        tapestry <= rows[2]["theory_hops"].as_f64().unwrap() + 1.0,
+        "{tapestry}"
+    );
 }
 
 #[test]
-fn churn_bench_runs_for_pastry_and_can() {
-    for overlay in ["pastry", "can"] {
+fn churn_bench_runs_for_pastry_tapestry_and_can() {
+    for overlay in ["pastry", "tapestry", "can"] {
         let out = p2p(&[
             "bench",
             "churn",

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod churn;
 pub mod hops;
+pub mod locate;
 pub mod plot;
 pub mod progress;
 pub mod table;
