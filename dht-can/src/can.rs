@@ -109,7 +109,7 @@ impl<A: Address> Can<A> {
 
     fn send(&mut self, out: &mut RoutingOut<'_, Self>, to: Contact<A>, msg: CanMsg<A>) {
         let kind = match &msg {
-            CanMsg::JoinRequest => Pending::Join,
+            CanMsg::JoinRequest | CanMsg::JoinSplit => Pending::Join,
             CanMsg::Update { .. } => Pending::Update,
             CanMsg::Takeover { failed, .. } => Pending::Takeover(*failed),
             _ => Pending::Notice,
@@ -295,16 +295,49 @@ impl<A: Address> Can<A> {
         out.timer(self.cfg.update_interval, CanTimer::Update);
     }
 
-    fn on_join_request(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>) -> CanMsg<A> {
-        let path = key_path(&from.id);
-        let Some(at) = self.zones.iter().position(|z| z.contains_path(path)) else {
+    /// A neighbour holding a zone larger than `depth` (shallower), the largest first.
+    fn larger_neighbour(&self, depth: u8) -> Option<Contact<A>> {
+        self.neighbours
+            .iter()
+            .filter_map(|n| {
+                let d = n.peer.zones.iter().map(|z| z.depth()).min()?;
+                (d < depth).then_some((d, &n.peer.contact))
+            })
+            .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)))
+            .map(|(_, c)| c.clone())
+    }
+
+    /// Gives a joining node half of a zone: the zone holding its point, or with
+    /// `anywhere` (after a uniform-partitioning redirect) this node's largest zone.
+    fn on_join_request(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        anywhere: bool,
+    ) -> CanMsg<A> {
+        let at = if anywhere {
+            self.zones
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, z)| z.depth())
+                .map(|(i, _)| i)
+        } else {
+            let path = key_path(&from.id);
+            self.zones.iter().position(|z| z.contains_path(path))
+        };
+        let Some(at) = at else {
             return CanMsg::JoinRedirect;
         };
+        if !anywhere && self.cfg.uniform_partitioning && self.zones.len() == 1 {
+            if let Some(peer) = self.larger_neighbour(self.zones[at].depth()) {
+                return CanMsg::JoinRedirectTo { peer };
+            }
+        }
         let given = if self.zones.len() > 1 {
             // Holding several zones (after a takeover): hand one over whole.
             self.zones.swap_remove(at)
         } else {
-            let Some(half) = self.zones[at].half_towards(&from.id) else {
+            let Some(half) = self.zones[at].half_by(&from.id) else {
                 return CanMsg::JoinRedirect;
             };
             self.zones[at] = half.sibling().expect("a half has a sibling");
@@ -626,7 +659,8 @@ impl<A: Address> Routing for Can<A> {
             ));
         }
         let reply = match msg {
-            CanMsg::JoinRequest => self.on_join_request(out, from),
+            CanMsg::JoinRequest => self.on_join_request(out, from, false),
+            CanMsg::JoinSplit => self.on_join_request(out, from, true),
             CanMsg::Update {
                 zones,
                 neighbours,
@@ -652,6 +686,7 @@ impl<A: Address> Routing for Can<A> {
             } => self.on_takeover(out, from, failed, volume, zones),
             CanMsg::JoinAccept { .. }
             | CanMsg::JoinRedirect
+            | CanMsg::JoinRedirectTo { .. }
             | CanMsg::Zones { .. }
             | CanMsg::TakeoverReject
             | CanMsg::Ack => {
@@ -690,6 +725,11 @@ impl<A: Address> Routing for Can<A> {
                 }
                 self.zones_changed(out, &tell);
                 self.arm_timers(out);
+            }
+            (Pending::Join, CanMsg::JoinRedirectTo { peer }) => {
+                if !self.joined && peer.id != self.me.id {
+                    self.send(out, peer, CanMsg::JoinSplit);
+                }
             }
             (Pending::Join, CanMsg::JoinRedirect) => {
                 if let Some(b) = self.bootstrap.clone() {

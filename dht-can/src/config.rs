@@ -15,6 +15,9 @@ pub struct CanConfig {
     pub takeover_delay: Duration,
     /// Wait before retrying a failed join.
     pub join_retry: Duration,
+    /// The paper's "more uniform partitioning": the owner of a joining node's point lets
+    /// a neighbour with a larger zone split instead, so zone volumes even out.
+    pub uniform_partitioning: bool,
 }
 
 impl Default for CanConfig {
@@ -24,6 +27,7 @@ impl Default for CanConfig {
             update_interval: Duration::from_secs(30),
             takeover_delay: Duration::from_secs(5),
             join_retry: Duration::from_secs(5),
+            uniform_partitioning: true,
         }
     }
 }

@@ -28,6 +28,15 @@ pub enum CanMsg<A> {
     },
     /// The point is no longer in the receiver's zones: look it up again.
     JoinRedirect,
+    /// Uniform partitioning: a neighbour of the owner holds a larger zone; ask it with
+    /// `JoinSplit` instead.
+    JoinRedirectTo {
+        /// The neighbour with the larger zone.
+        peer: Contact<A>,
+    },
+    /// After `JoinRedirectTo`: "split your largest zone for me", whether or not it holds
+    /// the joining node's point.
+    JoinSplit,
     /// The sender's zones and neighbours: sent periodically, and at once when they change.
     Update {
         /// The sender's zones.
@@ -105,9 +114,12 @@ impl<A: overlay::Address> Message for CanMsg<A> {
                 }
                 zones_ok(limits, "zone list", zones)
             }
-            CanMsg::JoinRequest | CanMsg::JoinRedirect | CanMsg::TakeoverReject | CanMsg::Ack => {
-                Ok(())
-            }
+            CanMsg::JoinRequest
+            | CanMsg::JoinRedirect
+            | CanMsg::JoinRedirectTo { .. }
+            | CanMsg::JoinSplit
+            | CanMsg::TakeoverReject
+            | CanMsg::Ack => Ok(()),
         }
     }
 }

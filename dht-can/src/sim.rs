@@ -9,6 +9,7 @@ use overlay::{Contact, Key, Routing};
 use crate::can::Can;
 use crate::config::CanConfig;
 use crate::messages::{CanTimer, Peer};
+use crate::zone::{Zone, key_path};
 use crate::zone_map::ZoneMap;
 
 /// The owner of a key is the node whose zone holds its point; zones follow the join
@@ -56,12 +57,38 @@ impl SimRouting for Can<u32> {
     fn oracle(members: &[Contact<u32>], config: &CanConfig) -> Vec<Self> {
         let d = config.dims;
         let mut map = ZoneMap::default();
+        let mut zone_of: Vec<Option<Zone>> = vec![None; members.len()];
+        let mut ns = Vec::new();
         for i in join_order(members) {
-            map.split_for(&members[i].id, i);
-        }
-        let mut zone_of = vec![None; members.len()];
-        for (z, owner) in map.iter() {
-            zone_of[owner] = Some(z);
+            let key = &members[i].id;
+            let Some((mut zone, mut old)) = map.find_path(key_path(key)) else {
+                map.insert(Zone::WHOLE, i);
+                zone_of[i] = Some(Zone::WHOLE);
+                continue;
+            };
+            if config.uniform_partitioning {
+                // As the protocol: a neighbour with a larger zone splits instead.
+                ns.clear();
+                map.neighbours(&zone, d, &mut ns);
+                let larger = ns
+                    .iter()
+                    .map(|&o| (zone_of[o].expect("every earlier member owns a zone"), o))
+                    .filter(|(z, _)| z.depth() < zone.depth())
+                    .min_by(|a, b| {
+                        let id = |o: usize| members[o].id;
+                        a.0.depth()
+                            .cmp(&b.0.depth())
+                            .then_with(|| id(a.1).cmp(&id(b.1)))
+                    });
+                if let Some((z, o)) = larger {
+                    zone = z;
+                    old = o;
+                }
+            }
+            if let Some((a, b)) = map.split(zone, old, key, i) {
+                zone_of[i] = Some(a);
+                zone_of[old] = Some(b);
+            }
         }
         build_in_parallel(members.len(), Vec::new, |ns, i| {
             let zone = zone_of[i].expect("every member owns a zone");

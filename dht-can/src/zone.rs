@@ -98,6 +98,19 @@ impl Zone {
         Some(Zone::from_path(key_path(key), self.depth + 1))
     }
 
+    /// The half of this zone on `key`'s side of the next split (the half holding the
+    /// point when the zone does); `None` at the deepest level.
+    pub fn half_by(&self, key: &Key) -> Option<Zone> {
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        let bit = 1u128 << (127 - self.depth as u32);
+        Some(Zone::from_path(
+            self.path() | (key_path(key) & bit),
+            self.depth + 1,
+        ))
+    }
+
     /// The other half of the zone this one was split from.
     pub fn sibling(&self) -> Option<Zone> {
         if self.depth == 0 {

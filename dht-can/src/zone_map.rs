@@ -59,6 +59,23 @@ impl ZoneMap {
         self.insert(other, old);
     }
 
+    /// Splits `zone` (held by `old`): the half on `key`'s side goes to `owner`. Returns
+    /// the two halves, `owner`'s first.
+    pub fn split(
+        &mut self,
+        zone: Zone,
+        old: usize,
+        key: &Key,
+        owner: usize,
+    ) -> Option<(Zone, Zone)> {
+        let half = zone.half_by(key)?;
+        let other = half.sibling().expect("a half has a sibling");
+        self.zones.remove(&zone.path());
+        self.insert(half, owner);
+        self.insert(other, old);
+        Some((half, other))
+    }
+
     /// Every zone with its owner.
     pub fn iter(&self) -> impl Iterator<Item = (Zone, usize)> + '_ {
         self.zones
