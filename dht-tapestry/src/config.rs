@@ -7,8 +7,11 @@ use std::time::Duration;
 pub struct TapestryConfig {
     /// Backups kept per neighbour-map entry besides the closest node (`c`).
     pub backups: usize,
-    /// Period of the liveness probe of every entry's closest node.
+    /// Period of the liveness probes of entries' closest nodes.
     pub ping_interval: Duration,
+    /// Entries probed per period, in turn: each entry's closest node is probed every
+    /// `entries / ping_batch` periods (a node of 100,000 has about 65 entries).
+    pub ping_batch: usize,
     /// Period of the neighbour-map exchange (one row from one neighbour per row).
     pub table_interval: Duration,
     /// Round-trip probes a node may have in flight to compare candidates by proximity.
@@ -28,6 +31,7 @@ impl Default for TapestryConfig {
         TapestryConfig {
             backups: 3,
             ping_interval: Duration::from_secs(30),
+            ping_batch: 16,
             table_interval: Duration::from_secs(60),
             max_probes: 16,
             join_retry: Duration::from_secs(5),

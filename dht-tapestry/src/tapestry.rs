@@ -60,6 +60,8 @@ pub struct Tapestry<A> {
     pub(crate) relays: Vec<Relay<A>>,
     pub(crate) next_local: u64,
     pub(crate) objects: Objects<A>,
+    /// Where the next heartbeat batch starts among the entries.
+    ping_cursor: usize,
 }
 
 impl<A: Address> Tapestry<A> {
@@ -301,13 +303,28 @@ impl<A: Address> Tapestry<A> {
             .collect()
     }
 
+    /// Probes the closest nodes of the next `ping_batch` entries, in turn.
     fn on_timer_heartbeat(&mut self, out: &mut RoutingOut<'_, Self>) {
         let primaries: Vec<Contact<A>> = self
             .map
             .primaries()
             .map(|(_, s)| s.contact.clone())
             .collect();
-        for c in primaries {
+        let batch = self.cfg.ping_batch.max(1).min(primaries.len());
+        let start = if primaries.is_empty() {
+            0
+        } else {
+            self.ping_cursor % primaries.len()
+        };
+        self.ping_cursor = start + batch;
+        let turn: Vec<Contact<A>> = primaries
+            .iter()
+            .cycle()
+            .skip(start)
+            .take(batch)
+            .cloned()
+            .collect();
+        for c in turn {
             self.send(out, c, TapestryMsg::Ping, Pending::Heartbeat(out.now));
         }
         out.timer(self.cfg.ping_interval, TapestryTimer::Heartbeat);
@@ -350,6 +367,7 @@ impl<A: Address> Routing for Tapestry<A> {
             relays: Vec::new(),
             next_local: 0,
             objects: Objects::default(),
+            ping_cursor: 0,
         }
     }
 
@@ -501,8 +519,11 @@ impl<A: Address> Routing for Tapestry<A> {
                 self.learn(out, from, Some(rtt), false);
             }
             (Pending::Row, TapestryMsg::Row { nodes }) => {
+                // Maintenance keeps the map consistent (no entry empty that has nodes);
+                // proximity is chosen at join time and by heartbeats, not by probing
+                // every node a row names again and again.
                 for c in &nodes {
-                    self.learn(out, c, None, true);
+                    self.learn(out, c, None, false);
                 }
             }
             (Pending::Notice, TapestryMsg::Ack) => {}
