@@ -9,8 +9,11 @@ pub struct TapestryConfig {
     pub backups: usize,
     /// Period of the liveness probes of entries' closest nodes.
     pub ping_interval: Duration,
-    /// Entries probed per period, in turn: each entry's closest node is probed every
-    /// `entries / ping_batch` periods (a node of 100,000 has about 65 entries).
+    /// Nodes of the deepest levels (the ones sharing the longest prefixes, where a root's
+    /// replicas are) probed every period.
+    pub watched: usize,
+    /// Other nodes of the map probed per period, in turn (a node of 100,000 knows about
+    /// 250).
     pub ping_batch: usize,
     /// Period of the neighbour-map exchange (one row from one neighbour per row).
     pub table_interval: Duration,
@@ -31,7 +34,8 @@ impl Default for TapestryConfig {
         TapestryConfig {
             backups: 3,
             ping_interval: Duration::from_secs(30),
-            ping_batch: 16,
+            watched: 8,
+            ping_batch: 8,
             table_interval: Duration::from_secs(60),
             max_probes: 16,
             join_retry: Duration::from_secs(5),

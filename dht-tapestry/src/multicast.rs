@@ -21,8 +21,11 @@ pub(crate) struct Relay<A> {
     /// Answer with `Attached` (this node is the multicast's origin) rather than
     /// `MulticastAck`.
     origin: bool,
+    joiner: Contact<A>,
     waiting: usize,
     reached: Vec<Contact<A>>,
+    /// Nodes sent the multicast (a failed one is replaced by the next of its entry).
+    tried: Vec<overlay::Key>,
 }
 
 impl<A: Address> Tapestry<A> {
@@ -51,8 +54,10 @@ impl<A: Address> Tapestry<A> {
             parent,
             parent_req,
             origin,
+            joiner: joiner.clone(),
             waiting: children.len(),
             reached: vec![self.me.clone()],
+            tried: children.iter().map(|(c, _)| c.id).collect(),
         };
         if children.is_empty() {
             self.answer_relay(out, relay);
@@ -66,6 +71,39 @@ impl<A: Address> Tapestry<A> {
             self.send(out, child, msg, Pending::Relay(relay.id));
         }
         self.relays.push(relay);
+    }
+
+    /// A child did not answer: the subtree it stood for is reached through the next node
+    /// of the same entry, if any; else it counts as answered with nothing.
+    pub(crate) fn relay_failed(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        relay: u64,
+        child: &Contact<A>,
+    ) {
+        let Some(at) = self.relays.iter().position(|r| r.id == relay) else {
+            return;
+        };
+        let next = self.map.slot_of(&child.id).and_then(|(row, col)| {
+            let r = &self.relays[at];
+            self.map
+                .entry(row, col)
+                .iter()
+                .find(|s| !r.tried.contains(&s.contact.id) && s.contact.id != r.joiner.id)
+                .map(|s| (s.contact.clone(), row as u8 + 1))
+        });
+        match next {
+            Some((c, level)) => {
+                let r = &mut self.relays[at];
+                r.tried.push(c.id);
+                let msg = TapestryMsg::Multicast {
+                    joiner: r.joiner.clone(),
+                    level,
+                };
+                self.send(out, c, msg, Pending::Relay(relay));
+            }
+            None => self.relay_answered(out, relay, Vec::new()),
+        }
     }
 
     /// A child answered (or failed, with nothing reached).

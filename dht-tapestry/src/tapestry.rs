@@ -11,7 +11,7 @@ use rand::RngExt;
 use crate::config::TapestryConfig;
 use crate::messages::{TapestryMsg, TapestryTimer};
 use crate::multicast::Relay;
-use crate::neighbour_map::{BASE, DIGIT_BITS, Inserted, NeighbourMap};
+use crate::neighbour_map::{BASE, DIGIT_BITS, Inserted, NeighbourMap, Slot};
 use crate::objects::Objects;
 
 /// How many heartbeat periods a failed node is remembered (and not taken back).
@@ -137,7 +137,8 @@ impl<A: Address> Tapestry<A> {
     /// to follow, or `None` when this node is the key's root. At each level the key's digit
     /// is tried first, then the next digits upwards; reaching this node's own digit means
     /// this node matches that level and routing goes on at the next.
-    pub(crate) fn surrogate_hop(&self, key: &Key) -> Option<(usize, usize)> {
+    /// Entries whose nodes are all in `avoid` count as empty.
+    pub(crate) fn surrogate_hop(&self, key: &Key, avoid: &[Key]) -> Option<(usize, usize)> {
         for level in 0..self.map.rows() {
             let own = self.me.id.digit(level as u32, DIGIT_BITS) as usize;
             let want = key.digit(level as u32, DIGIT_BITS) as usize;
@@ -146,7 +147,8 @@ impl<A: Address> Tapestry<A> {
                 if d == own {
                     break;
                 }
-                if !self.map.entry(level, d).is_empty() {
+                let live = |s: &&Slot<A>| !avoid.contains(&s.contact.id);
+                if self.map.entry(level, d).iter().any(|s| live(&s)) {
                     return Some((level, d));
                 }
             }
@@ -156,10 +158,11 @@ impl<A: Address> Tapestry<A> {
 
     /// The `num` nodes first in surrogate order for `key` among this node and its map:
     /// the root, then the nodes that become root if it fails.
-    pub(crate) fn surrogate_order(&self, key: &Key, num: usize) -> Vec<Contact<A>> {
+    /// Nodes in `avoid` are left out.
+    pub(crate) fn surrogate_order(&self, key: &Key, num: usize, avoid: &[Key]) -> Vec<Contact<A>> {
         let mut best: Vec<&Contact<A>> = Vec::with_capacity(num + 1);
-        let candidates =
-            std::iter::once(&self.me).chain(self.map.slots().iter().map(|s| &s.contact));
+        let known = self.map.slots().iter().map(|s| &s.contact);
+        let candidates = std::iter::once(&self.me).chain(known.filter(|c| !avoid.contains(&c.id)));
         for c in candidates {
             let at = best.partition_point(|b| key.cmp_surrogate(&b.id, &c.id, DIGIT_BITS).is_lt());
             if at < num {
@@ -303,26 +306,27 @@ impl<A: Address> Tapestry<A> {
             .collect()
     }
 
-    /// Probes the closest nodes of the next `ping_batch` entries, in turn.
+    /// Probes the `watched` nodes of the deepest levels (where a root's replicas are) every
+    /// period, and the next `ping_batch` of the others in turn: backups too, so that an
+    /// entry does not silt up with departed nodes while only its first is watched.
     fn on_timer_heartbeat(&mut self, out: &mut RoutingOut<'_, Self>) {
-        let primaries: Vec<Contact<A>> = self
-            .map
-            .primaries()
-            .map(|(_, s)| s.contact.clone())
-            .collect();
-        let batch = self.cfg.ping_batch.max(1).min(primaries.len());
-        let start = if primaries.is_empty() {
+        let slots = self.map.slots();
+        let deep = slots.len().saturating_sub(self.cfg.watched);
+        let (rest, watched) = slots.split_at(deep);
+        let batch = self.cfg.ping_batch.min(rest.len());
+        let start = if rest.is_empty() {
             0
         } else {
-            self.ping_cursor % primaries.len()
+            self.ping_cursor % rest.len()
         };
         self.ping_cursor = start + batch;
-        let turn: Vec<Contact<A>> = primaries
+        let turn: Vec<Contact<A>> = rest
             .iter()
             .cycle()
             .skip(start)
             .take(batch)
-            .cloned()
+            .chain(watched)
+            .map(|s| s.contact.clone())
             .collect();
         for c in turn {
             self.send(out, c, TapestryMsg::Ping, Pending::Heartbeat(out.now));
@@ -542,10 +546,10 @@ impl<A: Address> Routing for Tapestry<A> {
         Ok(())
     }
 
-    fn on_request_failed(&mut self, out: &mut RoutingOut<'_, Self>, _to: &Contact<A>, id: ReqId) {
+    fn on_request_failed(&mut self, out: &mut RoutingOut<'_, Self>, to: &Contact<A>, id: ReqId) {
         match self.pending.remove(&id) {
             Some(Pending::Join | Pending::Attach) if !self.joined => self.retry_join(out),
-            Some(Pending::Relay(relay)) => self.relay_answered(out, relay, Vec::new()),
+            Some(Pending::Relay(relay)) => self.relay_failed(out, relay, to),
             Some(Pending::Walk(walk)) => self.walk_advance(out, walk),
             _ => {}
         }
@@ -583,12 +587,16 @@ impl<A: Address> Routing for Tapestry<A> {
     }
 
     fn step(&self, key: &Key, num: usize) -> Step<A> {
+        self.step_avoiding(key, num, &[])
+    }
+
+    fn step_avoiding(&self, key: &Key, num: usize, avoid: &[Key]) -> Step<A> {
         let num = num.max(1);
         if !self.joined {
             return Step::Next(Vec::new());
         }
-        let Some((level, digit)) = self.surrogate_hop(key) else {
-            return Step::Root(self.surrogate_order(key, num));
+        let Some((level, digit)) = self.surrogate_hop(key, avoid) else {
+            return Step::Root(self.surrogate_order(key, num, avoid));
         };
         // The entry's nodes, then the entries surrogate routing falls to if they all fail.
         let own = self.me.id.digit(level as u32, DIGIT_BITS) as usize;
@@ -598,7 +606,9 @@ impl<A: Address> Routing for Tapestry<A> {
             if d == own || next.len() >= num {
                 break;
             }
-            for s in self.map.entry(level, d).iter().take(num - next.len()) {
+            let entry = self.map.entry(level, d).iter();
+            let live = entry.filter(|s| !avoid.contains(&s.contact.id));
+            for s in live.take(num - next.len()) {
                 next.push(s.contact.clone());
             }
         }
@@ -627,11 +637,11 @@ impl<A: Address> Routing for Tapestry<A> {
         if !self.joined {
             return Vec::new();
         }
-        self.surrogate_order(key, max_rank)
+        self.surrogate_order(key, max_rank, &[])
     }
 
     fn is_root(&self, key: &Key) -> bool {
-        self.joined && self.surrogate_hop(key).is_none()
+        self.joined && self.surrogate_hop(key, &[]).is_none()
     }
 
     fn summary(&self) -> String {

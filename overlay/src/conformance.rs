@@ -246,6 +246,7 @@ pub fn bad_input_changes_nothing<R: SimRouting>(config: &R::Config) {
         id: 7,
         body: Request::FindNext {
             key: Key::hash("x"),
+            avoid: Vec::new(),
         },
     }
     .encode();

@@ -12,6 +12,8 @@ use crate::wire::Request;
 
 /// Longest list of fallback candidates a lookup keeps.
 const MAX_FALLBACK: usize = 8;
+/// Most unanswering nodes a lookup names to the nodes it asks.
+const MAX_AVOID: usize = 8;
 
 /// Who started a lookup and gets its result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub(crate) struct Lookup<A> {
     messages: u32,
     failures: u32,
     asked: Vec<NodeId>,
+    /// Asked nodes that did not answer, named in later queries.
+    unanswered: Vec<NodeId>,
     fallback: Vec<Contact<A>>,
 }
 
@@ -58,6 +62,7 @@ impl<R: Routing> Node<R> {
                 messages: 0,
                 failures: 0,
                 asked: Vec::with_capacity(16),
+                unanswered: Vec::new(),
                 fallback: Vec::new(),
             },
         );
@@ -124,6 +129,12 @@ impl<R: Routing> Node<R> {
             return;
         };
         l.failures += 1;
+        // One query is in flight at a time: the one that failed went to the last node asked.
+        if let Some(&gone) = l.asked.last()
+            && l.unanswered.len() < MAX_AVOID
+        {
+            l.unanswered.push(gone);
+        }
         self.lookup_query_next(ctx, lid);
     }
 
@@ -149,8 +160,11 @@ impl<R: Routing> Node<R> {
             // Every candidate failed: ask our own (now repaired) tables once more.
             let key = l.key;
             let asked = l.asked.clone();
+            let avoid = l.unanswered.clone();
             if self.routing.is_joined() && l.failures > 0 && l.failures <= 3 {
-                let step = self.routing.step(&key, self.cfg.step_width);
+                let step = self
+                    .routing
+                    .step_avoiding(&key, self.cfg.step_width, &avoid);
                 if step.contacts().iter().any(|c| !asked.contains(&c.id)) {
                     let l = self.lookups.get_mut(&lid).expect("present");
                     l.failures += 1;
@@ -163,8 +177,11 @@ impl<R: Routing> Node<R> {
         };
         l.asked.push(next.id);
         l.messages += 1;
-        let key = l.key;
-        self.request(ctx, next, Request::FindNext { key }, Purpose::Lookup(lid));
+        let body = Request::FindNext {
+            key: l.key,
+            avoid: l.unanswered.clone(),
+        };
+        self.request(ctx, next, body, Purpose::Lookup(lid));
     }
 
     fn finish_lookup(

@@ -324,8 +324,10 @@ impl<R: Routing> Node<R> {
         }
         match body {
             Request::Routing(_) => unreachable!("handled above"),
-            Request::FindNext { key } => {
-                let step = self.routing.step(&key, self.cfg.step_width);
+            Request::FindNext { key, avoid } => {
+                let step = self
+                    .routing
+                    .step_avoiding(&key, self.cfg.step_width, &avoid);
                 self.respond(ctx, from, id, Response::Next(step));
             }
             Request::Route { key, payload, hops } => {

@@ -246,6 +246,15 @@ pub trait Routing: Sized + Debug + Send + 'static {
     /// `Next` names nodes closer to the key. Lookups and `route` are built on this alone.
     fn step(&self, key: &Key, num: usize) -> Step<Self::Addr>;
 
+    /// [`Routing::step`] as if the nodes in `avoid` had failed. An iterative lookup names
+    /// the nodes that did not answer it, so the node asked can route around a failure its
+    /// own probes have not noticed yet (else it would keep sending the lookup back into
+    /// the dead entry). Algorithms whose fallbacks already cover this keep the default.
+    fn step_avoiding(&self, key: &Key, num: usize, avoid: &[Key]) -> Step<Self::Addr> {
+        let _ = avoid;
+        self.step(key, num)
+    }
+
     /// `local_lookup(key, num, safe)`: up to `num` next-hop candidates for `key`, best first.
     /// `safe` asks for candidates chosen so that an adversary cannot steer the choice; an
     /// algorithm without such a mode returns the same as unsafe.

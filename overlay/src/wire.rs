@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::contact::Contact;
 use crate::error::{DecodeError, InvalidMessage};
 use crate::id::Key;
+use crate::id::NodeId;
 use crate::limits::Limits;
 use crate::routing::{Message, ReqId, Routing, Step};
 use crate::store::{Record, Version};
@@ -19,6 +20,10 @@ pub enum Request<M> {
     FindNext {
         /// The key being looked up.
         key: Key,
+        /// Nodes that did not answer this lookup: the receiver routes as if they had
+        /// failed.
+        #[serde(default)]
+        avoid: Vec<NodeId>,
     },
     /// A message routed recursively towards `key`'s root (the common API's `route`).
     Route {
@@ -122,7 +127,8 @@ impl<A, M: Message> Wire<A, M> {
         match self {
             Wire::Request { body, .. } => match body {
                 Request::Routing(m) => m.validate(limits),
-                Request::FindNext { .. } | Request::Fetch { .. } => Ok(()),
+                Request::FindNext { avoid, .. } => limits.list("avoid", avoid.len()),
+                Request::Fetch { .. } => Ok(()),
                 Request::Route { payload, .. } => limits.value("payload", payload.len()),
                 Request::Store { records, .. } => check_records(limits, records),
                 Request::Offer { entries } => limits.list("offer", entries.len()),

@@ -614,7 +614,10 @@ impl<R: SimRouting> Simulator<R> {
                         self.lookup_stats
                             .record(*hops, *messages, *latency, correct);
                     }
-                    Err(_) => self.lookup_stats.record_failure(*messages),
+                    Err(e) => {
+                        tracing::debug!(node = addr, error = ?e, hops, "lookup failed");
+                        self.lookup_stats.record_failure(*messages)
+                    }
                 }
                 return;
             }
