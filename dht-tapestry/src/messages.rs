@@ -22,22 +22,22 @@ pub enum TapestryMsg<A> {
     /// Sent by a joining node to its surrogate root: "insert me", which starts the
     /// acknowledged multicast to every node sharing the prefix the two have in common.
     Attach,
-    /// Answer to `Attach` once the multicast is acknowledged.
+    /// Answer to `Attach`: the root took the new node in and starts the multicast.
     Attached {
-        /// The nodes the multicast reached.
+        /// The nodes that answer knows took the new node in (the root itself).
         reached: Vec<Contact<A>>,
     },
-    /// The acknowledged multicast: add `joiner`, and forward to every level from `level`
-    /// down, answering once all below answered.
+    /// The acknowledged multicast: add `joiner`, and forward to the closest node of every
+    /// entry from `level` down.
     Multicast {
         /// The new node.
         joiner: Contact<A>,
         /// The first level this receiver covers.
         level: u8,
     },
-    /// Answer to `Multicast`.
+    /// Answer to `Multicast` on receipt.
     MulticastAck {
-        /// The nodes reached below (and including) the receiver.
+        /// The receiver.
         reached: Vec<Contact<A>>,
     },
     /// A node finished joining and tells the nodes in its map.

@@ -1,68 +1,58 @@
 //! Tapestry's acknowledged multicast, which inserts a joining node: the surrogate root of
 //! the new id forwards to the closest node of each of its entries from level `α` down
-//! (`α` = the prefix length it shares with the new node), each receiver does the same
-//! from the next level, and answers go back up once everything below answered. Every node
-//! sharing those `α` digits is reached once and adds the new node to its (empty) entry.
+//! (`α` = the prefix length it shares with the new node), and each receiver does the same
+//! from the next level, so every node sharing those `α` digits is reached once and adds
+//! the new node to its (empty) entry. Every hop is acknowledged; a hop that does not
+//! answer is replaced by the next node of the same entry, so a failed node does not cut
+//! its subtree off.
+//!
+//! A receiver acknowledges on receipt rather than after its whole subtree: waiting for
+//! the subtree would make a parent's request outlive its timeout whenever a failure
+//! somewhere below costs one, and the parent would take a live child for dead.
 
-use overlay::{Address, Contact, ReqId, RoutingOut};
+use overlay::{Address, Contact, Key, RoutingOut};
 
 use crate::messages::TapestryMsg;
 use crate::tapestry::{Pending, Tapestry};
 
-/// Most nodes listed in a multicast answer.
-const MAX_REACHED: usize = 512;
-
-/// A multicast this node forwarded and waits on.
+/// A multicast this node forwarded, while some hop is unacknowledged.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Relay<A> {
     id: u64,
-    parent: Contact<A>,
-    parent_req: ReqId,
-    /// Answer with `Attached` (this node is the multicast's origin) rather than
-    /// `MulticastAck`.
-    origin: bool,
     joiner: Contact<A>,
     waiting: usize,
-    reached: Vec<Contact<A>>,
     /// Nodes sent the multicast (a failed one is replaced by the next of its entry).
-    tried: Vec<overlay::Key>,
+    tried: Vec<Key>,
 }
 
 impl<A: Address> Tapestry<A> {
-    /// Forwards the multicast for `joiner` to the closest node of every entry from `level`
-    /// down, or answers `parent` at once when there is none.
+    /// Forwards the multicast for `joiner` to the closest node of every entry from
+    /// `level` down (`except` the node it came from).
     pub(crate) fn start_relay(
         &mut self,
         out: &mut RoutingOut<'_, Self>,
-        parent: Contact<A>,
-        parent_req: ReqId,
-        origin: bool,
         joiner: Contact<A>,
         level: usize,
+        except: &Key,
     ) {
         let children: Vec<(Contact<A>, u8)> = self
             .map
             .primaries()
             .filter(|(row, s)| {
-                *row >= level && s.contact.id != joiner.id && s.contact.id != parent.id
+                *row >= level && s.contact.id != joiner.id && s.contact.id != *except
             })
             .map(|(row, s)| (s.contact.clone(), row as u8 + 1))
             .collect();
+        if children.is_empty() {
+            return;
+        }
         self.next_local += 1;
         let relay = Relay {
             id: self.next_local,
-            parent,
-            parent_req,
-            origin,
             joiner: joiner.clone(),
             waiting: children.len(),
-            reached: vec![self.me.clone()],
             tried: children.iter().map(|(c, _)| c.id).collect(),
         };
-        if children.is_empty() {
-            self.answer_relay(out, relay);
-            return;
-        }
         for (child, level) in children {
             let msg = TapestryMsg::Multicast {
                 joiner: joiner.clone(),
@@ -73,8 +63,20 @@ impl<A: Address> Tapestry<A> {
         self.relays.push(relay);
     }
 
-    /// A child did not answer: the subtree it stood for is reached through the next node
-    /// of the same entry, if any; else it counts as answered with nothing.
+    /// A hop acknowledged.
+    pub(crate) fn relay_answered(&mut self, relay: u64) {
+        let Some(at) = self.relays.iter().position(|r| r.id == relay) else {
+            return;
+        };
+        let r = &mut self.relays[at];
+        r.waiting -= 1;
+        if r.waiting == 0 {
+            self.relays.swap_remove(at);
+        }
+    }
+
+    /// A hop did not answer: the subtree it stood for is reached through the next node of
+    /// the same entry, if any.
     pub(crate) fn relay_failed(
         &mut self,
         out: &mut RoutingOut<'_, Self>,
@@ -102,43 +104,7 @@ impl<A: Address> Tapestry<A> {
                 };
                 self.send(out, c, msg, Pending::Relay(relay));
             }
-            None => self.relay_answered(out, relay, Vec::new()),
+            None => self.relay_answered(relay),
         }
-    }
-
-    /// A child answered (or failed, with nothing reached).
-    pub(crate) fn relay_answered(
-        &mut self,
-        out: &mut RoutingOut<'_, Self>,
-        relay: u64,
-        reached: Vec<Contact<A>>,
-    ) {
-        let Some(at) = self.relays.iter().position(|r| r.id == relay) else {
-            return;
-        };
-        let r = &mut self.relays[at];
-        for c in reached {
-            if r.reached.len() < MAX_REACHED && !r.reached.iter().any(|x| x.id == c.id) {
-                r.reached.push(c);
-            }
-        }
-        r.waiting -= 1;
-        if r.waiting == 0 {
-            let done = self.relays.swap_remove(at);
-            self.answer_relay(out, done);
-        }
-    }
-
-    fn answer_relay(&mut self, out: &mut RoutingOut<'_, Self>, relay: Relay<A>) {
-        let msg = if relay.origin {
-            TapestryMsg::Attached {
-                reached: relay.reached,
-            }
-        } else {
-            TapestryMsg::MulticastAck {
-                reached: relay.reached,
-            }
-        };
-        out.respond(relay.parent, relay.parent_req, msg);
     }
 }

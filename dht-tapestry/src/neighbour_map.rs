@@ -210,6 +210,13 @@ impl<A: Clone> NeighbourMap<A> {
         Some((row, col, to - from == 1))
     }
 
+    /// Gives back the capacity left over from growing (a network of a million nodes in one
+    /// simulator feels every spare slot).
+    pub fn shrink_to_fit(&mut self) {
+        self.slots.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
     /// Which entries are non-empty, level by level (trailing empty levels trimmed).
     pub fn occupancy(&self) -> Vec<bool> {
         (0..self.ends.len())

@@ -46,6 +46,7 @@ fn converged(ring: &[Contact<u32>], k: usize, cfg: &TapestryConfig) -> Tapestry<
             }
         }
     }
+    map.shrink_to_fit();
     Tapestry::from_map(me, cfg.clone(), map)
 }
 

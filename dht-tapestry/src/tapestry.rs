@@ -182,7 +182,11 @@ impl<A: Address> Tapestry<A> {
     fn join_query_next(&mut self, out: &mut RoutingOut<'_, Self>, candidates: &[Contact<A>]) {
         let next = candidates
             .iter()
-            .find(|c| c.id != self.me.id && !self.join_asked.contains(&c.id))
+            .find(|c| {
+                c.id != self.me.id
+                    && !self.join_asked.contains(&c.id)
+                    && !self.is_dead(&c.id, out.now)
+            })
             .cloned();
         match next {
             Some(c) if self.join_asked.len() < MAX_JOIN_STEPS => {
@@ -238,8 +242,9 @@ impl<A: Address> Tapestry<A> {
         self.send(out, root, TapestryMsg::Attach, Pending::Attach);
     }
 
-    /// The multicast reached every node sharing our prefix with the surrogate root: we
-    /// route now. The closest node of every entry learns of us too, so it may rank us.
+    /// The surrogate root took us in (its multicast goes on to every node sharing its
+    /// prefix with us; our own map already came from it with the join state): we route
+    /// now. The closest node of every entry learns of us too, so it may rank us.
     pub(crate) fn finish_join(&mut self, out: &mut RoutingOut<'_, Self>, reached: &[Contact<A>]) {
         for c in reached {
             self.learn(out, c, None, true);
@@ -442,13 +447,17 @@ impl<A: Address> Routing for Tapestry<A> {
             TapestryMsg::Attach => {
                 self.learn(out, from, None, false);
                 let level = self.me.id.shared_prefix_digits(&from.id, DIGIT_BITS) as usize;
-                self.start_relay(out, from.clone(), id, true, from.clone(), level);
-                return Ok(());
+                self.start_relay(out, from.clone(), level, &from.id);
+                TapestryMsg::Attached {
+                    reached: vec![self.me.clone()],
+                }
             }
             TapestryMsg::Multicast { joiner, level } => {
                 self.learn(out, &joiner, None, false);
-                self.start_relay(out, from.clone(), id, false, joiner, level as usize);
-                return Ok(());
+                self.start_relay(out, joiner, level as usize, &from.id);
+                TapestryMsg::MulticastAck {
+                    reached: vec![self.me.clone()],
+                }
             }
             TapestryMsg::Announce => {
                 self.learn(out, from, None, true);
@@ -516,7 +525,10 @@ impl<A: Address> Routing for Tapestry<A> {
                 }
             }
             (Pending::Relay(relay), TapestryMsg::MulticastAck { reached }) => {
-                self.relay_answered(out, relay, reached)
+                for c in &reached {
+                    self.learn(out, c, None, false);
+                }
+                self.relay_answered(relay)
             }
             (Pending::Probe(sent) | Pending::Heartbeat(sent), TapestryMsg::Ack) => {
                 let rtt = u32::try_from(out.now.since(sent).as_micros()).unwrap_or(u32::MAX - 1);
@@ -565,7 +577,10 @@ impl<A: Address> Routing for Tapestry<A> {
             }
             TapestryTimer::RetryJoin(b) => {
                 if !self.joined && !self.attaching {
-                    self.join_query_next(out, &[b]);
+                    // The bootstrap may have left since: any node learnt will do.
+                    let mut candidates = vec![b];
+                    candidates.extend(self.known());
+                    self.join_query_next(out, &candidates);
                 }
             }
         }
