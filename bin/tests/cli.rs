@@ -235,3 +235,37 @@ fn churn_bench_runs_for_pastry_tapestry_and_can() {
         assert_eq!(rows[0]["overlay"], overlay);
     }
 }
+
+#[test]
+fn locate_bench_finds_published_objects_before_and_after_a_crash() {
+    let out = p2p(&[
+        "bench",
+        "locate",
+        "--nodes",
+        "300",
+        "--objects",
+        "300",
+        "--crash",
+        "0.2",
+        "--json",
+        "--quiet",
+    ]);
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row["overlay"], "tapestry");
+    assert_eq!(row["located"], 1.0, "{row}");
+    assert!(row["live_objects"].as_u64().unwrap() > 150, "{row}");
+    assert!(
+        row["located_after_repair"].as_f64().unwrap() >= 0.99,
+        "{row}"
+    );
+}
+
+#[test]
+fn locate_bench_is_tapestry_only() {
+    let out = p2p(&["bench", "locate", "--overlay", "chord", "--nodes", "10"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Tapestry"), "{err}");
+}

@@ -1,8 +1,8 @@
 //! The Pastry state machine (Rowstron and Druschel, Middleware 2001).
 
 use overlay::{
-    Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, SmallMap, Step,
-    Time,
+    Address, Contact, Key, LookupError, ProtocolError, RecentlyDead, ReqId, Routing, RoutingOut,
+    SmallMap, Step, Time,
 };
 use rand::RngExt;
 
@@ -50,7 +50,7 @@ pub struct Pastry<A> {
     pending: SmallMap<ReqId, Pending>,
     /// Nodes found dead lately, with when: others' tables still list them for a while, and
     /// taking them back in would only fail again.
-    dead: Vec<(Key, Time)>,
+    dead: RecentlyDead,
 }
 
 impl<A: Address> Pastry<A> {
@@ -132,7 +132,7 @@ impl<A: Address> Pastry<A> {
         rtt: Option<u32>,
         probe: bool,
     ) {
-        if c.id == self.me.id || self.is_dead(&c.id, out.now) {
+        if c.id == self.me.id || self.dead.contains(&c.id, out.now) {
             return;
         }
         self.leaf_insert(out, c);
@@ -307,7 +307,8 @@ impl<A: Address> Pastry<A> {
             theirs.insert(c);
         }
         for c in nodes {
-            if c.id != self.me.id && !self.is_dead(&c.id, out.now) && self.leaf.would_take(c) {
+            if c.id != self.me.id && !self.dead.contains(&c.id, out.now) && self.leaf.would_take(c)
+            {
                 self.probe(out, c);
             }
         }
@@ -372,7 +373,7 @@ impl<A: Address> Routing for Pastry<A> {
             bootstrap: None,
             join_asked: Vec::new(),
             pending: SmallMap::default(),
-            dead: Vec::new(),
+            dead: RecentlyDead::new(config.leaf_interval * DEAD_MEMORY, MAX_DEAD),
         }
     }
 
@@ -557,7 +558,7 @@ impl<A: Address> Routing for Pastry<A> {
     }
 
     fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
-        self.mark_dead(&peer.id, out.now);
+        self.dead.insert(peer.id, out.now);
         self.forget(out, &peer.id);
     }
 
@@ -630,24 +631,6 @@ impl<A: Address> Routing for Pastry<A> {
 }
 
 impl<A: Address> Pastry<A> {
-    /// Whether `id` failed within the last [`DEAD_MEMORY`] leaf-maintenance periods.
-    fn is_dead(&self, id: &Key, now: Time) -> bool {
-        let horizon = self.cfg.leaf_interval * DEAD_MEMORY;
-        self.dead
-            .iter()
-            .any(|(d, t)| d == id && now.since(*t) < horizon)
-    }
-
-    fn mark_dead(&mut self, id: &Key, now: Time) {
-        let horizon = self.cfg.leaf_interval * DEAD_MEMORY;
-        self.dead
-            .retain(|(d, t)| d != id && now.since(*t) < horizon);
-        if self.dead.len() >= MAX_DEAD {
-            self.dead.remove(0);
-        }
-        self.dead.push((*id, now));
-    }
-
     /// Drops `id` from every table; a hole in the leaf set is repaired from the farthest
     /// leaf on that side, a routing-table hole from another entry of the same row.
     fn forget(&mut self, out: &mut RoutingOut<'_, Self>, id: &Key) {

@@ -210,11 +210,12 @@ impl<A: Clone> NeighbourMap<A> {
         Some((row, col, to - from == 1))
     }
 
-    /// Gives back the capacity left over from growing (a network of a million nodes in one
-    /// simulator feels every spare slot).
-    pub fn shrink_to_fit(&mut self) {
-        self.slots.shrink_to_fit();
-        self.ends.shrink_to_fit();
+    /// Makes room for `slots` nodes over `rows` levels at once, so a map built in one go
+    /// allocates once instead of leaving a trail of outgrown buffers.
+    pub fn reserve(&mut self, slots: usize, rows: usize) {
+        self.slots.reserve_exact(slots);
+        self.ends
+            .reserve_exact((rows * BASE).saturating_sub(self.ends.len()));
     }
 
     /// Which entries are non-empty, level by level (trailing empty levels trimmed).

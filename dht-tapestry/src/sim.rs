@@ -14,10 +14,17 @@ const _: () = assert!(DIGIT_BITS == SURROGATE_DIGIT_BITS);
 
 /// The converged map of the node at `k` in the sorted `ring`: every entry holds the first
 /// `1 + backups` nodes with its prefix. The oracle knows no proximity, so it cannot rank
-/// them as the protocol's probes would.
-fn converged(ring: &[Contact<u32>], k: usize, cfg: &TapestryConfig) -> Tapestry<u32> {
+/// them as the protocol's probes would. `picked` is scratch space reused between nodes.
+fn converged(
+    ring: &[Contact<u32>],
+    k: usize,
+    cfg: &TapestryConfig,
+    picked: &mut Vec<Contact<u32>>,
+) -> Tapestry<u32> {
     let me = ring[k].clone();
-    let mut map = NeighbourMap::new(me.id, cfg.backups);
+    let width = cfg.backups + 1;
+    picked.clear();
+    let mut rows = 0;
     for level in 0..Key::digit_count(DIGIT_BITS) {
         let (lo, hi) = me.id.prefix_range(level, DIGIT_BITS);
         let from = ring.partition_point(|c| c.id < lo);
@@ -26,27 +33,26 @@ fn converged(ring: &[Contact<u32>], k: usize, cfg: &TapestryConfig) -> Tapestry<
             // Nobody else shares this prefix: every deeper level is empty too.
             break;
         }
+        rows = level as usize + 1;
         let own = me.id.digit(level, DIGIT_BITS);
         for col in 0..BASE as u32 {
             if col == own {
                 continue;
             }
-            let (lo, _) = me
+            let (lo, hi) = me
                 .id
                 .with_digit(level, DIGIT_BITS, col)
                 .prefix_range(level + 1, DIGIT_BITS);
             let start = from + ring[from..to].partition_point(|c| c.id < lo);
-            for c in ring[start..to].iter().take(map.width()) {
-                if c.id.shared_prefix_digits(&me.id, DIGIT_BITS) != level
-                    || c.id.digit(level, DIGIT_BITS) != col
-                {
-                    break;
-                }
-                map.insert(c, None);
-            }
+            let within = ring[start..to].iter().take_while(|c| c.id <= hi);
+            picked.extend(within.take(width).cloned());
         }
     }
-    map.shrink_to_fit();
+    let mut map = NeighbourMap::new(me.id, cfg.backups);
+    map.reserve(picked.len(), rows);
+    for c in picked.iter() {
+        map.insert(c, None);
+    }
     Tapestry::from_map(me, cfg.clone(), map)
 }
 
@@ -54,7 +60,9 @@ impl SimRouting for Tapestry<u32> {
     type Truth = SurrogateTruth;
 
     fn oracle(members: &[Contact<u32>], config: &TapestryConfig) -> Vec<Self> {
-        build_in_parallel(members.len(), || (), |_, k| converged(members, k, config))
+        build_in_parallel(members.len(), Vec::new, |picked, k| {
+            converged(members, k, config, picked)
+        })
     }
 
     fn maintenance_timers(&self, config: &TapestryConfig) -> Vec<(Duration, TapestryTimer<u32>)> {

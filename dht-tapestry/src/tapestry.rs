@@ -3,8 +3,8 @@
 //! acknowledged multicast in `multicast`.
 
 use overlay::{
-    Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, SmallMap, Step,
-    Time,
+    Address, Contact, Key, LookupError, ProtocolError, RecentlyDead, ReqId, Routing, RoutingOut,
+    SmallMap, Step, Time,
 };
 use rand::RngExt;
 
@@ -56,7 +56,7 @@ pub struct Tapestry<A> {
     join_asked: Vec<Key>,
     pub(crate) pending: SmallMap<ReqId, Pending>,
     /// Nodes found dead lately, with when: others still list them for a while.
-    dead: Vec<(Key, Time)>,
+    dead: RecentlyDead,
     pub(crate) relays: Vec<Relay<A>>,
     pub(crate) next_local: u64,
     pub(crate) objects: Objects<A>,
@@ -109,7 +109,7 @@ impl<A: Address> Tapestry<A> {
         rtt: Option<u32>,
         probe: bool,
     ) {
-        if c.id == self.me.id || self.is_dead(&c.id, out.now) {
+        if c.id == self.me.id || self.dead.contains(&c.id, out.now) {
             return;
         }
         match self.map.insert(c, rtt) {
@@ -185,7 +185,7 @@ impl<A: Address> Tapestry<A> {
             .find(|c| {
                 c.id != self.me.id
                     && !self.join_asked.contains(&c.id)
-                    && !self.is_dead(&c.id, out.now)
+                    && !self.dead.contains(&c.id, out.now)
             })
             .cloned();
         match next {
@@ -263,24 +263,6 @@ impl<A: Address> Tapestry<A> {
             self.send(out, c, TapestryMsg::Announce, Pending::Notice);
         }
         self.arm_timers(out);
-    }
-
-    /// Whether `id` failed within the last [`DEAD_MEMORY`] heartbeat periods.
-    fn is_dead(&self, id: &Key, now: Time) -> bool {
-        let horizon = self.cfg.ping_interval * DEAD_MEMORY;
-        self.dead
-            .iter()
-            .any(|(d, t)| d == id && now.since(*t) < horizon)
-    }
-
-    fn mark_dead(&mut self, id: &Key, now: Time) {
-        let horizon = self.cfg.ping_interval * DEAD_MEMORY;
-        self.dead
-            .retain(|(d, t)| d != id && now.since(*t) < horizon);
-        if self.dead.len() >= MAX_DEAD {
-            self.dead.remove(0);
-        }
-        self.dead.push((*id, now));
     }
 
     /// Drops `id` from the map (a backup of its entry moves up). An entry left empty is
@@ -372,7 +354,7 @@ impl<A: Address> Routing for Tapestry<A> {
             bootstrap: None,
             join_asked: Vec::new(),
             pending: SmallMap::default(),
-            dead: Vec::new(),
+            dead: RecentlyDead::new(config.ping_interval * DEAD_MEMORY, MAX_DEAD),
             relays: Vec::new(),
             next_local: 0,
             objects: Objects::default(),
@@ -597,7 +579,7 @@ impl<A: Address> Routing for Tapestry<A> {
     }
 
     fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
-        self.mark_dead(&peer.id, out.now);
+        self.dead.insert(peer.id, out.now);
         self.forget(out, peer);
     }
 
