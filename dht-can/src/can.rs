@@ -847,6 +847,13 @@ impl<A: Address> Routing for Can<A> {
             return Vec::new();
         }
         let mut v = self.by_distance(key, true);
+        // Our own zones are exact; what we hold about a neighbour's may be a split behind.
+        if self.owns(key)
+            && let Some(at) = v.iter().position(|c| c.id == self.me.id)
+        {
+            let me = v.remove(at);
+            v.insert(0, me);
+        }
         v.truncate(max_rank);
         v
     }

@@ -40,6 +40,11 @@ impl GroundTruth<Can<u32>> for CanTruth {
     }
 }
 
+/// Whether two zone lists hold the same zones, in any order.
+fn same_zones(a: &[Zone], b: &[Zone]) -> bool {
+    a.len() == b.len() && a.iter().all(|z| b.contains(z))
+}
+
 /// The order in which the oracle lets `members` join: by their ids' low bits, which are
 /// independent of the high bits that place them.
 fn join_order(members: &[Contact<u32>]) -> Vec<usize> {
@@ -152,7 +157,13 @@ impl SimRouting for Can<u32> {
                 truth.dedup();
                 let mut mine: Vec<Key> = n.neighbours().iter().map(|x| x.peer.contact.id).collect();
                 mine.sort();
-                mine == truth
+                // What it holds about each neighbour's zones must be current too: greedy
+                // routing names a neighbour as the owner from it.
+                let current = n.neighbours().iter().all(|x| {
+                    let at = nodes.binary_search_by(|m| m.me().id.cmp(&x.peer.contact.id));
+                    at.is_ok_and(|j| same_zones(&x.peer.zones, nodes[j].zones()))
+                });
+                mine == truth && current
             })
             .count()
     }

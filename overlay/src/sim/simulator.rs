@@ -309,8 +309,9 @@ impl<R: SimRouting> Simulator<R> {
         self.out = out;
     }
 
-    /// Whether every joined node's tables equal those the oracle builds from the current
-    /// membership; returns the fraction that agree.
+    /// Whether every live node has joined and has the tables the oracle builds from the
+    /// current membership; returns the fraction that do (a node still joining does not:
+    /// its join would change others' tables, and the truth, while lookups run).
     pub fn converged_fraction(&self) -> f64 {
         let mut nodes: Vec<&R> = self
             .live
@@ -323,7 +324,7 @@ impl<R: SimRouting> Simulator<R> {
             return 1.0;
         }
         nodes.sort_by_key(|r| r.me().id);
-        R::converged(&nodes, &self.routing_cfg) as f64 / nodes.len() as f64
+        R::converged(&nodes, &self.routing_cfg) as f64 / self.live.len() as f64
     }
 
     /// Grows the overlay by real joins: `n` nodes, each joining through a random node that
@@ -611,6 +612,9 @@ impl<R: SimRouting> Simulator<R> {
                 match result {
                     Ok(nodes) => {
                         let correct = self.is_true_root(key, nodes[0].addr);
+                        if !correct {
+                            tracing::debug!(node = addr, key = %key.short(), answer = nodes[0].addr, hops, "wrong root");
+                        }
                         self.lookup_stats
                             .record(*hops, *messages, *latency, correct);
                     }
