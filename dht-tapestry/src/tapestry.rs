@@ -20,6 +20,8 @@ const DEAD_MEMORY: u32 = 10;
 const MAX_DEAD: usize = 64;
 /// Most nodes a joining node queries on the route to its own id.
 const MAX_JOIN_STEPS: usize = 48;
+/// Most doublings of the heartbeat batch after failures.
+const MAX_BOOST: u32 = 6;
 /// Nodes asked to refill an entry that emptied.
 const REPAIR_FANOUT: usize = 2;
 
@@ -62,6 +64,12 @@ pub struct Tapestry<A> {
     pub(crate) objects: Objects<A>,
     /// Where the next heartbeat batch starts among the entries.
     ping_cursor: usize,
+    /// Nodes found failed since the last heartbeat.
+    failures_seen: u32,
+    /// The rotating batch is `ping_batch << boost`: it doubles each period that found
+    /// failures (after a mass crash the whole map is swept within a few periods) and falls
+    /// back once a period finds none.
+    boost: u32,
 }
 
 impl<A: Address> Tapestry<A> {
@@ -294,13 +302,19 @@ impl<A: Address> Tapestry<A> {
     }
 
     /// Probes the `watched` nodes of the deepest levels (where a root's replicas are) every
-    /// period, and the next `ping_batch` of the others in turn: backups too, so that an
+    /// period, and the next `ping_batch << boost` of the others in turn: backups too, so that an
     /// entry does not silt up with departed nodes while only its first is watched.
     fn on_timer_heartbeat(&mut self, out: &mut RoutingOut<'_, Self>) {
         let slots = self.map.slots();
         let deep = slots.len().saturating_sub(self.cfg.watched);
         let (rest, watched) = slots.split_at(deep);
-        let batch = self.cfg.ping_batch.min(rest.len());
+        self.boost = if self.failures_seen > 0 {
+            (self.boost + 1).min(MAX_BOOST)
+        } else {
+            0
+        };
+        self.failures_seen = 0;
+        let batch = (self.cfg.ping_batch << self.boost).min(rest.len());
         let start = if rest.is_empty() {
             0
         } else {
@@ -359,6 +373,8 @@ impl<A: Address> Routing for Tapestry<A> {
             next_local: 0,
             objects: Objects::default(),
             ping_cursor: 0,
+            failures_seen: 0,
+            boost: 0,
         }
     }
 
@@ -580,6 +596,7 @@ impl<A: Address> Routing for Tapestry<A> {
 
     fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
         self.dead.insert(peer.id, out.now);
+        self.failures_seen += 1;
         self.forget(out, peer);
     }
 
