@@ -99,6 +99,28 @@ pub struct CommonArgs {
     /// Print one JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The routing algorithms' parameters.
+    #[command(flatten)]
+    pub routing: RoutingArgs,
+    /// Seconds of simulated time between maintenance rounds (stabilize, fix fingers,
+    /// check predecessor, replica repair).
+    #[arg(long, default_value_t = 30.0, value_parser = positive_seconds)]
+    pub maintenance: f64,
+    /// Message delays: `plane` (nodes at random points of a square, 5 ms plus up to
+    /// 141 ms by distance), `constant:MS`, or `uniform:MIN-MAX` (milliseconds).
+    #[arg(long, default_value = "plane", value_parser = latency_model)]
+    pub latency: LatencyModel,
+    /// Probability that any one message is lost (0 <= P < 1).
+    #[arg(long, default_value_t = 0.0, value_parser = loss)]
+    pub loss: f64,
+    /// No progress bar on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Parameters of the routing algorithms (shared by the benchmarks and real nodes).
+#[derive(Args, Debug, Clone)]
+pub struct RoutingArgs {
     /// Chord: successor-list length.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub successors: u16,
@@ -114,20 +136,6 @@ pub struct CommonArgs {
     /// Tapestry: backups per neighbour-map entry besides the closest node (`c`).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(0..=16))]
     pub backups: u16,
-    /// Seconds of simulated time between maintenance rounds (stabilize, fix fingers,
-    /// check predecessor, replica repair).
-    #[arg(long, default_value_t = 30.0, value_parser = positive_seconds)]
-    pub maintenance: f64,
-    /// Message delays: `plane` (nodes at random points of a square, 5 ms plus up to
-    /// 141 ms by distance), `constant:MS`, or `uniform:MIN-MAX` (milliseconds).
-    #[arg(long, default_value = "plane", value_parser = latency_model)]
-    pub latency: LatencyModel,
-    /// Probability that any one message is lost (0 <= P < 1).
-    #[arg(long, default_value_t = 0.0, value_parser = loss)]
-    pub loss: f64,
-    /// No progress bar on stderr.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 /// `p2p bench hops`.

@@ -6,9 +6,11 @@ use dht_can::{Can, CanConfig};
 use dht_chord::{Chord, ChordConfig};
 use dht_pastry::{Pastry, PastryConfig};
 use dht_tapestry::{Tapestry, TapestryConfig};
+use overlay::Routing;
+use overlay::net::PeerAddr;
 use overlay::sim::SimRouting;
 
-use crate::cli::{CommonArgs, OverlayArg};
+use crate::cli::{CommonArgs, OverlayArg, RoutingArgs};
 
 /// One routing algorithm with the parameters that make it a separate series.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -34,7 +36,12 @@ pub trait WithOverlay {
 impl Overlay {
     /// The overlays `--overlay` names (`all` expands to every one).
     pub fn selected(common: &CommonArgs) -> Vec<Overlay> {
-        let cans: Vec<Overlay> = common.dimensions.iter().map(|&d| Overlay::Can(d)).collect();
+        let cans: Vec<Overlay> = common
+            .routing
+            .dimensions
+            .iter()
+            .map(|&d| Overlay::Can(d))
+            .collect();
         match common.overlay.unwrap_or(OverlayArg::Chord) {
             OverlayArg::Chord => vec![Overlay::Chord],
             OverlayArg::Pastry => vec![Overlay::Pastry],
@@ -60,12 +67,46 @@ impl Overlay {
     /// Runs `job` with this overlay's algorithm and its parameters from the command line.
     pub fn with<J: WithOverlay>(self, common: &CommonArgs, job: &mut J) -> J::Out {
         match self {
-            Overlay::Chord => job.run::<Chord<u32>>(chord_config(common), self.label()),
-            Overlay::Pastry => job.run::<Pastry<u32>>(pastry_config(common), self.label()),
-            Overlay::Tapestry => job.run::<Tapestry<u32>>(tapestry_config(common), self.label()),
-            Overlay::Can(d) => job.run::<Can<u32>>(can_config(common, d), self.label()),
+            Overlay::Chord => {
+                job.run::<Chord<u32>>(chord_config(&common.routing, round(common)), self.label())
+            }
+            Overlay::Pastry => {
+                job.run::<Pastry<u32>>(pastry_config(&common.routing, round(common)), self.label())
+            }
+            Overlay::Tapestry => job.run::<Tapestry<u32>>(
+                tapestry_config(&common.routing, round(common)),
+                self.label(),
+            ),
+            Overlay::Can(d) => job.run::<Can<u32>>(can_config(round(common), d), self.label()),
         }
     }
+}
+
+/// Something to do with a real node, whatever its routing algorithm (`p2p node`, `p2p demo`).
+pub trait WithNetRouting {
+    /// What it gives.
+    type Out;
+    /// Runs with algorithm `R` and its parameters.
+    fn run<R: Routing<Addr = PeerAddr>>(self, config: R::Config) -> Self::Out;
+}
+
+/// Runs `job` with the real-network algorithm `overlay` names (`all` is not one), with
+/// maintenance rounds of `round`; CAN uses the first of `--dimensions`.
+pub fn with_net_routing<J: WithNetRouting>(
+    overlay: OverlayArg,
+    args: &RoutingArgs,
+    round: Duration,
+    job: J,
+) -> anyhow::Result<J::Out> {
+    Ok(match overlay {
+        OverlayArg::Chord => job.run::<Chord<PeerAddr>>(chord_config(args, round)),
+        OverlayArg::Pastry => job.run::<Pastry<PeerAddr>>(pastry_config(args, round)),
+        OverlayArg::Tapestry => job.run::<Tapestry<PeerAddr>>(tapestry_config(args, round)),
+        OverlayArg::Can => job.run::<Can<PeerAddr>>(can_config(round, args.dimensions[0])),
+        OverlayArg::All => {
+            anyhow::bail!("a node runs one routing algorithm: pick chord, pastry, tapestry or can")
+        }
+    })
 }
 
 fn round(common: &CommonArgs) -> Duration {
@@ -73,45 +114,47 @@ fn round(common: &CommonArgs) -> Duration {
 }
 
 /// Chord's parameters from the command line.
-pub fn chord_config(common: &CommonArgs) -> ChordConfig {
-    let round = round(common);
+pub fn chord_config(args: &RoutingArgs, round: Duration) -> ChordConfig {
     ChordConfig {
-        successors: common.successors as usize,
+        successors: args.successors as usize,
         stabilize_interval: round,
         fix_fingers_interval: round,
         check_predecessor_interval: round,
+        join_retry: ChordConfig::default().join_retry.min(round),
         ..ChordConfig::default()
     }
 }
 
 /// Pastry's parameters from the command line.
-pub fn pastry_config(common: &CommonArgs) -> PastryConfig {
-    let round = round(common);
+pub fn pastry_config(args: &RoutingArgs, round: Duration) -> PastryConfig {
     PastryConfig {
-        b: common.digit_bits,
-        leaf_set: common.leaf_set as usize,
+        b: args.digit_bits,
+        leaf_set: args.leaf_set as usize,
         leaf_interval: round,
         table_interval: round * 2,
+        join_retry: PastryConfig::default().join_retry.min(round),
         ..PastryConfig::default()
     }
 }
 
 /// Tapestry's parameters from the command line.
-pub fn tapestry_config(common: &CommonArgs) -> TapestryConfig {
-    let round = round(common);
+pub fn tapestry_config(args: &RoutingArgs, round: Duration) -> TapestryConfig {
     TapestryConfig {
-        backups: common.backups as usize,
+        backups: args.backups as usize,
         ping_interval: round,
         table_interval: round * 2,
+        join_retry: TapestryConfig::default().join_retry.min(round),
         ..TapestryConfig::default()
     }
 }
 
 /// CAN's parameters from the command line, in `d` dimensions.
-pub fn can_config(common: &CommonArgs, d: usize) -> CanConfig {
+pub fn can_config(round: Duration, d: usize) -> CanConfig {
     CanConfig {
         dims: d,
-        update_interval: round(common),
+        update_interval: round,
+        takeover_delay: CanConfig::default().takeover_delay.min(round),
+        join_retry: CanConfig::default().join_retry.min(round),
         ..CanConfig::default()
     }
 }

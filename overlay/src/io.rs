@@ -77,6 +77,8 @@ pub enum Event<A> {
         result: Result<Vec<Contact<A>>, LookupError>,
         /// Nodes queried that answered.
         hops: u32,
+        /// The nodes that answered, in the order they were asked (the hop path).
+        path: Vec<crate::id::NodeId>,
         /// Messages sent and received for the lookup.
         messages: u32,
         /// Time from start to finish.

@@ -14,6 +14,8 @@ pub mod id;
 pub mod io;
 pub mod limits;
 mod lookup;
+#[cfg(feature = "net")]
+pub mod net;
 pub mod node;
 pub mod recently_dead;
 mod route;

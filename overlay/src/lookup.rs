@@ -36,6 +36,8 @@ pub(crate) struct Lookup<A> {
     messages: u32,
     failures: u32,
     asked: Vec<NodeId>,
+    /// Asked nodes that answered, in order (the hop path users see).
+    answered: Vec<NodeId>,
     /// Asked nodes that did not answer, named in later queries.
     unanswered: Vec<NodeId>,
     fallback: Vec<Contact<A>>,
@@ -62,6 +64,7 @@ impl<R: Routing> Node<R> {
                 messages: 0,
                 failures: 0,
                 asked: Vec::with_capacity(16),
+                answered: Vec::new(),
                 unanswered: Vec::new(),
                 fallback: Vec::new(),
             },
@@ -92,6 +95,11 @@ impl<R: Routing> Node<R> {
         };
         l.hops += 1;
         l.messages += 1;
+        if let Some(&last) = l.asked.last()
+            && matches!(l.owner, Owner::User(_))
+        {
+            l.answered.push(last);
+        }
         self.lookup_step(ctx, lid, step);
     }
 
@@ -199,6 +207,7 @@ impl<R: Routing> Node<R> {
                 key: l.key,
                 result,
                 hops: l.hops,
+                path: l.answered,
                 messages: l.messages,
                 latency: ctx.now.since(l.started),
             })),

@@ -165,6 +165,20 @@ impl<R: Routing> Node<R> {
         &self.dht.store
     }
 
+    /// The record store, for a driver that persists it ([`crate::store::Store::track_changes`]).
+    pub fn store_mut(&mut self) -> &mut crate::store::Store {
+        &mut self.dht.store
+    }
+
+    /// A request sent by this node cannot reach its peer (the driver found it unreachable
+    /// before the timeout): handled at once as a timeout.
+    pub fn request_unreachable(&mut self, ctx: &mut Ctx<'_, R>, id: ReqId) {
+        if let Some(p) = self.pending.remove(&id) {
+            self.stats.timeouts += 1;
+            self.request_failed(ctx, id, p);
+        }
+    }
+
     /// Where the node is in its life cycle.
     pub fn phase(&self) -> Phase {
         self.phase

@@ -43,6 +43,8 @@ pub struct Record {
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Store {
     records: BTreeMap<Key, Record>,
+    /// Keys written or dropped since the last [`Store::take_changes`], when tracking.
+    changes: Option<std::collections::BTreeSet<Key>>,
 }
 
 impl Store {
@@ -52,6 +54,9 @@ impl Store {
         match self.records.get(&record.key) {
             Some(old) if old.version >= record.version => false,
             _ => {
+                if let Some(c) = self.changes.as_mut() {
+                    c.insert(record.key);
+                }
                 self.records.insert(record.key, record);
                 true
             }
@@ -70,13 +75,36 @@ impl Store {
 
     /// Drops `key` (after it was handed over).
     pub fn drop_key(&mut self, key: &Key) -> Option<Record> {
-        self.records.remove(key)
+        let dropped = self.records.remove(key);
+        if let (Some(c), Some(_)) = (self.changes.as_mut(), &dropped) {
+            c.insert(*key);
+        }
+        dropped
     }
 
     /// Drops tombstones older than `before`, which every replica has seen by then.
     pub fn expire_tombstones(&mut self, before: Time) {
-        self.records
-            .retain(|_, r| r.value.is_some() || r.version.time >= before.0);
+        let changes = &mut self.changes;
+        self.records.retain(|key, r| {
+            let keep = r.value.is_some() || r.version.time >= before.0;
+            if let (false, Some(c)) = (keep, changes.as_mut()) {
+                c.insert(*key);
+            }
+            keep
+        });
+    }
+
+    /// Starts recording which keys change, for a driver that persists the store.
+    pub fn track_changes(&mut self) {
+        self.changes.get_or_insert_default();
+    }
+
+    /// The keys written or dropped since the last call (empty unless tracking).
+    pub fn take_changes(&mut self) -> Vec<Key> {
+        self.changes
+            .as_mut()
+            .map(|c| std::mem::take(c).into_iter().collect())
+            .unwrap_or_default()
     }
 
     /// All records in key order.

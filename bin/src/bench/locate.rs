@@ -141,7 +141,7 @@ pub fn run(args: &LocateArgs, n: usize) -> LocateRow {
     let started = Instant::now();
     rss::reset_peak();
     let common = &args.common;
-    let mut config = tapestry_config(common);
+    let mut config = tapestry_config(&common.routing, Duration::from_secs_f64(common.maintenance));
     config.salts = args.salts;
     let mut sim =
         Simulator::<Tapestry<u32>>::new(config.clone(), sim_config(common, 1), common.seed);

@@ -1,0 +1,168 @@
+//! Real libp2p nodes on loopback, 16 per overlay, for each routing algorithm: join, put and
+//! get from every node, graceful leave without losing a key, and a crash of a quarter of
+//! the nodes after which every key is still read (replication factor 3).
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use dht_can::{Can, CanConfig};
+use dht_chord::{Chord, ChordConfig};
+use dht_pastry::{Pastry, PastryConfig};
+use dht_tapestry::{Tapestry, TapestryConfig};
+use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
+use overlay::{Key, NodeConfig, Routing};
+
+const NODES: usize = 16;
+const KEYS: usize = 40;
+/// Maintenance period of the test nodes: short, so repair happens within seconds.
+const ROUND: Duration = Duration::from_millis(500);
+
+fn net_config<C: Default>(routing: C, bootstrap: Option<&NetHandle>) -> NetConfig<C> {
+    NetConfig {
+        routing,
+        node: NodeConfig {
+            replication: 3,
+            request_timeout: Duration::from_secs(2),
+            repair_interval: ROUND * 2,
+            ..NodeConfig::default()
+        },
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootstrap: bootstrap
+            .map(|b| b.listen_addrs()[..1].to_vec())
+            .unwrap_or_default(),
+        mdns: false,
+        ..NetConfig::default()
+    }
+}
+
+async fn within<T>(secs: u64, what: &str, f: impl Future<Output = T>) -> Result<T> {
+    tokio::time::timeout(Duration::from_secs(secs), f)
+        .await
+        .with_context(|| format!("{what}: no answer within {secs} s"))
+}
+
+/// Reads every key from every node; each get may be retried twice (a node that just lost
+/// a neighbour may need one maintenance round to route around it).
+async fn read_all(nodes: &[NetHandle], keys: &[(Key, Vec<u8>)], stage: &str) -> Result<()> {
+    let mut failures = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        for (key, value) in keys {
+            let mut last = None;
+            for _attempt in 0..3 {
+                match within(20, "get", node.get(*key)).await? {
+                    Ok(Some(v)) if v == *value => {
+                        last = None;
+                        break;
+                    }
+                    other => last = Some(format!("{other:?}")),
+                }
+                tokio::time::sleep(ROUND * 2).await;
+            }
+            if let Some(why) = last {
+                failures.push(format!("node {i} key {}: {why}", key.short()));
+            }
+        }
+    }
+    ensure!(
+        failures.is_empty(),
+        "{stage}: {} of {} gets failed: {:?}",
+        failures.len(),
+        nodes.len() * keys.len(),
+        &failures[..failures.len().min(5)]
+    );
+    Ok(())
+}
+
+async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> {
+    let first = spawn::<R>(net_config(config.clone(), None)).await?;
+    within(10, "first node", first.joined()).await??;
+    let mut nodes = vec![first];
+    for i in 1..NODES {
+        let via = &nodes[i / 2];
+        let node = spawn::<R>(net_config(config.clone(), Some(via))).await?;
+        within(30, "join", node.joined()).await??;
+        nodes.push(node);
+    }
+    tokio::time::sleep(ROUND * 6).await;
+
+    let keys: Vec<(Key, Vec<u8>)> = (0..KEYS)
+        .map(|i| (Key::hash(format!("key-{i}")), format!("value-{i}").into_bytes()))
+        .collect();
+    for (i, (key, value)) in keys.iter().enumerate() {
+        within(20, "put", nodes[i % NODES].put(*key, value.clone())).await??;
+    }
+    read_all(&nodes, &keys, "after joining").await?;
+
+    for node in nodes.drain(NODES - 2..) {
+        within(20, "leave", node.leave()).await??;
+    }
+    tokio::time::sleep(ROUND * 4).await;
+    read_all(&nodes, &keys, "after two graceful leaves").await?;
+
+    // Dropping a node's only handle stops it without a word: a crash.
+    let crashed = nodes.len() / 4;
+    let survivors = nodes.split_off(crashed);
+    drop(nodes);
+    tokio::time::sleep(ROUND * 10).await;
+    read_all(&survivors, &keys, "after a quarter of the nodes crashed").await?;
+    for node in &survivors {
+        let status = node.status().await?;
+        if status.rejected > 0 {
+            bail!("node {} rejected {} messages", status.peer, status.rejected);
+        }
+    }
+    Ok(())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn chord_nodes_on_loopback() -> Result<()> {
+    let config = ChordConfig {
+        stabilize_interval: ROUND,
+        fix_fingers_interval: ROUND,
+        check_predecessor_interval: ROUND,
+        join_retry: ROUND,
+        ..ChordConfig::default()
+    };
+    runtime().block_on(exercise::<Chord<PeerAddr>>(config))
+}
+
+#[test]
+fn pastry_nodes_on_loopback() -> Result<()> {
+    let config = PastryConfig {
+        leaf_interval: ROUND,
+        table_interval: ROUND * 2,
+        join_retry: ROUND,
+        ..PastryConfig::default()
+    };
+    runtime().block_on(exercise::<Pastry<PeerAddr>>(config))
+}
+
+#[test]
+fn tapestry_nodes_on_loopback() -> Result<()> {
+    let config = TapestryConfig {
+        ping_interval: ROUND,
+        table_interval: ROUND * 2,
+        join_retry: ROUND,
+        ..TapestryConfig::default()
+    };
+    runtime().block_on(exercise::<Tapestry<PeerAddr>>(config))
+}
+
+#[test]
+fn can_nodes_on_loopback() -> Result<()> {
+    let config = CanConfig {
+        update_interval: ROUND,
+        takeover_delay: ROUND,
+        join_retry: ROUND,
+        ..CanConfig::default()
+    };
+    runtime().block_on(exercise::<Can<PeerAddr>>(config))
+}

@@ -1,0 +1,46 @@
+//! What a real node is started with.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use libp2p::Multiaddr;
+
+use crate::config::NodeConfig;
+
+/// Parameters of one libp2p node hosting routing algorithm configuration `C`.
+#[derive(Clone, Debug)]
+pub struct NetConfig<C> {
+    /// The routing algorithm's parameters.
+    pub routing: C,
+    /// The node's parameters (replication, timeouts, limits).
+    pub node: NodeConfig,
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Nodes to join through (each ending in `/p2p/<peer id>`); tried in order.
+    pub bootstrap: Vec<Multiaddr>,
+    /// Whether to find peers on the LAN with mDNS (and join through them when no
+    /// bootstrap is given).
+    pub mdns: bool,
+    /// How long a node without bootstrap listens for peers before starting an overlay.
+    pub discovery_wait: Duration,
+    /// Where the identity key and the records are kept; `None` keeps both in memory.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl<C: Default> Default for NetConfig<C> {
+    fn default() -> Self {
+        NetConfig {
+            routing: C::default(),
+            node: NodeConfig {
+                // Real networks are slower and burstier than the simulator's latency model.
+                request_timeout: Duration::from_secs(3),
+                ..NodeConfig::default()
+            },
+            listen: vec!["/ip4/0.0.0.0/tcp/0".parse().expect("valid multiaddr")],
+            bootstrap: Vec::new(),
+            mdns: true,
+            discovery_wait: Duration::from_secs(3),
+            data_dir: None,
+        }
+    }
+}

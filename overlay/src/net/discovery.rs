@@ -1,0 +1,140 @@
+//! Joining without a bootstrap address: peers found by mDNS are asked which overlay they are
+//! in; a node joins through one that has joined, and when none has, the node with the
+//! smallest id among those starting together creates the overlay (so nodes started at the
+//! same moment form one overlay, not several).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use libp2p::{Multiaddr, PeerId};
+
+use crate::contact::Contact;
+use crate::net::envelope::HelloReply;
+use crate::net::peer_addr::{MAX_PEER_ADDRS, PeerAddr, is_genuine};
+
+/// What a node that is not in an overlay yet should do now.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Join through this node.
+    Join(Contact<PeerAddr>),
+    /// Start a new overlay.
+    Create,
+    /// Keep listening.
+    Wait,
+}
+
+/// The peers found on the LAN and what they answered.
+#[derive(Default)]
+pub(crate) struct Discovery {
+    /// Until when to listen before a node may create an overlay; `None` when not
+    /// discovering (a bootstrap was given, or the node has started).
+    pub(crate) deadline: Option<Instant>,
+    lan: BTreeMap<PeerId, Vec<Multiaddr>>,
+    replies: BTreeMap<PeerId, HelloReply>,
+}
+
+impl Discovery {
+    /// Records a peer found by mDNS; returns whether it is new.
+    pub(crate) fn found(&mut self, peer: PeerId, addr: Multiaddr) -> bool {
+        let addrs = self.lan.entry(peer).or_default();
+        let new = addrs.is_empty();
+        if !addrs.contains(&addr) && addrs.len() < MAX_PEER_ADDRS {
+            addrs.push(addr);
+        }
+        new
+    }
+
+    /// Peers found on the LAN.
+    pub(crate) fn peers(&self) -> impl Iterator<Item = &PeerId> {
+        self.lan.keys()
+    }
+
+    /// Records a peer's answer; an answer whose contact does not match the peer is ignored.
+    pub(crate) fn answered(&mut self, peer: PeerId, reply: HelloReply) {
+        if is_genuine(&reply.contact, &peer) {
+            self.replies.insert(peer, reply);
+        }
+    }
+
+    /// What to do now, for node `me` of overlay `overlay`.
+    pub(crate) fn decide(&self, me: &Contact<PeerAddr>, overlay: &str, now: Instant) -> Decision {
+        let same: Vec<&HelloReply> = self
+            .replies
+            .values()
+            .filter(|r| r.overlay == overlay)
+            .collect();
+        if let Some(r) = same.iter().find(|r| r.joined) {
+            return Decision::Join(r.contact.clone());
+        }
+        match self.deadline {
+            Some(d) if now < d => Decision::Wait,
+            _ if same.iter().all(|r| r.contact.id > me.id) => Decision::Create,
+            _ => Decision::Wait,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::net::peer_addr::node_id_of;
+
+    fn contact(peer: PeerId) -> Contact<PeerAddr> {
+        Contact::new(
+            node_id_of(&peer),
+            PeerAddr {
+                peer,
+                addrs: vec![],
+            },
+        )
+    }
+
+    fn reply(peer: PeerId, overlay: &str, joined: bool) -> HelloReply {
+        HelloReply {
+            contact: contact(peer),
+            overlay: overlay.into(),
+            joined,
+        }
+    }
+
+    #[test]
+    fn the_smallest_id_creates_and_the_others_join_through_a_joined_peer() {
+        let now = Instant::now();
+        let mut peers: Vec<PeerId> = (0..3).map(|_| PeerId::random()).collect();
+        peers.sort_by_key(node_id_of);
+        let (small, mid, large) = (peers[0], peers[1], peers[2]);
+        let mut d = Discovery {
+            deadline: Some(now + Duration::from_secs(3)),
+            ..Discovery::default()
+        };
+        d.answered(small, reply(small, "chord", false));
+        d.answered(large, reply(large, "chord", false));
+        assert_eq!(d.decide(&contact(mid), "chord", now), Decision::Wait);
+        let later = now + Duration::from_secs(4);
+        assert_eq!(d.decide(&contact(mid), "chord", later), Decision::Wait);
+        let mut d_small = Discovery::default();
+        d_small.answered(mid, reply(mid, "chord", false));
+        assert_eq!(
+            d_small.decide(&contact(small), "chord", later),
+            Decision::Create
+        );
+        d.answered(small, reply(small, "chord", true));
+        assert_eq!(
+            d.decide(&contact(mid), "chord", now),
+            Decision::Join(contact(small))
+        );
+    }
+
+    #[test]
+    fn peers_of_another_overlay_and_forged_answers_are_ignored() {
+        let now = Instant::now();
+        let me = PeerId::random();
+        let other = PeerId::random();
+        let mut d = Discovery::default();
+        d.answered(other, reply(other, "pastry", true));
+        d.answered(other, reply(PeerId::random(), "chord", true));
+        assert_eq!(d.decide(&contact(me), "chord", now), Decision::Create);
+    }
+}

@@ -1,0 +1,50 @@
+//! What travels over libp2p: the node's [`Wire`] messages with the sender's contact, and the
+//! discovery handshake.
+
+use libp2p::StreamProtocol;
+use serde::{Deserialize, Serialize};
+
+use crate::contact::Contact;
+use crate::net::peer_addr::PeerAddr;
+use crate::wire::Wire;
+
+/// Version of the overlay protocols; bumped when the wire format changes incompatibly, so
+/// old and new nodes refuse each other at protocol negotiation instead of misreading.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The protocol name of routing algorithm `name`: `/p2p/<name>/<version>`.
+pub fn protocol_name(name: &str) -> StreamProtocol {
+    StreamProtocol::try_from_owned(format!("/p2p/{name}/{PROTOCOL_VERSION}"))
+        .expect("algorithm names are plain lowercase words")
+}
+
+/// The discovery handshake's protocol name.
+pub const HELLO_PROTOCOL: StreamProtocol = StreamProtocol::new("/p2p/hello/1");
+
+/// One node message on the network: the sender names itself (its contact is checked
+/// against the connection's authenticated peer id before anything else).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Envelope<M> {
+    /// The sender.
+    pub from: Contact<PeerAddr>,
+    /// The message.
+    pub wire: Wire<PeerAddr, M>,
+}
+
+/// "Which overlay are you in?" — sent to peers found by mDNS before joining through them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Hello {
+    /// The asking node's routing algorithm.
+    pub overlay: String,
+}
+
+/// The answer to [`Hello`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HelloReply {
+    /// The answering node.
+    pub contact: Contact<PeerAddr>,
+    /// Its routing algorithm.
+    pub overlay: String,
+    /// Whether it has joined (can take joins).
+    pub joined: bool,
+}

@@ -1,0 +1,168 @@
+//! The application's side of a running node: requests go to the driver task, answers come
+//! back on one-shot channels.
+
+use libp2p::{Multiaddr, PeerId};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::id::{Key, NodeId};
+use crate::net::error::ApiError;
+
+/// Where a key lives and how the lookup got there.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LookupReport {
+    /// The key.
+    pub key: Key,
+    /// The root, then the rest of the replica set: `(node id, peer id)`.
+    pub replicas: Vec<(NodeId, String)>,
+    /// The nodes that answered, in order.
+    pub path: Vec<NodeId>,
+    /// Number of hops.
+    pub hops: u32,
+    /// Messages sent and received.
+    pub messages: u32,
+    /// Time the lookup took, in milliseconds.
+    pub latency_ms: f64,
+}
+
+/// What `p2p status` shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// Node id.
+    pub id: NodeId,
+    /// libp2p peer id.
+    pub peer: String,
+    /// Routing algorithm.
+    pub overlay: String,
+    /// Life-cycle phase (`Joining`, `Joined`, ...).
+    pub phase: String,
+    /// Addresses the node listens on.
+    pub listen: Vec<String>,
+    /// The routing algorithm's own summary of its state (fingers, leaf set, map, zones).
+    pub routing: String,
+    /// The neighbour set: `(node id, peer id)`.
+    pub neighbours: Vec<(NodeId, String)>,
+    /// Records held (tombstones included).
+    pub stored_keys: usize,
+    /// Live values held.
+    pub stored_values: usize,
+    /// Peers connected right now.
+    pub connected_peers: usize,
+    /// Messages sent.
+    pub messages_sent: u64,
+    /// Requests that timed out or could not be delivered.
+    pub timeouts: u64,
+    /// Messages rejected as malformed or invalid.
+    pub rejected: u64,
+}
+
+/// A request to the driver task.
+pub(crate) enum ApiRequest {
+    Put {
+        key: Key,
+        value: Option<Vec<u8>>,
+        reply: oneshot::Sender<Result<(), ApiError>>,
+    },
+    Get {
+        key: Key,
+        reply: oneshot::Sender<Result<Option<Vec<u8>>, ApiError>>,
+    },
+    Lookup {
+        key: Key,
+        reply: oneshot::Sender<Result<LookupReport, ApiError>>,
+    },
+    Status {
+        reply: oneshot::Sender<NodeStatus>,
+    },
+    WaitJoined {
+        reply: oneshot::Sender<()>,
+    },
+    Leave {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// A running node, as the application sees it. Cloning gives another handle to the same
+/// node; dropping every handle stops the node without leaving (as a crash would).
+#[derive(Clone, Debug)]
+pub struct NetHandle {
+    pub(crate) tx: mpsc::Sender<ApiRequest>,
+    pub(crate) peer: PeerId,
+    pub(crate) id: NodeId,
+    pub(crate) listen: Vec<Multiaddr>,
+}
+
+impl NetHandle {
+    /// The node's peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer
+    }
+
+    /// The node's overlay id (SHA-1 of its peer id).
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The addresses it listens on, each ending in `/p2p/<peer id>` (usable as another
+    /// node's bootstrap).
+    pub fn listen_addrs(&self) -> &[Multiaddr] {
+        &self.listen
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> ApiRequest,
+    ) -> Result<T, ApiError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| ApiError::Stopped)?;
+        rx.await.map_err(|_| ApiError::Stopped)
+    }
+
+    /// Stores `value` under `key` on the key's replica set.
+    pub async fn put(&self, key: Key, value: Vec<u8>) -> Result<(), ApiError> {
+        self.ask(|reply| ApiRequest::Put {
+            key,
+            value: Some(value),
+            reply,
+        })
+        .await?
+    }
+
+    /// Removes `key` (a tombstone replaces the value on every replica).
+    pub async fn remove(&self, key: Key) -> Result<(), ApiError> {
+        self.ask(|reply| ApiRequest::Put {
+            key,
+            value: None,
+            reply,
+        })
+        .await?
+    }
+
+    /// Reads `key`; `None` when no replica holds a value.
+    pub async fn get(&self, key: Key) -> Result<Option<Vec<u8>>, ApiError> {
+        self.ask(|reply| ApiRequest::Get { key, reply }).await?
+    }
+
+    /// Finds `key`'s root and the path to it.
+    pub async fn lookup(&self, key: Key) -> Result<LookupReport, ApiError> {
+        self.ask(|reply| ApiRequest::Lookup { key, reply }).await?
+    }
+
+    /// The node's state.
+    pub async fn status(&self) -> Result<NodeStatus, ApiError> {
+        self.ask(|reply| ApiRequest::Status { reply }).await
+    }
+
+    /// Waits until the node has joined its overlay.
+    pub async fn joined(&self) -> Result<(), ApiError> {
+        self.ask(|reply| ApiRequest::WaitJoined { reply }).await
+    }
+
+    /// Hands the node's records over, leaves the overlay and stops the node.
+    pub async fn leave(&self) -> Result<(), ApiError> {
+        self.ask(|reply| ApiRequest::Leave { reply }).await
+    }
+}

@@ -1,0 +1,26 @@
+//! The libp2p driver: one [`crate::Node`] of any routing algorithm as a real peer, over
+//! TCP + Noise + Yamux, with mDNS discovery on the LAN, identify, and request-response
+//! messages in CBOR under the algorithm's own protocol name (`/p2p/chord/1`).
+//!
+//! [`spawn`] starts a node on the tokio runtime and returns a [`NetHandle`] through which
+//! the application puts, gets, looks up and leaves.
+
+mod behaviour;
+mod config;
+mod discovery;
+mod driver;
+mod envelope;
+mod error;
+mod handle;
+pub mod identity;
+mod peer_addr;
+mod persist;
+mod timers;
+
+pub use config::NetConfig;
+pub use driver::spawn;
+pub use envelope::{Envelope, Hello, HelloReply, protocol_name};
+pub use error::{ApiError, NetError};
+pub use handle::{LookupReport, NetHandle, NodeStatus};
+pub use peer_addr::{PeerAddr, contact_from_multiaddr, node_id_of};
+pub use persist::RecordDb;
