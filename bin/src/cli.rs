@@ -1,10 +1,13 @@
-//! The command line: `p2p bench hops`, `p2p bench churn`, `p2p bench locate`.
+//! The command line: the top-level commands and the benchmarks (`p2p bench hops`, `churn`,
+//! `locate`); the real-node commands' arguments are in `net_cli`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use overlay::sim::LatencyModel;
+
+use crate::net_cli::{ApiArg, DemoArgs, GetArgs, KeyArgs, NodeArgs, PutArgs, StatusArgs};
 
 /// Peer-to-peer overlays and distributed hash tables with pluggable routing.
 ///
@@ -21,6 +24,34 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Subcommand, Debug)]
 pub enum Top {
+    /// Start N real nodes on loopback in this process, store and read keys, kill some
+    /// nodes, read again, and report (the quickest way to see an overlay work).
+    ///
+    /// Example: p2p demo --overlay pastry --nodes 16
+    Demo(DemoArgs),
+    /// Run a long-lived node: joins the overlay (through --bootstrap, or a peer found on
+    /// the LAN by mDNS, or as the first node), serves the local API, and leaves gracefully
+    /// on Ctrl-C or SIGTERM.
+    ///
+    /// Examples:
+    ///   p2p node --overlay chord --data-dir ~/.p2p
+    ///   p2p node --listen /ip4/0.0.0.0/tcp/4002 --api 127.0.0.1:4081 \
+    ///            --bootstrap /ip4/192.168.1.10/tcp/4001/p2p/12D3KooW...
+    Node(NodeArgs),
+    /// Store a value under a key, through a running node.
+    ///
+    /// Examples: p2p put greeting hello · p2p put photo --file photo.jpg
+    Put(PutArgs),
+    /// Read a key's value, through a running node (written to standard output).
+    Get(GetArgs),
+    /// Remove a key, through a running node.
+    Remove(KeyArgs),
+    /// Find a key's responsible node and the path the lookup took.
+    Lookup(KeyArgs),
+    /// Show a running node's id, overlay, routing state, neighbours and stored keys.
+    Status(StatusArgs),
+    /// Make a running node hand its keys over, leave the overlay and exit.
+    Leave(ApiArg),
     /// Measure routing algorithms in the simulator.
     #[command(subcommand)]
     Bench(Bench),
@@ -255,14 +286,14 @@ fn replication(s: &str) -> Result<usize, String> {
     }
 }
 
-fn fraction(s: &str) -> Result<f64, String> {
+pub fn fraction(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(f) if f > 0.0 && f < 1.0 => Ok(f),
         _ => Err(format!("`{s}` is not a fraction strictly between 0 and 1")),
     }
 }
 
-fn positive_seconds(s: &str) -> Result<f64, String> {
+pub fn positive_seconds(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(f) if f > 0.0 && f.is_finite() => Ok(f),
         _ => Err(format!("`{s}` is not a positive number of seconds")),

@@ -2,6 +2,10 @@
 
 mod bench;
 mod cli;
+mod client;
+mod daemon;
+mod demo;
+mod net_cli;
 mod overlays;
 mod rss;
 
@@ -17,14 +21,28 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use crate::overlays::Overlay;
 
 fn main() -> Result<()> {
+    let cli = Cli::parse();
+    // A node's log is its record of what happened; the other commands speak only on trouble.
+    let default_log = match cli.command {
+        Top::Node(_) => "info,libp2p_mdns=warn",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_log.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match cli.command {
+        Top::Demo(args) => demo::run(args)?,
+        Top::Node(args) => daemon::run(args)?,
+        Top::Put(args) => client::put(args)?,
+        Top::Get(args) => client::get(args)?,
+        Top::Remove(args) => client::remove(args)?,
+        Top::Lookup(args) => client::lookup(args)?,
+        Top::Status(args) => client::status(args)?,
+        Top::Leave(args) => client::leave(args)?,
         Top::Bench(Bench::Hops(args)) => {
             let rows = rows(&args.common, &args.nodes, |overlay, n| {
                 overlay.with(&args.common, &mut bench::hops::Job { args: &args, n })

@@ -86,7 +86,12 @@ async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> 
     tokio::time::sleep(ROUND * 6).await;
 
     let keys: Vec<(Key, Vec<u8>)> = (0..KEYS)
-        .map(|i| (Key::hash(format!("key-{i}")), format!("value-{i}").into_bytes()))
+        .map(|i| {
+            (
+                Key::hash(format!("key-{i}")),
+                format!("value-{i}").into_bytes(),
+            )
+        })
         .collect();
     for (i, (key, value)) in keys.iter().enumerate() {
         within(20, "put", nodes[i % NODES].put(*key, value.clone())).await??;

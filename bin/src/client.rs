@@ -1,0 +1,204 @@
+//! The client commands: `p2p put/get/remove/lookup/status/leave` talk to a running node
+//! through its local HTTP API.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use overlay::Key;
+use overlay::net::{LookupReport, NodeStatus};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::daemon::ApiErrorBody;
+use crate::net_cli::{ApiArg, GetArgs, KeyArgs, PutArgs, StatusArgs};
+
+/// Operations wait this long for the overlay (a leave hands every record over).
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+struct Client {
+    agent: ureq::Agent,
+    api: SocketAddr,
+}
+
+impl Client {
+    fn new(api: &ApiArg) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(TIMEOUT))
+            .build()
+            .into();
+        Client {
+            agent,
+            api: api.api,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.api)
+    }
+
+    fn key_path(prefix: &str, name: &str) -> String {
+        format!("{prefix}/{}", utf8_percent_encode(name, NON_ALPHANUMERIC))
+    }
+
+    /// The body of a successful answer; an error answer becomes the node's message.
+    fn finish(
+        &self,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Vec<u8>> {
+        let mut resp = result.map_err(|e| match e {
+            ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
+                anyhow::anyhow!(
+                    "cannot reach a node's local API at {} ({e}); is `p2p node` running \
+                     there? (set --api or P2P_API)",
+                    self.api
+                )
+            }
+            e => anyhow::anyhow!("talking to the node at {}: {e}", self.api),
+        })?;
+        let status = resp.status();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .context("reading the node's answer")?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        match serde_json::from_slice::<ApiErrorBody>(&body) {
+            Ok(e) => bail!("{}", e.error),
+            Err(_) => bail!("the node answered {status}"),
+        }
+    }
+
+    fn get(&self, path: &str) -> Result<Vec<u8>> {
+        self.finish(self.agent.get(self.url(path)).call())
+    }
+}
+
+/// `p2p put`.
+pub fn put(args: PutArgs) -> Result<()> {
+    let value = match (&args.value, &args.file) {
+        (Some(v), _) => v.clone().into_bytes(),
+        (None, Some(path)) => {
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+        }
+        (None, None) => bail!("give a value or --file"),
+    };
+    let c = Client::new(&args.api);
+    let path = Client::key_path("/keys", &args.key);
+    c.finish(c.agent.put(c.url(&path)).send(&value[..]))?;
+    eprintln!(
+        "stored {} bytes under {:?} (key {})",
+        value.len(),
+        args.key,
+        Key::hash(&args.key)
+    );
+    Ok(())
+}
+
+/// `p2p get`.
+pub fn get(args: GetArgs) -> Result<()> {
+    let c = Client::new(&args.api);
+    let value = c.get(&Client::key_path("/keys", &args.key))?;
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &value)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote {} bytes to {}", value.len(), path.display());
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&value)?;
+            if std::io::IsTerminal::is_terminal(&out) && !value.ends_with(b"\n") {
+                writeln!(out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `p2p remove`.
+pub fn remove(args: KeyArgs) -> Result<()> {
+    let c = Client::new(&args.api);
+    let path = Client::key_path("/keys", &args.key);
+    c.finish(c.agent.delete(c.url(&path)).call())?;
+    eprintln!("removed {:?}", args.key);
+    Ok(())
+}
+
+/// `p2p lookup`.
+pub fn lookup(args: KeyArgs) -> Result<()> {
+    let c = Client::new(&args.api);
+    let body = c.get(&Client::key_path("/lookup", &args.key))?;
+    let report: LookupReport =
+        serde_json::from_slice(&body).context("the node's lookup answer is not valid")?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!("key       {} ({:?})", report.key, args.key);
+    if let Some((id, peer)) = report.replicas.first() {
+        println!("root      {} {peer}", id.short());
+    }
+    for (id, peer) in report.replicas.iter().skip(1) {
+        println!("replica   {} {peer}", id.short());
+    }
+    let path: Vec<String> = report.path.iter().map(|id| id.short()).collect();
+    println!(
+        "path      {}",
+        if path.is_empty() {
+            "(answered locally)".into()
+        } else {
+            path.join(" -> ")
+        }
+    );
+    println!(
+        "hops      {}   messages {}   latency {:.2} ms",
+        report.hops, report.messages, report.latency_ms
+    );
+    Ok(())
+}
+
+/// `p2p status`.
+pub fn status(args: StatusArgs) -> Result<()> {
+    let c = Client::new(&args.api);
+    let body = c.get("/status")?;
+    let s: NodeStatus =
+        serde_json::from_slice(&body).context("the node's status answer is not valid")?;
+    if args.json {
+        println!("{}", serde_json::to_string(&s)?);
+        return Ok(());
+    }
+    println!("overlay     {}", s.overlay);
+    println!("phase       {}", s.phase);
+    println!("node id     {}", s.id);
+    println!("peer id     {}", s.peer);
+    for a in &s.listen {
+        println!("listening   {a}");
+    }
+    println!("routing     {}", s.routing);
+    println!(
+        "stored      {} keys ({} live values)",
+        s.stored_keys, s.stored_values
+    );
+    println!(
+        "traffic     {} messages sent, {} timeouts, {} rejected; {} peers connected",
+        s.messages_sent, s.timeouts, s.rejected, s.connected_peers
+    );
+    println!("neighbours  {}", s.neighbours.len());
+    for (id, peer) in &s.neighbours {
+        println!("  {} {peer}", id.short());
+    }
+    Ok(())
+}
+
+/// `p2p leave`.
+pub fn leave(args: ApiArg) -> Result<()> {
+    let c = Client::new(&args);
+    c.finish(c.agent.post(c.url("/leave")).send_empty())?;
+    eprintln!("the node handed its records over and left");
+    Ok(())
+}

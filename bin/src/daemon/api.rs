@@ -1,0 +1,115 @@
+//! The node's local HTTP API (JSON on loopback), used by `p2p put/get/remove/lookup/status/
+//! leave` and by anything that speaks HTTP:
+//!
+//! | method and path       | does                               | answers                      |
+//! |-----------------------|------------------------------------|------------------------------|
+//! | `GET /status`         | the node's state                   | 200, JSON `NodeStatus`       |
+//! | `PUT /keys/{name}`    | store the body under SHA-1(name)   | 204                          |
+//! | `GET /keys/{name}`    | read it                            | 200 with the bytes, or 404   |
+//! | `DELETE /keys/{name}` | remove it                          | 204                          |
+//! | `GET /lookup/{name}`  | find its root and the hop path     | 200, JSON `LookupReport`     |
+//! | `POST /leave`         | hand records over, leave and exit  | 200 once left                |
+//!
+//! Errors are JSON `{"error": "..."}`: 400 bad request, 413 value too large, 503 not joined
+//! yet or stopped, 502 the overlay could not complete the operation.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use overlay::Key;
+use overlay::net::{ApiError, LookupReport, NetHandle, NodeStatus};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    /// What went wrong.
+    pub error: String,
+}
+
+#[derive(Clone)]
+struct ApiState {
+    node: NetHandle,
+    left: Arc<Notify>,
+}
+
+struct Failure(StatusCode, String);
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        let status = match e {
+            ApiError::Stopped | ApiError::NotJoined => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Failed(_) => StatusCode::BAD_GATEWAY,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        };
+        Failure(status, e.to_string())
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.0, Json(ApiErrorBody { error: self.1 })).into_response()
+    }
+}
+
+/// The API's routes over `node`; `left` is notified once `POST /leave` has completed.
+pub fn router(node: NetHandle, left: Arc<Notify>, max_value: usize) -> Router {
+    Router::new()
+        .route("/status", get(status))
+        .route("/keys/{name}", get(get_key).put(put_key).delete(remove_key))
+        .route("/lookup/{name}", get(lookup))
+        .route("/leave", post(leave))
+        .layer(DefaultBodyLimit::max(max_value))
+        .with_state(ApiState { node, left })
+}
+
+async fn status(State(s): State<ApiState>) -> Result<Json<NodeStatus>, Failure> {
+    Ok(Json(s.node.status().await?))
+}
+
+async fn put_key(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, Failure> {
+    s.node.put(Key::hash(&name), body.to_vec()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_key(State(s): State<ApiState>, Path(name): Path<String>) -> Result<Response, Failure> {
+    match s.node.get(Key::hash(&name)).await? {
+        Some(v) => Ok(v.into_response()),
+        None => Err(Failure(
+            StatusCode::NOT_FOUND,
+            format!("no value is stored under {name:?}"),
+        )),
+    }
+}
+
+async fn remove_key(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Failure> {
+    s.node.remove(Key::hash(&name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn lookup(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<Json<LookupReport>, Failure> {
+    Ok(Json(s.node.lookup(Key::hash(&name)).await?))
+}
+
+async fn leave(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, Failure> {
+    s.node.leave().await?;
+    s.left.notify_one();
+    Ok(Json(serde_json::json!({ "left": true })))
+}

@@ -1,0 +1,112 @@
+//! `p2p node`: one long-running node with its local HTTP API.
+
+mod api;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use overlay::net::{NetConfig, PeerAddr, spawn};
+use overlay::{NodeConfig, Routing};
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+use crate::net_cli::NodeArgs;
+use crate::overlays::{WithNetRouting, with_net_routing};
+
+pub use api::{ApiErrorBody, router};
+
+/// How long a leaving node may take to hand its records over before it exits anyway.
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `p2p node` until it is told to leave or is stopped by a signal.
+pub fn run(args: NodeArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let round = Duration::from_secs_f64(args.maintenance);
+    let job = NodeJob {
+        args: &args,
+        runtime: &runtime,
+    };
+    with_net_routing(args.overlay, &args.routing, round, job)?
+}
+
+struct NodeJob<'a> {
+    args: &'a NodeArgs,
+    runtime: &'a tokio::runtime::Runtime,
+}
+
+impl WithNetRouting for NodeJob<'_> {
+    type Out = Result<()>;
+
+    fn run<R: Routing<Addr = PeerAddr>>(self, config: R::Config) -> Result<()> {
+        self.runtime.block_on(serve::<R>(self.args, config))
+    }
+}
+
+/// The node parameters a real node runs with.
+pub fn node_config(replication: u16, round: Duration) -> NodeConfig {
+    NodeConfig {
+        replication: replication as usize,
+        request_timeout: Duration::from_secs(3),
+        repair_interval: round * 2,
+        ..NodeConfig::default()
+    }
+}
+
+async fn serve<R: Routing<Addr = PeerAddr>>(args: &NodeArgs, config: R::Config) -> Result<()> {
+    if !args.api.ip().is_loopback() {
+        warn!(api = %args.api, "the local API has no authentication and listens beyond loopback");
+    }
+    let round = Duration::from_secs_f64(args.maintenance);
+    let cfg = NetConfig {
+        routing: config,
+        node: node_config(args.replication, round),
+        listen: args.listen.clone(),
+        bootstrap: args.bootstrap.clone(),
+        mdns: !args.no_mdns,
+        discovery_wait: Duration::from_secs_f64(args.discovery_wait),
+        data_dir: args.data_dir.clone(),
+    };
+    if cfg.data_dir.is_none() {
+        info!("no --data-dir: the identity and the records live in memory only");
+    }
+    let max_value = cfg.node.limits.max_value_bytes;
+    let node = spawn::<R>(cfg).await.context("cannot start the node")?;
+    println!("overlay  {}", R::NAME);
+    println!("peer id  {}", node.peer_id());
+    println!("node id  {}", node.id());
+    for a in node.listen_addrs() {
+        println!("listening on {a}");
+    }
+    let listener = tokio::net::TcpListener::bind(args.api)
+        .await
+        .with_context(|| format!("cannot open the local API on {}", args.api))?;
+    println!("local API on http://{}", args.api);
+    let left = Arc::new(Notify::new());
+    let app = router(node.clone(), left.clone(), max_value);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot watch for SIGTERM")?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => info!("interrupted: leaving"),
+        _ = sigterm.recv() => info!("terminated: leaving"),
+        _ = left.notified() => {
+            // The API already made the node leave; let its answer reach the client.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            return Ok(());
+        }
+        r = server => {
+            r.context("the local API stopped")?.context("the local API failed")?;
+        }
+    }
+    match tokio::time::timeout(LEAVE_TIMEOUT, node.leave()).await {
+        Ok(Ok(())) => info!("left the overlay"),
+        Ok(Err(e)) => warn!(error = %e, "leaving failed"),
+        Err(_) => warn!("hand-over did not finish within {LEAVE_TIMEOUT:?}; exiting anyway"),
+    }
+    Ok(())
+}

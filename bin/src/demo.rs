@@ -1,0 +1,184 @@
+//! `p2p demo`: real libp2p nodes on loopback in one process, put and get through random
+//! nodes, some nodes killed, gets again, graceful leaves, and a short report.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
+use overlay::{Key, Routing};
+use rand::RngExt;
+
+use crate::bench::progress::bar;
+use crate::daemon::node_config;
+use crate::net_cli::DemoArgs;
+use crate::overlays::{WithNetRouting, with_net_routing};
+
+/// Runs the demo and prints its report.
+pub fn run(args: DemoArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let round = Duration::from_secs_f64(args.maintenance);
+    let job = DemoJob {
+        args: &args,
+        runtime: &runtime,
+    };
+    with_net_routing(args.overlay, &args.routing, round, job)?
+}
+
+struct DemoJob<'a> {
+    args: &'a DemoArgs,
+    runtime: &'a tokio::runtime::Runtime,
+}
+
+impl WithNetRouting for DemoJob<'_> {
+    type Out = Result<()>;
+
+    fn run<R: Routing<Addr = PeerAddr>>(self, config: R::Config) -> Result<()> {
+        self.runtime.block_on(demo::<R>(self.args, config))
+    }
+}
+
+/// What one round of reads found.
+struct Reads {
+    ok: usize,
+    hops: Vec<u32>,
+    latency_ms: Vec<f64>,
+}
+
+impl Reads {
+    fn line(&self, total: usize) -> String {
+        let mean_hops =
+            self.hops.iter().map(|&h| h as f64).sum::<f64>() / self.hops.len().max(1) as f64;
+        let mut lat = self.latency_ms.clone();
+        lat.sort_by(f64::total_cmp);
+        let p50 = lat.get(lat.len() / 2).copied().unwrap_or(f64::NAN);
+        format!(
+            "{}/{total} values read; lookups {:.2} hops on average, median latency {p50:.2} ms",
+            self.ok, mean_hops
+        )
+    }
+}
+
+async fn read_all(
+    nodes: &[NetHandle],
+    keys: &[(Key, Vec<u8>)],
+    what: &str,
+    quiet: bool,
+) -> Result<Reads> {
+    let pb = bar(keys.len() as u64, what, quiet);
+    let mut reads = Reads {
+        ok: 0,
+        hops: Vec::new(),
+        latency_ms: Vec::new(),
+    };
+    for (key, value) in keys {
+        let node = &nodes[rand::rng().random_range(0..nodes.len())];
+        if let Ok(Some(v)) = node.get(*key).await
+            && v == *value
+        {
+            reads.ok += 1;
+        }
+        if let Ok(report) = node.lookup(*key).await {
+            reads.hops.push(report.hops);
+            reads.latency_ms.push(report.latency_ms);
+        }
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    Ok(reads)
+}
+
+async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -> Result<()> {
+    let round = Duration::from_secs_f64(args.maintenance);
+    let n = args.nodes as usize;
+    let net_config = |bootstrap: Vec<libp2p::Multiaddr>| NetConfig {
+        routing: config.clone(),
+        node: node_config(args.replication, round),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid multiaddr")],
+        bootstrap,
+        mdns: false,
+        ..NetConfig::default()
+    };
+    println!(
+        "p2p demo: {} with {n} real libp2p nodes on 127.0.0.1 (TCP + Noise + Yamux), replication {}",
+        R::NAME,
+        args.replication
+    );
+
+    let started = Instant::now();
+    let pb = bar(n as u64, "joining", args.quiet);
+    let mut nodes: Vec<NetHandle> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let bootstrap = if nodes.is_empty() {
+            Vec::new()
+        } else {
+            let via = &nodes[rand::rng().random_range(0..nodes.len())];
+            via.listen_addrs()[..1].to_vec()
+        };
+        let node = spawn::<R>(net_config(bootstrap)).await?;
+        tokio::time::timeout(Duration::from_secs(60), node.joined())
+            .await
+            .context("a node did not join within 60 s")??;
+        nodes.push(node);
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    println!(
+        "  formed the overlay: {n} nodes joined in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    tokio::time::sleep(round * 3).await;
+
+    let keys: Vec<(Key, Vec<u8>)> = (0..args.keys)
+        .map(|i| {
+            (
+                Key::hash(format!("demo-key-{i}")),
+                format!("value {i}").into_bytes(),
+            )
+        })
+        .collect();
+    let pb = bar(keys.len() as u64, "storing", args.quiet);
+    let mut stored = 0;
+    for (key, value) in &keys {
+        let node = &nodes[rand::rng().random_range(0..nodes.len())];
+        if node.put(*key, value.clone()).await.is_ok() {
+            stored += 1;
+        }
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    println!("  stored {stored}/{} keys through random nodes", keys.len());
+    let reads = read_all(&nodes, &keys, "reading", args.quiet).await?;
+    println!("  {}", reads.line(keys.len()));
+
+    let killed = ((n as f64 * args.kill).round() as usize).min(n - 2);
+    for _ in 0..killed {
+        let i = rand::rng().random_range(0..nodes.len());
+        drop(nodes.swap_remove(i));
+    }
+    println!(
+        "  killed {killed} nodes without warning; waiting {} maintenance rounds",
+        6
+    );
+    tokio::time::sleep(round * 6).await;
+    let reads = read_all(&nodes, &keys, "reading", args.quiet).await?;
+    println!("  after the crash: {}", reads.line(keys.len()));
+
+    let leaving = nodes.len() / 2;
+    for node in nodes.drain(..leaving) {
+        tokio::time::timeout(Duration::from_secs(60), node.leave())
+            .await
+            .context("a node did not finish leaving within 60 s")??;
+    }
+    println!("  {leaving} nodes left gracefully (each handed its keys over)");
+    tokio::time::sleep(round * 2).await;
+    let reads = read_all(&nodes, &keys, "reading", args.quiet).await?;
+    println!("  after the leaves: {}", reads.line(keys.len()));
+    for node in nodes.drain(..) {
+        let _ = tokio::time::timeout(Duration::from_secs(10), node.leave()).await;
+    }
+    println!("  done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}

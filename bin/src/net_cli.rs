@@ -1,0 +1,142 @@
+//! The command line of real nodes: `p2p node`, the client commands that talk to a running
+//! node through its local API, and `p2p demo`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use libp2p::Multiaddr;
+
+use crate::cli::{OverlayArg, RoutingArgs};
+
+/// Where the local API of `p2p node` listens unless told otherwise.
+pub const DEFAULT_API: &str = "127.0.0.1:4080";
+
+/// `p2p node`.
+#[derive(Args, Debug, Clone)]
+pub struct NodeArgs {
+    /// Routing algorithm (every node of one overlay must use the same).
+    #[arg(long, value_enum, default_value = "chord")]
+    pub overlay: OverlayArg,
+    /// Address to listen on (repeat for several).
+    #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4001")]
+    pub listen: Vec<Multiaddr>,
+    /// A node to join through, as printed by that node at start: a multiaddress ending in
+    /// /p2p/<peer id>. Without it, the node looks for an overlay on the LAN with mDNS and
+    /// starts a new one if it finds none.
+    #[arg(long)]
+    pub bootstrap: Vec<Multiaddr>,
+    /// Do not use mDNS (no LAN discovery; without --bootstrap the node starts a new overlay).
+    #[arg(long)]
+    pub no_mdns: bool,
+    /// Directory for the identity key and the stored records; a restart from it keeps the
+    /// node's id and data. Without it both live in memory only.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Where the local HTTP API listens (used by `p2p put/get/...`). Keep it on loopback:
+    /// it has no authentication.
+    #[arg(long, default_value = DEFAULT_API)]
+    pub api: SocketAddr,
+    /// Copies of each key (replication factor r).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub replication: u16,
+    /// Seconds between maintenance rounds (stabilize, heartbeats, replica repair).
+    #[arg(long, default_value_t = 5.0, value_parser = crate::cli::positive_seconds)]
+    pub maintenance: f64,
+    /// Seconds to listen for peers on the LAN before starting a new overlay.
+    #[arg(long, default_value_t = 3.0, value_parser = crate::cli::positive_seconds)]
+    pub discovery_wait: f64,
+    /// The routing algorithms' parameters.
+    #[command(flatten)]
+    pub routing: RoutingArgs,
+}
+
+/// Where a running node's local API is.
+#[derive(Args, Debug, Clone)]
+pub struct ApiArg {
+    /// The node's local API address (as given to `p2p node --api`).
+    #[arg(long, env = "P2P_API", default_value = DEFAULT_API)]
+    pub api: SocketAddr,
+}
+
+/// `p2p put`.
+#[derive(Args, Debug, Clone)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["value", "file"])))]
+pub struct PutArgs {
+    /// The key's name (stored under its SHA-1).
+    pub key: String,
+    /// The value.
+    pub value: Option<String>,
+    /// Read the value from this file instead.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// The node.
+    #[command(flatten)]
+    pub api: ApiArg,
+}
+
+/// `p2p get`.
+#[derive(Args, Debug, Clone)]
+pub struct GetArgs {
+    /// The key's name.
+    pub key: String,
+    /// Write the value to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// The node.
+    #[command(flatten)]
+    pub api: ApiArg,
+}
+
+/// `p2p remove` and `p2p lookup`: a key and a node.
+#[derive(Args, Debug, Clone)]
+pub struct KeyArgs {
+    /// The key's name.
+    pub key: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The node.
+    #[command(flatten)]
+    pub api: ApiArg,
+}
+
+/// `p2p status`.
+#[derive(Args, Debug, Clone)]
+pub struct StatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The node.
+    #[command(flatten)]
+    pub api: ApiArg,
+}
+
+/// `p2p demo`.
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Routing algorithm.
+    #[arg(long, value_enum, default_value = "chord")]
+    pub overlay: OverlayArg,
+    /// Nodes to start (each a real libp2p node on loopback).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(4..=256))]
+    pub nodes: u16,
+    /// Keys to store.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub keys: u32,
+    /// Fraction of the nodes to kill without warning.
+    #[arg(long, default_value_t = 0.25, value_parser = crate::cli::fraction)]
+    pub kill: f64,
+    /// Copies of each key.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub replication: u16,
+    /// Seconds between maintenance rounds.
+    #[arg(long, default_value_t = 1.0, value_parser = crate::cli::positive_seconds)]
+    pub maintenance: f64,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// The routing algorithms' parameters.
+    #[command(flatten)]
+    pub routing: RoutingArgs,
+}
