@@ -141,12 +141,12 @@ pub fn lookup(args: KeyArgs) -> Result<()> {
     }
     println!("key       {} ({:?})", report.key, args.key);
     if let Some((id, peer)) = report.replicas.first() {
-        println!("root      {} {peer}", id.short());
+        println!("root      {} {peer}", &id[..8]);
     }
     for (id, peer) in report.replicas.iter().skip(1) {
-        println!("replica   {} {peer}", id.short());
+        println!("replica   {} {peer}", &id[..8]);
     }
-    let path: Vec<String> = report.path.iter().map(|id| id.short()).collect();
+    let path: Vec<String> = report.path.iter().map(|id| id[..8].to_string()).collect();
     println!(
         "path      {}",
         if path.is_empty() {
@@ -190,7 +190,7 @@ pub fn status(args: StatusArgs) -> Result<()> {
     );
     println!("neighbours  {}", s.neighbours.len());
     for (id, peer) in &s.neighbours {
-        println!("  {} {peer}", id.short());
+        println!("  {} {peer}", &id[..8]);
     }
     Ok(())
 }

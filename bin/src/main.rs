@@ -20,8 +20,19 @@ use crate::cli::{Bench, Cli, CommonArgs, OverlayArg, Top};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use crate::overlays::Overlay;
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    init_logging(&cli);
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
     // A node's log is its record of what happened; the other commands speak only on trouble.
     let default_log = match cli.command {
         Top::Node(_) => "info,libp2p_mdns=warn",
@@ -33,7 +44,11 @@ fn main() -> Result<()> {
                 .unwrap_or_else(|_| default_log.into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+}
+
+fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Top::Demo(args) => demo::run(args)?,
         Top::Node(args) => daemon::run(args)?,

@@ -381,12 +381,12 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                 if let Some(reply) = self.lookups.remove(&op) {
                     let report = result
                         .map(|nodes| LookupReport {
-                            key,
+                            key: key.to_string(),
                             replicas: nodes
                                 .iter()
-                                .map(|c| (c.id, c.addr.peer.to_string()))
+                                .map(|c| (c.id.to_string(), c.addr.peer.to_string()))
                                 .collect(),
-                            path,
+                            path: path.iter().map(ToString::to_string).collect(),
                             hops,
                             messages,
                             latency_ms: latency.as_secs_f64() * 1e3,
@@ -476,7 +476,7 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
         let r = self.node.routing();
         let stats = self.node.stats();
         NodeStatus {
-            id: self.me.id,
+            id: self.me.id.to_string(),
             peer: self.me.addr.peer.to_string(),
             overlay: R::NAME.to_string(),
             phase: format!("{:?}", self.node.phase()),
@@ -485,7 +485,7 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
             neighbours: r
                 .neighbor_set(STATUS_NEIGHBOURS)
                 .into_iter()
-                .map(|c| (c.id, c.addr.peer.to_string()))
+                .map(|c| (c.id.to_string(), c.addr.peer.to_string()))
                 .collect(),
             stored_keys: self.node.store().len(),
             stored_values: self.node.store().live_values(),

@@ -8,15 +8,15 @@ use tokio::sync::{mpsc, oneshot};
 use crate::id::{Key, NodeId};
 use crate::net::error::ApiError;
 
-/// Where a key lives and how the lookup got there.
+/// Where a key lives and how the lookup got there (ids as hexadecimal strings, for JSON).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LookupReport {
-    /// The key.
-    pub key: Key,
+    /// The key (40 hexadecimal digits).
+    pub key: String,
     /// The root, then the rest of the replica set: `(node id, peer id)`.
-    pub replicas: Vec<(NodeId, String)>,
-    /// The nodes that answered, in order.
-    pub path: Vec<NodeId>,
+    pub replicas: Vec<(String, String)>,
+    /// The node ids that answered, in order.
+    pub path: Vec<String>,
     /// Number of hops.
     pub hops: u32,
     /// Messages sent and received.
@@ -28,8 +28,8 @@ pub struct LookupReport {
 /// What `p2p status` shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NodeStatus {
-    /// Node id.
-    pub id: NodeId,
+    /// Node id (40 hexadecimal digits).
+    pub id: String,
     /// libp2p peer id.
     pub peer: String,
     /// Routing algorithm.
@@ -41,7 +41,7 @@ pub struct NodeStatus {
     /// The routing algorithm's own summary of its state (fingers, leaf set, map, zones).
     pub routing: String,
     /// The neighbour set: `(node id, peer id)`.
-    pub neighbours: Vec<(NodeId, String)>,
+    pub neighbours: Vec<(String, String)>,
     /// Records held (tombstones included).
     pub stored_keys: usize,
     /// Live values held.
