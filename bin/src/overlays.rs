@@ -121,7 +121,6 @@ pub fn chord_config(args: &RoutingArgs, round: Duration) -> ChordConfig {
         fix_fingers_interval: round,
         check_predecessor_interval: round,
         join_retry: ChordConfig::default().join_retry.min(round),
-        ..ChordConfig::default()
     }
 }
 

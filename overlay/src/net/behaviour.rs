@@ -6,35 +6,32 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{identify, identity::Keypair, mdns};
 
+use crate::net::codec::FrameCodec;
 use crate::net::config::NetConfig;
-use crate::net::envelope::{Envelope, HELLO_PROTOCOL, Hello, HelloReply, protocol_name};
+use crate::net::envelope::{HELLO_PROTOCOL, Hello, HelloReply, protocol_name};
 use crate::net::error::NetError;
 
-/// The overlay protocol's request-response behaviour for message type `M`.
-pub(crate) type OverlayProtocol<M> = request_response::cbor::Behaviour<Envelope<M>, Envelope<M>>;
+/// The overlay protocol's request-response behaviour: CBOR [`crate::net::Envelope`]s,
+/// framed by [`FrameCodec`] and decoded by the driver.
+pub(crate) type OverlayProtocol = request_response::Behaviour<FrameCodec>;
 
 /// Everything one node speaks. Later applications plug in beside `overlay`.
 #[derive(NetworkBehaviour)]
-pub(crate) struct NodeBehaviour<M>
-where
-    M: crate::routing::Message,
-{
-    pub(crate) overlay: OverlayProtocol<M>,
+pub(crate) struct NodeBehaviour {
+    pub(crate) overlay: OverlayProtocol,
     pub(crate) hello: request_response::cbor::Behaviour<Hello, HelloReply>,
     pub(crate) identify: identify::Behaviour,
     pub(crate) mdns: Toggle<mdns::tokio::Behaviour>,
 }
 
-impl<M: crate::routing::Message> NodeBehaviour<M> {
+impl NodeBehaviour {
     pub(crate) fn new<C>(key: &Keypair, name: &str, cfg: &NetConfig<C>) -> Result<Self, NetError> {
         let max = cfg.node.limits.max_message_bytes as u64;
         // Our own timeouts decide when a peer has failed; the transport's only reclaims
         // streams a peer never answers.
         let rr =
             request_response::Config::default().with_request_timeout(cfg.node.request_timeout * 4);
-        let codec = request_response::cbor::codec::Codec::default()
-            .set_request_size_maximum(max)
-            .set_response_size_maximum(max);
+        let codec = FrameCodec { max };
         let overlay = request_response::Behaviour::with_codec(
             codec,
             [(protocol_name(name), ProtocolSupport::Full)],

@@ -3,7 +3,7 @@
 //! smallest id among those starting together creates the overlay (so nodes started at the
 //! same moment form one overlay, not several).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use libp2p::{Multiaddr, PeerId};
@@ -31,6 +31,8 @@ pub(crate) struct Discovery {
     pub(crate) deadline: Option<Instant>,
     lan: BTreeMap<PeerId, Vec<Multiaddr>>,
     replies: BTreeMap<PeerId, HelloReply>,
+    /// Peers found whose last hello failed (gone, or not a p2p node).
+    silent: BTreeSet<PeerId>,
 }
 
 impl Discovery {
@@ -52,8 +54,14 @@ impl Discovery {
     /// Records a peer's answer; an answer whose contact does not match the peer is ignored.
     pub(crate) fn answered(&mut self, peer: PeerId, reply: HelloReply) {
         if is_genuine(&reply.contact, &peer) {
+            self.silent.remove(&peer);
             self.replies.insert(peer, reply);
         }
+    }
+
+    /// Records that a peer did not answer its hello.
+    pub(crate) fn unanswered(&mut self, peer: PeerId) {
+        self.silent.insert(peer);
     }
 
     /// What to do now, for node `me` of overlay `overlay`.
@@ -66,9 +74,15 @@ impl Discovery {
         if let Some(r) = same.iter().find(|r| r.joined) {
             return Decision::Join(r.contact.clone());
         }
+        // A peer that has neither answered nor failed may be the one that will create
+        // the overlay: wait for it.
+        let all_heard = self
+            .lan
+            .keys()
+            .all(|p| self.replies.contains_key(p) || self.silent.contains(p));
         match self.deadline {
             Some(d) if now < d => Decision::Wait,
-            _ if same.iter().all(|r| r.contact.id > me.id) => Decision::Create,
+            _ if all_heard && same.iter().all(|r| r.contact.id > me.id) => Decision::Create,
             _ => Decision::Wait,
         }
     }
@@ -115,7 +129,14 @@ mod tests {
         let later = now + Duration::from_secs(4);
         assert_eq!(d.decide(&contact(mid), "chord", later), Decision::Wait);
         let mut d_small = Discovery::default();
+        d_small.found(mid, Multiaddr::empty());
+        d_small.found(large, Multiaddr::empty());
         d_small.answered(mid, reply(mid, "chord", false));
+        assert_eq!(
+            d_small.decide(&contact(small), "chord", later),
+            Decision::Wait
+        );
+        d_small.unanswered(large);
         assert_eq!(
             d_small.decide(&contact(small), "chord", later),
             Decision::Create

@@ -17,6 +17,7 @@ use tracing::{debug, error, info, warn};
 use crate::contact::Contact;
 use crate::io::{Command, Ctx, Event, Input, NodeTimer, Output};
 use crate::net::behaviour::{NodeBehaviour, NodeBehaviourEvent};
+use crate::net::codec::Frame;
 use crate::net::config::NetConfig;
 use crate::net::discovery::{Decision, Discovery};
 use crate::net::envelope::{Envelope, Hello, HelloReply};
@@ -73,13 +74,14 @@ where
         )
         .map_err(|e| NetError::Setup(e.to_string()))?
         .with_behaviour(|key| {
-            NodeBehaviour::<R::Msg>::new(key, R::NAME, &cfg)
+            NodeBehaviour::new(key, R::NAME, &cfg)
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
         })
         .map_err(|e| NetError::Setup(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();
-    let listen = start_listening(&mut swarm, &cfg.listen).await?;
+    let mut early = Vec::new();
+    let listen = start_listening(&mut swarm, &cfg.listen, &mut early).await?;
     let me = Contact::new(
         node_id_of(&peer),
         PeerAddr {
@@ -130,8 +132,12 @@ where
         request_timeout: cfg.node.request_timeout,
         listen: listen_p2p.clone(),
         stopping: false,
+        rejected: 0,
     };
     driver.start(bootstrap, &cfg);
+    for ev in early {
+        driver.on_swarm_event(ev);
+    }
     tokio::spawn(driver.run(rx));
     Ok(NetHandle {
         tx,
@@ -142,9 +148,11 @@ where
 }
 
 /// Listens on every address and waits until each listener reports where it listens.
-async fn start_listening<M: crate::routing::Message>(
-    swarm: &mut Swarm<NodeBehaviour<M>>,
+/// Other events that arrive meanwhile (mDNS may already find peers) are kept in `early`.
+async fn start_listening(
+    swarm: &mut Swarm<NodeBehaviour>,
     addrs: &[Multiaddr],
+    early: &mut Vec<SwarmEvent<NodeBehaviourEvent>>,
 ) -> Result<Vec<Multiaddr>, NetError> {
     let mut waiting = Vec::new();
     for addr in addrs {
@@ -185,15 +193,16 @@ async fn start_listening<M: crate::routing::Message>(
                     });
                 }
             }
-            _ => {}
+            other => early.push(other),
         }
     }
     // A wildcard listener reports one address per interface, all at once.
     while let Ok(ev) =
         tokio::time::timeout(Duration::from_millis(50), swarm.select_next_some()).await
     {
-        if let SwarmEvent::NewListenAddr { address, .. } = ev {
-            found.push(address);
+        match ev {
+            SwarmEvent::NewListenAddr { address, .. } => found.push(address),
+            other => early.push(other),
         }
     }
     Ok(found)
@@ -217,14 +226,14 @@ fn advertised(listen: &[Multiaddr]) -> Vec<Multiaddr> {
 type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 
 struct Driver<R: Routing<Addr = PeerAddr>> {
-    swarm: Swarm<NodeBehaviour<R::Msg>>,
+    swarm: Swarm<NodeBehaviour>,
     node: Node<R>,
     me: Contact<PeerAddr>,
     rng: Xoshiro256PlusPlus,
     timers: Timers<NodeTimer<R::Timer>>,
     db: Option<RecordDb>,
     /// Requests from peers waiting for the node's response, with when they arrived.
-    inbound: HashMap<(PeerId, ReqId), (Instant, ResponseChannel<Envelope<R::Msg>>)>,
+    inbound: HashMap<(PeerId, ReqId), (Instant, ResponseChannel<Frame>)>,
     /// The node's request id of each request in flight.
     outbound: HashMap<OutboundRequestId, ReqId>,
     /// Messages the node sent to itself.
@@ -240,6 +249,9 @@ struct Driver<R: Routing<Addr = PeerAddr>> {
     listen: Vec<Multiaddr>,
     /// Set when the node must stop (it left, or its disk failed).
     stopping: bool,
+    /// Messages refused before they reached the node (undecodable, forged sender, wrong
+    /// kind); the node counts the ones it refuses itself.
+    rejected: u64,
 }
 
 impl<R: Routing<Addr = PeerAddr>> Driver<R> {
@@ -298,8 +310,12 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
             rng: &mut self.rng,
             out: &mut out,
         };
+        let peer = match &input {
+            Input::Message { from, .. } => Some(from.addr.peer),
+            _ => None,
+        };
         if let Err(e) = self.node.handle(&mut ctx, input) {
-            warn!(error = %e, "rejected a message");
+            warn!(peer = ?peer, error = %e, "rejected a message");
         }
         self.carry_out(out);
     }
@@ -332,9 +348,14 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
             self.loopback.push_back(msg);
             return;
         }
-        let envelope = |wire| Envelope {
-            from: self.me.clone(),
-            wire,
+        let envelope = |wire| {
+            Frame::Bytes(
+                Envelope::<R::Msg> {
+                    from: self.me.clone(),
+                    wire,
+                }
+                .encode(),
+            )
         };
         match msg {
             Wire::Request { id, .. } => {
@@ -492,7 +513,7 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
             connected_peers: self.swarm.connected_peers().count(),
             messages_sent: stats.messages_sent,
             timeouts: stats.timeouts,
-            rejected: stats.rejected,
+            rejected: stats.rejected + self.rejected,
         }
     }
 
@@ -538,7 +559,7 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
         self.swarm.behaviour_mut().hello.send_request(&peer, hello);
     }
 
-    fn on_swarm_event(&mut self, event: SwarmEvent<NodeBehaviourEvent<R::Msg>>) {
+    fn on_swarm_event(&mut self, event: SwarmEvent<NodeBehaviourEvent>) {
         match event {
             SwarmEvent::Behaviour(NodeBehaviourEvent::Overlay(ev)) => self.on_overlay_event(ev),
             SwarmEvent::Behaviour(NodeBehaviourEvent::Hello(ev)) => self.on_hello_event(ev),
@@ -575,10 +596,30 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
         }
     }
 
-    fn on_overlay_event(
-        &mut self,
-        ev: request_response::Event<Envelope<R::Msg>, Envelope<R::Msg>>,
-    ) {
+    /// Decodes a message from `peer`; a bad one is logged and counted against the peer.
+    fn decode(&mut self, peer: &PeerId, frame: Frame) -> Option<Envelope<R::Msg>> {
+        let result = match frame {
+            Frame::Bytes(bytes) => Envelope::<R::Msg>::decode(&bytes, &self.node.config().limits)
+                .map_err(|e| e.to_string()),
+            Frame::Oversized => Err(format!(
+                "message larger than {} bytes",
+                self.node.config().limits.max_message_bytes
+            )),
+        };
+        let reason = match result {
+            Ok(env) if !is_genuine(&env.from, peer) => format!(
+                "the sender claims id {} which is not the hash of its peer id",
+                env.from.id
+            ),
+            Ok(env) => return Some(env),
+            Err(e) => e,
+        };
+        warn!(%peer, %reason, "rejected a message");
+        self.rejected += 1;
+        None
+    }
+
+    fn on_overlay_event(&mut self, ev: request_response::Event<Frame, Frame>) {
         use request_response::{Event as RrEvent, Message};
         match ev {
             RrEvent::Message {
@@ -589,15 +630,15 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                     },
                 ..
             } => {
-                let Envelope { from, wire } = request;
-                let Wire::Request { id, .. } = &wire else {
-                    warn!(%peer, "rejected: a response sent as a request");
+                // A refused request's channel is dropped: the peer sees its stream closed.
+                let Some(Envelope { from, wire }) = self.decode(&peer, request) else {
                     return;
                 };
-                if !is_genuine(&from, &peer) {
-                    warn!(%peer, claimed = %from.id, "rejected: the sender's id is not its peer id's hash");
+                let Wire::Request { id, .. } = &wire else {
+                    warn!(%peer, "rejected: a response sent as a request");
+                    self.rejected += 1;
                     return;
-                }
+                };
                 self.inbound.insert((peer, *id), (Instant::now(), channel));
                 self.feed(Input::Message { from, msg: wire });
             }
@@ -610,10 +651,16 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                     },
                 ..
             } => {
-                self.outbound.remove(&request_id);
-                let Envelope { from, wire } = response;
-                if !matches!(wire, Wire::Response { .. }) || !is_genuine(&from, &peer) {
-                    warn!(%peer, "rejected: a response that does not fit its request");
+                let node_id = self.outbound.remove(&request_id);
+                let Some(Envelope { from, wire }) = self.decode(&peer, response) else {
+                    if let Some(id) = node_id {
+                        self.fail_request(id);
+                    }
+                    return;
+                };
+                if !matches!(wire, Wire::Response { .. }) {
+                    warn!(%peer, "rejected: a request sent as a response");
+                    self.rejected += 1;
                     return;
                 }
                 self.feed(Input::Message { from, msg: wire });
@@ -626,14 +673,7 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
             } => {
                 if let Some(id) = self.outbound.remove(&request_id) {
                     debug!(%peer, %error, "request failed");
-                    let mut out = Vec::new();
-                    let mut ctx = Ctx {
-                        now: now(),
-                        rng: &mut self.rng,
-                        out: &mut out,
-                    };
-                    self.node.request_unreachable(&mut ctx, id);
-                    self.carry_out(out);
+                    self.fail_request(id);
                 }
             }
             RrEvent::InboundFailure { peer, error, .. } => match error {
@@ -641,10 +681,25 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                 | request_response::InboundFailure::ConnectionClosed => {
                     debug!(%peer, %error, "inbound request dropped")
                 }
-                error => warn!(%peer, %error, "rejected a request"),
+                error => {
+                    warn!(%peer, %error, "rejected a request");
+                    self.rejected += 1;
+                }
             },
             RrEvent::ResponseSent { .. } => {}
         }
+    }
+
+    /// The node's request `id` cannot be answered: failed at once instead of at its timeout.
+    fn fail_request(&mut self, id: ReqId) {
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            now: now(),
+            rng: &mut self.rng,
+            out: &mut out,
+        };
+        self.node.request_unreachable(&mut ctx, id);
+        self.carry_out(out);
     }
 
     fn on_hello_event(&mut self, ev: request_response::Event<Hello, HelloReply>) {
@@ -671,7 +726,8 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                 ..
             } => self.discovery.answered(peer, response),
             RrEvent::OutboundFailure { peer, error, .. } => {
-                debug!(%peer, %error, "no answer to hello")
+                debug!(%peer, %error, "no answer to hello");
+                self.discovery.unanswered(peer);
             }
             _ => {}
         }

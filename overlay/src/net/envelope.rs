@@ -5,7 +5,10 @@ use libp2p::StreamProtocol;
 use serde::{Deserialize, Serialize};
 
 use crate::contact::Contact;
-use crate::net::peer_addr::PeerAddr;
+use crate::error::DecodeError;
+use crate::limits::Limits;
+use crate::net::peer_addr::{MAX_PEER_ADDRS, PeerAddr};
+use crate::routing::Message;
 use crate::wire::Wire;
 
 /// Version of the overlay protocols; bumped when the wire format changes incompatibly, so
@@ -29,6 +32,35 @@ pub struct Envelope<M> {
     pub from: Contact<PeerAddr>,
     /// The message.
     pub wire: Wire<PeerAddr, M>,
+}
+
+impl<M: Message> Envelope<M> {
+    /// Encodes as CBOR.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        cbor4ii::serde::to_writer(&mut buf, self).expect("writing CBOR to a Vec cannot fail");
+        buf
+    }
+
+    /// Decodes CBOR and checks every bound; never panics on any input.
+    pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Self, DecodeError> {
+        if bytes.len() > limits.max_message_bytes {
+            return Err(DecodeError::Oversized {
+                len: bytes.len(),
+                max: limits.max_message_bytes,
+            });
+        }
+        let env: Self =
+            cbor4ii::serde::from_slice(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        env.wire.validate(limits)?;
+        if env.from.addr.addrs.len() > MAX_PEER_ADDRS {
+            return Err(DecodeError::Malformed(format!(
+                "the sender names {} addresses, at most {MAX_PEER_ADDRS} are allowed",
+                env.from.addr.addrs.len()
+            )));
+        }
+        Ok(env)
+    }
 }
 
 /// "Which overlay are you in?" — sent to peers found by mDNS before joining through them.

@@ -6,6 +6,7 @@
 //! the application puts, gets, looks up and leaves.
 
 mod behaviour;
+mod codec;
 mod config;
 mod discovery;
 mod driver;
