@@ -78,6 +78,53 @@ pub enum Bench {
     ///
     /// Example: p2p bench locate --nodes 10000 --objects 10000 --crash 0.2
     Locate(LocateArgs),
+    /// Real libp2p nodes on loopback (not the simulator): lookup hops, latency, messages
+    /// and throughput, and put→get success, for each overlay and for libp2p's own Kademlia
+    /// (libp2p-kad, k = 20, α = 3) measured the same way.
+    ///
+    /// Example: p2p bench net --overlay all --nodes 32 --lookups 2000
+    Net(NetArgs),
+}
+
+/// `p2p bench net`.
+#[derive(Args, Debug, Clone)]
+pub struct NetArgs {
+    /// Routing algorithm(s) to measure.
+    #[arg(long, value_enum, default_value = "all")]
+    pub overlay: OverlayArg,
+    /// Nodes per network.
+    #[arg(long, default_value_t = 32, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(4..=512))]
+    pub nodes: usize,
+    /// Lookups per network, each for a random key from a random node.
+    #[arg(long, default_value_t = 2000, value_parser = positive_count)]
+    pub lookups: usize,
+    /// Lookups in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
+    pub concurrency: usize,
+    /// Values written and read back through random nodes.
+    #[arg(long, default_value_t = 200, value_parser = positive_count)]
+    pub keys: usize,
+    /// Copies of each key in our overlays.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub replication: u16,
+    /// Seconds between maintenance rounds of our overlays.
+    #[arg(long, default_value_t = 1.0, value_parser = positive_seconds)]
+    pub maintenance: f64,
+    /// Seconds to let tables settle after the last join, before measuring.
+    #[arg(long, default_value_t = 5.0, value_parser = positive_seconds)]
+    pub settle: f64,
+    /// Skip the libp2p-kad baseline.
+    #[arg(long)]
+    pub no_kad: bool,
+    /// Print one JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+    /// The routing algorithms' parameters.
+    #[command(flatten)]
+    pub routing: RoutingArgs,
 }
 
 /// A routing algorithm to measure.

@@ -78,6 +78,7 @@ fn run(cli: Cli) -> Result<()> {
                 bench::churn::print_table(&rows);
             }
         }
+        Top::Bench(Bench::Net(args)) => bench::net::run(&args)?,
         Top::Bench(Bench::Locate(args)) => {
             let overlay = args.common.overlay.unwrap_or(OverlayArg::Tapestry);
             if overlay != OverlayArg::Tapestry {

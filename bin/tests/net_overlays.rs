@@ -63,11 +63,17 @@ async fn read_all(nodes: &[NetHandle], keys: &[(Key, Vec<u8>)], stage: &str) -> 
             }
         }
     }
+    let mut copies = 0;
+    for node in nodes {
+        copies += node.status().await?.stored_values;
+    }
     ensure!(
         failures.is_empty(),
-        "{stage}: {} of {} gets failed: {:?}",
+        "{stage}: {} of {} gets failed ({copies} copies of {} keys on {} nodes): {:?}",
         failures.len(),
         nodes.len() * keys.len(),
+        keys.len(),
+        nodes.len(),
         &failures[..failures.len().min(5)]
     );
     Ok(())
@@ -120,6 +126,10 @@ async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> 
 }
 
 fn runtime() -> tokio::runtime::Runtime {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

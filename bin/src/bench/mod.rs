@@ -3,7 +3,9 @@
 pub mod build;
 pub mod churn;
 pub mod hops;
+pub mod kad;
 pub mod locate;
+pub mod net;
 pub mod plot;
 pub mod progress;
 pub mod table;

@@ -63,7 +63,15 @@ impl Codec for FrameCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        self.read(io).await
+        // A peer that will not answer closes the stream: that is a failed request (handled
+        // like a timeout), not a malformed message.
+        match self.read(io).await? {
+            Frame::Bytes(b) if b.is_empty() => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the peer closed the stream without answering",
+            )),
+            frame => Ok(frame),
+        }
     }
 
     async fn write_request<T>(

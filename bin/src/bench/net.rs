@@ -1,0 +1,407 @@
+//! `p2p bench net`: real nodes of each overlay on loopback, lookups and put→get measured
+//! end to end, with libp2p's own Kademlia measured the same way beside them.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use libp2p::futures::StreamExt;
+use libp2p::futures::stream;
+use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
+use overlay::sim::SimRouting;
+use overlay::{Key, Routing};
+use rand::RngExt;
+use serde::Serialize;
+
+use crate::bench::kad::{self, KadNode};
+use crate::bench::progress::bar;
+use crate::bench::table;
+use crate::cli::{NetArgs, OverlayArg, RoutingArgs};
+use crate::daemon::node_config;
+use crate::overlays::{
+    WithNetRouting, can_config, chord_config, pastry_config, tapestry_config, with_net_routing,
+};
+
+/// One line of `bench net`.
+#[derive(Clone, Debug, Serialize)]
+pub struct NetRow {
+    /// Always `net`.
+    pub bench: &'static str,
+    /// The overlay (`chord`, `can d=2`, `libp2p-kad`).
+    pub overlay: String,
+    /// Nodes.
+    pub nodes: usize,
+    /// Lookups made.
+    pub lookups: usize,
+    /// Lookups that found the key's root (Kademlia: found closest peers).
+    pub lookups_ok: usize,
+    /// Mean hops (`null` for Kademlia, whose parallel queries have no single path).
+    pub hops_mean: Option<f64>,
+    /// Median hops.
+    pub hops_p50: Option<f64>,
+    /// 99th percentile of hops.
+    pub hops_p99: Option<f64>,
+    /// The paper's expected mean hops at this size.
+    pub theory_hops: Option<f64>,
+    /// Mean lookup latency, milliseconds, as the caller sees it.
+    pub latency_ms_mean: f64,
+    /// Median latency.
+    pub latency_ms_p50: f64,
+    /// 99th percentile of latency.
+    pub latency_ms_p99: f64,
+    /// Messages (requests and responses) per lookup.
+    pub messages_per_lookup: f64,
+    /// Lookups completed per second with `concurrency` in flight.
+    pub lookups_per_s: f64,
+    /// Lookups in flight at once.
+    pub concurrency: usize,
+    /// Values written, each then read through another random node.
+    pub puts: usize,
+    /// Fraction of those reads that returned the value written.
+    pub put_get_success: f64,
+    /// This overlay's median latency over libp2p-kad's (≤ 1 is as fast or faster).
+    pub p50_vs_kad: Option<f64>,
+    /// Wall-clock seconds of the whole row.
+    pub wall_s: f64,
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+/// What one network measured, before it becomes a row.
+struct Measured {
+    ok: usize,
+    hops: Vec<f64>,
+    latency_ms: Vec<f64>,
+    messages: f64,
+    lookups_per_s: f64,
+    put_get: f64,
+}
+
+fn row(args: &NetArgs, overlay: String, theory: Option<f64>, m: Measured, wall: f64) -> NetRow {
+    let mut hops = m.hops;
+    hops.sort_by(f64::total_cmp);
+    let mut lat = m.latency_ms;
+    lat.sort_by(f64::total_cmp);
+    let has_hops = !hops.is_empty();
+    NetRow {
+        bench: "net",
+        overlay,
+        nodes: args.nodes,
+        lookups: args.lookups,
+        lookups_ok: m.ok,
+        hops_mean: has_hops.then(|| mean(&hops)),
+        hops_p50: has_hops.then(|| percentile(&hops, 0.5)),
+        hops_p99: has_hops.then(|| percentile(&hops, 0.99)),
+        theory_hops: theory,
+        latency_ms_mean: mean(&lat),
+        latency_ms_p50: percentile(&lat, 0.5),
+        latency_ms_p99: percentile(&lat, 0.99),
+        messages_per_lookup: m.messages,
+        lookups_per_s: m.lookups_per_s,
+        concurrency: args.concurrency,
+        puts: args.keys,
+        put_get_success: m.put_get,
+        p50_vs_kad: None,
+        wall_s: wall,
+    }
+}
+
+fn random_keys(n: usize) -> Vec<Key> {
+    (0..n).map(|_| Key::random(&mut rand::rng())).collect()
+}
+
+struct NetJob<'a> {
+    args: &'a NetArgs,
+    runtime: &'a tokio::runtime::Runtime,
+}
+
+impl WithNetRouting for NetJob<'_> {
+    type Out = Result<Measured>;
+
+    fn run<R: Routing<Addr = PeerAddr>>(self, config: R::Config) -> Result<Measured> {
+        self.runtime
+            .block_on(measure_overlay::<R>(self.args, config))
+    }
+}
+
+async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
+    args: &NetArgs,
+    config: R::Config,
+) -> Result<Measured> {
+    let round = Duration::from_secs_f64(args.maintenance);
+    let n = args.nodes;
+    let pb = bar(n as u64, &format!("{} join", R::NAME), args.quiet);
+    let mut nodes: Vec<NetHandle> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let bootstrap = match nodes.len() {
+            0 => Vec::new(),
+            len => nodes[rand::rng().random_range(0..len)].listen_addrs()[..1].to_vec(),
+        };
+        let node = spawn::<R>(NetConfig {
+            routing: config.clone(),
+            node: node_config(args.replication, round),
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid multiaddr")],
+            bootstrap,
+            mdns: false,
+            ..NetConfig::default()
+        })
+        .await?;
+        tokio::time::timeout(Duration::from_secs(60), node.joined())
+            .await
+            .context("a node did not join within 60 s")??;
+        nodes.push(node);
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
+
+    let pb = bar(
+        args.lookups as u64,
+        &format!("{} lookups", R::NAME),
+        args.quiet,
+    );
+    let keys = random_keys(args.lookups);
+    let started = Instant::now();
+    let results: Vec<Option<(f64, f64, f64)>> = stream::iter(keys)
+        .map(|key| {
+            let node = nodes[rand::rng().random_range(0..n)].clone();
+            let pb = pb.clone();
+            async move {
+                let t = Instant::now();
+                let r = node.lookup(key).await.ok();
+                pb.inc(1);
+                r.map(|r| {
+                    (
+                        r.hops as f64,
+                        t.elapsed().as_secs_f64() * 1e3,
+                        r.messages as f64,
+                    )
+                })
+            }
+        })
+        .buffer_unordered(args.concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+    let done: Vec<(f64, f64, f64)> = results.into_iter().flatten().collect();
+
+    let mut read = 0;
+    for key in random_keys(args.keys) {
+        let value = key.as_bytes().to_vec();
+        let writer = &nodes[rand::rng().random_range(0..n)];
+        let reader = &nodes[rand::rng().random_range(0..n)];
+        if writer.put(key, value.clone()).await.is_ok()
+            && reader.get(key).await.ok().flatten() == Some(value)
+        {
+            read += 1;
+        }
+    }
+    for node in nodes {
+        let _ = tokio::time::timeout(Duration::from_secs(10), node.leave()).await;
+    }
+    Ok(Measured {
+        ok: done.len(),
+        hops: done.iter().map(|d| d.0).collect(),
+        latency_ms: done.iter().map(|d| d.1).collect(),
+        messages: mean(&done.iter().map(|d| d.2).collect::<Vec<_>>()),
+        lookups_per_s: done.len() as f64 / elapsed,
+        put_get: read as f64 / args.keys.max(1) as f64,
+    })
+}
+
+async fn measure_kad(args: &NetArgs) -> Result<Measured> {
+    let pb = bar(args.nodes as u64, "kad join", args.quiet);
+    let nodes: Vec<KadNode> =
+        kad::start_network(args.nodes, Duration::from_secs_f64(args.settle)).await?;
+    pb.finish_and_clear();
+    let n = nodes.len();
+    let keys = random_keys(args.lookups);
+    let pb = bar(args.lookups as u64, "kad lookups", args.quiet);
+    let started = Instant::now();
+    let results: Vec<Option<(f64, f64)>> = stream::iter(keys)
+        .map(|key| {
+            let node = nodes[rand::rng().random_range(0..n)].clone();
+            let pb = pb.clone();
+            async move {
+                let t = Instant::now();
+                let r = node.closest(key.as_bytes().to_vec()).await;
+                pb.inc(1);
+                r.filter(|r| r.ok).map(|r| {
+                    (
+                        t.elapsed().as_secs_f64() * 1e3,
+                        (r.requests + r.answered) as f64,
+                    )
+                })
+            }
+        })
+        .buffer_unordered(args.concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+    let done: Vec<(f64, f64)> = results.into_iter().flatten().collect();
+    let mut read = 0;
+    for key in random_keys(args.keys) {
+        let value = key.as_bytes().to_vec();
+        let writer = &nodes[rand::rng().random_range(0..n)];
+        let reader = &nodes[rand::rng().random_range(0..n)];
+        if writer.put(value.clone(), value.clone()).await
+            && reader.get(value.clone()).await == Some(value)
+        {
+            read += 1;
+        }
+    }
+    Ok(Measured {
+        ok: done.len(),
+        hops: Vec::new(),
+        latency_ms: done.iter().map(|d| d.0).collect(),
+        messages: mean(&done.iter().map(|d| d.1).collect::<Vec<_>>()),
+        lookups_per_s: done.len() as f64 / elapsed,
+        put_get: read as f64 / args.keys.max(1) as f64,
+    })
+}
+
+/// The overlays `--overlay` selects, each with the routing arguments it runs with (CAN once
+/// per dimension).
+fn selected(args: &NetArgs) -> Vec<(OverlayArg, RoutingArgs, String)> {
+    let one = |o: OverlayArg, name: &str| (o, args.routing.clone(), name.to_string());
+    let cans = args.routing.dimensions.iter().map(|&d| {
+        let mut r = args.routing.clone();
+        r.dimensions = vec![d];
+        (OverlayArg::Can, r, format!("can d={d}"))
+    });
+    match args.overlay {
+        OverlayArg::Chord => vec![one(OverlayArg::Chord, "chord")],
+        OverlayArg::Pastry => vec![one(OverlayArg::Pastry, "pastry")],
+        OverlayArg::Tapestry => vec![one(OverlayArg::Tapestry, "tapestry")],
+        OverlayArg::Can => cans.collect(),
+        OverlayArg::All => [
+            one(OverlayArg::Chord, "chord"),
+            one(OverlayArg::Pastry, "pastry"),
+            one(OverlayArg::Tapestry, "tapestry"),
+        ]
+        .into_iter()
+        .chain(cans)
+        .collect(),
+    }
+}
+
+/// The paper's mean hop count for `overlay` at `n` nodes.
+fn theory(overlay: OverlayArg, routing: &RoutingArgs, round: Duration, n: usize) -> Option<f64> {
+    use dht_can::Can;
+    use dht_chord::Chord;
+    use dht_pastry::Pastry;
+    use dht_tapestry::Tapestry;
+    Some(match overlay {
+        OverlayArg::Chord => Chord::<u32>::theory_hops(n, &chord_config(routing, round)),
+        OverlayArg::Pastry => Pastry::<u32>::theory_hops(n, &pastry_config(routing, round)),
+        OverlayArg::Tapestry => Tapestry::<u32>::theory_hops(n, &tapestry_config(routing, round)),
+        OverlayArg::Can => Can::<u32>::theory_hops(n, &can_config(round, routing.dimensions[0])),
+        OverlayArg::All => return None,
+    })
+}
+
+/// Runs `bench net` and prints its rows.
+pub fn run(args: &NetArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let round = Duration::from_secs_f64(args.maintenance);
+    let mut rows = Vec::new();
+    for (overlay, routing, label) in selected(args) {
+        let started = Instant::now();
+        let job = NetJob {
+            args,
+            runtime: &runtime,
+        };
+        let m = with_net_routing(overlay, &routing, round, job)??;
+        let theory = theory(overlay, &routing, round, args.nodes);
+        rows.push(row(args, label, theory, m, started.elapsed().as_secs_f64()));
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string(rows.last().expect("just pushed"))?
+            );
+        }
+    }
+    if !args.no_kad {
+        let started = Instant::now();
+        let m = runtime.block_on(measure_kad(args))?;
+        let kad = row(
+            args,
+            "libp2p-kad".into(),
+            None,
+            m,
+            started.elapsed().as_secs_f64(),
+        );
+        for r in &mut rows {
+            r.p50_vs_kad = Some(r.latency_ms_p50 / kad.latency_ms_p50);
+        }
+        rows.push(kad);
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string(rows.last().expect("just pushed"))?
+            );
+        }
+    }
+    if !args.json {
+        print_table(&rows);
+    }
+    Ok(())
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.2}"))
+}
+
+fn print_table(rows: &[NetRow]) {
+    let headers = [
+        "overlay",
+        "nodes",
+        "lookups ok",
+        "hops",
+        "p50",
+        "p99",
+        "theory",
+        "ms mean",
+        "ms p50",
+        "ms p99",
+        "msgs/lookup",
+        "lookups/s",
+        "put→get %",
+        "p50 vs kad",
+    ];
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.overlay.clone(),
+                r.nodes.to_string(),
+                format!("{}/{}", r.lookups_ok, r.lookups),
+                opt(r.hops_mean),
+                opt(r.hops_p50),
+                opt(r.hops_p99),
+                opt(r.theory_hops),
+                format!("{:.2}", r.latency_ms_mean),
+                format!("{:.2}", r.latency_ms_p50),
+                format!("{:.2}", r.latency_ms_p99),
+                format!("{:.1}", r.messages_per_lookup),
+                format!("{:.0}", r.lookups_per_s),
+                format!("{:.1}", 100.0 * r.put_get_success),
+                opt(r.p50_vs_kad),
+            ]
+        })
+        .collect();
+    table::print(&headers, &cells);
+}
