@@ -573,6 +573,22 @@ impl<A: Address> Routing for Chord<A> {
                 Vec::new()
             };
         }
+        // A ring smaller than the successor list: the list runs all the way round to the
+        // predecessor and this node sees every member, so the replica set wraps round too
+        // (cut off at the list's end, a key rooted at the predecessor would name only it, and
+        // this node, its true replica, would hand its copy away).
+        if let (Some(p), Some(last)) = (&self.pred, self.succ.last())
+            && p.id == last.id
+        {
+            let cycle: Vec<&Contact<A>> = std::iter::once(&self.me).chain(&self.succ).collect();
+            let n = cycle.len();
+            let root = (0..n)
+                .find(|&i| key.in_open_closed(&cycle[(i + n - 1) % n].id, &cycle[i].id))
+                .unwrap_or(0);
+            return (0..max_rank.min(n))
+                .map(|k| cycle[(root + k) % n].clone())
+                .collect();
+        }
         let ring: Vec<&Contact<A>> = self
             .pred
             .iter()
