@@ -36,7 +36,8 @@ fn init_logging(cli: &Cli) {
     // A node's log is its record of what happened; the other commands speak only on trouble.
     let default_log = match cli.command {
         Top::Node(_) => "info,libp2p_mdns=warn",
-        _ => "warn",
+        // libp2p-kad (the `bench net` baseline) warns about its own first node's bootstrap.
+        _ => "warn,libp2p_kad=error",
     };
     tracing_subscriber::fmt()
         .with_env_filter(

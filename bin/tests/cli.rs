@@ -275,12 +275,22 @@ fn client_commands_without_a_node_say_where_they_looked() {
     let out = p2p(&["get", "some-key", "--api", "127.0.0.1:9"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("127.0.0.1:9") && err.contains("p2p node"), "{err}");
+    assert!(
+        err.contains("127.0.0.1:9") && err.contains("p2p node"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_node_refuses_bad_start_options_with_a_clear_error() {
-    let out = p2p(&["node", "--overlay", "all", "--no-mdns", "--api", "127.0.0.1:0"]);
+    let out = p2p(&[
+        "node",
+        "--overlay",
+        "all",
+        "--no-mdns",
+        "--api",
+        "127.0.0.1:0",
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("one routing algorithm"));
     let out = p2p(&[
@@ -295,7 +305,14 @@ fn a_node_refuses_bad_start_options_with_a_clear_error() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/p2p/<peer id>"));
-    let out = p2p(&["put", "k", "--file", "/nonexistent/file", "--api", "127.0.0.1:9"]);
+    let out = p2p(&[
+        "put",
+        "k",
+        "--file",
+        "/nonexistent/file",
+        "--api",
+        "127.0.0.1:9",
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/file"));
 }

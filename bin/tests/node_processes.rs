@@ -189,6 +189,21 @@ fn nodes_in_separate_processes_survive_sigkill_and_restart_from_their_data_dir()
     for k in 1..KEYS {
         get_eventually(&apis[1], &format!("key{k}"), &format!("value{k}"));
     }
+
+    // SIGTERM is a graceful leave too: the node hands its records over and exits cleanly.
+    let mut terminated = nodes.remove(0);
+    let pid = terminated.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(terminated.child.wait().unwrap().success());
+    for k in 1..KEYS {
+        get_eventually(&nodes[0].api, &format!("key{k}"), &format!("value{k}"));
+    }
     drop(nodes);
     let _ = std::fs::remove_dir_all(&root);
 }
