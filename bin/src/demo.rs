@@ -4,12 +4,13 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
+use overlay::net::{NetHandle, PeerAddr};
 use overlay::{Key, Routing};
 use rand::RngExt;
 
 use crate::bench::progress::bar;
 use crate::daemon::node_config;
+use crate::loopback::start_nodes;
 use crate::net_cli::DemoArgs;
 use crate::overlays::{WithNetRouting, with_net_routing};
 
@@ -93,14 +94,6 @@ async fn read_all(
 async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -> Result<()> {
     let round = Duration::from_secs_f64(args.maintenance);
     let n = args.nodes as usize;
-    let net_config = |bootstrap: Vec<libp2p::Multiaddr>| NetConfig {
-        routing: config.clone(),
-        node: node_config(args.replication, round),
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid multiaddr")],
-        bootstrap,
-        mdns: false,
-        ..NetConfig::default()
-    };
     println!(
         "p2p demo: {} with {n} real libp2p nodes on 127.0.0.1 (TCP + Noise + Yamux), replication {}",
         R::NAME,
@@ -108,23 +101,13 @@ async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -
     );
 
     let started = Instant::now();
-    let pb = bar(n as u64, "joining", args.quiet);
-    let mut nodes: Vec<NetHandle> = Vec::with_capacity(n);
-    for _ in 0..n {
-        let bootstrap = if nodes.is_empty() {
-            Vec::new()
-        } else {
-            let via = &nodes[rand::rng().random_range(0..nodes.len())];
-            via.listen_addrs()[..1].to_vec()
-        };
-        let node = spawn::<R>(net_config(bootstrap)).await?;
-        tokio::time::timeout(Duration::from_secs(60), node.joined())
-            .await
-            .context("a node did not join within 60 s")??;
-        nodes.push(node);
-        pb.inc(1);
-    }
-    pb.finish_and_clear();
+    let mut nodes = start_nodes::<R>(
+        n,
+        &config,
+        &node_config(args.replication, round),
+        args.quiet,
+    )
+    .await?;
     println!(
         "  formed the overlay: {n} nodes joined in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod daemon;
 mod demo;
+mod loopback;
 mod net_cli;
 mod overlays;
 mod rss;

@@ -144,24 +144,37 @@ impl<A, M: Message> Wire<A, M> {
     }
 }
 
+/// Encodes any message as CBOR.
+pub fn encode_cbor<T: Serialize>(msg: &T) -> Vec<u8> {
+    let mut buf = Vec::new();
+    cbor4ii::serde::to_writer(&mut buf, msg).expect("writing CBOR to a Vec cannot fail");
+    buf
+}
+
+/// Decodes CBOR of at most `limits.max_message_bytes`; never panics on any input. The
+/// caller validates the message's contents.
+pub fn decode_cbor<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<T, DecodeError> {
+    if bytes.len() > limits.max_message_bytes {
+        return Err(DecodeError::Oversized {
+            len: bytes.len(),
+            max: limits.max_message_bytes,
+        });
+    }
+    cbor4ii::serde::from_slice(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))
+}
+
 impl<A: Serialize + serde::de::DeserializeOwned, M: Message> Wire<A, M> {
     /// Encodes as CBOR.
     pub fn encode(&self) -> Vec<u8> {
-        let mut buf = Vec::new();
-        cbor4ii::serde::to_writer(&mut buf, self).expect("writing CBOR to a Vec cannot fail");
-        buf
+        encode_cbor(self)
     }
 
     /// Decodes CBOR and validates it; never panics on any input.
     pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Self, DecodeError> {
-        if bytes.len() > limits.max_message_bytes {
-            return Err(DecodeError::Oversized {
-                len: bytes.len(),
-                max: limits.max_message_bytes,
-            });
-        }
-        let msg: Self =
-            cbor4ii::serde::from_slice(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        let msg: Self = decode_cbor(bytes, limits)?;
         msg.validate(limits)?;
         Ok(msg)
     }

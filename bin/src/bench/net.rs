@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use libp2p::futures::StreamExt;
 use libp2p::futures::stream;
-use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
+use overlay::net::PeerAddr;
 use overlay::sim::SimRouting;
 use overlay::{Key, Routing};
 use rand::RngExt;
@@ -17,6 +17,7 @@ use crate::bench::progress::bar;
 use crate::bench::table;
 use crate::cli::{NetArgs, OverlayArg, RoutingArgs};
 use crate::daemon::node_config;
+use crate::loopback::start_nodes;
 use crate::overlays::{
     WithNetRouting, can_config, chord_config, pastry_config, tapestry_config, with_net_routing,
 };
@@ -138,29 +139,13 @@ async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
 ) -> Result<Measured> {
     let round = Duration::from_secs_f64(args.maintenance);
     let n = args.nodes;
-    let pb = bar(n as u64, &format!("{} join", R::NAME), args.quiet);
-    let mut nodes: Vec<NetHandle> = Vec::with_capacity(n);
-    for _ in 0..n {
-        let bootstrap = match nodes.len() {
-            0 => Vec::new(),
-            len => nodes[rand::rng().random_range(0..len)].listen_addrs()[..1].to_vec(),
-        };
-        let node = spawn::<R>(NetConfig {
-            routing: config.clone(),
-            node: node_config(args.replication, round),
-            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid multiaddr")],
-            bootstrap,
-            mdns: false,
-            ..NetConfig::default()
-        })
-        .await?;
-        tokio::time::timeout(Duration::from_secs(60), node.joined())
-            .await
-            .context("a node did not join within 60 s")??;
-        nodes.push(node);
-        pb.inc(1);
-    }
-    pb.finish_and_clear();
+    let nodes = start_nodes::<R>(
+        n,
+        &config,
+        &node_config(args.replication, round),
+        args.quiet,
+    )
+    .await?;
     tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
 
     let pb = bar(

@@ -9,7 +9,7 @@ use crate::error::DecodeError;
 use crate::limits::Limits;
 use crate::net::peer_addr::{MAX_PEER_ADDRS, PeerAddr};
 use crate::routing::Message;
-use crate::wire::Wire;
+use crate::wire::{Wire, decode_cbor, encode_cbor};
 
 /// Version of the overlay protocols; bumped when the wire format changes incompatibly, so
 /// old and new nodes refuse each other at protocol negotiation instead of misreading.
@@ -37,21 +37,12 @@ pub struct Envelope<M> {
 impl<M: Message> Envelope<M> {
     /// Encodes as CBOR.
     pub fn encode(&self) -> Vec<u8> {
-        let mut buf = Vec::new();
-        cbor4ii::serde::to_writer(&mut buf, self).expect("writing CBOR to a Vec cannot fail");
-        buf
+        encode_cbor(self)
     }
 
     /// Decodes CBOR and checks every bound; never panics on any input.
     pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Self, DecodeError> {
-        if bytes.len() > limits.max_message_bytes {
-            return Err(DecodeError::Oversized {
-                len: bytes.len(),
-                max: limits.max_message_bytes,
-            });
-        }
-        let env: Self =
-            cbor4ii::serde::from_slice(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        let env: Self = decode_cbor(bytes, limits)?;
         env.wire.validate(limits)?;
         if env.from.addr.addrs.len() > MAX_PEER_ADDRS {
             return Err(DecodeError::Malformed(format!(

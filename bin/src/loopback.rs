@@ -1,0 +1,44 @@
+//! Networks of real nodes on 127.0.0.1 in this process (`p2p demo`, `p2p bench net`).
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
+use overlay::{NodeConfig, Routing};
+use rand::RngExt;
+
+use crate::bench::progress::bar;
+
+/// Starts `n` nodes of `R` on loopback, one after another, each joining through a random
+/// member (the first starts the overlay), and waits for every join.
+pub async fn start_nodes<R: Routing<Addr = PeerAddr>>(
+    n: usize,
+    routing: &R::Config,
+    node: &NodeConfig,
+    quiet: bool,
+) -> Result<Vec<NetHandle>> {
+    let pb = bar(n as u64, &format!("{} join", R::NAME), quiet);
+    let mut nodes: Vec<NetHandle> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let bootstrap = match nodes.len() {
+            0 => Vec::new(),
+            len => nodes[rand::rng().random_range(0..len)].listen_addrs()[..1].to_vec(),
+        };
+        let handle = spawn::<R>(NetConfig {
+            routing: routing.clone(),
+            node: node.clone(),
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid multiaddr")],
+            bootstrap,
+            mdns: false,
+            ..NetConfig::default()
+        })
+        .await?;
+        tokio::time::timeout(Duration::from_secs(60), handle.joined())
+            .await
+            .context("a node did not join within 60 s")??;
+        nodes.push(handle);
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    Ok(nodes)
+}
