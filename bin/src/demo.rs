@@ -16,10 +16,7 @@ use crate::overlays::{WithNetRouting, with_net_routing};
 
 /// Runs the demo and prints its report.
 pub fn run(args: DemoArgs) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::loopback::runtime()?;
     let round = Duration::from_secs_f64(args.maintenance);
     let job = DemoJob {
         args: &args,

@@ -1,4 +1,5 @@
-//! Networks of real nodes on 127.0.0.1 in this process (`p2p demo`, `p2p bench net`).
+//! Real nodes in this process: the runtime they run on, and networks of them on 127.0.0.1
+//! (`p2p demo`, `p2p bench net`).
 
 use std::time::Duration;
 
@@ -8,6 +9,14 @@ use overlay::{NodeConfig, Routing};
 use rand::RngExt;
 
 use crate::bench::progress::bar;
+
+/// The multi-threaded tokio runtime real nodes run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
 
 /// Starts `n` nodes of `R` on loopback, one after another, each joining through a random
 /// member (the first starts the overlay), and waits for every join.

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use libp2p::futures::StreamExt;
 use libp2p::futures::stream;
 use overlay::net::PeerAddr;
@@ -297,10 +297,7 @@ fn theory(overlay: OverlayArg, routing: &RoutingArgs, round: Duration, n: usize)
 
 /// Runs `bench net` and prints its rows.
 pub fn run(args: &NetArgs) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::loopback::runtime()?;
     let round = Duration::from_secs_f64(args.maintenance);
     let mut rows = Vec::new();
     for (overlay, routing, label) in selected(args) {

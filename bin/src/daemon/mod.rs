@@ -21,10 +21,7 @@ const LEAVE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs `p2p node` until it is told to leave or is stopped by a signal.
 pub fn run(args: NodeArgs) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::loopback::runtime()?;
     let round = Duration::from_secs_f64(args.maintenance);
     let job = NodeJob {
         args: &args,

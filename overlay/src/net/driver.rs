@@ -302,22 +302,29 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
         info!("node stopped");
     }
 
-    /// Hands `input` to the node and carries out what it asks.
-    fn feed(&mut self, input: Input<R>) {
+    /// Calls into the node with the current time and carries out what it asks.
+    fn drive(&mut self, f: impl FnOnce(&mut Node<R>, &mut Ctx<'_, R>)) {
         let mut out = Vec::new();
         let mut ctx = Ctx {
             now: now(),
             rng: &mut self.rng,
             out: &mut out,
         };
+        f(&mut self.node, &mut ctx);
+        self.carry_out(out);
+    }
+
+    /// Hands `input` to the node and carries out what it asks.
+    fn feed(&mut self, input: Input<R>) {
         let peer = match &input {
             Input::Message { from, .. } => Some(from.addr.peer),
             _ => None,
         };
-        if let Err(e) = self.node.handle(&mut ctx, input) {
-            warn!(peer = ?peer, error = %e, "rejected a message");
-        }
-        self.carry_out(out);
+        self.drive(|node, ctx| {
+            if let Err(e) = node.handle(ctx, input) {
+                warn!(peer = ?peer, error = %e, "rejected a message");
+            }
+        });
     }
 
     fn carry_out(&mut self, out: Vec<Output<R>>) {
@@ -692,14 +699,7 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
 
     /// The node's request `id` cannot be answered: failed at once instead of at its timeout.
     fn fail_request(&mut self, id: ReqId) {
-        let mut out = Vec::new();
-        let mut ctx = Ctx {
-            now: now(),
-            rng: &mut self.rng,
-            out: &mut out,
-        };
-        self.node.request_unreachable(&mut ctx, id);
-        self.carry_out(out);
+        self.drive(|node, ctx| node.request_unreachable(ctx, id));
     }
 
     fn on_hello_event(&mut self, ev: request_response::Event<Hello, HelloReply>) {
