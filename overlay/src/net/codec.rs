@@ -1,7 +1,7 @@
 //! Framing of the overlay protocol: one message per stream, read up to the size limit.
 //!
-//! Decoding happens in the driver, not here: a message libp2p's codec fails to read is
-//! dropped inside libp2p without a word, while the driver must answer every bad message
+//! Decoding happens in [`crate::net::OverlayBehaviour`], not here: a message libp2p's codec fails to read is
+//! dropped inside libp2p without a word, while the behaviour must answer every bad message
 //! with an error for its peer (logged and counted).
 
 use std::io;
@@ -12,7 +12,7 @@ use libp2p::request_response::Codec;
 
 /// One message as read off a stream.
 #[derive(Clone, Debug)]
-pub(crate) enum Frame {
+pub enum Frame {
     /// The message's bytes.
     Bytes(Vec<u8>),
     /// The peer sent more than the limit; the rest was not read.
@@ -21,8 +21,9 @@ pub(crate) enum Frame {
 
 /// Reads and writes [`Frame`]s of at most `max` bytes.
 #[derive(Clone, Debug)]
-pub(crate) struct FrameCodec {
-    pub(crate) max: u64,
+pub struct FrameCodec {
+    /// Largest message read, in bytes.
+    pub max: u64,
 }
 
 impl FrameCodec {

@@ -1,56 +1,44 @@
-//! The task that runs one node: it turns the node's outputs into libp2p requests,
-//! responses and tokio timers, and libp2p events and API requests into the node's inputs.
+//! The task that runs one `p2p node`: it owns the swarm, whose [`OverlayBehaviour`] hosts
+//! the node, turns API requests into calls on the overlay and its events into answers, and
+//! finds the overlay to join (bootstrap nodes, or peers found by mDNS).
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use libp2p::core::ConnectedPoint;
 use libp2p::multiaddr::Protocol;
-use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::request_response;
 use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Multiaddr, PeerId, Swarm, identity::Keypair, mdns, noise, tcp, yamux};
-use rand_xoshiro::Xoshiro256PlusPlus;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
 use crate::contact::Contact;
-use crate::io::{Command, Ctx, Event, Input, NodeTimer, Output};
+use crate::io::Event;
 use crate::net::behaviour::{NodeBehaviour, NodeBehaviourEvent};
-use crate::net::codec::Frame;
 use crate::net::config::NetConfig;
 use crate::net::discovery::{Decision, Discovery};
-use crate::net::envelope::{Envelope, Hello, HelloReply};
+use crate::net::envelope::{Hello, HelloReply};
 use crate::net::error::{ApiError, NetError};
 use crate::net::handle::{ApiRequest, LookupReport, NetHandle, NodeStatus};
 use crate::net::identity;
-use crate::net::peer_addr::{
-    MAX_PEER_ADDRS, PeerAddr, contact_from_multiaddr, is_genuine, node_id_of,
-};
+use crate::net::overlay_behaviour::{OverlayBehaviour, OverlayEvent};
+use crate::net::peer_addr::{MAX_PEER_ADDRS, PeerAddr, contact_from_multiaddr};
 use crate::net::persist::RecordDb;
-use crate::net::timers::Timers;
-use crate::node::{Node, Phase};
-use crate::routing::{ReqId, Routing};
-use crate::time::Time;
-use crate::wire::{Wire, WireOf};
+use crate::node::Phase;
+use crate::routing::Routing;
 
 /// Neighbours shown by `status`.
 const STATUS_NEIGHBOURS: usize = 32;
 /// How long a leaving node keeps its connections open so its last messages get out.
 const LINGER: Duration = Duration::from_millis(500);
 
-/// Wall-clock time: write versions are compared across machines.
-fn now() -> Time {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    Time(since.as_micros() as u64)
-}
-
 /// Starts a node of routing algorithm `R` on the current tokio runtime: loads or creates
-/// its identity and records, listens, and joins (through `bootstrap`, through a peer found
-/// by mDNS, or as the first node). Returns once it listens; [`NetHandle::joined`] waits for
-/// the join.
+/// its identity and records, listens, and joins (through the first reachable `bootstrap`
+/// node, through a peer found by mDNS, or as the first node). Returns once it listens;
+/// [`NetHandle::joined`] waits for the join.
 pub async fn spawn<R>(cfg: NetConfig<R::Config>) -> Result<NetHandle, NetError>
 where
     R: Routing<Addr = PeerAddr>,
@@ -63,7 +51,7 @@ where
         .bootstrap
         .iter()
         .map(contact_from_multiaddr)
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<VecDeque<_>, _>>()?;
     let peer = key.public().to_peer_id();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
@@ -74,7 +62,7 @@ where
         )
         .map_err(|e| NetError::Setup(e.to_string()))?
         .with_behaviour(|key| {
-            NodeBehaviour::new(key, R::NAME, &cfg)
+            NodeBehaviour::<R>::new(key, &cfg)
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
         })
         .map_err(|e| NetError::Setup(e.to_string()))?
@@ -82,59 +70,40 @@ where
         .build();
     let mut early = Vec::new();
     let listen = start_listening(&mut swarm, &cfg.listen, &mut early).await?;
-    let me = Contact::new(
-        node_id_of(&peer),
-        PeerAddr {
-            peer,
-            addrs: advertised(&listen),
-        },
-    );
-    let mut node = Node::<R>::new(me.clone(), &cfg.routing, cfg.node.clone());
     let db = match &cfg.data_dir {
-        Some(dir) => {
-            let db = RecordDb::open(dir)?;
-            let records = db.load()?;
-            info!(records = records.len(), "loaded stored records");
-            for r in records {
-                node.store_mut().merge(r);
-            }
-            node.store_mut().track_changes();
-            Some(db)
-        }
+        Some(dir) => Some(RecordDb::open(dir)?),
         None => None,
     };
+    let loaded = swarm
+        .behaviour_mut()
+        .overlay
+        .start(advertised(&listen), db)?;
+    if cfg.data_dir.is_some() {
+        info!(records = loaded, "loaded stored records");
+    }
+    let id = swarm.behaviour().overlay.contact().id;
     let (tx, rx) = mpsc::channel(256);
     let listen_p2p: Vec<Multiaddr> = listen
         .iter()
         .map(|a| a.clone().with(Protocol::P2p(peer)))
         .collect();
-    info!(%peer, id = %me.id, overlay = R::NAME, "node started");
+    info!(%peer, %id, overlay = R::NAME, "node started");
     for a in &listen_p2p {
         info!(address = %a, "listening");
     }
     let mut driver = Driver::<R> {
         swarm,
-        node,
-        me: me.clone(),
-        rng: rand::make_rng(),
-        timers: Timers::new(),
-        db,
-        inbound: HashMap::new(),
-        outbound: HashMap::new(),
-        loopback: VecDeque::new(),
-        next_op: 0,
         puts: HashMap::new(),
         gets: HashMap::new(),
         lookups: HashMap::new(),
         join_waiters: Vec::new(),
         leave_waiters: Vec::new(),
         discovery: Discovery::default(),
-        request_timeout: cfg.node.request_timeout,
+        bootstrap,
         listen: listen_p2p.clone(),
         stopping: false,
-        rejected: 0,
     };
-    driver.start(bootstrap, &cfg);
+    driver.start(&cfg);
     for ev in early {
         driver.on_swarm_event(ev);
     }
@@ -142,17 +111,17 @@ where
     Ok(NetHandle {
         tx,
         peer,
-        id: me.id,
+        id,
         listen: listen_p2p,
     })
 }
 
 /// Listens on every address and waits until each listener reports where it listens.
 /// Other events that arrive meanwhile (mDNS may already find peers) are kept in `early`.
-async fn start_listening(
-    swarm: &mut Swarm<NodeBehaviour>,
+async fn start_listening<R: Routing<Addr = PeerAddr>>(
+    swarm: &mut Swarm<NodeBehaviour<R>>,
     addrs: &[Multiaddr],
-    early: &mut Vec<SwarmEvent<NodeBehaviourEvent>>,
+    early: &mut Vec<SwarmEvent<NodeBehaviourEvent<R>>>,
 ) -> Result<Vec<Multiaddr>, NetError> {
     let mut waiting = Vec::new();
     for addr in addrs {
@@ -226,47 +195,79 @@ fn advertised(listen: &[Multiaddr]) -> Vec<Multiaddr> {
 type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 
 struct Driver<R: Routing<Addr = PeerAddr>> {
-    swarm: Swarm<NodeBehaviour>,
-    node: Node<R>,
-    me: Contact<PeerAddr>,
-    rng: Xoshiro256PlusPlus,
-    timers: Timers<NodeTimer<R::Timer>>,
-    db: Option<RecordDb>,
-    /// Requests from peers waiting for the node's response, with when they arrived.
-    inbound: HashMap<(PeerId, ReqId), (Instant, ResponseChannel<Frame>)>,
-    /// The node's request id of each request in flight.
-    outbound: HashMap<OutboundRequestId, ReqId>,
-    /// Messages the node sent to itself.
-    loopback: VecDeque<WireOf<R>>,
-    next_op: u64,
+    swarm: Swarm<NodeBehaviour<R>>,
     puts: HashMap<u64, Reply<()>>,
     gets: HashMap<u64, Reply<Option<Vec<u8>>>>,
     lookups: HashMap<u64, Reply<LookupReport>>,
     join_waiters: Vec<oneshot::Sender<()>>,
     leave_waiters: Vec<oneshot::Sender<()>>,
     discovery: Discovery,
-    request_timeout: Duration,
+    /// Bootstrap nodes not tried yet; the first one connected to is joined through.
+    bootstrap: VecDeque<Contact<PeerAddr>>,
     listen: Vec<Multiaddr>,
     /// Set when the node must stop (it left, or its disk failed).
     stopping: bool,
-    /// Messages refused before they reached the node (undecodable, forged sender, wrong
-    /// kind); the node counts the ones it refuses itself.
-    rejected: u64,
 }
 
 impl<R: Routing<Addr = PeerAddr>> Driver<R> {
-    fn start(&mut self, bootstrap: Vec<Contact<PeerAddr>>, cfg: &NetConfig<R::Config>) {
-        if let Some(first) = bootstrap.into_iter().next() {
-            info!(via = %first.addr.peer, "joining through the bootstrap node");
-            self.feed(Input::Command(Command::Join {
-                bootstrap: Some(first),
-            }));
+    fn overlay(&mut self) -> &mut OverlayBehaviour<R> {
+        &mut self.swarm.behaviour_mut().overlay
+    }
+
+    fn phase(&self) -> Phase {
+        self.swarm.behaviour().overlay.node().phase()
+    }
+
+    fn start(&mut self, cfg: &NetConfig<R::Config>) {
+        if !self.bootstrap.is_empty() {
+            self.try_next_bootstrap();
         } else if cfg.mdns {
             info!(wait = ?cfg.discovery_wait, "looking for peers on the LAN (mDNS)");
             self.discovery.deadline = Some(Instant::now() + cfg.discovery_wait);
         } else {
             info!("no bootstrap and no mDNS: starting a new overlay");
-            self.feed(Input::Command(Command::Join { bootstrap: None }));
+            self.overlay().join(None);
+        }
+    }
+
+    /// Dials the next bootstrap node; the join goes through it once connected. When every
+    /// one has failed, the last is joined through anyway: the algorithm's own join retries
+    /// then keep trying it.
+    fn try_next_bootstrap(&mut self) {
+        let Some(next) = self.bootstrap.front().cloned() else {
+            return;
+        };
+        if self.bootstrap.len() == 1 {
+            info!(via = %next.addr.peer, "joining through the bootstrap node");
+            self.bootstrap.clear();
+            self.overlay().join(Some(next));
+            return;
+        }
+        let opts = DialOpts::peer_id(next.addr.peer)
+            .addresses(next.addr.addrs.clone())
+            .build();
+        if let Err(e) = self.swarm.dial(opts) {
+            warn!(peer = %next.addr.peer, error = %e, "cannot dial the bootstrap node");
+            self.bootstrap.pop_front();
+            self.try_next_bootstrap();
+        }
+    }
+
+    /// A connection to or a failure to reach `peer`, while bootstrap nodes are being tried.
+    fn bootstrap_reached(&mut self, peer: PeerId, reached: bool) {
+        if self.bootstrap.front().is_none_or(|b| b.addr.peer != peer) {
+            return;
+        }
+        let Some(via) = self.bootstrap.pop_front() else {
+            return;
+        };
+        if reached {
+            info!(via = %peer, "joining through the bootstrap node");
+            self.bootstrap.clear();
+            self.overlay().join(Some(via));
+        } else {
+            warn!(%peer, "bootstrap node unreachable: trying the next");
+            self.try_next_bootstrap();
         }
     }
 
@@ -275,7 +276,6 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
         while !self.stopping {
             tokio::select! {
                 ev = self.swarm.select_next_some() => self.on_swarm_event(ev),
-                timer = self.timers.next() => self.feed(Input::Timer(timer)),
                 req = rx.recv() => match req {
                     Some(req) => self.on_api(req),
                     None => {
@@ -283,10 +283,7 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                         return;
                     }
                 },
-                _ = tick.tick() => {
-                    self.sweep_inbound();
-                    self.discover();
-                }
+                _ = tick.tick() => self.discover(),
             }
         }
         // Let the last messages (leave notices, hand-over acknowledgements) go out.
@@ -302,93 +299,18 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
         info!("node stopped");
     }
 
-    /// Calls into the node with the current time and carries out what it asks.
-    fn drive(&mut self, f: impl FnOnce(&mut Node<R>, &mut Ctx<'_, R>)) {
-        let mut out = Vec::new();
-        let mut ctx = Ctx {
-            now: now(),
-            rng: &mut self.rng,
-            out: &mut out,
-        };
-        f(&mut self.node, &mut ctx);
-        self.carry_out(out);
-    }
-
-    /// Hands `input` to the node and carries out what it asks.
-    fn feed(&mut self, input: Input<R>) {
-        let peer = match &input {
-            Input::Message { from, .. } => Some(from.addr.peer),
-            _ => None,
-        };
-        self.drive(|node, ctx| {
-            if let Err(e) = node.handle(ctx, input) {
-                warn!(peer = ?peer, error = %e, "rejected a message");
-            }
-        });
-    }
-
-    fn carry_out(&mut self, out: Vec<Output<R>>) {
-        // Records reach the disk before any acknowledgement leaves.
-        if let Some(db) = &self.db {
-            let changed = self.node.store_mut().take_changes();
-            if let Err(e) = db.save(self.node.store(), &changed) {
+    fn on_overlay_event(&mut self, event: OverlayEvent) {
+        let event = match event {
+            OverlayEvent::Node(e) => e,
+            OverlayEvent::StorageFailed(e) => {
                 error!(error = %e, "cannot persist records: stopping the node");
                 self.stopping = true;
                 return;
             }
-        }
-        for o in out {
-            match o {
-                Output::Send { to, msg } => self.send(to, msg),
-                Output::Timer { after, timer } => self.timers.set(after, timer),
-                Output::Event(e) => self.on_node_event(e),
-            }
-        }
-        while let Some(msg) = self.loopback.pop_front() {
-            let from = self.me.clone();
-            self.feed(Input::Message { from, msg });
-        }
-    }
-
-    fn send(&mut self, to: Contact<PeerAddr>, msg: WireOf<R>) {
-        if to.id == self.me.id {
-            self.loopback.push_back(msg);
-            return;
-        }
-        let envelope = |wire| {
-            Frame::Bytes(
-                Envelope::<R::Msg> {
-                    from: self.me.clone(),
-                    wire,
-                }
-                .encode(),
-            )
         };
-        match msg {
-            Wire::Request { id, .. } => {
-                let rid = self
-                    .swarm
-                    .behaviour_mut()
-                    .overlay
-                    .send_request_with_addresses(&to.addr.peer, envelope(msg), to.addr.addrs);
-                self.outbound.insert(rid, id);
-            }
-            Wire::Response { id, .. } => match self.inbound.remove(&(to.addr.peer, id)) {
-                Some((_, channel)) => {
-                    let overlay = &mut self.swarm.behaviour_mut().overlay;
-                    if overlay.send_response(channel, envelope(msg)).is_err() {
-                        debug!(peer = %to.addr.peer, "the requester closed the stream");
-                    }
-                }
-                None => debug!(peer = %to.addr.peer, id, "response after its request expired"),
-            },
-        }
-    }
-
-    fn on_node_event(&mut self, event: Event<PeerAddr>) {
         match event {
             Event::Joined => {
-                info!(id = %self.me.id, "joined the overlay");
+                info!(id = %self.swarm.behaviour().overlay.contact().id, "joined the overlay");
                 for w in self.join_waiters.drain(..) {
                     let _ = w.send(());
                 }
@@ -441,9 +363,7 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
     }
 
     fn on_api(&mut self, req: ApiRequest) {
-        let joined = self.node.phase() == Phase::Joined;
-        self.next_op += 1;
-        let op = self.next_op;
+        let joined = self.phase() == Phase::Joined;
         match req {
             ApiRequest::Put { reply, .. } if !joined => {
                 let _ = reply.send(Err(ApiError::NotJoined));
@@ -452,34 +372,30 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                 value: Some(v),
                 reply,
                 ..
-            } if v.len() > self.node.config().limits.max_value_bytes => {
-                let max = self.node.config().limits.max_value_bytes;
+            } if v.len() > self.max_value_bytes() => {
+                let max = self.max_value_bytes();
                 let _ = reply.send(Err(ApiError::BadRequest(format!(
                     "the value has {} bytes; at most {max} are allowed",
                     v.len()
                 ))));
             }
             ApiRequest::Put { key, value, reply } => {
+                let op = self.overlay().put(key, value);
                 self.puts.insert(op, reply);
-                let cmd = match value {
-                    Some(value) => Command::Put { op, key, value },
-                    None => Command::Remove { op, key },
-                };
-                self.feed(Input::Command(cmd));
             }
             ApiRequest::Get { reply, .. } if !joined => {
                 let _ = reply.send(Err(ApiError::NotJoined));
             }
             ApiRequest::Get { key, reply } => {
+                let op = self.overlay().get(key);
                 self.gets.insert(op, reply);
-                self.feed(Input::Command(Command::Get { op, key }));
             }
             ApiRequest::Lookup { reply, .. } if !joined => {
                 let _ = reply.send(Err(ApiError::NotJoined));
             }
             ApiRequest::Lookup { key, reply } => {
+                let op = self.overlay().lookup(key);
                 self.lookups.insert(op, reply);
-                self.feed(Input::Command(Command::Lookup { op, key }));
             }
             ApiRequest::Status { reply } => {
                 let _ = reply.send(self.status());
@@ -492,22 +408,35 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                 self.leave_waiters.push(reply);
                 if joined {
                     info!("leaving: handing records over");
-                    self.feed(Input::Command(Command::Leave));
-                } else if self.node.phase() != Phase::Leaving {
+                    self.overlay().leave();
+                } else if self.phase() != Phase::Leaving {
                     self.stopping = true;
                 }
             }
         }
     }
 
+    fn max_value_bytes(&self) -> usize {
+        self.swarm
+            .behaviour()
+            .overlay
+            .node()
+            .config()
+            .limits
+            .max_value_bytes
+    }
+
     fn status(&self) -> NodeStatus {
-        let r = self.node.routing();
-        let stats = self.node.stats();
+        let overlay = &self.swarm.behaviour().overlay;
+        let node = overlay.node();
+        let me = overlay.contact();
+        let r = node.routing();
+        let stats = node.stats();
         NodeStatus {
-            id: self.me.id.to_string(),
-            peer: self.me.addr.peer.to_string(),
+            id: me.id.to_string(),
+            peer: me.addr.peer.to_string(),
             overlay: R::NAME.to_string(),
-            phase: format!("{:?}", self.node.phase()),
+            phase: format!("{:?}", node.phase()),
             listen: self.listen.iter().map(ToString::to_string).collect(),
             routing: r.summary(),
             neighbours: r
@@ -515,40 +444,32 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                 .into_iter()
                 .map(|c| (c.id.to_string(), c.addr.peer.to_string()))
                 .collect(),
-            stored_keys: self.node.store().len(),
-            stored_values: self.node.store().live_values(),
+            stored_keys: node.store().len(),
+            stored_values: node.store().live_values(),
             connected_peers: self.swarm.connected_peers().count(),
             messages_sent: stats.messages_sent,
             timeouts: stats.timeouts,
-            rejected: stats.rejected + self.rejected,
+            rejected: overlay.rejected(),
         }
-    }
-
-    /// Drops requests the node never answered (a peer's request the algorithm ignored), so
-    /// the requester learns at once instead of at its transport timeout.
-    fn sweep_inbound(&mut self) {
-        let limit = self.request_timeout * 2;
-        self.inbound.retain(|_, (at, _)| at.elapsed() < limit);
     }
 
     /// While not in an overlay and without a bootstrap: ask the peers mDNS found, then join
     /// or create as [`Discovery::decide`] says.
     fn discover(&mut self) {
-        if self.discovery.deadline.is_none() || self.node.phase() != Phase::Idle {
+        if self.discovery.deadline.is_none() || self.phase() != Phase::Idle {
             return;
         }
-        match self.discovery.decide(&self.me, R::NAME, Instant::now()) {
+        let me = self.swarm.behaviour().overlay.contact().clone();
+        match self.discovery.decide(&me, R::NAME, Instant::now()) {
             Decision::Join(via) => {
                 info!(via = %via.addr.peer, "joining through a peer found on the LAN");
                 self.discovery.deadline = None;
-                self.feed(Input::Command(Command::Join {
-                    bootstrap: Some(via),
-                }));
+                self.overlay().join(Some(via));
             }
             Decision::Create => {
                 info!("no overlay found on the LAN: starting a new one");
                 self.discovery.deadline = None;
-                self.feed(Input::Command(Command::Join { bootstrap: None }));
+                self.overlay().join(None);
             }
             Decision::Wait => {
                 let peers: Vec<PeerId> = self.discovery.peers().copied().collect();
@@ -566,7 +487,7 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
         self.swarm.behaviour_mut().hello.send_request(&peer, hello);
     }
 
-    fn on_swarm_event(&mut self, event: SwarmEvent<NodeBehaviourEvent>) {
+    fn on_swarm_event(&mut self, event: SwarmEvent<NodeBehaviourEvent<R>>) {
         match event {
             SwarmEvent::Behaviour(NodeBehaviourEvent::Overlay(ev)) => self.on_overlay_event(ev),
             SwarmEvent::Behaviour(NodeBehaviourEvent::Hello(ev)) => self.on_hello_event(ev),
@@ -592,114 +513,19 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                     ConnectedPoint::Listener { .. } => "in",
                 };
                 debug!(peer = %peer_id, dir, "connected");
+                self.bootstrap_reached(peer_id, true);
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 debug!(peer = ?peer_id, %error, "cannot connect");
+                if let Some(peer) = peer_id {
+                    self.bootstrap_reached(peer, false);
+                }
             }
             SwarmEvent::IncomingConnectionError { error, .. } => {
                 debug!(%error, "incoming connection failed");
             }
             _ => {}
         }
-    }
-
-    /// Decodes a message from `peer`; a bad one is logged and counted against the peer.
-    fn decode(&mut self, peer: &PeerId, frame: Frame) -> Option<Envelope<R::Msg>> {
-        let result = match frame {
-            Frame::Bytes(bytes) => Envelope::<R::Msg>::decode(&bytes, &self.node.config().limits)
-                .map_err(|e| e.to_string()),
-            Frame::Oversized => Err(format!(
-                "message larger than {} bytes",
-                self.node.config().limits.max_message_bytes
-            )),
-        };
-        let reason = match result {
-            Ok(env) if !is_genuine(&env.from, peer) => format!(
-                "the sender claims id {} which is not the hash of its peer id",
-                env.from.id
-            ),
-            Ok(env) => return Some(env),
-            Err(e) => e,
-        };
-        warn!(%peer, %reason, "rejected a message");
-        self.rejected += 1;
-        None
-    }
-
-    fn on_overlay_event(&mut self, ev: request_response::Event<Frame, Frame>) {
-        use request_response::{Event as RrEvent, Message};
-        match ev {
-            RrEvent::Message {
-                peer,
-                message:
-                    Message::Request {
-                        request, channel, ..
-                    },
-                ..
-            } => {
-                // A refused request's channel is dropped: the peer sees its stream closed.
-                let Some(Envelope { from, wire }) = self.decode(&peer, request) else {
-                    return;
-                };
-                let Wire::Request { id, .. } = &wire else {
-                    warn!(%peer, "rejected: a response sent as a request");
-                    self.rejected += 1;
-                    return;
-                };
-                self.inbound.insert((peer, *id), (Instant::now(), channel));
-                self.feed(Input::Message { from, msg: wire });
-            }
-            RrEvent::Message {
-                peer,
-                message:
-                    Message::Response {
-                        request_id,
-                        response,
-                    },
-                ..
-            } => {
-                let node_id = self.outbound.remove(&request_id);
-                let Some(Envelope { from, wire }) = self.decode(&peer, response) else {
-                    if let Some(id) = node_id {
-                        self.fail_request(id);
-                    }
-                    return;
-                };
-                if !matches!(wire, Wire::Response { .. }) {
-                    warn!(%peer, "rejected: a request sent as a response");
-                    self.rejected += 1;
-                    return;
-                }
-                self.feed(Input::Message { from, msg: wire });
-            }
-            RrEvent::OutboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
-                if let Some(id) = self.outbound.remove(&request_id) {
-                    debug!(%peer, %error, "request failed");
-                    self.fail_request(id);
-                }
-            }
-            RrEvent::InboundFailure { peer, error, .. } => match error {
-                request_response::InboundFailure::ResponseOmission
-                | request_response::InboundFailure::ConnectionClosed => {
-                    debug!(%peer, %error, "inbound request dropped")
-                }
-                error => {
-                    warn!(%peer, %error, "rejected a request");
-                    self.rejected += 1;
-                }
-            },
-            RrEvent::ResponseSent { .. } => {}
-        }
-    }
-
-    /// The node's request `id` cannot be answered: failed at once instead of at its timeout.
-    fn fail_request(&mut self, id: ReqId) {
-        self.drive(|node, ctx| node.request_unreachable(ctx, id));
     }
 
     fn on_hello_event(&mut self, ev: request_response::Event<Hello, HelloReply>) {
@@ -710,9 +536,9 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                 ..
             } => {
                 let reply = HelloReply {
-                    contact: self.me.clone(),
+                    contact: self.swarm.behaviour().overlay.contact().clone(),
                     overlay: R::NAME.to_string(),
-                    joined: self.node.phase() == Phase::Joined,
+                    joined: self.phase() == Phase::Joined,
                 };
                 let _ = self
                     .swarm

@@ -14,14 +14,17 @@ mod envelope;
 mod error;
 mod handle;
 pub mod identity;
+mod overlay_behaviour;
 mod peer_addr;
 mod persist;
 mod timers;
 
+pub use codec::{Frame, FrameCodec};
 pub use config::NetConfig;
 pub use driver::spawn;
 pub use envelope::{Envelope, Hello, HelloReply, protocol_name};
 pub use error::{ApiError, NetError};
 pub use handle::{LookupReport, NetHandle, NodeStatus};
+pub use overlay_behaviour::{OverlayBehaviour, OverlayEvent};
 pub use peer_addr::{PeerAddr, contact_from_multiaddr, node_id_of};
 pub use persist::RecordDb;

@@ -21,12 +21,11 @@ impl<T> Timers<T> {
         self.queue.insert(timer, after);
     }
 
-    /// The next timer that fired; pending while none has (also while none is set).
-    pub(crate) async fn next(&mut self) -> T {
-        std::future::poll_fn(|cx: &mut Context<'_>| match self.queue.poll_expired(cx) {
-            Poll::Ready(Some(expired)) => Poll::Ready(expired.into_inner()),
-            _ => Poll::Pending,
-        })
-        .await
+    /// The next timer that fired; `Ready(None)` while none is set (the queue wakes the task
+    /// when one is).
+    pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.queue
+            .poll_expired(cx)
+            .map(|expired| expired.map(|e| e.into_inner()))
     }
 }

@@ -1,0 +1,514 @@
+//! The overlay as one libp2p [`NetworkBehaviour`]: it hosts a [`Node`] of any routing
+//! algorithm together with its DHT, speaks the algorithm's request-response protocol
+//! (`/p2p/<name>/1`), runs the node's timers and persists its records. Applications plug in
+//! beside it in a composed behaviour, as identify and mDNS do in the `p2p node` daemon.
+
+use std::collections::{HashMap, VecDeque};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use libp2p::PeerId;
+use libp2p::core::{Endpoint, Multiaddr, transport::PortUse};
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
+use libp2p::swarm::{
+    ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent,
+    THandlerOutEvent, ToSwarm,
+};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use tracing::{debug, warn};
+
+use crate::config::NodeConfig;
+use crate::contact::Contact;
+use crate::id::Key;
+use crate::io::{Command, Ctx, Event, Input, NodeTimer, Output};
+use crate::net::codec::Frame;
+use crate::net::codec::FrameCodec;
+use crate::net::envelope::{Envelope, protocol_name};
+use crate::net::error::NetError;
+use crate::net::peer_addr::{PeerAddr, is_genuine, node_id_of};
+use crate::net::persist::RecordDb;
+use crate::net::timers::Timers;
+use crate::node::Node;
+use crate::routing::{ReqId, Routing};
+use crate::time::Time;
+use crate::wire::{Wire, WireOf};
+
+/// How often requests the node left unanswered are dropped.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// Wall-clock time: write versions are compared across machines.
+fn now() -> Time {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Time(since.as_micros() as u64)
+}
+
+/// What the overlay reports to the swarm's owner.
+#[derive(Debug)]
+pub enum OverlayEvent {
+    /// The node's own report: joined, left, or an operation's result (matched by the
+    /// operation id the call returned).
+    Node(Event<PeerAddr>),
+    /// The records could not be persisted; nothing was acknowledged after the failure and
+    /// the node must be stopped.
+    StorageFailed(String),
+}
+
+/// One node of routing algorithm `R` as a libp2p behaviour.
+pub struct OverlayBehaviour<R: Routing<Addr = PeerAddr>> {
+    protocol: request_response::Behaviour<FrameCodec>,
+    node: Node<R>,
+    routing_cfg: R::Config,
+    rng: Xoshiro256PlusPlus,
+    timers: Timers<NodeTimer<R::Timer>>,
+    sweep: tokio::time::Interval,
+    db: Option<RecordDb>,
+    /// Requests from peers waiting for the node's response, with when they arrived.
+    inbound: HashMap<(PeerId, ReqId), (Instant, ResponseChannel<Frame>)>,
+    /// The node's request id of each request in flight.
+    outbound: HashMap<OutboundRequestId, ReqId>,
+    /// Messages the node sent to itself.
+    loopback: VecDeque<WireOf<R>>,
+    events: VecDeque<OverlayEvent>,
+    next_op: u64,
+    /// Messages refused before they reached the node (undecodable, forged sender, wrong
+    /// kind); the node counts the ones it refuses itself.
+    rejected: u64,
+    waker: Option<Waker>,
+}
+
+impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
+    /// A node for peer `peer` that has not started: it answers nothing until
+    /// [`OverlayBehaviour::start`] gives it the addresses it listens on. Must be created
+    /// inside a tokio runtime.
+    pub fn new(peer: PeerId, routing: R::Config, node: NodeConfig) -> Self {
+        let max = node.limits.max_message_bytes as u64;
+        // Our own timeouts decide when a peer has failed; the transport's only reclaims
+        // streams a peer never answers.
+        let rr = request_response::Config::default().with_request_timeout(node.request_timeout * 4);
+        let protocol = request_response::Behaviour::with_codec(
+            FrameCodec { max },
+            [(protocol_name(R::NAME), ProtocolSupport::Full)],
+            rr,
+        );
+        let me = Contact::new(
+            node_id_of(&peer),
+            PeerAddr {
+                peer,
+                addrs: Vec::new(),
+            },
+        );
+        let mut sweep = tokio::time::interval(SWEEP_EVERY);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        OverlayBehaviour {
+            protocol,
+            node: Node::new(me, &routing, node),
+            routing_cfg: routing,
+            rng: rand::make_rng(),
+            timers: Timers::new(),
+            sweep,
+            db: None,
+            inbound: HashMap::new(),
+            outbound: HashMap::new(),
+            loopback: VecDeque::new(),
+            events: VecDeque::new(),
+            next_op: 0,
+            rejected: 0,
+            waker: None,
+        }
+    }
+
+    /// Gives the node the addresses it announces (the listeners are known only once the
+    /// swarm listens) and the records of `db`, which it keeps up to date from now on.
+    /// Returns how many records were loaded. Call once, before joining.
+    pub fn start(
+        &mut self,
+        addrs: Vec<Multiaddr>,
+        db: Option<RecordDb>,
+    ) -> Result<usize, NetError> {
+        let mut me = self.node.me().clone();
+        me.addr.addrs = addrs;
+        // The node has not joined and holds nothing yet, so it is rebuilt around its contact.
+        let cfg = self.node.config().clone();
+        self.node = Node::new(me, &self.routing_cfg, cfg);
+        let mut loaded = 0;
+        if let Some(db) = &db {
+            let records = db.load()?;
+            loaded = records.len();
+            for r in records {
+                self.node.store_mut().merge(r);
+            }
+            self.node.store_mut().track_changes();
+        }
+        self.db = db;
+        Ok(loaded)
+    }
+
+    /// The hosted node (routing state, store, counters).
+    pub fn node(&self) -> &Node<R> {
+        &self.node
+    }
+
+    /// This node's contact: its id, peer id and announced addresses.
+    pub fn contact(&self) -> &Contact<PeerAddr> {
+        self.node.me()
+    }
+
+    /// Messages refused before they reached the node, plus those the node refused.
+    pub fn rejected(&self) -> u64 {
+        self.rejected + self.node.stats().rejected
+    }
+
+    /// Joins through `bootstrap`, or starts a new overlay; [`Event::Joined`] follows.
+    pub fn join(&mut self, bootstrap: Option<Contact<PeerAddr>>) {
+        self.feed(Input::Command(Command::Join { bootstrap }));
+        self.wake();
+    }
+
+    /// Hands the records over and leaves; [`Event::Left`] follows.
+    pub fn leave(&mut self) {
+        self.feed(Input::Command(Command::Leave));
+        self.wake();
+    }
+
+    /// Stores `value` under `key` (or removes it, with `None`); [`Event::PutDone`] follows
+    /// with the returned operation id.
+    pub fn put(&mut self, key: Key, value: Option<Vec<u8>>) -> u64 {
+        let op = self.next_op();
+        let cmd = match value {
+            Some(value) => Command::Put { op, key, value },
+            None => Command::Remove { op, key },
+        };
+        self.feed(Input::Command(cmd));
+        self.wake();
+        op
+    }
+
+    /// Reads `key`; [`Event::GetDone`] follows with the returned operation id.
+    pub fn get(&mut self, key: Key) -> u64 {
+        let op = self.next_op();
+        self.feed(Input::Command(Command::Get { op, key }));
+        self.wake();
+        op
+    }
+
+    /// Finds `key`'s replica set; [`Event::LookupDone`] follows with the returned id.
+    pub fn lookup(&mut self, key: Key) -> u64 {
+        let op = self.next_op();
+        self.feed(Input::Command(Command::Lookup { op, key }));
+        self.wake();
+        op
+    }
+
+    fn next_op(&mut self) -> u64 {
+        self.next_op += 1;
+        self.next_op
+    }
+
+    /// Calls into the node with the current time and carries out what it asks.
+    fn drive(&mut self, f: impl FnOnce(&mut Node<R>, &mut Ctx<'_, R>)) {
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            now: now(),
+            rng: &mut self.rng,
+            out: &mut out,
+        };
+        f(&mut self.node, &mut ctx);
+        self.carry_out(out);
+    }
+
+    /// After a call from outside `poll`: the swarm must come back for what was queued.
+    fn wake(&self) {
+        if let Some(w) = &self.waker {
+            w.wake_by_ref();
+        }
+    }
+
+    /// Hands `input` to the node and carries out what it asks.
+    fn feed(&mut self, input: Input<R>) {
+        let peer = match &input {
+            Input::Message { from, .. } => Some(from.addr.peer),
+            _ => None,
+        };
+        self.drive(|node, ctx| {
+            if let Err(e) = node.handle(ctx, input) {
+                warn!(peer = ?peer, error = %e, "rejected a message");
+            }
+        });
+    }
+
+    fn carry_out(&mut self, out: Vec<Output<R>>) {
+        // Records reach the disk before any acknowledgement leaves.
+        if let Some(db) = &self.db {
+            let changed = self.node.store_mut().take_changes();
+            if let Err(e) = db.save(self.node.store(), &changed) {
+                self.events
+                    .push_back(OverlayEvent::StorageFailed(e.to_string()));
+                return;
+            }
+        }
+        for o in out {
+            match o {
+                Output::Send { to, msg } => self.send(to, msg),
+                Output::Timer { after, timer } => self.timers.set(after, timer),
+                Output::Event(e) => self.events.push_back(OverlayEvent::Node(e)),
+            }
+        }
+        while let Some(msg) = self.loopback.pop_front() {
+            let from = self.node.me().clone();
+            self.feed(Input::Message { from, msg });
+        }
+    }
+
+    fn send(&mut self, to: Contact<PeerAddr>, msg: WireOf<R>) {
+        if to.id == self.node.me().id {
+            self.loopback.push_back(msg);
+            return;
+        }
+        let frame = |wire| {
+            Frame::Bytes(
+                Envelope::<R::Msg> {
+                    from: self.node.me().clone(),
+                    wire,
+                }
+                .encode(),
+            )
+        };
+        match msg {
+            Wire::Request { id, .. } => {
+                let rid = self.protocol.send_request_with_addresses(
+                    &to.addr.peer,
+                    frame(msg),
+                    to.addr.addrs,
+                );
+                self.outbound.insert(rid, id);
+            }
+            Wire::Response { id, .. } => match self.inbound.remove(&(to.addr.peer, id)) {
+                Some((_, channel)) => {
+                    if self.protocol.send_response(channel, frame(msg)).is_err() {
+                        debug!(peer = %to.addr.peer, "the requester closed the stream");
+                    }
+                }
+                None => debug!(peer = %to.addr.peer, id, "response after its request expired"),
+            },
+        }
+    }
+
+    /// Drops requests the node never answered (a peer's request the algorithm ignored), so
+    /// the requester learns at once instead of at its transport timeout.
+    fn sweep_inbound(&mut self) {
+        let limit = self.node.config().request_timeout * 2;
+        self.inbound.retain(|_, (at, _)| at.elapsed() < limit);
+    }
+
+    /// Decodes a message from `peer`; a bad one is logged and counted against the peer.
+    fn decode(&mut self, peer: &PeerId, frame: Frame) -> Option<Envelope<R::Msg>> {
+        let limits = &self.node.config().limits;
+        let result = match frame {
+            Frame::Bytes(bytes) => {
+                Envelope::<R::Msg>::decode(&bytes, limits).map_err(|e| e.to_string())
+            }
+            Frame::Oversized => Err(format!(
+                "message larger than {} bytes",
+                limits.max_message_bytes
+            )),
+        };
+        let reason = match result {
+            Ok(env) if !is_genuine(&env.from, peer) => format!(
+                "the sender claims id {} which is not the hash of its peer id",
+                env.from.id
+            ),
+            Ok(env) => return Some(env),
+            Err(e) => e,
+        };
+        warn!(%peer, %reason, "rejected a message");
+        self.rejected += 1;
+        None
+    }
+
+    fn on_protocol_event(&mut self, ev: request_response::Event<Frame, Frame>) {
+        use request_response::{Event as RrEvent, Message};
+        match ev {
+            RrEvent::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                // A refused request's channel is dropped: the peer sees its stream closed.
+                let Some(Envelope { from, wire }) = self.decode(&peer, request) else {
+                    return;
+                };
+                let Wire::Request { id, .. } = &wire else {
+                    warn!(%peer, "rejected: a response sent as a request");
+                    self.rejected += 1;
+                    return;
+                };
+                self.inbound.insert((peer, *id), (Instant::now(), channel));
+                self.feed(Input::Message { from, msg: wire });
+            }
+            RrEvent::Message {
+                peer,
+                message:
+                    Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let node_id = self.outbound.remove(&request_id);
+                let Some(Envelope { from, wire }) = self.decode(&peer, response) else {
+                    if let Some(id) = node_id {
+                        self.fail_request(id);
+                    }
+                    return;
+                };
+                if !matches!(wire, Wire::Response { .. }) {
+                    warn!(%peer, "rejected: a request sent as a response");
+                    self.rejected += 1;
+                    return;
+                }
+                self.feed(Input::Message { from, msg: wire });
+            }
+            RrEvent::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                if let Some(id) = self.outbound.remove(&request_id) {
+                    debug!(%peer, %error, "request failed");
+                    self.fail_request(id);
+                }
+            }
+            RrEvent::InboundFailure { peer, error, .. } => match error {
+                request_response::InboundFailure::ResponseOmission
+                | request_response::InboundFailure::ConnectionClosed => {
+                    debug!(%peer, %error, "inbound request dropped")
+                }
+                error => {
+                    warn!(%peer, %error, "rejected a request");
+                    self.rejected += 1;
+                }
+            },
+            RrEvent::ResponseSent { .. } => {}
+        }
+    }
+
+    /// The node's request `id` cannot be answered: failed at once instead of at its timeout.
+    fn fail_request(&mut self, id: ReqId) {
+        self.drive(|node, ctx| node.request_unreachable(ctx, id));
+    }
+}
+
+impl<R: Routing<Addr = PeerAddr>> NetworkBehaviour for OverlayBehaviour<R> {
+    type ConnectionHandler =
+        <request_response::Behaviour<FrameCodec> as NetworkBehaviour>::ConnectionHandler;
+    type ToSwarm = OverlayEvent;
+
+    fn handle_pending_inbound_connection(
+        &mut self,
+        connection_id: ConnectionId,
+        local_addr: &Multiaddr,
+        remote_addr: &Multiaddr,
+    ) -> Result<(), ConnectionDenied> {
+        self.protocol
+            .handle_pending_inbound_connection(connection_id, local_addr, remote_addr)
+    }
+
+    fn handle_established_inbound_connection(
+        &mut self,
+        connection_id: ConnectionId,
+        peer: PeerId,
+        local_addr: &Multiaddr,
+        remote_addr: &Multiaddr,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.protocol.handle_established_inbound_connection(
+            connection_id,
+            peer,
+            local_addr,
+            remote_addr,
+        )
+    }
+
+    fn handle_pending_outbound_connection(
+        &mut self,
+        connection_id: ConnectionId,
+        maybe_peer: Option<PeerId>,
+        addresses: &[Multiaddr],
+        effective_role: Endpoint,
+    ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
+        self.protocol.handle_pending_outbound_connection(
+            connection_id,
+            maybe_peer,
+            addresses,
+            effective_role,
+        )
+    }
+
+    fn handle_established_outbound_connection(
+        &mut self,
+        connection_id: ConnectionId,
+        peer: PeerId,
+        addr: &Multiaddr,
+        role_override: Endpoint,
+        port_use: PortUse,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.protocol.handle_established_outbound_connection(
+            connection_id,
+            peer,
+            addr,
+            role_override,
+            port_use,
+        )
+    }
+
+    fn on_swarm_event(&mut self, event: FromSwarm) {
+        self.protocol.on_swarm_event(event);
+    }
+
+    fn on_connection_handler_event(
+        &mut self,
+        peer_id: PeerId,
+        connection_id: ConnectionId,
+        event: THandlerOutEvent<Self>,
+    ) {
+        self.protocol
+            .on_connection_handler_event(peer_id, connection_id, event);
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<ToSwarm<OverlayEvent, THandlerInEvent<Self>>> {
+        if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            self.waker = Some(cx.waker().clone());
+        }
+        loop {
+            if let Some(ev) = self.events.pop_front() {
+                return Poll::Ready(ToSwarm::GenerateEvent(ev));
+            }
+            match self.protocol.poll(cx) {
+                Poll::Ready(ToSwarm::GenerateEvent(ev)) => {
+                    self.on_protocol_event(ev);
+                    continue;
+                }
+                Poll::Ready(action) => {
+                    return Poll::Ready(
+                        action.map_out(|_| unreachable!("the protocol's events are handled above")),
+                    );
+                }
+                Poll::Pending => {}
+            }
+            if let Poll::Ready(Some(timer)) = self.timers.poll_expired(cx) {
+                self.feed(Input::Timer(timer));
+                continue;
+            }
+            if self.sweep.poll_tick(cx).is_ready() {
+                self.sweep_inbound();
+                continue;
+            }
+            return Poll::Pending;
+        }
+    }
+}
