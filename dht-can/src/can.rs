@@ -58,6 +58,12 @@ pub struct Can<A> {
     pending: SmallMap<ReqId, Pending>,
     /// Whether every neighbour has been sent the current neighbour list.
     listed: bool,
+    /// Zones taken over after a crash: another neighbour of the failed node may have
+    /// claimed one too without hearing of our claim (its list of the failed node's
+    /// neighbours was a period stale), so a peer that shows the same zone settles it.
+    contested: Vec<Zone>,
+    /// Nodes introduced to a rival claimant this update period.
+    introduced: Vec<Key>,
 }
 
 /// Whether any of `zones` abuts any of the zones whose bounds are `bounds`.
@@ -155,7 +161,14 @@ impl<A: Address> Can<A> {
             .position(|n| n.peer.contact.id == peer.contact.id);
         let abuts = self.abuts_me(&peer.zones);
         match (at, abuts) {
-            (Some(i), true) => self.neighbours[i].peer = peer,
+            (Some(i), true) => {
+                // Our listing carries our neighbours' zones, read by whoever takes a zone of
+                // ours over after a crash: it is due again when one changes.
+                if self.neighbours[i].peer.zones != peer.zones {
+                    self.listed = false;
+                }
+                self.neighbours[i].peer = peer;
+            }
             (Some(i), false) => {
                 let gone = self.neighbours.swap_remove(i);
                 self.listed = false;
@@ -369,6 +382,8 @@ impl<A: Address> Can<A> {
         neighbours: Vec<Peer<A>>,
         unchanged: bool,
     ) {
+        self.settle_contested(out, from, &zones);
+        self.introduce_rivals(out, from, &zones);
         self.note_peer(
             out,
             Peer {
@@ -399,7 +414,8 @@ impl<A: Address> Can<A> {
             {
                 continue;
             }
-            if any_abut(&mine, &p.zones, d) && !self.owns_any_of(&p.zones) {
+            let rival = p.zones.iter().any(|z| self.contested.contains(z));
+            if rival || (any_abut(&mine, &p.zones, d) && !self.owns_any_of(&p.zones)) {
                 // Second-hand zones may be stale: ask the node itself, and take it in from
                 // its answer.
                 self.send_updates(out, vec![p.contact]);
@@ -489,6 +505,7 @@ impl<A: Address> Can<A> {
         };
         c.claimed = true;
         let (zones, notify, vol) = (c.zones.clone(), c.notify.clone(), c.volume);
+        self.contested.extend(zones.iter().copied());
         for z in &zones {
             if !self.zones.iter().any(|m| m.covers(z)) {
                 self.zones.push(*z);
@@ -509,6 +526,63 @@ impl<A: Address> Can<A> {
             .filter(|c| !notify.iter().any(|x| x.id == c.id))
             .collect();
         self.send_updates(out, tell);
+    }
+
+    /// `from` shows a zone we took over after a crash: both of us claimed it without
+    /// hearing of the other. The larger id gives it up, so the two, applying the same
+    /// rule, leave exactly one owner (never its last zone).
+    fn settle_contested(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        theirs: &[Zone],
+    ) {
+        let zones = &self.zones;
+        self.contested.retain(|z| zones.contains(z));
+        if self.me.id < from.id || self.contested.is_empty() {
+            return;
+        }
+        let dup: Vec<Zone> = self
+            .contested
+            .iter()
+            .filter(|z| theirs.contains(z))
+            .copied()
+            .collect();
+        if dup.is_empty() || dup.len() == self.zones.len() {
+            return;
+        }
+        self.zones.retain(|z| !dup.contains(z));
+        self.contested.retain(|z| !dup.contains(z));
+        self.zones_changed(out, &[]);
+    }
+
+    /// Another neighbour shows one of the zones `from` now shows: two nodes claimed it
+    /// after a crash without hearing of each other. Our listing introduces them, and they
+    /// settle it between them ([`Can::settle_contested`]).
+    fn introduce_rivals(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        zones: &[Zone],
+    ) {
+        // Once per update period for each: an introduction answered by more updates must
+        // not start a storm while the rivals settle.
+        let introduced = &self.introduced;
+        if introduced.contains(&from.id) {
+            return;
+        }
+        let mut rivals: Vec<Contact<A>> = self
+            .neighbours
+            .iter()
+            .filter(|n| n.peer.contact.id != from.id && !introduced.contains(&n.peer.contact.id))
+            .filter(|n| n.peer.zones.iter().any(|z| zones.contains(z)))
+            .map(|n| n.peer.contact.clone())
+            .collect();
+        if !rivals.is_empty() {
+            rivals.push(from.clone());
+            self.introduced.extend(rivals.iter().map(|c| c.id));
+            self.send_updates(out, rivals);
+        }
     }
 
     /// Gives up a claim (a better-placed node made one).
@@ -548,6 +622,7 @@ impl<A: Address> Can<A> {
             }
         }
         self.drop_neighbour(out, &failed);
+        self.introduce_rivals(out, from, &zones);
         self.note_peer(
             out,
             Peer {
@@ -582,6 +657,8 @@ impl<A: Address> Routing for Can<A> {
             claims: Vec::new(),
             pending: SmallMap::default(),
             listed: false,
+            contested: Vec::new(),
+            introduced: Vec::new(),
         }
     }
 
@@ -654,9 +731,7 @@ impl<A: Address> Routing for Can<A> {
         msg: CanMsg<A>,
     ) -> Result<(), ProtocolError> {
         if !self.joined {
-            return Err(ProtocolError::Unexpected(
-                "can request before the join finished".into(),
-            ));
+            return Err(ProtocolError::NotJoined);
         }
         let reply = match msg {
             CanMsg::JoinRequest => self.on_join_request(out, from, false),
@@ -777,6 +852,7 @@ impl<A: Address> Routing for Can<A> {
                 self.send_updates_listing(out, to, list);
                 // Claims settled long ago are forgotten.
                 self.claims.retain(|c| !c.claimed);
+                self.introduced.clear();
                 out.timer(self.cfg.update_interval, CanTimer::Update);
             }
             CanTimer::Takeover(failed) => self.claim(out, failed),

@@ -367,9 +367,7 @@ impl<A: Address> Routing for Chord<A> {
         msg: ChordMsg<A>,
     ) -> Result<(), ProtocolError> {
         if !self.joined {
-            return Err(ProtocolError::Unexpected(
-                "chord request before the join finished".into(),
-            ));
+            return Err(ProtocolError::NotJoined);
         }
         let reply = match msg {
             ChordMsg::GetNeighbors => ChordMsg::Neighbors {

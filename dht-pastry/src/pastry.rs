@@ -415,9 +415,7 @@ impl<A: Address> Routing for Pastry<A> {
         msg: PastryMsg<A>,
     ) -> Result<(), ProtocolError> {
         if !self.joined {
-            return Err(ProtocolError::Unexpected(
-                "pastry request before the join finished".into(),
-            ));
+            return Err(ProtocolError::NotJoined);
         }
         let reply = match msg {
             PastryMsg::JoinQuery { key } => {

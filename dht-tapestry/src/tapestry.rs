@@ -426,9 +426,7 @@ impl<A: Address> Routing for Tapestry<A> {
                 | TapestryMsg::Locate { .. }
         );
         if needs_routing && !self.joined {
-            return Err(ProtocolError::Unexpected(
-                "tapestry routing request before the join finished".into(),
-            ));
+            return Err(ProtocolError::NotJoined);
         }
         let reply = match msg {
             TapestryMsg::JoinQuery { key } => {

@@ -55,6 +55,11 @@ pub enum ProtocolError {
     /// The message was not expected now.
     #[error("unexpected message: {0}")]
     Unexpected(String),
+    /// A request this node can answer only once it has joined; while joining it answers
+    /// [`crate::Response::Unavailable`], so the requester neither waits for a timeout nor
+    /// takes the node for failed.
+    #[error("request before the join finished")]
+    NotJoined,
     /// The message failed validation.
     #[error(transparent)]
     Invalid(#[from] InvalidMessage),

@@ -330,7 +330,12 @@ impl<R: Routing> Node<R> {
         body: Request<R::Msg>,
     ) -> Result<(), ProtocolError> {
         if let Request::Routing(msg) = body {
-            return self.call_routing(ctx, |r, out| r.on_request(out, &from, id, msg));
+            let result = self.call_routing(ctx, |r, out| r.on_request(out, &from, id, msg));
+            if matches!(result, Err(ProtocolError::NotJoined)) && self.phase == Phase::Joining {
+                self.respond(ctx, from, id, Response::Unavailable);
+                return Ok(());
+            }
+            return result;
         }
         if self.phase != Phase::Joined {
             self.respond(ctx, from, id, Response::Unavailable);
