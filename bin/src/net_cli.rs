@@ -22,8 +22,9 @@ pub struct NodeArgs {
     #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4001")]
     pub listen: Vec<Multiaddr>,
     /// A node to join through, as printed by that node at start: a multiaddress ending in
-    /// /p2p/<peer id>. Without it, the node looks for an overlay on the LAN with mDNS and
-    /// starts a new one if it finds none.
+    /// /p2p/<peer id>. Repeat for fallbacks: they are tried in order and the join goes
+    /// through the first one reached. Without it, the node looks for an overlay on the LAN
+    /// with mDNS and starts a new one if it finds none.
     #[arg(long)]
     pub bootstrap: Vec<Multiaddr>,
     /// Do not use mDNS (no LAN discovery; without --bootstrap the node starts a new overlay).
