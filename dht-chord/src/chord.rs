@@ -146,9 +146,7 @@ impl<A: Address> Chord<A> {
         succ: Vec<Contact<A>>,
     ) {
         let mut list = Vec::with_capacity(succ.len() + 2);
-        let closer = pred.filter(|x| x.id.in_open(&self.me.id, &from.id));
-        let found_closer = closer.is_some();
-        if let Some(x) = closer {
+        if let Some(x) = pred.filter(|x| x.id.in_open(&self.me.id, &from.id)) {
             // A node joined between us and our successor: it is our new successor.
             list.push(x);
         }
@@ -157,13 +155,6 @@ impl<A: Address> Chord<A> {
         self.set_successors(out, list);
         if let Some(s) = self.succ.first().cloned() {
             out.request(s, ChordMsg::Notify);
-        }
-        if found_closer {
-            // Several nodes may have joined into the gap at once (each found the same
-            // successor): ask the new successor at once rather than a period later, so the
-            // gap closes in one round of round trips instead of one period per node. Each
-            // step moves strictly closer, so this ends.
-            self.stabilize(out);
         }
     }
 
