@@ -28,7 +28,7 @@ use crate::net::error::NetError;
 use crate::net::peer_addr::{PeerAddr, is_genuine, node_id_of};
 use crate::net::persist::RecordDb;
 use crate::net::timers::Timers;
-use crate::node::Node;
+use crate::node::{Node, Phase};
 use crate::routing::{ReqId, Routing};
 use crate::time::Time;
 use crate::wire::{Wire, WireOf};
@@ -121,12 +121,18 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
 
     /// Gives the node the addresses it announces (the listeners are known only once the
     /// swarm listens) and the records of `db`, which it keeps up to date from now on.
-    /// Returns how many records were loaded. Call once, before joining.
+    /// Returns how many records were loaded. Call it before joining; once the node has
+    /// begun joining it is refused.
     pub fn start(
         &mut self,
         addrs: Vec<Multiaddr>,
         db: Option<RecordDb>,
     ) -> Result<usize, NetError> {
+        if self.node.phase() != Phase::Idle {
+            return Err(NetError::Setup(
+                "the overlay was started after it began joining".into(),
+            ));
+        }
         let mut me = self.node.me().clone();
         me.addr.addrs = addrs;
         // The node has not joined and holds nothing yet, so it is rebuilt around its contact.
