@@ -56,6 +56,43 @@ fn join_order(members: &[Contact<u32>]) -> Vec<usize> {
     order
 }
 
+/// Neighbour lists after `old`'s zone split, `new` taking one half: each of `old`'s former
+/// neighbours abuts one half or both, and the halves abut each other.
+fn split_neighbours(
+    nbrs: &mut [Vec<u32>],
+    zone_of: &[Option<Zone>],
+    old: usize,
+    new: usize,
+    d: usize,
+) {
+    let bounds = |o: usize| zone_of[o].expect("neighbours own zones").bounds(d);
+    let (new_b, old_b) = (bounds(new), bounds(old));
+    let former = std::mem::take(&mut nbrs[old]);
+    let mut kept = Vec::with_capacity(former.len() + 1);
+    let mut theirs = Vec::with_capacity(former.len() + 1);
+    for &o in &former {
+        let b = bounds(o as usize);
+        let (with_old, with_new) = (b.abuts(&old_b, d), b.abuts(&new_b, d));
+        if with_old {
+            kept.push(o);
+        }
+        if with_new {
+            theirs.push(o);
+        }
+        let list = &mut nbrs[o as usize];
+        if !with_old {
+            list.retain(|&x| x as usize != old);
+        }
+        if with_new {
+            list.push(new as u32);
+        }
+    }
+    kept.push(new as u32);
+    theirs.push(old as u32);
+    nbrs[old] = kept;
+    nbrs[new] = theirs;
+}
+
 impl SimRouting for Can<u32> {
     type Truth = CanTruth;
 
@@ -63,7 +100,9 @@ impl SimRouting for Can<u32> {
         let d = config.dims;
         let mut map = ZoneMap::default();
         let mut zone_of: Vec<Option<Zone>> = vec![None; members.len()];
-        let mut ns = Vec::new();
+        // Kept up to date split by split, as the protocol's updates do: a half's
+        // neighbours are among its parent's and its sibling, so no global search is needed.
+        let mut nbrs: Vec<Vec<u32>> = vec![Vec::new(); members.len()];
         for i in join_order(members) {
             let key = &members[i].id;
             let Some((mut zone, mut old)) = map.find_path(key_path(key)) else {
@@ -73,41 +112,42 @@ impl SimRouting for Can<u32> {
             };
             if config.uniform_partitioning {
                 // As the protocol: a neighbour with a larger zone splits instead.
-                ns.clear();
-                map.neighbours(&zone, d, &mut ns);
-                let larger = ns
+                let larger = nbrs[old]
                     .iter()
-                    .map(|&o| (zone_of[o].expect("every earlier member owns a zone"), o))
+                    .map(|&o| (zone_of[o as usize].expect("neighbours own zones"), o))
                     .filter(|(z, _)| z.depth() < zone.depth())
                     .min_by(|a, b| {
-                        let id = |o: usize| members[o].id;
+                        let id = |o: u32| members[o as usize].id;
                         a.0.depth()
                             .cmp(&b.0.depth())
                             .then_with(|| id(a.1).cmp(&id(b.1)))
                     });
                 if let Some((z, o)) = larger {
                     zone = z;
-                    old = o;
+                    old = o as usize;
                 }
             }
             if let Some((a, b)) = map.split(zone, old, key, i) {
                 zone_of[i] = Some(a);
                 zone_of[old] = Some(b);
+                split_neighbours(&mut nbrs, &zone_of, old, i, d);
             }
         }
-        build_in_parallel(members.len(), Vec::new, |ns, i| {
-            let zone = zone_of[i].expect("every member owns a zone");
-            ns.clear();
-            map.neighbours(&zone, d, ns);
-            let peers = ns
-                .iter()
-                .map(|&o| Peer {
-                    contact: members[o].clone(),
-                    zones: vec![zone_of[o].expect("every member owns a zone")],
-                })
-                .collect();
-            Can::from_tables(members[i].clone(), config.clone(), vec![zone], peers)
-        })
+        build_in_parallel(
+            members.len(),
+            || (),
+            |_, i| {
+                let zone = zone_of[i].expect("every member owns a zone");
+                let peers = nbrs[i]
+                    .iter()
+                    .map(|&o| Peer {
+                        contact: members[o as usize].clone(),
+                        zones: vec![zone_of[o as usize].expect("every member owns a zone")],
+                    })
+                    .collect();
+                Can::from_tables(members[i].clone(), config.clone(), vec![zone], peers)
+            },
+        )
     }
 
     fn maintenance_timers(&self, config: &CanConfig) -> Vec<(Duration, CanTimer<u32>)> {

@@ -34,3 +34,19 @@ fn bad_input_changes_nothing() {
 fn same_seed_same_run() {
     conformance::same_seed_same_run::<C>(&CanConfig::default());
 }
+
+#[test]
+fn oracle_build_is_converged() {
+    conformance::oracle_build_is_converged::<C>(&CanConfig::default());
+}
+
+#[test]
+fn oracle_build_is_converged_in_three_and_ten_dimensions() {
+    for dims in [3, 10] {
+        let cfg = CanConfig {
+            dims,
+            ..CanConfig::default()
+        };
+        conformance::oracle_build_is_converged::<C>(&cfg);
+    }
+}

@@ -34,3 +34,8 @@ fn bad_input_changes_nothing() {
 fn same_seed_same_run() {
     conformance::same_seed_same_run::<C>(&PastryConfig::default());
 }
+
+#[test]
+fn oracle_build_is_converged() {
+    conformance::oracle_build_is_converged::<C>(&PastryConfig::default());
+}

@@ -80,6 +80,34 @@ pub fn lookups_reach_the_root<R: SimRouting>(config: &R::Config) {
     assert_eq!(s.failed, 0, "{}: failed lookups", R::NAME);
 }
 
+/// The oracle's tables are the converged state the protocol's own check expects, and
+/// lookups over them reach the true root.
+pub fn oracle_build_is_converged<R: SimRouting>(config: &R::Config) {
+    let mut sim = Simulator::<R>::new(config.clone(), SimConfig::default(), 5);
+    sim.build_oracle(2000);
+    assert_eq!(
+        sim.converged_fraction(),
+        1.0,
+        "{}: the oracle's tables are not the converged ones",
+        R::NAME
+    );
+    for op in 0..2000 {
+        let from = sim.random_joined().expect("nodes");
+        let key = Key::random(sim.rng());
+        sim.command(from, Command::Lookup { op, key });
+    }
+    let until = sim.now() + Duration::from_secs(60);
+    sim.run_until(until);
+    let s = &sim.lookup_stats;
+    assert_eq!(
+        s.succeeded(),
+        2000,
+        "{}: lookups did not all finish: {s:?}",
+        R::NAME
+    );
+    assert_eq!(s.wrong, 0, "{}: wrong roots over oracle tables", R::NAME);
+}
+
 /// A value put from any node is read back from every node.
 pub fn put_get_from_any_node<R: SimRouting>(config: &R::Config) {
     let mut sim = grown::<R>(config, NODES, 12);
@@ -334,4 +362,5 @@ pub fn run_all<R: SimRouting>(config: &R::Config) {
     crash_then_repair_keeps_surviving_keys::<R>(config);
     bad_input_changes_nothing::<R>(config);
     same_seed_same_run::<R>(config);
+    oracle_build_is_converged::<R>(config);
 }
