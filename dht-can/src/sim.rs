@@ -96,7 +96,11 @@ fn split_neighbours(
 impl SimRouting for Can<u32> {
     type Truth = CanTruth;
 
-    fn oracle(members: &[Contact<u32>], config: &CanConfig) -> Vec<Self> {
+    fn oracle<T: Send>(
+        members: &[Contact<u32>],
+        config: &CanConfig,
+        wrap: &(dyn Fn(Self) -> T + Sync),
+    ) -> Vec<T> {
         let d = config.dims;
         let mut map = ZoneMap::default();
         let mut zone_of: Vec<Option<Zone>> = vec![None; members.len()];
@@ -145,7 +149,12 @@ impl SimRouting for Can<u32> {
                         zones: vec![zone_of[o as usize].expect("every member owns a zone")],
                     })
                     .collect();
-                Can::from_tables(members[i].clone(), config.clone(), vec![zone], peers)
+                wrap(Can::from_tables(
+                    members[i].clone(),
+                    config.clone(),
+                    vec![zone],
+                    peers,
+                ))
             },
         )
     }

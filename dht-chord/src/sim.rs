@@ -84,12 +84,16 @@ fn converged(
 impl SimRouting for Chord<u32> {
     type Truth = SuccessorTruth;
 
-    fn oracle(members: &[Contact<u32>], config: &ChordConfig) -> Vec<Self> {
+    fn oracle<T: Send>(
+        members: &[Contact<u32>],
+        config: &ChordConfig,
+        wrap: &(dyn Fn(Self) -> T + Sync),
+    ) -> Vec<T> {
         // Each node's tables depend only on the sorted ring: build them on every core.
         build_in_parallel(
             members.len(),
             || [0usize; KEY_BITS as usize],
-            |hints, k| converged(members, k, config, hints),
+            |hints, k| wrap(converged(members, k, config, hints)),
         )
     }
 

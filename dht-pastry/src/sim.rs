@@ -64,8 +64,16 @@ fn converged(ring: &[Contact<u32>], k: usize, cfg: &PastryConfig) -> Pastry<u32>
 impl SimRouting for Pastry<u32> {
     type Truth = ClosestTruth;
 
-    fn oracle(members: &[Contact<u32>], config: &PastryConfig) -> Vec<Self> {
-        build_in_parallel(members.len(), || (), |_, k| converged(members, k, config))
+    fn oracle<T: Send>(
+        members: &[Contact<u32>],
+        config: &PastryConfig,
+        wrap: &(dyn Fn(Self) -> T + Sync),
+    ) -> Vec<T> {
+        build_in_parallel(
+            members.len(),
+            || (),
+            |_, k| wrap(converged(members, k, config)),
+        )
     }
 
     fn maintenance_timers(&self, config: &PastryConfig) -> Vec<(Duration, PastryTimer<u32>)> {

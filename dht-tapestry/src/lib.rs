@@ -18,6 +18,6 @@ mod tapestry;
 
 pub use config::TapestryConfig;
 pub use messages::{TapestryMsg, TapestryTimer};
-pub use neighbour_map::{BASE, DIGIT_BITS, Inserted, NeighbourMap, Slot};
+pub use neighbour_map::{BASE, DIGIT_BITS, Inserted, MAX_WIDTH, NeighbourMap, RTT_UNIT_US};
 pub use objects::{Located, salted};
 pub use tapestry::Tapestry;

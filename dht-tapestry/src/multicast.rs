@@ -38,10 +38,8 @@ impl<A: Address> Tapestry<A> {
         let children: Vec<(Contact<A>, u8)> = self
             .map
             .primaries()
-            .filter(|(row, s)| {
-                *row >= level && s.contact.id != joiner.id && s.contact.id != *except
-            })
-            .map(|(row, s)| (s.contact.clone(), row as u8 + 1))
+            .filter(|(row, s)| *row >= level && s.id != joiner.id && s.id != *except)
+            .map(|(row, s)| (s.clone(), row as u8 + 1))
             .collect();
         if children.is_empty() {
             return;
@@ -91,8 +89,8 @@ impl<A: Address> Tapestry<A> {
             self.map
                 .entry(row, col)
                 .iter()
-                .find(|s| !r.tried.contains(&s.contact.id) && s.contact.id != r.joiner.id)
-                .map(|s| (s.contact.clone(), row as u8 + 1))
+                .find(|s| !r.tried.contains(&s.id) && s.id != r.joiner.id)
+                .map(|s| (s.clone(), row as u8 + 1))
         });
         match next {
             Some((c, level)) => {

@@ -2,8 +2,9 @@
 //! digits and having `d` as digit `l` — the closest by round-trip time first, then up to
 //! `c` backups.
 //!
-//! Entries are stored flat, row by row, so a node with a few hundred neighbours costs a
-//! few kilobytes (a million of them fit in one simulator).
+//! Entries are stored flat, row by row, with round-trip times beside the contacts in two
+//! bytes each, so a node with a few hundred neighbours costs a few kilobytes (a million of
+//! them fit in one simulator).
 
 use overlay::{Contact, Key};
 
@@ -11,22 +12,17 @@ use overlay::{Contact, Key};
 pub const DIGIT_BITS: u32 = 4;
 /// Entries per level.
 pub const BASE: usize = 1 << DIGIT_BITS;
-/// `rtt` of a node not yet probed.
-const UNKNOWN: u32 = u32::MAX;
+/// Kept round-trip times are in units of this many microseconds: fine enough to rank
+/// nodes, and two bytes reach a second.
+pub const RTT_UNIT_US: u32 = 16;
+/// Stored round-trip time of a node not yet probed (after every measured one).
+const UNKNOWN: u16 = u16::MAX;
+/// Most nodes per entry: slot offsets are kept in two bytes (40 levels of 16 entries).
+pub const MAX_WIDTH: usize = 64;
 
-/// One node in an entry, with the round-trip time measured to it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Slot<A> {
-    /// The node.
-    pub contact: Contact<A>,
-    rtt: u32,
-}
-
-impl<A> Slot<A> {
-    /// Measured round-trip time in microseconds, if probed.
-    pub fn rtt(&self) -> Option<u32> {
-        (self.rtt != UNKNOWN).then_some(self.rtt)
-    }
+/// A round-trip time in microseconds as stored; a second or more is "far".
+fn stored_rtt(us: u32) -> u16 {
+    u16::try_from(us / RTT_UNIT_US).map_or(UNKNOWN - 1, |t| t.min(UNKNOWN - 1))
 }
 
 /// What [`NeighbourMap::insert`] did.
@@ -49,18 +45,22 @@ pub enum Inserted<A> {
 pub struct NeighbourMap<A> {
     me: Key,
     width: usize,
-    slots: Vec<Slot<A>>,
+    slots: Vec<Contact<A>>,
+    /// `rtts[i]`: round-trip time to `slots[i]`, in [`RTT_UNIT_US`].
+    rtts: Vec<u16>,
     /// `ends[row * BASE + col]`: where that entry's slots end in `slots`.
-    ends: Vec<u32>,
+    ends: Vec<u16>,
 }
 
 impl<A: Clone> NeighbourMap<A> {
-    /// An empty map for `me` keeping `1 + backups` nodes per entry.
+    /// An empty map for `me` keeping `1 + backups` nodes per entry (at most
+    /// [`MAX_WIDTH`]).
     pub fn new(me: Key, backups: usize) -> Self {
         NeighbourMap {
             me,
-            width: backups + 1,
+            width: backups.saturating_add(1).min(MAX_WIDTH),
             slots: Vec::new(),
+            rtts: Vec::new(),
             ends: Vec::new(),
         }
     }
@@ -94,13 +94,13 @@ impl<A: Clone> NeighbourMap<A> {
     }
 
     /// The nodes of entry `(row, col)`, closest first.
-    pub fn entry(&self, row: usize, col: usize) -> &[Slot<A>] {
+    pub fn entry(&self, row: usize, col: usize) -> &[Contact<A>] {
         let (from, to) = self.bounds(row, col);
         &self.slots[from..to]
     }
 
     /// The nodes of level `row`, entry by entry.
-    pub fn row(&self, row: usize) -> &[Slot<A>] {
+    pub fn row(&self, row: usize) -> &[Contact<A>] {
         if row >= self.rows() {
             return &[];
         }
@@ -110,12 +110,12 @@ impl<A: Clone> NeighbourMap<A> {
     }
 
     /// Every node in the map, level by level.
-    pub fn slots(&self) -> &[Slot<A>] {
+    pub fn slots(&self) -> &[Contact<A>] {
         &self.slots
     }
 
     /// The closest node of every non-empty entry, with its level.
-    pub fn primaries(&self) -> impl Iterator<Item = (usize, &Slot<A>)> {
+    pub fn primaries(&self) -> impl Iterator<Item = (usize, &Contact<A>)> {
         (0..self.ends.len()).filter_map(|i| {
             let (from, to) = self.bounds(i / BASE, i % BASE);
             (from < to).then(|| (i / BASE, &self.slots[from]))
@@ -135,7 +135,7 @@ impl<A: Clone> NeighbourMap<A> {
     /// Whether `id` is in the map.
     pub fn contains(&self, id: &Key) -> bool {
         self.slot_of(id)
-            .is_some_and(|(r, c)| self.entry(r, c).iter().any(|s| s.contact.id == *id))
+            .is_some_and(|(r, c)| self.entry(r, c).iter().any(|s| s.id == *id))
     }
 
     /// Whether a node `id` of unknown distance would enter without displacing anyone.
@@ -150,61 +150,48 @@ impl<A: Clone> NeighbourMap<A> {
         let Some((row, col)) = self.slot_of(&c.id) else {
             return Inserted::Own;
         };
-        let rtt = rtt.unwrap_or(UNKNOWN);
+        let rtt = rtt.map_or(UNKNOWN, stored_rtt);
         self.grow_to(row + 1);
         let (from, to) = self.bounds(row, col);
-        if let Some(at) = self.slots[from..to]
-            .iter()
-            .position(|s| s.contact.id == c.id)
-        {
+        if let Some(at) = self.slots[from..to].iter().position(|s| s.id == c.id) {
             if rtt == UNKNOWN {
                 return Inserted::Updated;
             }
-            self.slots.remove(from + at);
-            let at = from + self.slots[from..to - 1].partition_point(|s| s.rtt <= rtt);
-            self.slots.insert(
-                at,
-                Slot {
-                    contact: c.clone(),
-                    rtt,
-                },
-            );
+            self.take(from + at);
+            let at = from + self.rtts[from..to - 1].partition_point(|&r| r <= rtt);
+            self.put(at, c, rtt);
             return Inserted::Updated;
         }
-        let at = from + self.slots[from..to].partition_point(|s| s.rtt <= rtt);
+        let at = from + self.rtts[from..to].partition_point(|&r| r <= rtt);
         if to - from < self.width {
-            self.slots.insert(
-                at,
-                Slot {
-                    contact: c.clone(),
-                    rtt,
-                },
-            );
+            self.put(at, c, rtt);
             self.shift_ends(row * BASE + col, 1);
             return Inserted::Added;
         }
         if at >= to {
             return Inserted::Rejected;
         }
-        let evicted = self.slots.remove(to - 1);
-        self.slots.insert(
-            at,
-            Slot {
-                contact: c.clone(),
-                rtt,
-            },
-        );
-        Inserted::Replaced(evicted.contact)
+        let evicted = self.take(to - 1);
+        self.put(at, c, rtt);
+        Inserted::Replaced(evicted)
+    }
+
+    fn put(&mut self, at: usize, c: &Contact<A>, rtt: u16) {
+        self.slots.insert(at, c.clone());
+        self.rtts.insert(at, rtt);
+    }
+
+    fn take(&mut self, at: usize) -> Contact<A> {
+        self.rtts.remove(at);
+        self.slots.remove(at)
     }
 
     /// Drops `id`; returns its entry and whether the entry is now empty.
     pub fn remove(&mut self, id: &Key) -> Option<(usize, usize, bool)> {
         let (row, col) = self.slot_of(id)?;
         let (from, to) = self.bounds(row, col);
-        let at = self.slots[from..to]
-            .iter()
-            .position(|s| s.contact.id == *id)?;
-        self.slots.remove(from + at);
+        let at = self.slots[from..to].iter().position(|s| s.id == *id)?;
+        self.take(from + at);
         self.shift_ends(row * BASE + col, -1);
         self.trim();
         Some((row, col, to - from == 1))
@@ -214,6 +201,7 @@ impl<A: Clone> NeighbourMap<A> {
     /// allocates once instead of leaving a trail of outgrown buffers.
     pub fn reserve(&mut self, slots: usize, rows: usize) {
         self.slots.reserve_exact(slots);
+        self.rtts.reserve_exact(slots);
         self.ends
             .reserve_exact((rows * BASE).saturating_sub(self.ends.len()));
     }
@@ -229,15 +217,15 @@ impl<A: Clone> NeighbourMap<A> {
     }
 
     fn grow_to(&mut self, rows: usize) {
-        let end = self.slots.len() as u32;
+        let end = self.slots.len() as u16;
         while self.rows() < rows {
             self.ends.extend([end; BASE]);
         }
     }
 
-    fn shift_ends(&mut self, from_entry: usize, by: i32) {
+    fn shift_ends(&mut self, from_entry: usize, by: i8) {
         for e in &mut self.ends[from_entry..] {
-            *e = e.wrapping_add_signed(by);
+            *e = e.wrapping_add_signed(by as i16);
         }
     }
 
@@ -267,6 +255,20 @@ mod tests {
     }
 
     #[test]
+    fn far_nodes_rank_before_unprobed_ones() {
+        assert_eq!(stored_rtt(0), 0);
+        assert_eq!(stored_rtt(RTT_UNIT_US * 7 + 1), 7);
+        assert_eq!(stored_rtt(u32::MAX), UNKNOWN - 1);
+        let me = key(0x12, 0);
+        let mut m: NeighbourMap<u32> = NeighbourMap::new(me, 1);
+        let far = Contact::new(key(0x17, 1), 1);
+        let unprobed = Contact::new(key(0x17, 2), 2);
+        m.insert(&unprobed, None);
+        m.insert(&far, Some(5_000_000));
+        assert_eq!(m.entry(1, 7)[0].addr, 1);
+    }
+
+    #[test]
     fn entries_keep_the_closest_first_and_at_most_width() {
         let me = key(0x12, 0);
         let mut m: NeighbourMap<u32> = NeighbourMap::new(me, 1);
@@ -274,18 +276,18 @@ mod tests {
         let b = Contact::new(key(0x17, 2), 2);
         let c = Contact::new(key(0x17, 3), 3);
         assert_eq!(m.slot_of(&a.id), Some((1, 7)));
-        assert_eq!(m.insert(&a, Some(50)), Inserted::Added);
+        assert_eq!(m.insert(&a, Some(50_000)), Inserted::Added);
         assert_eq!(m.insert(&b, None), Inserted::Added);
         assert_eq!(
             m.insert(&c, None),
             Inserted::Rejected,
             "full, distance unknown"
         );
-        assert_eq!(m.insert(&c, Some(10)), Inserted::Replaced(b.clone()));
-        let ids: Vec<u32> = m.entry(1, 7).iter().map(|s| s.contact.addr).collect();
+        assert_eq!(m.insert(&c, Some(10_000)), Inserted::Replaced(b.clone()));
+        let ids: Vec<u32> = m.entry(1, 7).iter().map(|s| s.addr).collect();
         assert_eq!(ids, vec![3, 1]);
-        assert_eq!(m.insert(&a, Some(5)), Inserted::Updated);
-        assert_eq!(m.entry(1, 7)[0].contact.addr, 1);
+        assert_eq!(m.insert(&a, Some(5_000)), Inserted::Updated);
+        assert_eq!(m.entry(1, 7)[0].addr, 1);
         assert_eq!(m.rows(), 2);
         assert!(m.entry(0, 3).is_empty());
         let d = Contact::new(key(0x40, 0), 4);
@@ -294,7 +296,7 @@ mod tests {
         assert_eq!(m.remove(&a.id), Some((1, 7, false)));
         assert_eq!(m.remove(&c.id), Some((1, 7, true)));
         assert_eq!(m.rows(), 1, "the empty level is trimmed");
-        assert_eq!(m.entry(0, 4)[0].contact.addr, 4);
+        assert_eq!(m.entry(0, 4)[0].addr, 4);
         assert_eq!(m.insert(&Contact::new(me, 0), None), Inserted::Own);
     }
 }

@@ -1,5 +1,6 @@
 //! What the simulator needs from Tapestry: ground truth, the converged maps, the theory.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use overlay::sim::{SURROGATE_DIGIT_BITS, SimRouting, SurrogateTruth, build_in_parallel};
@@ -18,7 +19,7 @@ const _: () = assert!(DIGIT_BITS == SURROGATE_DIGIT_BITS);
 fn converged(
     ring: &[Contact<u32>],
     k: usize,
-    cfg: &TapestryConfig,
+    cfg: &Arc<TapestryConfig>,
     picked: &mut Vec<Contact<u32>>,
 ) -> Tapestry<u32> {
     let me = ring[k].clone();
@@ -53,15 +54,20 @@ fn converged(
     for c in picked.iter() {
         map.insert(c, None);
     }
-    Tapestry::from_map(me, cfg.clone(), map)
+    Tapestry::from_map(me, Arc::clone(cfg), map)
 }
 
 impl SimRouting for Tapestry<u32> {
     type Truth = SurrogateTruth;
 
-    fn oracle(members: &[Contact<u32>], config: &TapestryConfig) -> Vec<Self> {
+    fn oracle<T: Send>(
+        members: &[Contact<u32>],
+        config: &TapestryConfig,
+        wrap: &(dyn Fn(Self) -> T + Sync),
+    ) -> Vec<T> {
+        let config = Arc::new(config.clone());
         build_in_parallel(members.len(), Vec::new, |picked, k| {
-            converged(members, k, config, picked)
+            wrap(converged(members, k, &config, picked))
         })
     }
 

@@ -2,6 +2,8 @@
 //! neighbour map, join, and maintenance. Object location is in `objects`, the join's
 //! acknowledged multicast in `multicast`.
 
+use std::sync::Arc;
+
 use overlay::{
     Address, Contact, Key, LookupError, ProtocolError, RecentlyDead, ReqId, Routing, RoutingOut,
     SmallMap, Step, Time,
@@ -11,7 +13,7 @@ use rand::RngExt;
 use crate::config::TapestryConfig;
 use crate::messages::{TapestryMsg, TapestryTimer};
 use crate::multicast::Relay;
-use crate::neighbour_map::{BASE, DIGIT_BITS, Inserted, NeighbourMap, Slot};
+use crate::neighbour_map::{BASE, DIGIT_BITS, Inserted, NeighbourMap};
 use crate::objects::Objects;
 
 /// How many heartbeat periods a failed node is remembered (and not taken back).
@@ -50,7 +52,8 @@ pub(crate) enum Pending {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tapestry<A> {
     pub(crate) me: Contact<A>,
-    pub(crate) cfg: TapestryConfig,
+    /// Shared by every node an oracle builds: a million copies would cost 100 MiB.
+    pub(crate) cfg: Arc<TapestryConfig>,
     pub(crate) map: NeighbourMap<A>,
     pub(crate) joined: bool,
     attaching: bool,
@@ -74,8 +77,9 @@ pub struct Tapestry<A> {
 
 impl<A: Address> Tapestry<A> {
     /// A joined node with the given neighbour map (the oracle build).
-    pub fn from_map(me: Contact<A>, cfg: TapestryConfig, map: NeighbourMap<A>) -> Self {
+    pub fn from_map(me: Contact<A>, cfg: Arc<TapestryConfig>, map: NeighbourMap<A>) -> Self {
         let mut t = Tapestry::new(me, &cfg);
+        t.cfg = cfg;
         t.map = map;
         t.joined = true;
         t
@@ -138,7 +142,7 @@ impl<A: Address> Tapestry<A> {
 
     /// Every node in the map.
     pub(crate) fn known(&self) -> Vec<Contact<A>> {
-        self.map.slots().iter().map(|s| s.contact.clone()).collect()
+        self.map.slots().iter().map(|s| s.clone()).collect()
     }
 
     /// Where surrogate routing goes from here for `key`: the level and digit of the entry
@@ -155,7 +159,7 @@ impl<A: Address> Tapestry<A> {
                 if d == own {
                     break;
                 }
-                let live = |s: &&Slot<A>| !avoid.contains(&s.contact.id);
+                let live = |s: &&Contact<A>| !avoid.contains(&s.id);
                 if self.map.entry(level, d).iter().any(|s| live(&s)) {
                     return Some((level, d));
                 }
@@ -169,7 +173,7 @@ impl<A: Address> Tapestry<A> {
     /// Nodes in `avoid` are left out.
     pub(crate) fn surrogate_order(&self, key: &Key, num: usize, avoid: &[Key]) -> Vec<Contact<A>> {
         let mut best: Vec<&Contact<A>> = Vec::with_capacity(num + 1);
-        let known = self.map.slots().iter().map(|s| &s.contact);
+        let known = self.map.slots().iter().map(|s| s);
         let candidates = std::iter::once(&self.me).chain(known.filter(|c| !avoid.contains(&c.id)));
         for c in candidates {
             let at = best.partition_point(|b| key.cmp_surrogate(&b.id, &c.id, DIGIT_BITS).is_lt());
@@ -264,7 +268,7 @@ impl<A: Address> Tapestry<A> {
         let told: Vec<Contact<A>> = self
             .map
             .primaries()
-            .map(|(_, s)| s.contact.clone())
+            .map(|(_, s)| s.clone())
             .filter(|c| !reached.iter().any(|r| r.id == c.id))
             .collect();
         for c in told {
@@ -285,7 +289,7 @@ impl<A: Address> Tapestry<A> {
             return;
         }
         let mut helpers: Vec<Contact<A>> = (row..self.map.rows())
-            .flat_map(|r| self.map.row(r).iter().map(|s| s.contact.clone()))
+            .flat_map(|r| self.map.row(r).iter().map(|s| s.clone()))
             .collect();
         for _ in 0..REPAIR_FANOUT.min(helpers.len()) {
             let pick = helpers.swap_remove(out.rng.random_range(0..helpers.len()));
@@ -297,7 +301,7 @@ impl<A: Address> Tapestry<A> {
     /// The nodes of level `row` and this node, for a `GetRow`.
     fn row_with_me(&self, row: usize) -> Vec<Contact<A>> {
         std::iter::once(self.me.clone())
-            .chain(self.map.row(row).iter().map(|s| s.contact.clone()))
+            .chain(self.map.row(row).iter().map(|s| s.clone()))
             .collect()
     }
 
@@ -327,7 +331,7 @@ impl<A: Address> Tapestry<A> {
             .skip(start)
             .take(batch)
             .chain(watched)
-            .map(|s| s.contact.clone())
+            .map(|s| s.clone())
             .collect();
         for c in turn {
             self.send(out, c, TapestryMsg::Ping, Pending::Heartbeat(out.now));
@@ -341,7 +345,7 @@ impl<A: Address> Tapestry<A> {
             if nodes.is_empty() {
                 continue;
             }
-            let pick = nodes[out.rng.random_range(0..nodes.len())].contact.clone();
+            let pick = nodes[out.rng.random_range(0..nodes.len())].clone();
             let msg = TapestryMsg::GetRow { row: row as u8 };
             self.send(out, pick, msg, Pending::Row);
         }
@@ -362,7 +366,7 @@ impl<A: Address> Routing for Tapestry<A> {
         Tapestry {
             map: NeighbourMap::new(me.id, config.backups),
             me,
-            cfg: config.clone(),
+            cfg: Arc::new(config.clone()),
             joined: false,
             attaching: false,
             bootstrap: None,
@@ -619,9 +623,9 @@ impl<A: Address> Routing for Tapestry<A> {
                 break;
             }
             let entry = self.map.entry(level, d).iter();
-            let live = entry.filter(|s| !avoid.contains(&s.contact.id));
+            let live = entry.filter(|s| !avoid.contains(&s.id));
             for s in live.take(num - next.len()) {
-                next.push(s.contact.clone());
+                next.push(s.clone());
             }
         }
         Step::Next(next)
@@ -639,7 +643,7 @@ impl<A: Address> Routing for Tapestry<A> {
                 if v.len() >= num {
                     return v;
                 }
-                v.push(s.contact.clone());
+                v.push(s.clone());
             }
         }
         v

@@ -24,6 +24,7 @@ pub mod sim;
 pub mod small_map;
 pub mod store;
 pub mod time;
+mod visited;
 pub mod wire;
 
 #[cfg(feature = "conformance")]

@@ -8,6 +8,7 @@ use crate::io::{Ctx, Event, Output};
 use crate::node::{Node, Purpose};
 use crate::routing::{Routing, Step};
 use crate::time::Time;
+use crate::visited::Visited;
 use crate::wire::Request;
 
 /// Longest list of fallback candidates a lookup keeps.
@@ -35,7 +36,7 @@ pub(crate) struct Lookup<A> {
     hops: u32,
     messages: u32,
     failures: u32,
-    asked: Vec<NodeId>,
+    asked: Visited,
     /// Asked nodes that answered, in order (the hop path users see).
     answered: Vec<NodeId>,
     /// Asked nodes that did not answer, named in later queries.
@@ -63,7 +64,7 @@ impl<R: Routing> Node<R> {
                 hops: 0,
                 messages: 0,
                 failures: 0,
-                asked: Vec::with_capacity(16),
+                asked: Visited::default(),
                 answered: Vec::new(),
                 unanswered: Vec::new(),
                 fallback: Vec::new(),
@@ -167,14 +168,13 @@ impl<R: Routing> Node<R> {
         let Some(next) = next else {
             // Every candidate failed: ask our own (now repaired) tables once more.
             let key = l.key;
-            let asked = l.asked.clone();
             let avoid = l.unanswered.clone();
             if self.routing.is_joined() && l.failures > 0 && l.failures <= 3 {
                 let step = self
                     .routing
                     .step_avoiding(&key, self.cfg.step_width, &avoid);
-                if step.contacts().iter().any(|c| !asked.contains(&c.id)) {
-                    let l = self.lookups.get_mut(&lid).expect("present");
+                let l = self.lookups.get_mut(&lid).expect("present");
+                if step.contacts().iter().any(|c| !l.asked.contains(&c.id)) {
                     l.failures += 1;
                     self.lookup_step(ctx, lid, step);
                     return;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::Application;
@@ -78,7 +79,8 @@ pub struct NodeStats {
 /// A node of routing algorithm `R` with the DHT on top.
 pub struct Node<R: Routing> {
     pub(crate) routing: R,
-    pub(crate) cfg: NodeConfig,
+    /// Shared among the nodes of one simulation: a million copies would cost 100 MiB.
+    pub(crate) cfg: Arc<NodeConfig>,
     pub(crate) phase: Phase,
     pub(crate) next_id: u64,
     pub(crate) pending: SmallMap<ReqId, Pending<R::Addr>>,
@@ -112,11 +114,12 @@ impl<R: Routing> Node<R> {
     }
 
     /// A node around an already-built routing state (the simulator's oracle build).
-    pub fn with_routing(routing: R, cfg: NodeConfig) -> Self {
+    /// `cfg` may be shared with other nodes.
+    pub fn with_routing(routing: R, cfg: impl Into<Arc<NodeConfig>>) -> Self {
         Node {
             routing,
             dht: Dht::default(),
-            cfg,
+            cfg: cfg.into(),
             phase: Phase::Idle,
             next_id: 0,
             pending: SmallMap::default(),

@@ -28,8 +28,14 @@ pub trait SimRouting: Routing<Addr = u32> {
     type Truth: GroundTruth<Self>;
 
     /// The tables the protocol converges to, built directly from the full membership
-    /// (`members` sorted by id); one node per member, in the same order.
-    fn oracle(members: &[Contact<u32>], config: &Self::Config) -> Vec<Self>;
+    /// (`members` sorted by id); one node per member, in the same order, each passed
+    /// through `wrap` as it is built (the simulator wraps it in its `Node` at once, so a
+    /// million tables are never held twice).
+    fn oracle<T: Send>(
+        members: &[Contact<u32>],
+        config: &Self::Config,
+        wrap: &(dyn Fn(Self) -> T + Sync),
+    ) -> Vec<T>;
 
     /// The maintenance timers a node runs once joined, with their first delays.
     fn maintenance_timers(&self, config: &Self::Config) -> Vec<(Duration, Self::Timer)>;
@@ -43,7 +49,7 @@ pub trait SimRouting: Routing<Addr = u32> {
     /// checks its own invariants instead.
     fn converged(nodes: &[&Self], config: &Self::Config) -> usize {
         let members: Vec<Contact<u32>> = nodes.iter().map(|n| n.me().clone()).collect();
-        let ideal = Self::oracle(&members, config);
+        let ideal = Self::oracle(&members, config, &|r| r);
         nodes
             .iter()
             .zip(&ideal)

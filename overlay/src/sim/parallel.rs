@@ -12,22 +12,24 @@ pub fn build_in_parallel<S, T: Send>(
         .min(8);
     let chunk = n.div_ceil(threads).max(1);
     let (init, f) = (&init, &f);
+    // Threads fill their share of one buffer in place: collecting per-thread vectors and
+    // concatenating them would hold every table twice at the peak.
+    let mut built: Vec<Option<T>> = std::iter::repeat_with(|| None).take(n).collect();
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .step_by(chunk)
-            .map(|from| {
-                let to = (from + chunk).min(n);
-                s.spawn(move || {
-                    let mut state = init();
-                    (from..to).map(|i| f(&mut state, i)).collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a table-building thread panicked"))
-            .collect()
-    })
+        for (k, part) in built.chunks_mut(chunk).enumerate() {
+            s.spawn(move || {
+                let mut state = init();
+                for (j, slot) in part.iter_mut().enumerate() {
+                    *slot = Some(f(&mut state, k * chunk + j));
+                }
+            });
+        }
+    });
+    // In place when `Option<T>` is no larger than `T` (a table holding a `Vec` is).
+    built
+        .into_iter()
+        .map(|t| t.expect("every table was built"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use std::sync::Arc;
 
 use crate::config::NodeConfig;
 use crate::contact::Contact;
@@ -240,6 +241,34 @@ impl<R: SimRouting> Simulator<R> {
         contact
     }
 
+    /// Puts `built` (one node per member, in `members`' order) into the members' slots.
+    /// When they are all the slots there are (`fresh`: the slot vector was emptied), the
+    /// vector is permuted in place and becomes the slot vector, so the nodes are never
+    /// held twice.
+    fn place_built(
+        &mut self,
+        members: &[Contact<u32>],
+        mut built: Vec<Option<Node<R>>>,
+        fresh: bool,
+    ) {
+        if !fresh {
+            for (c, node) in members.iter().zip(built) {
+                self.nodes[c.addr as usize] = node;
+            }
+            return;
+        }
+        // Cycle by cycle: `at[i]` is the slot the node now at `i` belongs in.
+        let mut at: Vec<u32> = members.iter().map(|c| c.addr).collect();
+        for i in 0..at.len() {
+            while at[i] as usize != i {
+                let j = at[i] as usize;
+                built.swap(i, j);
+                at.swap(i, j);
+            }
+        }
+        self.nodes = built;
+    }
+
     fn mark_live(&mut self, addr: u32) {
         self.live_pos[addr as usize] = self.live.len() as u32;
         self.live.push(addr);
@@ -288,19 +317,28 @@ impl<R: SimRouting> Simulator<R> {
             })
             .collect();
         members.sort_by_key(|c| c.id);
-        let tables = R::oracle(&members, &self.routing_cfg);
+        let node_cfg = Arc::new(self.cfg.node.clone());
+        // The slots of a fresh simulator are all the members': free the empty ones now,
+        // the built nodes will replace them.
+        let fresh = self.nodes.len() == members.len();
+        if fresh {
+            self.nodes = Vec::new();
+        }
+        let built = R::oracle(&members, &self.routing_cfg, &|routing| {
+            Some(Node::with_routing(routing, Arc::clone(&node_cfg)))
+        });
+        self.place_built(&members, built, fresh);
         let mut out = std::mem::take(&mut self.out);
-        for (contact, routing) in members.into_iter().zip(tables) {
+        for contact in members {
             let addr = contact.addr;
-            let timers = routing.maintenance_timers(&self.routing_cfg);
-            let mut node = Node::with_routing(routing, self.cfg.node.clone());
+            let node = self.nodes[addr as usize].as_mut().expect("just placed");
+            let timers = node.routing().maintenance_timers(&self.routing_cfg);
             let mut ctx = Ctx {
                 now: self.now,
                 rng: &mut self.rng,
                 out: &mut out,
             };
             node.start_prebuilt(&mut ctx, timers);
-            self.nodes[addr as usize] = Some(node);
             self.mark_live(addr);
             self.truth.insert(&contact);
             self.truth_stale = true;
