@@ -142,7 +142,7 @@ impl<A: Address> Tapestry<A> {
 
     /// Every node in the map.
     pub(crate) fn known(&self) -> Vec<Contact<A>> {
-        self.map.slots().iter().map(|s| s.clone()).collect()
+        self.map.slots().to_vec()
     }
 
     /// Where surrogate routing goes from here for `key`: the level and digit of the entry
@@ -173,7 +173,7 @@ impl<A: Address> Tapestry<A> {
     /// Nodes in `avoid` are left out.
     pub(crate) fn surrogate_order(&self, key: &Key, num: usize, avoid: &[Key]) -> Vec<Contact<A>> {
         let mut best: Vec<&Contact<A>> = Vec::with_capacity(num + 1);
-        let known = self.map.slots().iter().map(|s| s);
+        let known = self.map.slots().iter();
         let candidates = std::iter::once(&self.me).chain(known.filter(|c| !avoid.contains(&c.id)));
         for c in candidates {
             let at = best.partition_point(|b| key.cmp_surrogate(&b.id, &c.id, DIGIT_BITS).is_lt());
@@ -289,7 +289,7 @@ impl<A: Address> Tapestry<A> {
             return;
         }
         let mut helpers: Vec<Contact<A>> = (row..self.map.rows())
-            .flat_map(|r| self.map.row(r).iter().map(|s| s.clone()))
+            .flat_map(|r| self.map.row(r).iter().cloned())
             .collect();
         for _ in 0..REPAIR_FANOUT.min(helpers.len()) {
             let pick = helpers.swap_remove(out.rng.random_range(0..helpers.len()));
@@ -301,7 +301,7 @@ impl<A: Address> Tapestry<A> {
     /// The nodes of level `row` and this node, for a `GetRow`.
     fn row_with_me(&self, row: usize) -> Vec<Contact<A>> {
         std::iter::once(self.me.clone())
-            .chain(self.map.row(row).iter().map(|s| s.clone()))
+            .chain(self.map.row(row).iter().cloned())
             .collect()
     }
 
@@ -331,7 +331,7 @@ impl<A: Address> Tapestry<A> {
             .skip(start)
             .take(batch)
             .chain(watched)
-            .map(|s| s.clone())
+            .cloned()
             .collect();
         for c in turn {
             self.send(out, c, TapestryMsg::Ping, Pending::Heartbeat(out.now));
