@@ -391,6 +391,7 @@ impl<A: Address> Can<A> {
                 zones,
             },
         );
+        self.answer_stranger(out, from);
         if unchanged {
             return;
         }
@@ -583,6 +584,19 @@ impl<A: Address> Can<A> {
             self.introduced.extend(rivals.iter().map(|c| c.id));
             self.send_updates(out, rivals);
         }
+    }
+
+    /// `from` took us for a neighbour but its zones do not abut ours: it learned of us
+    /// from a split that raced its own. The node it should know instead (our new sibling,
+    /// whose half it abuts) may never hear of it, and in a four-zone corner no third node
+    /// knows both: our listing shows it whom to ask. Once per update period each.
+    fn answer_stranger(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>) {
+        let known = self.neighbours.iter().any(|n| n.peer.contact.id == from.id);
+        if known || from.id == self.me.id || self.introduced.contains(&from.id) {
+            return;
+        }
+        self.introduced.push(from.id);
+        self.send_updates(out, vec![from.clone()]);
     }
 
     /// Gives up a claim (a better-placed node made one).
