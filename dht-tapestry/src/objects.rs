@@ -134,10 +134,19 @@ impl<A: Address> Objects<A> {
 }
 
 impl<A: Address> Tapestry<A> {
+    pub(crate) fn objects_mut(&mut self) -> &mut Objects<A> {
+        self.objects.get_or_insert_with(Box::default)
+    }
+
+    /// The servers a live pointer here names for `object`.
+    pub(crate) fn pointed_servers(&self, object: &Key, now: Time) -> Option<Vec<Contact<A>>> {
+        self.objects.as_ref()?.servers(object, now)
+    }
+
     /// Publishes `object` as served by this node: a walk to each of its roots leaves
     /// pointers on the way; repeated every republish interval while the node serves it.
     pub fn publish(&mut self, out: &mut RoutingOut<'_, Self>, object: Key) {
-        self.objects.served.insert(object);
+        self.objects_mut().served.insert(object);
         for salt in 0..self.cfg.salts.max(1) {
             self.start_walk(out, salted(&object, salt), WalkKind::Publish, 0);
         }
@@ -145,7 +154,9 @@ impl<A: Address> Tapestry<A> {
 
     /// Stops serving `object`; its pointers expire.
     pub fn unpublish(&mut self, object: &Key) {
-        self.objects.served.remove(object);
+        if let Some(o) = self.objects.as_mut() {
+            o.served.remove(object);
+        }
     }
 
     /// Locates `object`: walks towards its first root until a pointer, then tries the next
@@ -161,16 +172,23 @@ impl<A: Address> Tapestry<A> {
 
     /// Locates that finished since the last call.
     pub fn take_located(&mut self) -> Vec<Located<A>> {
-        std::mem::take(&mut self.objects.located)
+        self.objects
+            .as_mut()
+            .map(|o| std::mem::take(&mut o.located))
+            .unwrap_or_default()
     }
 
     /// Objects this node holds pointers for.
     pub fn pointer_count(&self) -> usize {
-        self.objects.pointer_count()
+        self.objects.as_ref().map_or(0, |o| o.pointer_count())
     }
 
     pub(crate) fn republish(&mut self, out: &mut RoutingOut<'_, Self>) {
-        let served: Vec<Key> = self.objects.served.iter().copied().collect();
+        let served: Vec<Key> = self
+            .objects
+            .as_ref()
+            .map(|o| o.served.iter().copied().collect())
+            .unwrap_or_default();
         for object in served {
             self.publish(out, object);
         }
@@ -186,8 +204,9 @@ impl<A: Address> Tapestry<A> {
     ) {
         if kind == WalkKind::Publish {
             let expires = out.now + self.cfg.pointer_ttl;
-            self.objects.add_pointer(salted, self.me.clone(), expires);
-        } else if let Some(servers) = self.objects.servers(&salted, out.now) {
+            let me = self.me.clone();
+            self.objects_mut().add_pointer(salted, me, expires);
+        } else if let Some(servers) = self.pointed_servers(&salted, out.now) {
             self.finish_locate(out, &kind, servers, hops);
             return;
         }
@@ -200,8 +219,9 @@ impl<A: Address> Tapestry<A> {
             self.end_walk(out, kind, hops);
             return;
         }
-        self.objects.next_walk += 1;
-        let id = self.objects.next_walk;
+        let objects = self.objects_mut();
+        objects.next_walk += 1;
+        let id = objects.next_walk;
         let walk = Walk {
             salted,
             kind,
@@ -209,13 +229,13 @@ impl<A: Address> Tapestry<A> {
             queue,
             hops,
         };
-        self.objects.walks.insert(id, walk);
+        self.objects_mut().walks.insert(id, walk);
         self.walk_advance(out, id);
     }
 
     /// Asks the next node of walk `id`, or ends the walk when none is left.
     pub(crate) fn walk_advance(&mut self, out: &mut RoutingOut<'_, Self>, id: u64) {
-        let Some(w) = self.objects.walks.get_mut(&id) else {
+        let Some(w) = self.objects.as_mut().and_then(|o| o.walks.get_mut(&id)) else {
             return;
         };
         let next = loop {
@@ -228,7 +248,7 @@ impl<A: Address> Tapestry<A> {
             }
         };
         let Some(next) = next else {
-            let w = self.objects.walks.remove(&id).expect("present");
+            let w = self.objects_mut().walks.remove(&id).expect("present");
             self.end_walk(out, w.kind, w.hops);
             return;
         };
@@ -251,7 +271,7 @@ impl<A: Address> Tapestry<A> {
         from: &Contact<A>,
         step: Step<A>,
     ) {
-        let Some(w) = self.objects.walks.get_mut(&id) else {
+        let Some(w) = self.objects.as_mut().and_then(|o| o.walks.get_mut(&id)) else {
             return;
         };
         w.hops += 1;
@@ -262,7 +282,7 @@ impl<A: Address> Tapestry<A> {
             Step::Next(nodes) => nodes,
         };
         if fresh.is_empty() {
-            let w = self.objects.walks.remove(&id).expect("present");
+            let w = self.objects_mut().walks.remove(&id).expect("present");
             self.end_walk(out, w.kind, w.hops);
             return;
         }
@@ -290,7 +310,7 @@ impl<A: Address> Tapestry<A> {
         id: u64,
         servers: Vec<Contact<A>>,
     ) {
-        if let Some(w) = self.objects.walks.remove(&id) {
+        if let Some(w) = self.objects.as_mut().and_then(|o| o.walks.remove(&id)) {
             self.finish_locate(out, &w.kind, servers, w.hops + 1);
         }
     }
@@ -327,7 +347,7 @@ impl<A: Address> Tapestry<A> {
         hops: u32,
     ) {
         if let WalkKind::Locate { tag, object, .. } = kind {
-            self.objects.located.push(Located {
+            self.objects_mut().located.push(Located {
                 tag: *tag,
                 object: *object,
                 servers,

@@ -64,7 +64,9 @@ pub struct Tapestry<A> {
     dead: RecentlyDead,
     pub(crate) relays: Vec<Relay<A>>,
     pub(crate) next_local: u64,
-    pub(crate) objects: Objects<A>,
+    /// Created on first use: most nodes of a large network never hold a pointer, and a
+    /// million empty sets would cost 100 MiB.
+    pub(crate) objects: Option<Box<Objects<A>>>,
     /// Where the next heartbeat batch starts among the entries.
     ping_cursor: usize,
     /// Nodes found failed since the last heartbeat.
@@ -349,7 +351,9 @@ impl<A: Address> Tapestry<A> {
             let msg = TapestryMsg::GetRow { row: row as u8 };
             self.send(out, pick, msg, Pending::Row);
         }
-        self.objects.expire(out.now);
+        if let Some(o) = self.objects.as_mut() {
+            o.expire(out.now);
+        }
         out.timer(self.cfg.table_interval, TapestryTimer::TableMaintenance);
     }
 }
@@ -375,7 +379,7 @@ impl<A: Address> Routing for Tapestry<A> {
             dead: RecentlyDead::new(config.ping_interval * DEAD_MEMORY, MAX_DEAD),
             relays: Vec::new(),
             next_local: 0,
-            objects: Objects::default(),
+            objects: None,
             ping_cursor: 0,
             failures_seen: 0,
             boost: 0,
@@ -475,13 +479,13 @@ impl<A: Address> Routing for Tapestry<A> {
                 TapestryMsg::Ack
             }
             TapestryMsg::Publish { object, server } => {
-                self.objects
-                    .add_pointer(object, server, out.now + self.cfg.pointer_ttl);
+                let expires = out.now + self.cfg.pointer_ttl;
+                self.objects_mut().add_pointer(object, server, expires);
                 TapestryMsg::Hop {
                     step: self.step(&object, 4),
                 }
             }
-            TapestryMsg::Locate { object } => match self.objects.servers(&object, out.now) {
+            TapestryMsg::Locate { object } => match self.pointed_servers(&object, out.now) {
                 Some(servers) => TapestryMsg::Located { servers },
                 None => TapestryMsg::Hop {
                     step: self.step(&object, 4),
@@ -668,8 +672,8 @@ impl<A: Address> Routing for Tapestry<A> {
             self.map.len(),
             self.map.primaries().count(),
             self.cfg.backups,
-            self.objects.pointer_count(),
-            self.objects.served_count(),
+            self.objects.as_ref().map_or(0, |o| o.pointer_count()),
+            self.objects.as_ref().map_or(0, |o| o.served_count()),
         )
     }
 }
