@@ -142,6 +142,20 @@ impl<A: Address> Tapestry<A> {
         }
     }
 
+    /// Candidates to take this node's place in `other`'s map, where it sits in the entry
+    /// of level `l` (the prefix they share) for this node's digit `l`: nodes sharing
+    /// this node's first `l + 1` digits, i.e. those of its levels deeper than `l`. A few per
+    /// recipient (the entry's width and one more) keep a leave linear in the map's size.
+    fn replacements_for(&self, other: &Key) -> Vec<Contact<A>> {
+        let level = self.me.id.shared_prefix_digits(other, DIGIT_BITS) as usize;
+        (level + 1..self.map.rows())
+            .flat_map(|r| self.map.row(r))
+            .filter(|c| c.id != *other)
+            .take(self.map.width() + 1)
+            .cloned()
+            .collect()
+    }
+
     /// Every node in the map.
     pub(crate) fn known(&self) -> Vec<Contact<A>> {
         self.map.slots().to_vec()
@@ -405,12 +419,9 @@ impl<A: Address> Routing for Tapestry<A> {
     }
 
     fn leave(&mut self, out: &mut RoutingOut<'_, Self>) {
-        let nodes = self.known();
-        for c in &nodes {
-            let msg = TapestryMsg::Leaving {
-                nodes: nodes.clone(),
-            };
-            self.send(out, c.clone(), msg, Pending::Notice);
+        for c in self.known() {
+            let nodes = self.replacements_for(&c.id);
+            self.send(out, c, TapestryMsg::Leaving { nodes }, Pending::Notice);
         }
         self.joined = false;
     }
