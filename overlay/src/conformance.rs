@@ -55,6 +55,18 @@ fn get<R: SimRouting>(sim: &mut Simulator<R>, from: u32, op: u64, key: Key) -> O
     }
 }
 
+/// `count` lookups for random keys from random joined nodes (ops `0..count`), then
+/// `run_for` of simulated time for them to finish.
+fn random_lookups<R: SimRouting>(sim: &mut Simulator<R>, count: u64, run_for: Duration) {
+    for op in 0..count {
+        let from = sim.random_joined().expect("nodes");
+        let key = Key::random(sim.rng());
+        sim.command(from, Command::Lookup { op, key });
+    }
+    let until = sim.now() + run_for;
+    sim.run_until(until);
+}
+
 /// Lookups from every node for random keys all reach the key's true root.
 pub fn lookups_reach_the_root<R: SimRouting>(config: &R::Config) {
     let mut sim = grown::<R>(config, NODES, 11);
@@ -91,13 +103,7 @@ pub fn oracle_build_is_converged<R: SimRouting>(config: &R::Config) {
         "{}: the oracle's tables are not the converged ones",
         R::NAME
     );
-    for op in 0..2000 {
-        let from = sim.random_joined().expect("nodes");
-        let key = Key::random(sim.rng());
-        sim.command(from, Command::Lookup { op, key });
-    }
-    let until = sim.now() + Duration::from_secs(60);
-    sim.run_until(until);
+    random_lookups(&mut sim, 2000, Duration::from_secs(60));
     let s = &sim.lookup_stats;
     assert_eq!(
         s.succeeded(),
@@ -335,13 +341,7 @@ pub fn bad_input_changes_nothing<R: SimRouting>(config: &R::Config) {
 pub fn same_seed_same_run<R: SimRouting>(config: &R::Config) {
     let run = || {
         let mut sim = grown::<R>(config, 32, 16);
-        for op in 0..100 {
-            let from = sim.random_joined().expect("nodes");
-            let key = Key::random(sim.rng());
-            sim.command(from, Command::Lookup { op, key });
-        }
-        let until = sim.now() + Duration::from_secs(30);
-        sim.run_until(until);
+        random_lookups(&mut sim, 100, Duration::from_secs(30));
         let s = &sim.lookup_stats;
         (
             sim.messages(),
