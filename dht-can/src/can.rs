@@ -4,6 +4,10 @@ use overlay::{
     Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, SmallMap, Step,
 };
 
+mod takeover;
+
+use takeover::Claim;
+
 use crate::config::CanConfig;
 use crate::messages::{CanMsg, CanTimer, Peer};
 use crate::zone::{Bounds, Point, Zone, key_path};
@@ -20,20 +24,9 @@ const JOIN_TAG: u64 = 1;
 pub struct Neighbour<A> {
     /// The node and its zones.
     pub peer: Peer<A>,
-    /// Its neighbours, from its last update.
-    pub theirs: Vec<Contact<A>>,
-}
-
-/// A takeover of a failed neighbour's zones, pending or done.
-#[derive(Clone, Debug, PartialEq)]
-struct Claim<A> {
-    failed: Key,
-    zones: Vec<Zone>,
-    /// The failed node's neighbours, who must hear the claim.
-    notify: Vec<Contact<A>>,
-    /// Our volume before claiming: the smallest wins.
-    volume: f64,
-    claimed: bool,
+    /// Its neighbours with their zones, from its last listing: whom to tell, and whose
+    /// zones to claim, should it and they fail.
+    pub theirs: Vec<Peer<A>>,
 }
 
 /// What a request in flight was for.
@@ -64,6 +57,9 @@ pub struct Can<A> {
     contested: Vec<Zone>,
     /// Nodes introduced to a rival claimant this update period.
     introduced: Vec<Key>,
+    /// Failed nodes' neighbours, known only from listings, that were sent a takeover
+    /// notice not yet answered: one that never answers failed too.
+    beyond: Vec<Peer<A>>,
 }
 
 /// Whether any of `zones` abuts any of the zones whose bounds are `bounds`.
@@ -257,9 +253,7 @@ impl<A: Address> Can<A> {
     }
 
     fn owns_any_of(&self, zones: &[Zone]) -> bool {
-        self.zones
-            .iter()
-            .any(|m| zones.iter().any(|z| m.covers(z) || z.covers(m)))
+        takeover::overlap(&self.zones, zones)
     }
 
     /// Neighbours ordered by how close their zones come to `key`'s point.
@@ -400,7 +394,7 @@ impl<A: Address> Can<A> {
             .iter_mut()
             .find(|n| n.peer.contact.id == from.id)
         {
-            n.theirs = neighbours.iter().map(|p| p.contact.clone()).collect();
+            n.theirs = neighbours.clone();
         }
         // Nodes the sender knows that abut us but that we missed (a lost announcement).
         // Most of its neighbours are not ours: test them against our bounds, decoded once.
@@ -415,7 +409,7 @@ impl<A: Address> Can<A> {
             {
                 continue;
             }
-            let rival = p.zones.iter().any(|z| self.contested.contains(z));
+            let rival = takeover::overlap(&p.zones, &self.contested);
             if rival || (any_abut(&mine, &p.zones, d) && !self.owns_any_of(&p.zones)) {
                 // Second-hand zones may be stale: ask the node itself, and take it in from
                 // its answer.
@@ -464,128 +458,6 @@ impl<A: Address> Can<A> {
         }
     }
 
-    /// A neighbour failed: arm the takeover timer, scaled by our volume against its.
-    fn start_claim(&mut self, out: &mut RoutingOut<'_, Self>, gone: Neighbour<A>) {
-        if self.claims.iter().any(|c| c.failed == gone.peer.contact.id)
-            || gone.peer.zones.is_empty()
-        {
-            return;
-        }
-        let d = self.d();
-        let mut notify = gone.theirs.clone();
-        let gone_bounds: Vec<Bounds> = gone.peer.zones.iter().map(|z| z.bounds(d)).collect();
-        for n in &self.neighbours {
-            let abuts = any_abut(&gone_bounds, &n.peer.zones, d);
-            if abuts && !notify.iter().any(|c| c.id == n.peer.contact.id) {
-                notify.push(n.peer.contact.clone());
-            }
-        }
-        notify.retain(|c| c.id != self.me.id && c.id != gone.peer.contact.id);
-        let mine = volume(&self.zones);
-        let ratio = (mine / volume(&gone.peer.zones)).clamp(0.125, 8.0);
-        out.timer(
-            self.cfg.takeover_delay.mul_f64(ratio),
-            CanTimer::Takeover(gone.peer.contact.id),
-        );
-        self.claims.push(Claim {
-            failed: gone.peer.contact.id,
-            zones: gone.peer.zones,
-            notify,
-            volume: mine,
-            claimed: false,
-        });
-    }
-
-    fn claim(&mut self, out: &mut RoutingOut<'_, Self>, failed: Key) {
-        let Some(c) = self
-            .claims
-            .iter_mut()
-            .find(|c| c.failed == failed && !c.claimed)
-        else {
-            return;
-        };
-        c.claimed = true;
-        let (zones, notify, vol) = (c.zones.clone(), c.notify.clone(), c.volume);
-        self.contested.extend(zones.iter().copied());
-        for z in &zones {
-            if !self.zones.iter().any(|m| m.covers(z)) {
-                self.zones.push(*z);
-            }
-        }
-        let msg = CanMsg::Takeover {
-            failed,
-            volume: vol,
-            zones: self.zones.clone(),
-        };
-        for to in notify.iter() {
-            self.send(out, to.clone(), msg.clone());
-        }
-        let tell: Vec<Contact<A>> = self
-            .neighbours
-            .iter()
-            .map(|n| n.peer.contact.clone())
-            .filter(|c| !notify.iter().any(|x| x.id == c.id))
-            .collect();
-        self.send_updates(out, tell);
-    }
-
-    /// `from` shows a zone we took over after a crash: both of us claimed it without
-    /// hearing of the other. The larger id gives it up, so the two, applying the same
-    /// rule, leave exactly one owner (never its last zone).
-    fn settle_contested(
-        &mut self,
-        out: &mut RoutingOut<'_, Self>,
-        from: &Contact<A>,
-        theirs: &[Zone],
-    ) {
-        let zones = &self.zones;
-        self.contested.retain(|z| zones.contains(z));
-        if self.me.id < from.id || self.contested.is_empty() {
-            return;
-        }
-        let dup: Vec<Zone> = self
-            .contested
-            .iter()
-            .filter(|z| theirs.contains(z))
-            .copied()
-            .collect();
-        if dup.is_empty() || dup.len() == self.zones.len() {
-            return;
-        }
-        self.zones.retain(|z| !dup.contains(z));
-        self.contested.retain(|z| !dup.contains(z));
-        self.zones_changed(out, &[]);
-    }
-
-    /// Another neighbour shows one of the zones `from` now shows: two nodes claimed it
-    /// after a crash without hearing of each other. Our listing introduces them, and they
-    /// settle it between them ([`Can::settle_contested`]).
-    fn introduce_rivals(
-        &mut self,
-        out: &mut RoutingOut<'_, Self>,
-        from: &Contact<A>,
-        zones: &[Zone],
-    ) {
-        // Once per update period for each: an introduction answered by more updates must
-        // not start a storm while the rivals settle.
-        let introduced = &self.introduced;
-        if introduced.contains(&from.id) {
-            return;
-        }
-        let mut rivals: Vec<Contact<A>> = self
-            .neighbours
-            .iter()
-            .filter(|n| n.peer.contact.id != from.id && !introduced.contains(&n.peer.contact.id))
-            .filter(|n| n.peer.zones.iter().any(|z| zones.contains(z)))
-            .map(|n| n.peer.contact.clone())
-            .collect();
-        if !rivals.is_empty() {
-            rivals.push(from.clone());
-            self.introduced.extend(rivals.iter().map(|c| c.id));
-            self.send_updates(out, rivals);
-        }
-    }
-
     /// `from` took us for a neighbour but its zones do not abut ours: it learned of us
     /// from a split that raced its own. The node it should know instead (our new sibling,
     /// whose half it abuts) may never hear of it, and in a four-zone corner no third node
@@ -597,56 +469,6 @@ impl<A: Address> Can<A> {
         }
         self.introduced.push(from.id);
         self.send_updates(out, vec![from.clone()]);
-    }
-
-    /// Gives up a claim (a better-placed node made one).
-    fn yield_claim(&mut self, out: &mut RoutingOut<'_, Self>, failed: &Key) {
-        let Some(at) = self.claims.iter().position(|c| c.failed == *failed) else {
-            return;
-        };
-        let c = self.claims.swap_remove(at);
-        if c.claimed {
-            self.zones.retain(|z| !c.zones.contains(z));
-            self.zones_changed(out, &[]);
-        }
-    }
-
-    fn on_takeover(
-        &mut self,
-        out: &mut RoutingOut<'_, Self>,
-        from: &Contact<A>,
-        failed: Key,
-        vol: f64,
-        zones: Vec<Zone>,
-    ) -> CanMsg<A> {
-        if let Some(mine) = self.claims.iter().find(|c| c.failed == failed) {
-            let we_win = (mine.volume, &self.me.id) < (vol, &from.id);
-            if we_win {
-                if !mine.claimed {
-                    self.claim(out, failed);
-                }
-                return CanMsg::TakeoverReject;
-            }
-            self.yield_claim(out, &failed);
-        } else {
-            // Claims on zones we own (a stale view of the failed node) are refused.
-            let claimed_by_me = zones.iter().any(|z| self.zones.contains(z));
-            if claimed_by_me {
-                return CanMsg::TakeoverReject;
-            }
-        }
-        self.drop_neighbour(out, &failed);
-        self.introduce_rivals(out, from, &zones);
-        self.note_peer(
-            out,
-            Peer {
-                contact: from.clone(),
-                zones,
-            },
-        );
-        CanMsg::Zones {
-            zones: self.zones.clone(),
-        }
     }
 }
 
@@ -673,6 +495,7 @@ impl<A: Address> Routing for Can<A> {
             listed: false,
             contested: Vec::new(),
             introduced: Vec::new(),
+            beyond: Vec::new(),
         }
     }
 
@@ -777,7 +600,7 @@ impl<A: Address> Routing for Can<A> {
             | CanMsg::JoinRedirect
             | CanMsg::JoinRedirectTo { .. }
             | CanMsg::Zones { .. }
-            | CanMsg::TakeoverReject
+            | CanMsg::TakeoverReject { .. }
             | CanMsg::Ack => {
                 return Err(ProtocolError::Unexpected(
                     "a can response sent as a request".into(),
@@ -825,7 +648,8 @@ impl<A: Address> Routing for Can<A> {
                     out.timer(self.cfg.join_retry, CanTimer::RetryJoin(b));
                 }
             }
-            (Pending::Update | Pending::Takeover(_), CanMsg::Zones { zones }) => {
+            (Pending::Takeover(_), CanMsg::Zones { zones }) => {
+                self.notice_answered(from);
                 self.note_peer(
                     out,
                     Peer {
@@ -834,7 +658,19 @@ impl<A: Address> Routing for Can<A> {
                     },
                 );
             }
-            (Pending::Takeover(failed), CanMsg::TakeoverReject) => self.yield_claim(out, &failed),
+            (Pending::Update, CanMsg::Zones { zones }) => {
+                self.note_peer(
+                    out,
+                    Peer {
+                        contact: from.clone(),
+                        zones,
+                    },
+                );
+            }
+            (Pending::Takeover(failed), CanMsg::TakeoverReject { zones }) => {
+                self.notice_answered(from);
+                self.yield_claim(out, &failed, &zones);
+            }
             (Pending::Notice, CanMsg::Ack) => {}
             _ => {
                 return Err(ProtocolError::Unexpected(
@@ -845,11 +681,15 @@ impl<A: Address> Routing for Can<A> {
         Ok(())
     }
 
-    fn on_request_failed(&mut self, out: &mut RoutingOut<'_, Self>, _to: &Contact<A>, id: ReqId) {
-        if self.take_pending(id) == Some(Pending::Join)
-            && let Some(b) = self.bootstrap.clone()
-        {
-            out.timer(self.cfg.join_retry, CanTimer::RetryJoin(b));
+    fn on_request_failed(&mut self, out: &mut RoutingOut<'_, Self>, to: &Contact<A>, id: ReqId) {
+        match self.take_pending(id) {
+            Some(Pending::Join) => {
+                if let Some(b) = self.bootstrap.clone() {
+                    out.timer(self.cfg.join_retry, CanTimer::RetryJoin(b));
+                }
+            }
+            Some(Pending::Takeover(_)) => self.notice_unanswered(out, to),
+            _ => {}
         }
     }
 

@@ -71,8 +71,12 @@ pub enum CanMsg<A> {
         /// All the sender's zones, the claimed ones included.
         zones: Vec<Zone>,
     },
-    /// A better-placed node claims (or owns) the zone: give up the claim.
-    TakeoverReject,
+    /// A better-placed node claims (or owns) the zone: give up the claim, as far as its
+    /// zones cover it.
+    TakeoverReject {
+        /// The rejecting node's zones.
+        zones: Vec<Zone>,
+    },
     /// Acknowledges `Leaving`.
     Ack,
 }
@@ -105,7 +109,9 @@ impl<A: overlay::Address> Message for CanMsg<A> {
                 zones_ok(limits, "zone list", zones)?;
                 peers_ok(limits, neighbours)
             }
-            CanMsg::Zones { zones } => zones_ok(limits, "zone list", zones),
+            CanMsg::Zones { zones } | CanMsg::TakeoverReject { zones } => {
+                zones_ok(limits, "zone list", zones)
+            }
             CanMsg::Takeover { volume, zones, .. } => {
                 if !(volume.is_finite() && (0.0..=1.0).contains(volume)) {
                     return Err(InvalidMessage::Bad(format!(
@@ -118,7 +124,6 @@ impl<A: overlay::Address> Message for CanMsg<A> {
             | CanMsg::JoinRedirect
             | CanMsg::JoinRedirectTo { .. }
             | CanMsg::JoinSplit
-            | CanMsg::TakeoverReject
             | CanMsg::Ack => Ok(()),
         }
     }

@@ -22,6 +22,17 @@ pub fn key_path(key: &Key) -> u128 {
     u128::from_be_bytes(b)
 }
 
+/// The parts of `zones` that none of `holes` covers.
+pub fn subtract<'a>(zones: &[Zone], holes: impl IntoIterator<Item = &'a Zone>) -> Vec<Zone> {
+    let mut rest = zones.to_vec();
+    for h in holes {
+        if rest.iter().any(|z| z.covers(h) || h.covers(z)) {
+            rest = rest.iter().flat_map(|z| z.minus(h)).collect();
+        }
+    }
+    rest
+}
+
 /// One zone: the first `depth` bits of `path` (the rest are zero).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 pub struct Zone {
@@ -123,6 +134,30 @@ impl Zone {
     /// The zone this one and its sibling were split from.
     pub fn parent(&self) -> Option<Zone> {
         (self.depth > 0).then(|| Zone::from_path(self.path(), self.depth - 1))
+    }
+
+    /// This zone without `other`, as the fewest zones: itself when the two are apart,
+    /// nothing when `other` covers it, else the siblings of `other` and of its ancestors
+    /// below this zone.
+    pub fn minus(&self, other: &Zone) -> Vec<Zone> {
+        if other.covers(self) {
+            return Vec::new();
+        }
+        if !self.covers(other) {
+            return vec![*self];
+        }
+        let mut rest = Vec::with_capacity((other.depth - self.depth) as usize);
+        let mut z = *other;
+        while z.depth > self.depth {
+            rest.push(
+                z.sibling()
+                    .expect("deeper than self, so not the whole torus"),
+            );
+            z = z
+                .parent()
+                .expect("deeper than self, so not the whole torus");
+        }
+        rest
     }
 
     /// Share of the torus, `2^-depth`.
@@ -294,6 +329,19 @@ mod tests {
         for d in 1..=10 {
             assert!(a.bounds(d).abuts(&b.bounds(d), d), "d={d}");
         }
+    }
+
+    #[test]
+    fn a_zone_minus_a_part_of_it_leaves_the_rest() {
+        let whole = Zone::from_path(0, 1);
+        let part = Zone::from_path(0b1011 << 124, 4);
+        let rest = Zone::from_path(0b1 << 127, 1).minus(&part);
+        assert_eq!(rest.len(), 3);
+        let v: f64 = rest.iter().map(Zone::volume).sum();
+        assert!((v + part.volume() - 0.5).abs() < 1e-12);
+        assert!(rest.iter().all(|z| !z.covers(&part) && !part.covers(z)));
+        assert_eq!(whole.minus(&part), vec![whole]);
+        assert!(part.minus(&Zone::WHOLE).is_empty());
     }
 
     #[test]

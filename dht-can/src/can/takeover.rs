@@ -1,0 +1,311 @@
+//! Taking over the zones of failed nodes: the paper's contest among a failed node's
+//! neighbours (the smallest volume claims first and wins), the settling of two claims that
+//! never heard of each other, and claims on a region whose every neighbour failed too.
+//!
+//! That last case is the paper's "expanding ring search" done with the state nodes already
+//! hold: every node keeps its neighbours' last listings (their neighbours with zones), so
+//! the taker of a failed node knows the zones of that node's neighbours. A notice to one of
+//! them that goes unanswered names a failed node that nobody may claim first-hand; the
+//! taker claims it second-hand, after a period's grace for any live neighbour of it, and
+//! only the parts of it that no node it knows holds.
+
+use std::time::Duration;
+
+use overlay::{Address, Contact, Key, RoutingOut};
+
+use super::{Can, Neighbour, any_abut, volume};
+use crate::messages::{CanMsg, CanTimer, Peer};
+use crate::zone::{Bounds, Zone, subtract};
+
+/// A takeover of a failed node's zones, pending or done.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Claim<A> {
+    pub(super) failed: Key,
+    zones: Vec<Zone>,
+    /// The failed node's neighbours (with their zones as last listed), who must hear the
+    /// claim.
+    notify: Vec<Peer<A>>,
+    /// Our volume before claiming: the smallest wins.
+    volume: f64,
+    pub(super) claimed: bool,
+    /// Made from a listing, not from the failed node's own updates: its zones may be
+    /// stale, and nodes we know may hold parts of them.
+    second_hand: bool,
+}
+
+/// Whether a zone of `a` overlaps a zone of `b`.
+pub(super) fn overlap(a: &[Zone], b: &[Zone]) -> bool {
+    a.iter()
+        .any(|x| b.iter().any(|y| x.covers(y) || y.covers(x)))
+}
+
+impl<A: Address> Can<A> {
+    /// A neighbour failed: arm the takeover timer, scaled by our volume against its.
+    pub(super) fn start_claim(&mut self, out: &mut RoutingOut<'_, Self>, gone: Neighbour<A>) {
+        self.arm_claim(out, gone.peer, gone.theirs, Duration::ZERO, false);
+    }
+
+    /// A takeover notice to `to` went unanswered: if it was one of a failed node's
+    /// neighbours that we do not know first-hand, it failed too, and its neighbours may all
+    /// have failed with it. Claim it second-hand, a period later than its live neighbours
+    /// (if any) would.
+    pub(super) fn notice_unanswered(&mut self, out: &mut RoutingOut<'_, Self>, to: &Contact<A>) {
+        let Some(at) = self.beyond.iter().position(|p| p.contact.id == to.id) else {
+            return;
+        };
+        let peer = self.beyond.swap_remove(at);
+        let known = self.neighbours.iter().any(|n| n.peer.contact.id == to.id)
+            || self.claims.iter().any(|c| c.failed == to.id);
+        if !self.joined || known || !self.abuts_me(&peer.zones) {
+            return;
+        }
+        let grace = self.cfg.update_interval;
+        self.arm_claim(out, peer, Vec::new(), grace, true);
+    }
+
+    /// A takeover notice was answered: its receiver is alive.
+    pub(super) fn notice_answered(&mut self, from: &Contact<A>) {
+        self.beyond.retain(|p| p.contact.id != from.id);
+    }
+
+    fn arm_claim(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        failed: Peer<A>,
+        theirs: Vec<Peer<A>>,
+        grace: Duration,
+        second_hand: bool,
+    ) {
+        if self.claims.iter().any(|c| c.failed == failed.contact.id) || failed.zones.is_empty() {
+            return;
+        }
+        let d = self.d();
+        let mut notify = theirs;
+        let failed_bounds: Vec<Bounds> = failed.zones.iter().map(|z| z.bounds(d)).collect();
+        for n in &self.neighbours {
+            let abuts = any_abut(&failed_bounds, &n.peer.zones, d);
+            if abuts && !notify.iter().any(|p| p.contact.id == n.peer.contact.id) {
+                notify.push(n.peer.clone());
+            }
+        }
+        notify.retain(|p| p.contact.id != self.me.id && p.contact.id != failed.contact.id);
+        let mine = volume(&self.zones);
+        let ratio = (mine / volume(&failed.zones)).clamp(0.125, 8.0);
+        out.timer(
+            self.cfg.takeover_delay.mul_f64(ratio) + grace,
+            CanTimer::Takeover(failed.contact.id),
+        );
+        self.claims.push(Claim {
+            failed: failed.contact.id,
+            zones: failed.zones,
+            notify,
+            volume: mine,
+            claimed: false,
+            second_hand,
+        });
+    }
+
+    /// The zones of a second-hand claim that neither we nor a neighbour hold.
+    fn unheld(&self, zones: &[Zone]) -> Vec<Zone> {
+        let held = self
+            .zones
+            .iter()
+            .chain(self.neighbours.iter().flat_map(|n| n.peer.zones.iter()));
+        subtract(zones, held)
+    }
+
+    pub(super) fn claim(&mut self, out: &mut RoutingOut<'_, Self>, failed: Key) {
+        let Some(c) = self
+            .claims
+            .iter_mut()
+            .find(|c| c.failed == failed && !c.claimed)
+        else {
+            return;
+        };
+        c.claimed = true;
+        let (mut zones, notify, vol) = (c.zones.clone(), c.notify.clone(), c.volume);
+        if c.second_hand {
+            zones = self.unheld(&zones);
+            if zones.is_empty() {
+                self.claims.retain(|c| c.failed != failed);
+                return;
+            }
+            let c = self
+                .claims
+                .iter_mut()
+                .find(|c| c.failed == failed)
+                .expect("found above");
+            c.zones = zones.clone();
+        }
+        self.contested.extend(zones.iter().copied());
+        for z in &zones {
+            if !self.zones.iter().any(|m| m.covers(z)) {
+                self.zones.push(*z);
+            }
+        }
+        let msg = CanMsg::Takeover {
+            failed,
+            volume: vol,
+            zones: self.zones.clone(),
+        };
+        for to in notify.iter() {
+            let known = self
+                .neighbours
+                .iter()
+                .any(|n| n.peer.contact.id == to.contact.id);
+            if !known && !to.zones.is_empty() {
+                self.beyond.push(to.clone());
+            }
+            self.send(out, to.contact.clone(), msg.clone());
+        }
+        let tell: Vec<Contact<A>> = self
+            .neighbours
+            .iter()
+            .map(|n| n.peer.contact.clone())
+            .filter(|c| !notify.iter().any(|x| x.contact.id == c.id))
+            .collect();
+        self.send_updates(out, tell);
+    }
+
+    /// `from` shows a zone overlapping one we took over after a crash: both of us claimed
+    /// it without hearing of the other. Of two equal claims the larger id gives it up; of
+    /// nested ones the coarser gives up the finer part (a listing a period stale shows a
+    /// zone before its last split, never after). Both apply the same rule, so exactly one
+    /// owner is left (and never without a zone).
+    pub(super) fn settle_contested(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        theirs: &[Zone],
+    ) {
+        let zones = &self.zones;
+        self.contested.retain(|z| zones.contains(z));
+        if self.contested.is_empty() {
+            return;
+        }
+        let mut kept = self.zones.clone();
+        let mut changed = false;
+        for t in theirs {
+            let mut next = Vec::with_capacity(kept.len());
+            for z in kept {
+                let ours_wins = z == *t && self.me.id < from.id;
+                if !self.contested.contains(&z) || !z.covers(t) || ours_wins {
+                    next.push(z);
+                    continue;
+                }
+                changed = true;
+                let rest = z.minus(t);
+                self.contested.extend(rest.iter().copied());
+                next.extend(rest);
+            }
+            kept = next;
+        }
+        if !changed || kept.is_empty() {
+            return;
+        }
+        self.zones = kept;
+        let zones = &self.zones;
+        self.contested.retain(|z| zones.contains(z));
+        self.zones_changed(out, &[]);
+    }
+
+    /// Another neighbour shows a zone overlapping one `from` now shows: two nodes claimed it
+    /// after a crash without hearing of each other. Our listing introduces them, and they
+    /// settle it between them ([`Can::settle_contested`]).
+    pub(super) fn introduce_rivals(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        zones: &[Zone],
+    ) {
+        // Once per update period for each: an introduction answered by more updates must
+        // not start a storm while the rivals settle.
+        let introduced = &self.introduced;
+        if introduced.contains(&from.id) {
+            return;
+        }
+        let mut rivals: Vec<Contact<A>> = self
+            .neighbours
+            .iter()
+            .filter(|n| n.peer.contact.id != from.id && !introduced.contains(&n.peer.contact.id))
+            .filter(|n| overlap(&n.peer.zones, zones))
+            .map(|n| n.peer.contact.clone())
+            .collect();
+        if !rivals.is_empty() {
+            rivals.push(from.clone());
+            self.introduced.extend(rivals.iter().map(|c| c.id));
+            self.send_updates(out, rivals);
+        }
+    }
+
+    /// Gives up a claim (a better-placed node made one).
+    /// Only what the winner's zones cover is given up: claims made from listings may
+    /// differ, and a part nobody else claimed must keep an owner.
+    pub(super) fn yield_claim(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        failed: &Key,
+        winner: &[Zone],
+    ) {
+        let Some(at) = self.claims.iter().position(|c| c.failed == *failed) else {
+            return;
+        };
+        let c = self.claims.swap_remove(at);
+        if !c.claimed {
+            return;
+        }
+        let (claimed, mut kept): (Vec<Zone>, Vec<Zone>) =
+            self.zones.iter().partition(|z| c.zones.contains(z));
+        let rest = subtract(&claimed, winner);
+        if rest == claimed {
+            return;
+        }
+        self.contested.extend(rest.iter().copied());
+        kept.extend(rest);
+        self.zones = kept;
+        self.zones_changed(out, &[]);
+    }
+
+    pub(super) fn on_takeover(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        failed: Key,
+        vol: f64,
+        zones: Vec<Zone>,
+    ) -> CanMsg<A> {
+        if let Some(mine) = self.claims.iter().find(|c| c.failed == failed) {
+            let we_win = (mine.volume, &self.me.id) < (vol, &from.id);
+            if we_win {
+                if !mine.claimed {
+                    self.claim(out, failed);
+                }
+                return CanMsg::TakeoverReject {
+                    zones: self.zones.clone(),
+                };
+            }
+            self.yield_claim(out, &failed, &zones);
+        } else {
+            // A claim overlapping a coarser zone we claimed from a stale listing wins the
+            // overlap; one overlapping zones we hold more exactly is refused.
+            self.settle_contested(out, from, &zones);
+            if self.owns_any_of(&zones) {
+                return CanMsg::TakeoverReject {
+                    zones: self.zones.clone(),
+                };
+            }
+        }
+        self.drop_neighbour(out, &failed);
+        self.introduce_rivals(out, from, &zones);
+        self.note_peer(
+            out,
+            Peer {
+                contact: from.clone(),
+                zones,
+            },
+        );
+        CanMsg::Zones {
+            zones: self.zones.clone(),
+        }
+    }
+}
