@@ -3,11 +3,13 @@
 //! algorithm for the `overlay` crate: ids read in base 16, a neighbour map whose entries
 //! hold the closest node plus `c` backups, surrogate routing so every key has one root all
 //! nodes agree on, join by routing to the new id and an acknowledged multicast from its
-//! surrogate root, heartbeat probes with repair from backups and from nodes of the same
+//! surrogate root, backpointers (who holds whom, so a leave reaches every node pointing at
+//! the leaver), heartbeat probes with repair from backups and from nodes of the same
 //! level; and object location: `publish` leaves pointers on the way to the object's
 //! (salted) roots, `locate` stops at the first pointer, pointers expire unless published
 //! again.
 
+mod backpointers;
 mod config;
 mod messages;
 mod multicast;

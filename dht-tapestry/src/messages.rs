@@ -40,7 +40,8 @@ pub enum TapestryMsg<A> {
         /// The receiver.
         reached: Vec<Contact<A>>,
     },
-    /// A node finished joining and tells the nodes in its map.
+    /// A node finished joining and tells the closest nodes of its map's entries (which
+    /// then hold it as a backpointer, and may take it into their own maps).
     Announce,
     /// "Send me level `row` of your neighbour map" (maintenance and repair).
     GetRow {
@@ -52,9 +53,15 @@ pub enum TapestryMsg<A> {
         /// Its nodes.
         nodes: Vec<Contact<A>>,
     },
+    /// "My neighbour map holds you now" (`held`) or "no longer": the receiver keeps the
+    /// sender among its backpointers while it is held.
+    Backpointer {
+        /// Whether the sender's map holds the receiver.
+        held: bool,
+    },
     /// Liveness and round-trip probe.
     Ping,
-    /// Answer to `Ping`, `Announce` and `Leaving`.
+    /// Answer to `Ping`, `Announce`, `Backpointer` and `Leaving`.
     Ack,
     /// The sender leaves gracefully; its neighbours are candidates to replace it.
     Leaving {
@@ -106,6 +113,7 @@ impl<A: Address> Message for TapestryMsg<A> {
             | TapestryMsg::Multicast { .. }
             | TapestryMsg::Announce
             | TapestryMsg::GetRow { .. }
+            | TapestryMsg::Backpointer { .. }
             | TapestryMsg::Ping
             | TapestryMsg::Ack
             | TapestryMsg::Publish { .. }

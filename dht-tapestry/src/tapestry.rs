@@ -10,6 +10,7 @@ use overlay::{
 };
 use rand::RngExt;
 
+use crate::backpointers::Backpointers;
 use crate::config::TapestryConfig;
 use crate::messages::{TapestryMsg, TapestryTimer};
 use crate::multicast::Relay;
@@ -67,6 +68,9 @@ pub struct Tapestry<A> {
     /// Created on first use: most nodes of a large network never hold a pointer, and a
     /// million empty sets would cost 100 MiB.
     pub(crate) objects: Option<Box<Objects<A>>>,
+    /// Nodes whose maps hold this one; created on first use (an oracle-built node has
+    /// none until its map or theirs changes).
+    pub(crate) backpointers: Option<Box<Backpointers<A>>>,
     /// Where the next heartbeat batch starts among the entries.
     ping_cursor: usize,
     /// Nodes found failed since the last heartbeat.
@@ -126,16 +130,24 @@ impl<A: Address> Tapestry<A> {
         if c.id == self.me.id || self.dead.contains(&c.id, out.now) {
             return;
         }
+        // Before joining, the finished map is told at once (`finish_join`).
         match self.map.insert(c, rtt) {
             Inserted::Added => {
                 out.update(c.clone(), true);
+                if self.joined {
+                    self.tell_held(out, c.clone(), true);
+                }
                 if rtt.is_none() && probe {
                     self.probe(out, c);
                 }
             }
             Inserted::Replaced(gone) => {
                 out.update(c.clone(), true);
-                out.update(gone, false);
+                out.update(gone.clone(), false);
+                if self.joined {
+                    self.tell_held(out, c.clone(), true);
+                    self.tell_held(out, gone, false);
+                }
             }
             Inserted::Rejected if rtt.is_none() && probe => self.probe(out, c),
             Inserted::Rejected | Inserted::Updated | Inserted::Own => {}
@@ -281,14 +293,24 @@ impl<A: Address> Tapestry<A> {
         self.attaching = false;
         self.join_asked.clear();
         out.joined();
-        let told: Vec<Contact<A>> = self
+        let announced: Vec<Contact<A>> = self
             .map
             .primaries()
             .map(|(_, s)| s.clone())
             .filter(|c| !reached.iter().any(|r| r.id == c.id))
             .collect();
-        for c in told {
+        let held: Vec<Contact<A>> = self
+            .map
+            .slots()
+            .iter()
+            .filter(|c| !announced.iter().any(|a| a.id == c.id))
+            .cloned()
+            .collect();
+        for c in announced {
             self.send(out, c, TapestryMsg::Announce, Pending::Notice);
+        }
+        for c in held {
+            self.tell_held(out, c, true);
         }
         self.arm_timers(out);
     }
@@ -352,6 +374,7 @@ impl<A: Address> Tapestry<A> {
         for c in turn {
             self.send(out, c, TapestryMsg::Ping, Pending::Heartbeat(out.now));
         }
+        self.probe_backpointers(out);
         out.timer(self.cfg.ping_interval, TapestryTimer::Heartbeat);
     }
 
@@ -394,6 +417,7 @@ impl<A: Address> Routing for Tapestry<A> {
             relays: Vec::new(),
             next_local: 0,
             objects: None,
+            backpointers: None,
             ping_cursor: 0,
             failures_seen: 0,
             boost: 0,
@@ -419,7 +443,13 @@ impl<A: Address> Routing for Tapestry<A> {
     }
 
     fn leave(&mut self, out: &mut RoutingOut<'_, Self>) {
-        for c in self.known() {
+        let mut told = self.known();
+        for b in self.backpointers() {
+            if !told.iter().any(|c| c.id == b.id) {
+                told.push(b.clone());
+            }
+        }
+        for c in told {
             let nodes = self.replacements_for(&c.id);
             self.send(out, c, TapestryMsg::Leaving { nodes }, Pending::Notice);
         }
@@ -475,7 +505,12 @@ impl<A: Address> Routing for Tapestry<A> {
                 }
             }
             TapestryMsg::Announce => {
+                self.note_backpointer(from, true);
                 self.learn(out, from, None, true);
+                TapestryMsg::Ack
+            }
+            TapestryMsg::Backpointer { held } => {
+                self.note_backpointer(from, held);
                 TapestryMsg::Ack
             }
             TapestryMsg::GetRow { row } => TapestryMsg::Row {
@@ -483,6 +518,7 @@ impl<A: Address> Routing for Tapestry<A> {
             },
             TapestryMsg::Ping => TapestryMsg::Ack,
             TapestryMsg::Leaving { nodes } => {
+                self.note_backpointer(from, false);
                 self.forget(out, from);
                 for c in nodes.iter().filter(|c| c.id != from.id) {
                     self.learn(out, c, None, false);
@@ -614,6 +650,7 @@ impl<A: Address> Routing for Tapestry<A> {
     fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
         self.dead.insert(peer.id, out.now);
         self.failures_seen += 1;
+        self.note_backpointer(peer, false);
         self.forget(out, peer);
     }
 
