@@ -9,8 +9,11 @@ use overlay::Key;
 use overlay::conformance::grown;
 use overlay::sim::Simulator;
 
-/// (holder, held) pairs as the maps say, and as the backpointers say.
-fn pairs(sim: &Simulator<Tapestry<u32>>) -> (BTreeSet<(Key, Key)>, BTreeSet<(Key, Key)>) {
+/// (holder, held) pairs.
+type Links = BTreeSet<(Key, Key)>;
+
+/// The links as the maps say, and as the backpointers say.
+fn pairs(sim: &Simulator<Tapestry<u32>>) -> (Links, Links) {
     let mut held = BTreeSet::new();
     let mut told = BTreeSet::new();
     for &a in sim.live() {
