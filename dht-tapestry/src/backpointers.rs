@@ -1,7 +1,9 @@
 //! Backpointers: the nodes whose neighbour maps hold this one, as their notices said.
 //!
 //! A node tells another when it puts it into its map and when it drops it for a closer
-//! node; a joining node tells every node of its finished map. A leaving node notifies its
+//! node; a joining node tells every node of its finished map; and its heartbeats to the
+//! nodes of its map say it again, so a notice lost (or never sent: an oracle-built network
+//! starts without backpointers) is made good within a heartbeat rotation. A leaving node notifies its
 //! backpointers as well as its own map, so a node that holds it is told even when the
 //! leaver does not hold that node. The list is soft state: a node that points here may
 //! crash unannounced, so a few entries are probed each heartbeat, in turn, and a silent

@@ -54,12 +54,15 @@ pub enum TapestryMsg<A> {
         nodes: Vec<Contact<A>>,
     },
     /// "My neighbour map holds you now" (`held`) or "no longer": the receiver keeps the
-    /// sender among its backpointers while it is held.
+    /// sender among its backpointers while it is held. With `held` it is also the
+    /// heartbeat to an entry's node, so backpointers lost or never told (an oracle-built
+    /// network starts without them) are learned again.
     Backpointer {
         /// Whether the sender's map holds the receiver.
         held: bool,
     },
-    /// Liveness and round-trip probe.
+    /// Liveness and round-trip probe of a node the map may not hold (a candidate, or a
+    /// backpointer).
     Ping,
     /// Answer to `Ping`, `Announce`, `Backpointer` and `Leaving`.
     Ack,

@@ -371,8 +371,10 @@ impl<A: Address> Tapestry<A> {
             .chain(watched)
             .cloned()
             .collect();
+        // The probe doubles as a backpointer refresh: it goes only to nodes the map holds.
         for c in turn {
-            self.send(out, c, TapestryMsg::Ping, Pending::Heartbeat(out.now));
+            let msg = TapestryMsg::Backpointer { held: true };
+            self.send(out, c, msg, Pending::Heartbeat(out.now));
         }
         self.probe_backpointers(out);
         out.timer(self.cfg.ping_interval, TapestryTimer::Heartbeat);

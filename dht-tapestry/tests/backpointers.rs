@@ -7,7 +7,7 @@ use std::time::Duration;
 use dht_tapestry::{Tapestry, TapestryConfig};
 use overlay::Key;
 use overlay::conformance::grown;
-use overlay::sim::Simulator;
+use overlay::sim::{SimConfig, Simulator};
 
 /// (holder, held) pairs.
 type Links = BTreeSet<(Key, Key)>;
@@ -55,4 +55,15 @@ fn backpointers_mirror_the_maps() {
     let until = sim.now() + Duration::from_secs(3600);
     sim.run_until(until);
     assert_exact(&sim, "after 15 leaves and 15 crashes");
+}
+
+#[test]
+fn an_oracle_built_network_learns_its_backpointers_from_heartbeats() {
+    let cfg = TapestryConfig::default();
+    let mut sim = Simulator::<Tapestry<u32>>::new(cfg, SimConfig::default(), 6);
+    sim.build_oracle(300);
+    assert!(pairs(&sim).1.is_empty(), "the oracle tells no backpointers");
+    let until = sim.now() + Duration::from_secs(1800);
+    sim.run_until(until);
+    assert_exact(&sim, "after 30 minutes of heartbeats");
 }
