@@ -43,22 +43,6 @@ impl ZoneMap {
         self.find_path(key_path(key)).map(|(_, o)| o)
     }
 
-    /// CAN's join, done centrally: the zone holding `key`'s point is split, the half with
-    /// the point going to `owner`. With an empty map `owner` gets the whole torus.
-    pub fn split_for(&mut self, key: &Key, owner: usize) {
-        let Some((zone, old)) = self.find_path(key_path(key)) else {
-            self.insert(Zone::WHOLE, owner);
-            return;
-        };
-        let Some(half) = zone.half_towards(key) else {
-            return;
-        };
-        let other = half.sibling().expect("a half has a sibling");
-        self.zones.remove(&zone.path());
-        self.insert(half, owner);
-        self.insert(other, old);
-    }
-
     /// Splits `zone` (held by `old`): the half on `key`'s side goes to `owner`. Returns
     /// the two halves, `owner`'s first.
     pub fn split(
@@ -115,12 +99,22 @@ impl ZoneMap {
 mod tests {
     use super::*;
 
+    /// A join done centrally: the zone holding `key`'s point is split for `owner`.
+    fn join(map: &mut ZoneMap, key: &Key, owner: usize) {
+        match map.find_path(key_path(key)) {
+            None => map.insert(Zone::WHOLE, owner),
+            Some((zone, old)) => {
+                map.split(zone, old, key, owner);
+            }
+        }
+    }
+
     #[test]
     fn splits_partition_the_torus_and_neighbours_are_symmetric() {
         let d = 2;
         let mut map = ZoneMap::default();
         for i in 0..200 {
-            map.split_for(&Key::hash(format!("node-{i}")), i);
+            join(&mut map, &Key::hash(format!("node-{i}")), i);
         }
         assert_eq!(map.len(), 200);
         let volume: f64 = map.iter().map(|(z, _)| z.volume()).sum();
