@@ -25,8 +25,10 @@ pub struct Neighbour<A> {
     /// The node and its zones.
     pub peer: Peer<A>,
     /// Its neighbours with their zones, from its last listing: whom to tell, and whose
-    /// zones to claim, should it and they fail.
-    pub theirs: Vec<Peer<A>>,
+    /// zones to claim, should it and they fail. One row per zone (most nodes have one):
+    /// a row is half the size of a peer with its own list of zones, and with many
+    /// dimensions these listings are most of a node's memory.
+    pub theirs: Vec<(Contact<A>, Zone)>,
 }
 
 /// What a request in flight was for.
@@ -394,7 +396,10 @@ impl<A: Address> Can<A> {
             .iter_mut()
             .find(|n| n.peer.contact.id == from.id)
         {
-            n.theirs = neighbours.clone();
+            n.theirs = neighbours
+                .iter()
+                .flat_map(|p| p.zones.iter().map(|z| (p.contact.clone(), *z)))
+                .collect();
         }
         // Nodes the sender knows that abut us but that we missed (a lost announcement).
         // Most of its neighbours are not ours: test them against our bounds, decoded once.

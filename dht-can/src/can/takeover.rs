@@ -39,10 +39,26 @@ pub(super) fn overlap(a: &[Zone], b: &[Zone]) -> bool {
         .any(|x| b.iter().any(|y| x.covers(y) || y.covers(x)))
 }
 
+/// A listing's rows (one per zone, a node's rows together) as peers.
+fn listed_peers<A>(rows: Vec<(Contact<A>, Zone)>) -> Vec<Peer<A>> {
+    let mut peers: Vec<Peer<A>> = Vec::new();
+    for (contact, zone) in rows {
+        match peers.last_mut() {
+            Some(p) if p.contact.id == contact.id => p.zones.push(zone),
+            _ => peers.push(Peer {
+                contact,
+                zones: vec![zone],
+            }),
+        }
+    }
+    peers
+}
+
 impl<A: Address> Can<A> {
     /// A neighbour failed: arm the takeover timer, scaled by our volume against its.
     pub(super) fn start_claim(&mut self, out: &mut RoutingOut<'_, Self>, gone: Neighbour<A>) {
-        self.arm_claim(out, gone.peer, gone.theirs, Duration::ZERO, false);
+        let theirs = listed_peers(gone.theirs);
+        self.arm_claim(out, gone.peer, theirs, Duration::ZERO, false);
     }
 
     /// A takeover notice to `to` went unanswered: if it was one of a failed node's
