@@ -1,48 +1,60 @@
 //! Backpointers: the nodes whose neighbour maps hold this one, as their notices said.
 //!
-//! A node tells another when it puts it into its map and when it drops it for a closer
-//! node; a joining node tells every node of its finished map; and its heartbeats to the
-//! nodes of its map say it again, so a notice lost (or never sent: an oracle-built network
-//! starts without backpointers) is made good within a heartbeat rotation. A leaving node notifies its
-//! backpointers as well as its own map, so a node that holds it is told even when the
-//! leaver does not hold that node. The list is soft state: a node that points here may
-//! crash unannounced, so a few entries are probed each heartbeat, in turn, and a silent
-//! one is dropped.
+//! A node tells another when its map took it in or dropped it, a few seconds after the
+//! first change and for the net changes since (a join reshuffles entries as round-trip
+//! times come in: many changes undo one another within that time); a joining node tells every node of its
+//! finished map at once; and its heartbeats to the nodes of its map say "held" again, so
+//! a notice lost (or never sent: an oracle-built network starts without backpointers) is
+//! made good within a heartbeat rotation. A leaving node notifies its backpointers as well
+//! as its own map, so a node that holds it is told even when the leaver does not hold that
+//! node. The list is soft state: a node that points here may crash unannounced, so a few
+//! entries are probed each heartbeat, in turn, and a silent one is dropped.
+
+use std::collections::HashMap;
+
+use std::time::Duration;
 
 use overlay::{Address, Contact, Key, RoutingOut};
 
-use crate::messages::TapestryMsg;
+use crate::messages::{TapestryMsg, TapestryTimer};
 use crate::tapestry::{Pending, Tapestry};
 
-/// The nodes pointing at this one, and where the next liveness batch starts.
+/// How long map changes gather before they are told.
+const NOTICE_DELAY: Duration = Duration::from_secs(5);
+
+/// The nodes pointing at this one, and this node's map changes not yet told.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Backpointers<A> {
-    nodes: Vec<Contact<A>>,
+    /// Id to address. Hashed: a few nodes are held by a large share of the network (an
+    /// early node sits in thousands of maps), and a sorted list's inserts were quadratic.
+    nodes: HashMap<Key, A>,
+    /// Where the next liveness batch starts.
     cursor: usize,
+    /// Nodes our map took in (`true`) or dropped since the last notices, in order.
+    unsent: Vec<(Contact<A>, bool)>,
 }
 
 // By hand: a derived `Default` would require `A: Default`.
 impl<A> Default for Backpointers<A> {
     fn default() -> Self {
         Backpointers {
-            nodes: Vec::new(),
+            nodes: HashMap::new(),
             cursor: 0,
+            unsent: Vec::new(),
         }
     }
 }
 
 impl<A: Address> Backpointers<A> {
     fn add(&mut self, c: &Contact<A>) {
-        if !self.nodes.iter().any(|n| n.id == c.id) {
-            self.nodes.push(c.clone());
-        }
+        self.nodes.insert(c.id, c.addr.clone());
     }
 
     fn remove(&mut self, id: &Key) {
-        self.nodes.retain(|n| n.id != *id);
+        self.nodes.remove(id);
     }
 
-    /// The next `count` entries in turn.
+    /// The next `count` entries in turn (in the map's order, stable while it is unchanged).
     fn next_batch(&mut self, count: usize) -> Vec<Contact<A>> {
         if self.nodes.is_empty() {
             return Vec::new();
@@ -55,15 +67,18 @@ impl<A: Address> Backpointers<A> {
             .cycle()
             .skip(start)
             .take(count)
-            .cloned()
+            .map(|(id, addr)| Contact::new(*id, addr.clone()))
             .collect()
     }
 }
 
 impl<A: Address> Tapestry<A> {
     /// The nodes whose maps hold this one, as far as their notices told.
-    pub fn backpointers(&self) -> &[Contact<A>] {
-        self.backpointers.as_ref().map_or(&[], |b| &b.nodes)
+    pub fn backpointers(&self) -> impl Iterator<Item = Contact<A>> + '_ {
+        self.backpointers
+            .iter()
+            .flat_map(|b| b.nodes.iter())
+            .map(|(id, addr)| Contact::new(*id, addr.clone()))
     }
 
     /// `from` holds us in its map now (`held`) or no longer.
@@ -75,15 +90,52 @@ impl<A: Address> Tapestry<A> {
         }
     }
 
-    /// Tells `to` that our map now holds it (`held`) or no longer does.
+    /// Our map took `c` in (`held`) or dropped it: told with the other changes of the
+    /// next few seconds.
+    pub(crate) fn map_changed(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        c: Contact<A>,
+        held: bool,
+    ) {
+        if !self.joined {
+            return;
+        }
+        let unsent = &mut self.backpointers.get_or_insert_default().unsent;
+        if unsent.is_empty() {
+            out.timer(NOTICE_DELAY, TapestryTimer::MapNotices);
+        }
+        unsent.push((c, held));
+    }
+
+    /// Tells `to` that our map holds it (`held`) or no longer does.
     pub(crate) fn tell_held(&mut self, out: &mut RoutingOut<'_, Self>, to: Contact<A>, held: bool) {
         self.send(out, to, TapestryMsg::Backpointer { held }, Pending::Notice);
     }
 
-    /// Probes the next few backpointers: one that does not answer has failed (the node
-    /// layer reports it through `peer_failed`, which drops it).
+    /// Sends the net map changes since the last notices: a node whose state differs from
+    /// the one it was last told (before its first change since) hears the new one.
+    pub(crate) fn send_map_changes(&mut self, out: &mut RoutingOut<'_, Self>) {
+        let Some(b) = self.backpointers.as_mut() else {
+            return;
+        };
+        let mut changes = std::mem::take(&mut b.unsent);
+        // Stable: each node's first change of the period comes first among its own.
+        changes.sort_by(|x, y| x.0.id.cmp(&y.0.id));
+        changes.dedup_by(|later, first| later.0.id == first.0.id);
+        for (c, first_was_add) in changes {
+            let held_before = !first_was_add;
+            let held_now = self.map.contains(&c.id);
+            if held_now != held_before {
+                self.tell_held(out, c, held_now);
+            }
+        }
+    }
+
+    /// Each heartbeat, the next few backpointers are probed (one that does not answer has
+    /// failed, and the node layer's `peer_failed` drops it).
     pub(crate) fn probe_backpointers(&mut self, out: &mut RoutingOut<'_, Self>) {
-        let batch = self.cfg.ping_batch;
+        let batch = self.cfg.backpointer_probes;
         let Some(b) = self.backpointers.as_mut() else {
             return;
         };

@@ -15,6 +15,9 @@ pub struct TapestryConfig {
     /// Other nodes of the map probed per period, in turn (a node of 100,000 knows about
     /// 250).
     pub ping_batch: usize,
+    /// Backpointers probed per heartbeat, in turn, so that crashed ones drop out (a
+    /// stale one costs only a wasted notice when this node leaves).
+    pub backpointer_probes: usize,
     /// Period of the neighbour-map exchange (one row from one neighbour per row).
     pub table_interval: Duration,
     /// Round-trip probes a node may have in flight to compare candidates by proximity.
@@ -36,6 +39,7 @@ impl Default for TapestryConfig {
             ping_interval: Duration::from_secs(30),
             watched: 8,
             ping_batch: 8,
+            backpointer_probes: 2,
             table_interval: Duration::from_secs(60),
             max_probes: 16,
             join_retry: Duration::from_secs(5),

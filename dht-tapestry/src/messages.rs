@@ -134,6 +134,8 @@ pub enum TapestryTimer<A> {
     TableMaintenance,
     /// Publish this node's objects again.
     Republish,
+    /// Tell the nodes our map took in or dropped lately.
+    MapNotices,
     /// Retry joining through this node.
     RetryJoin(Contact<A>),
 }

@@ -134,9 +134,7 @@ impl<A: Address> Tapestry<A> {
         match self.map.insert(c, rtt) {
             Inserted::Added => {
                 out.update(c.clone(), true);
-                if self.joined {
-                    self.tell_held(out, c.clone(), true);
-                }
+                self.map_changed(out, c.clone(), true);
                 if rtt.is_none() && probe {
                     self.probe(out, c);
                 }
@@ -144,10 +142,8 @@ impl<A: Address> Tapestry<A> {
             Inserted::Replaced(gone) => {
                 out.update(c.clone(), true);
                 out.update(gone.clone(), false);
-                if self.joined {
-                    self.tell_held(out, c.clone(), true);
-                    self.tell_held(out, gone, false);
-                }
+                self.map_changed(out, c.clone(), true);
+                self.map_changed(out, gone, false);
             }
             Inserted::Rejected if rtt.is_none() && probe => self.probe(out, c),
             Inserted::Rejected | Inserted::Updated | Inserted::Own => {}
@@ -446,11 +442,8 @@ impl<A: Address> Routing for Tapestry<A> {
 
     fn leave(&mut self, out: &mut RoutingOut<'_, Self>) {
         let mut told = self.known();
-        for b in self.backpointers() {
-            if !told.iter().any(|c| c.id == b.id) {
-                told.push(b.clone());
-            }
-        }
+        let known: std::collections::HashSet<Key> = told.iter().map(|c| c.id).collect();
+        told.extend(self.backpointers().filter(|b| !known.contains(&b.id)));
         for c in told {
             let nodes = self.replacements_for(&c.id);
             self.send(out, c, TapestryMsg::Leaving { nodes }, Pending::Notice);
@@ -624,6 +617,7 @@ impl<A: Address> Routing for Tapestry<A> {
         match timer {
             TapestryTimer::Heartbeat => self.on_timer_heartbeat(out),
             TapestryTimer::TableMaintenance => self.on_timer_table(out),
+            TapestryTimer::MapNotices => self.send_map_changes(out),
             TapestryTimer::Republish => {
                 self.republish(out);
                 out.timer(self.cfg.republish_interval, TapestryTimer::Republish);

@@ -20,18 +20,22 @@ fn pairs(sim: &Simulator<Tapestry<u32>>) -> (Links, Links) {
         let node = sim.node(a).expect("live");
         let (t, id) = (node.routing(), node.me().id);
         held.extend(t.neighbour_map().slots().iter().map(|c| (id, c.id)));
-        told.extend(t.backpointers().iter().map(|b| (b.id, id)));
+        told.extend(t.backpointers().map(|b| (b.id, id)));
     }
     (held, told)
 }
 
-fn assert_exact(sim: &Simulator<Tapestry<u32>>, when: &str) {
+/// Backpointers are soft state: a request to a live node that times out (a long link,
+/// a queue) makes each side drop the other for a while, and a map change is told a few
+/// seconds late. So at any instant a few links may be missing from one side or the
+/// other, but no more than that.
+fn assert_mirror(sim: &Simulator<Tapestry<u32>>, when: &str) {
     let (held, told) = pairs(sim);
     let missing = held.difference(&told).count();
     let stale = told.difference(&held).count();
-    assert_eq!(
-        (missing, stale),
-        (0, 0),
+    let limit = held.len() / 1000;
+    assert!(
+        missing <= limit && stale <= limit,
         "{when}: of {} map entries {missing} have no backpointer; {stale} backpointers are stale",
         held.len()
     );
@@ -41,7 +45,10 @@ fn assert_exact(sim: &Simulator<Tapestry<u32>>, when: &str) {
 fn backpointers_mirror_the_maps() {
     let cfg = TapestryConfig::default();
     let mut sim = grown::<Tapestry<u32>>(&cfg, 300, 5);
-    assert_exact(&sim, "after growing");
+    // Map changes are told once per heartbeat period.
+    let until = sim.now() + cfg.ping_interval + Duration::from_secs(5);
+    sim.run_until(until);
+    assert_mirror(&sim, "a period after growing");
 
     let live = sim.live().to_vec();
     for (i, &a) in live.iter().enumerate().filter(|(i, _)| i % 10 == 0) {
@@ -54,7 +61,7 @@ fn backpointers_mirror_the_maps() {
     // Long enough for the heartbeats to find the crashed nodes, in maps and backpointers.
     let until = sim.now() + Duration::from_secs(3600);
     sim.run_until(until);
-    assert_exact(&sim, "after 15 leaves and 15 crashes");
+    assert_mirror(&sim, "after 15 leaves and 15 crashes");
 }
 
 #[test]
@@ -65,5 +72,5 @@ fn an_oracle_built_network_learns_its_backpointers_from_heartbeats() {
     assert!(pairs(&sim).1.is_empty(), "the oracle tells no backpointers");
     let until = sim.now() + Duration::from_secs(1800);
     sim.run_until(until);
-    assert_exact(&sim, "after 30 minutes of heartbeats");
+    assert_mirror(&sim, "after 30 minutes of heartbeats");
 }
