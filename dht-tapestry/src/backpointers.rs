@@ -121,7 +121,7 @@ impl<A: Address> Tapestry<A> {
         };
         let mut changes = std::mem::take(&mut b.unsent);
         // Stable: each node's first change of the period comes first among its own.
-        changes.sort_by(|x, y| x.0.id.cmp(&y.0.id));
+        changes.sort_by_key(|x| x.0.id);
         changes.dedup_by(|later, first| later.0.id == first.0.id);
         for (c, first_was_add) in changes {
             let held_before = !first_was_add;
