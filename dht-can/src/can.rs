@@ -653,17 +653,8 @@ impl<A: Address> Routing for Can<A> {
                     out.timer(self.cfg.join_retry, CanTimer::RetryJoin(b));
                 }
             }
-            (Pending::Takeover(_), CanMsg::Zones { zones }) => {
+            (Pending::Update | Pending::Takeover(_), CanMsg::Zones { zones }) => {
                 self.notice_answered(from);
-                self.note_peer(
-                    out,
-                    Peer {
-                        contact: from.clone(),
-                        zones,
-                    },
-                );
-            }
-            (Pending::Update, CanMsg::Zones { zones }) => {
                 self.note_peer(
                     out,
                     Peer {

@@ -69,7 +69,7 @@ pub struct Tapestry<A> {
     /// million empty sets would cost 100 MiB.
     pub(crate) objects: Option<Box<Objects<A>>>,
     /// Nodes whose maps hold this one; created on first use (an oracle-built node has
-    /// none until its map or theirs changes).
+    /// none until heartbeats or map changes tell it).
     pub(crate) backpointers: Option<Box<Backpointers<A>>>,
     /// Where the next heartbeat batch starts among the entries.
     ping_cursor: usize,

@@ -131,28 +131,25 @@ impl<A: Address> Can<A> {
     }
 
     pub(super) fn claim(&mut self, out: &mut RoutingOut<'_, Self>, failed: Key) {
-        let Some(c) = self
+        let Some(at) = self
             .claims
-            .iter_mut()
-            .find(|c| c.failed == failed && !c.claimed)
+            .iter()
+            .position(|c| c.failed == failed && !c.claimed)
         else {
             return;
         };
-        c.claimed = true;
-        let (mut zones, notify, vol) = (c.zones.clone(), c.notify.clone(), c.volume);
-        if c.second_hand {
+        let mut zones = self.claims[at].zones.clone();
+        if self.claims[at].second_hand {
             zones = self.unheld(&zones);
             if zones.is_empty() {
-                self.claims.retain(|c| c.failed != failed);
+                self.claims.swap_remove(at);
                 return;
             }
-            let c = self
-                .claims
-                .iter_mut()
-                .find(|c| c.failed == failed)
-                .expect("found above");
-            c.zones = zones.clone();
         }
+        let c = &mut self.claims[at];
+        c.claimed = true;
+        c.zones = zones.clone();
+        let (notify, vol) = (c.notify.clone(), c.volume);
         self.contested.extend(zones.iter().copied());
         for z in &zones {
             if !self.zones.iter().any(|m| m.covers(z)) {
@@ -255,6 +252,7 @@ impl<A: Address> Can<A> {
     }
 
     /// Gives up a claim (a better-placed node made one).
+    ///
     /// Only what the winner's zones cover is given up: claims made from listings may
     /// differ, and a part nobody else claimed must keep an owner.
     pub(super) fn yield_claim(
