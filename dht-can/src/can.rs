@@ -379,14 +379,7 @@ impl<A: Address> Can<A> {
         unchanged: bool,
     ) {
         self.settle_contested(out, from, &zones);
-        self.introduce_rivals(out, from, &zones);
-        self.note_peer(
-            out,
-            Peer {
-                contact: from.clone(),
-                zones,
-            },
-        );
+        self.hear_zones(out, from, zones);
         self.answer_stranger(out, from);
         if unchanged {
             return;

@@ -251,6 +251,24 @@ impl<A: Address> Can<A> {
         }
     }
 
+    /// `from` showed its zones: a neighbour of a rival claimant is introduced to it, and
+    /// it is recorded (a neighbour exactly when they abut ours).
+    pub(super) fn hear_zones(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        from: &Contact<A>,
+        zones: Vec<Zone>,
+    ) {
+        self.introduce_rivals(out, from, &zones);
+        self.note_peer(
+            out,
+            Peer {
+                contact: from.clone(),
+                zones,
+            },
+        );
+    }
+
     /// Gives up a claim (a better-placed node made one).
     ///
     /// Only what the winner's zones cover is given up: claims made from listings may
@@ -310,14 +328,7 @@ impl<A: Address> Can<A> {
             }
         }
         self.drop_neighbour(out, &failed);
-        self.introduce_rivals(out, from, &zones);
-        self.note_peer(
-            out,
-            Peer {
-                contact: from.clone(),
-                zones,
-            },
-        );
+        self.hear_zones(out, from, zones);
         CanMsg::Zones {
             zones: self.zones.clone(),
         }
