@@ -22,6 +22,19 @@ pub fn key_path(key: &Key) -> u128 {
     u128::from_be_bytes(b)
 }
 
+/// Bits 0, 2, 4, ... of `x` (counting from the least significant), packed in order: in
+/// two dimensions, one coordinate of a path whose bits alternate between the two.
+fn even_bits(x: u128) -> u64 {
+    let mut x = x & 0x5555_5555_5555_5555_5555_5555_5555_5555;
+    x = (x | x >> 1) & 0x3333_3333_3333_3333_3333_3333_3333_3333;
+    x = (x | x >> 2) & 0x0f0f_0f0f_0f0f_0f0f_0f0f_0f0f_0f0f_0f0f;
+    x = (x | x >> 4) & 0x00ff_00ff_00ff_00ff_00ff_00ff_00ff_00ff;
+    x = (x | x >> 8) & 0x0000_ffff_0000_ffff_0000_ffff_0000_ffff;
+    x = (x | x >> 16) & 0x0000_0000_ffff_ffff_0000_0000_ffff_ffff;
+    x = (x | x >> 32) & 0x0000_0000_0000_0000_ffff_ffff_ffff_ffff;
+    x as u64
+}
+
 /// The parts of `zones` that none of `holes` covers.
 pub fn subtract<'a>(zones: &[Zone], holes: impl IntoIterator<Item = &'a Zone>) -> Vec<Zone> {
     let mut rest = zones.to_vec();
@@ -172,15 +185,28 @@ impl Zone {
             levels: [0; MAX_DIMS],
         };
         let path = self.path();
-        for k in 0..self.depth as usize {
-            let j = k % d;
-            let level = b.levels[j];
-            if level < 64 {
-                if (path >> (127 - k)) & 1 == 1 {
-                    b.lo[j] |= 1u64 << (63 - level);
-                }
-                b.levels[j] = level + 1;
+        let depth = self.depth as usize;
+        if d == 2 {
+            // The default, and the case with the longest paths: a shift-and-mask
+            // de-interleave instead of a loop over the bits.
+            b.lo[0] = even_bits(path >> 1);
+            b.lo[1] = even_bits(path);
+            b.levels[0] = self.depth.div_ceil(2);
+            b.levels[1] = self.depth / 2;
+            return b;
+        }
+        // One dimension at a time, gathering its bits `j, j+d, ...` in registers: every
+        // lookup hop computes this for each neighbour, and the bit-by-bit walk that
+        // cycled through the dimensions in memory was most of a hop's time.
+        for j in 0..d.min(depth) {
+            let (mut lo, mut level, mut k) = (0u64, 0u32, j);
+            while k < depth && level < 64 {
+                lo |= (((path >> (127 - k)) & 1) as u64) << (63 - level);
+                level += 1;
+                k += d;
             }
+            b.lo[j] = lo;
+            b.levels[j] = level as u8;
         }
         b
     }
@@ -195,15 +221,31 @@ pub struct Point {
 impl Point {
     /// The point of `key` in `d` dimensions.
     pub fn of(key: &Key, d: usize) -> Point {
-        let mut coords = [0u64; MAX_DIMS];
-        let mut taken = [0u32; MAX_DIMS];
+        if d == 2 {
+            // 64 bits per coordinate use up exactly the 128 bits of the path.
+            let path = key_path(key);
+            let mut coords = [0u64; MAX_DIMS];
+            coords[0] = even_bits(path >> 1);
+            coords[1] = even_bits(path);
+            return Point { coords };
+        }
         let bytes = key.as_bytes();
-        for k in 0..overlay::id::KEY_BITS as usize {
-            let j = k % d;
-            if taken[j] < 64 {
-                let bit = (bytes[k / 8] >> (7 - k % 8)) & 1;
-                coords[j] |= (bit as u64) << (63 - taken[j]);
-                taken[j] += 1;
+        // The key as big-endian 64-bit words (the last one padded), so bit `k` is one
+        // shift away; each coordinate then gathers its bits in a register, as in
+        // [`Zone::bounds`].
+        let mut words = [0u64; 3];
+        for (w, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            *w = u64::from_be_bytes(b);
+        }
+        let mut coords = [0u64; MAX_DIMS];
+        for (j, c) in coords.iter_mut().enumerate().take(d) {
+            let (mut taken, mut k) = (0u32, j);
+            while k < overlay::id::KEY_BITS as usize && taken < 64 {
+                *c |= ((words[k / 64] >> (63 - k % 64)) & 1) << (63 - taken);
+                taken += 1;
+                k += d;
             }
         }
         Point { coords }
@@ -354,7 +396,39 @@ mod tests {
         assert!(q00.bounds(2).abuts(&q01.bounds(2), 2));
     }
 
+    /// Coordinate `j` takes bits `j, j+d, ...` of `bits` (most significant first), at
+    /// most 64 of them: the definition, bit by bit.
+    fn gathered(
+        bits: impl Fn(usize) -> u64,
+        len: usize,
+        d: usize,
+    ) -> ([u64; MAX_DIMS], [u8; MAX_DIMS]) {
+        let mut coords = [0u64; MAX_DIMS];
+        let mut taken = [0u8; MAX_DIMS];
+        for k in 0..len {
+            let j = k % d;
+            if taken[j] < 64 {
+                coords[j] |= bits(k) << (63 - taken[j]);
+                taken[j] += 1;
+            }
+        }
+        (coords, taken)
+    }
+
     proptest! {
+        #[test]
+        fn points_and_bounds_take_every_dth_bit(key in any::<[u8; 20]>(), depth in 0u8..=128, d in 1usize..=MAX_DIMS) {
+            let key = Key(key);
+            let bit = |k: usize| ((key.as_bytes()[k / 8] >> (7 - k % 8)) & 1) as u64;
+            // Two dimensions have their own shortcut: always check it too.
+            for d in [d, 2] {
+                prop_assert_eq!(Point::of(&key, d).coords, gathered(bit, 160, d).0);
+                let (lo, levels) = gathered(bit, depth as usize, d);
+                let b = Zone::from_path(key_path(&key), depth).bounds(d);
+                prop_assert_eq!((b.lo, b.levels), (lo, levels));
+            }
+        }
+
         #[test]
         fn a_key_is_inside_the_zone_its_point_is_in(key in any::<[u8; 20]>(), depth in 0u8..=40, d in 1usize..=10) {
             let key = Key(key);

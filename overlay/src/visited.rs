@@ -1,7 +1,10 @@
 //! The nodes a lookup has asked, in order, with a membership test that stays cheap on
 //! long paths (CAN in two dimensions takes hundreds of hops at 10^6 nodes).
 
-use std::collections::HashSet;
+// foldhash rather than SipHash: a lookup hop checks several candidates against this set,
+// and SipHash cost a few percent of a benchmark's time. Its per-process seed is defence
+// enough for a set that lives as long as one lookup.
+use foldhash::HashSet;
 
 use crate::id::NodeId;
 
