@@ -3,6 +3,7 @@
 use overlay::{
     Address, Contact, Key, LookupError, ProtocolError, ReqId, Routing, RoutingOut, SmallMap, Step,
 };
+use smallvec::smallvec;
 
 mod takeover;
 
@@ -10,7 +11,7 @@ use takeover::Claim;
 
 use crate::config::CanConfig;
 use crate::messages::{CanMsg, CanTimer, Peer};
-use crate::zone::{Bounds, Point, Zone, key_path};
+use crate::zone::{Bounds, Point, Zone, Zones, key_path};
 
 /// How near a node's zones come to a point: (0 if one holds it else 1, squared distance to
 /// the nearest zone, squared distance to that zone's centre); smaller is nearer.
@@ -45,7 +46,7 @@ enum Pending {
 pub struct Can<A> {
     pub(crate) me: Contact<A>,
     pub(crate) cfg: CanConfig,
-    pub(crate) zones: Vec<Zone>,
+    pub(crate) zones: Zones,
     pub(crate) neighbours: Vec<Neighbour<A>>,
     pub(crate) joined: bool,
     bootstrap: Option<Contact<A>>,
@@ -85,7 +86,7 @@ impl<A: Address> Can<A> {
         neighbours: Vec<Peer<A>>,
     ) -> Self {
         let mut c = Can::new(me, &cfg);
-        c.zones = zones;
+        c.zones = zones.into();
         c.neighbours = neighbours
             .into_iter()
             .map(|peer| Neighbour {
@@ -361,7 +362,7 @@ impl<A: Address> Can<A> {
             out,
             Peer {
                 contact: from.clone(),
-                zones: vec![given],
+                zones: smallvec![given],
             },
         );
         CanMsg::JoinAccept {
@@ -374,7 +375,7 @@ impl<A: Address> Can<A> {
         &mut self,
         out: &mut RoutingOut<'_, Self>,
         from: &Contact<A>,
-        zones: Vec<Zone>,
+        zones: Zones,
         neighbours: Vec<Peer<A>>,
         unchanged: bool,
     ) {
@@ -420,7 +421,7 @@ impl<A: Address> Can<A> {
         &mut self,
         out: &mut RoutingOut<'_, Self>,
         from: &Contact<A>,
-        zones: Vec<Zone>,
+        zones: Zones,
         neighbours: Vec<Peer<A>>,
         taker: Option<Contact<A>>,
     ) {
@@ -484,7 +485,7 @@ impl<A: Address> Routing for Can<A> {
         Can {
             me,
             cfg,
-            zones: Vec::new(),
+            zones: Zones::new(),
             neighbours: Vec::new(),
             joined: false,
             bootstrap: None,
@@ -508,7 +509,7 @@ impl<A: Address> Routing for Can<A> {
                 out.lookup(self.me.id, JOIN_TAG, Some(b));
             }
             _ => {
-                self.zones = vec![Zone::WHOLE];
+                self.zones = smallvec![Zone::WHOLE];
                 self.joined = true;
                 out.joined();
                 self.arm_timers(out);
@@ -626,7 +627,7 @@ impl<A: Address> Routing for Can<A> {
                 if self.joined {
                     return Ok(());
                 }
-                self.zones = vec![zone];
+                self.zones = smallvec![zone];
                 self.joined = true;
                 out.joined();
                 let tell: Vec<Contact<A>> = neighbours.iter().map(|p| p.contact.clone()).collect();

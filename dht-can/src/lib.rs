@@ -16,5 +16,5 @@ pub use can::{Can, Neighbour};
 pub use config::CanConfig;
 pub use messages::{CanMsg, CanTimer, Peer};
 pub use sim::CanTruth;
-pub use zone::{Bounds, MAX_DEPTH, MAX_DIMS, Point, Zone, key_path};
+pub use zone::{Bounds, MAX_DEPTH, MAX_DIMS, Point, Zone, Zones, key_path};
 pub use zone_map::ZoneMap;

@@ -3,7 +3,7 @@
 use overlay::{Contact, InvalidMessage, Key, Limits, Message};
 use serde::{Deserialize, Serialize};
 
-use crate::zone::Zone;
+use crate::zone::{Zone, Zones};
 
 /// A node with the zones it owns.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -11,7 +11,7 @@ pub struct Peer<A> {
     /// The node.
     pub contact: Contact<A>,
     /// Its zones.
-    pub zones: Vec<Zone>,
+    pub zones: Zones,
 }
 
 /// A CAN message.
@@ -40,7 +40,7 @@ pub enum CanMsg<A> {
     /// The sender's zones and neighbours: sent periodically, and at once when they change.
     Update {
         /// The sender's zones.
-        zones: Vec<Zone>,
+        zones: Zones,
         /// The sender's neighbours with their zones; empty when `unchanged`.
         neighbours: Vec<Peer<A>>,
         /// The neighbour list is the one the sender last sent (periodic updates leave it
@@ -50,13 +50,13 @@ pub enum CanMsg<A> {
     /// The receiver's zones, in answer to `Update` and `Takeover`.
     Zones {
         /// The receiver's zones.
-        zones: Vec<Zone>,
+        zones: Zones,
     },
     /// The sender leaves gracefully. Sent to the taker (`taker` is `None`) with the zones to
     /// take over, and to the other neighbours naming the taker.
     Leaving {
         /// The leaving node's zones.
-        zones: Vec<Zone>,
+        zones: Zones,
         /// The leaving node's neighbours with their zones.
         neighbours: Vec<Peer<A>>,
         /// Who takes the zones over.
@@ -69,13 +69,13 @@ pub enum CanMsg<A> {
         /// The sender's zones before the claim: the smaller total wins a contest.
         volume: f64,
         /// All the sender's zones, the claimed ones included.
-        zones: Vec<Zone>,
+        zones: Zones,
     },
     /// A better-placed node claims (or owns) the zone: give up the claim, as far as its
     /// zones cover it.
     TakeoverReject {
         /// The rejecting node's zones.
-        zones: Vec<Zone>,
+        zones: Zones,
     },
     /// Acknowledges `Leaving`.
     Ack,

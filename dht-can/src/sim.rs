@@ -1,6 +1,7 @@
 //! What the simulator needs from CAN: zone-based ground truth, the oracle partition, the
 //! convergence check, the theory.
 
+use smallvec::smallvec;
 use std::time::Duration;
 
 use overlay::sim::{GroundTruth, SimRouting, build_in_parallel};
@@ -146,7 +147,7 @@ impl SimRouting for Can<u32> {
                     .iter()
                     .map(|&o| Peer {
                         contact: members[o as usize].clone(),
-                        zones: vec![zone_of[o as usize].expect("every member owns a zone")],
+                        zones: smallvec![zone_of[o as usize].expect("every member owns a zone")],
                     })
                     .collect();
                 wrap(Can::from_tables(

@@ -9,6 +9,11 @@
 
 use overlay::{InvalidMessage, Key};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+/// A node's zones, inline while there is one (nearly always): routing a hop reads the
+/// zones of every neighbour, and a separate allocation for each was a cache miss apiece.
+pub type Zones = SmallVec<[Zone; 1]>;
 
 /// Most dimensions supported.
 pub const MAX_DIMS: usize = 16;

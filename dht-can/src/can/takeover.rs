@@ -9,19 +9,20 @@
 //! taker claims it second-hand, after a period's grace for any live neighbour of it, and
 //! only the parts of it that no node it knows holds.
 
+use smallvec::smallvec;
 use std::time::Duration;
 
 use overlay::{Address, Contact, Key, RoutingOut};
 
 use super::{Can, Neighbour, any_abut, volume};
 use crate::messages::{CanMsg, CanTimer, Peer};
-use crate::zone::{Bounds, Zone, subtract};
+use crate::zone::{Bounds, Zone, Zones, subtract};
 
 /// A takeover of a failed node's zones, pending or done.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct Claim<A> {
     pub(super) failed: Key,
-    zones: Vec<Zone>,
+    zones: Zones,
     /// The failed node's neighbours (with their zones as last listed), who must hear the
     /// claim.
     notify: Vec<Peer<A>>,
@@ -47,7 +48,7 @@ fn listed_peers<A>(rows: Vec<(Contact<A>, Zone)>) -> Vec<Peer<A>> {
             Some(p) if p.contact.id == contact.id => p.zones.push(zone),
             _ => peers.push(Peer {
                 contact,
-                zones: vec![zone],
+                zones: smallvec![zone],
             }),
         }
     }
@@ -140,7 +141,7 @@ impl<A: Address> Can<A> {
         };
         let mut zones = self.claims[at].zones.clone();
         if self.claims[at].second_hand {
-            zones = self.unheld(&zones);
+            zones = self.unheld(&zones).into();
             if zones.is_empty() {
                 self.claims.swap_remove(at);
                 return;
@@ -211,12 +212,12 @@ impl<A: Address> Can<A> {
                 self.contested.extend(rest.iter().copied());
                 next.extend(rest);
             }
-            kept = next;
+            kept = next.into();
         }
         if !changed || kept.is_empty() {
             return;
         }
-        self.zones = kept;
+        self.zones = kept.into();
         let zones = &self.zones;
         self.contested.retain(|z| zones.contains(z));
         self.zones_changed(out, &[]);
@@ -257,7 +258,7 @@ impl<A: Address> Can<A> {
         &mut self,
         out: &mut RoutingOut<'_, Self>,
         from: &Contact<A>,
-        zones: Vec<Zone>,
+        zones: Zones,
     ) {
         self.introduce_rivals(out, from, &zones);
         self.note_peer(
@@ -294,7 +295,7 @@ impl<A: Address> Can<A> {
         }
         self.contested.extend(rest.iter().copied());
         kept.extend(rest);
-        self.zones = kept;
+        self.zones = kept.into();
         self.zones_changed(out, &[]);
     }
 
@@ -304,7 +305,7 @@ impl<A: Address> Can<A> {
         from: &Contact<A>,
         failed: Key,
         vol: f64,
-        zones: Vec<Zone>,
+        zones: Zones,
     ) -> CanMsg<A> {
         if let Some(mine) = self.claims.iter().find(|c| c.failed == failed) {
             let we_win = (mine.volume, &self.me.id) < (vol, &from.id);
