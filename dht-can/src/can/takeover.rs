@@ -217,7 +217,7 @@ impl<A: Address> Can<A> {
         if !changed || kept.is_empty() {
             return;
         }
-        self.zones = kept.into();
+        self.zones = kept;
         let zones = &self.zones;
         self.contested.retain(|z| zones.contains(z));
         self.zones_changed(out, &[]);
