@@ -27,8 +27,47 @@ pub fn key_path(key: &Key) -> u128 {
     u128::from_be_bytes(b)
 }
 
-/// Bits 0, 2, 4, ... of `x` (counting from the least significant), packed in order: in
-/// two dimensions, one coordinate of a path whose bits alternate between the two.
+/// Splits interleaved bits by dimension: dimension `j` takes bits `j, j+d, j+2d, ...` of
+/// the first `len` bits of `words` (big-endian, most significant first), at most 64 of
+/// them. Returns each dimension's bits, left-aligned, and how many it took.
+///
+/// Every lookup hop does this for the key and for each neighbour's zone, so it avoids
+/// walking bit by bit through the dimensions (a division and a memory round trip per bit
+/// took a large share of a hop's time).
+fn deinterleave(words: [u64; 3], len: usize, d: usize) -> ([u64; MAX_DIMS], [u8; MAX_DIMS]) {
+    let mut coords = [0u64; MAX_DIMS];
+    let mut taken = [0u8; MAX_DIMS];
+    if d == 2 {
+        // The default, and the case with the longest paths: a shift-and-mask de-interleave.
+        // Two coordinates of 64 bits use up the first 128 bits.
+        let len = len.min(128);
+        let keep = if len == 0 {
+            0
+        } else {
+            u128::MAX << (128 - len)
+        };
+        let x = (((words[0] as u128) << 64) | words[1] as u128) & keep;
+        coords[0] = even_bits(x >> 1);
+        coords[1] = even_bits(x);
+        taken[0] = len.div_ceil(2) as u8;
+        taken[1] = (len / 2) as u8;
+        return (coords, taken);
+    }
+    // One dimension at a time, its bits gathered in a register.
+    for j in 0..d.min(len) {
+        let (mut c, mut n, mut k) = (0u64, 0u8, j);
+        while k < len && n < 64 {
+            c |= ((words[k / 64] >> (63 - k % 64)) & 1) << (63 - n);
+            n += 1;
+            k += d;
+        }
+        coords[j] = c;
+        taken[j] = n;
+    }
+    (coords, taken)
+}
+
+/// Bits 0, 2, 4, ... of `x` (counting from the least significant), packed in order.
 fn even_bits(x: u128) -> u64 {
     let mut x = x & 0x5555_5555_5555_5555_5555_5555_5555_5555;
     x = (x | x >> 1) & 0x3333_3333_3333_3333_3333_3333_3333_3333;
@@ -185,35 +224,8 @@ impl Zone {
 
     /// The zone's extent per dimension in `d` dimensions.
     pub fn bounds(&self, d: usize) -> Bounds {
-        let mut b = Bounds {
-            lo: [0; MAX_DIMS],
-            levels: [0; MAX_DIMS],
-        };
-        let path = self.path();
-        let depth = self.depth as usize;
-        if d == 2 {
-            // The default, and the case with the longest paths: a shift-and-mask
-            // de-interleave instead of a loop over the bits.
-            b.lo[0] = even_bits(path >> 1);
-            b.lo[1] = even_bits(path);
-            b.levels[0] = self.depth.div_ceil(2);
-            b.levels[1] = self.depth / 2;
-            return b;
-        }
-        // One dimension at a time, gathering its bits `j, j+d, ...` in registers: every
-        // lookup hop computes this for each neighbour, and the bit-by-bit walk that
-        // cycled through the dimensions in memory was most of a hop's time.
-        for j in 0..d.min(depth) {
-            let (mut lo, mut level, mut k) = (0u64, 0u32, j);
-            while k < depth && level < 64 {
-                lo |= (((path >> (127 - k)) & 1) as u64) << (63 - level);
-                level += 1;
-                k += d;
-            }
-            b.lo[j] = lo;
-            b.levels[j] = level as u8;
-        }
-        b
+        let (lo, levels) = deinterleave([self.hi, self.lo, 0], self.depth as usize, d);
+        Bounds { lo, levels }
     }
 }
 
@@ -226,34 +238,15 @@ pub struct Point {
 impl Point {
     /// The point of `key` in `d` dimensions.
     pub fn of(key: &Key, d: usize) -> Point {
-        if d == 2 {
-            // 64 bits per coordinate use up exactly the 128 bits of the path.
-            let path = key_path(key);
-            let mut coords = [0u64; MAX_DIMS];
-            coords[0] = even_bits(path >> 1);
-            coords[1] = even_bits(path);
-            return Point { coords };
-        }
-        let bytes = key.as_bytes();
-        // The key as big-endian 64-bit words (the last one padded), so bit `k` is one
-        // shift away; each coordinate then gathers its bits in a register, as in
-        // [`Zone::bounds`].
         let mut words = [0u64; 3];
-        for (w, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
+        for (w, chunk) in words.iter_mut().zip(key.as_bytes().chunks(8)) {
             let mut b = [0u8; 8];
             b[..chunk.len()].copy_from_slice(chunk);
             *w = u64::from_be_bytes(b);
         }
-        let mut coords = [0u64; MAX_DIMS];
-        for (j, c) in coords.iter_mut().enumerate().take(d) {
-            let (mut taken, mut k) = (0u32, j);
-            while k < overlay::id::KEY_BITS as usize && taken < 64 {
-                *c |= ((words[k / 64] >> (63 - k % 64)) & 1) << (63 - taken);
-                taken += 1;
-                k += d;
-            }
+        Point {
+            coords: deinterleave(words, overlay::id::KEY_BITS as usize, d).0,
         }
-        Point { coords }
     }
 
     /// Coordinate `j` as a fraction in `[0, 1)`.
