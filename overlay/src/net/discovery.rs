@@ -46,6 +46,17 @@ impl Discovery {
         new
     }
 
+    /// Records a peer that asked us which overlay we are in: it is on the LAN too, even
+    /// if mDNS has not told us. (libp2p's mDNS stops querying once it hears one answer,
+    /// so a node that starts a moment later is found by the earlier nodes only through its
+    /// hello; without this they could create an overlay without waiting for it.) Returns
+    /// whether the peer is new.
+    pub(crate) fn asked_by(&mut self, peer: PeerId) -> bool {
+        let new = !self.lan.contains_key(&peer);
+        self.lan.entry(peer).or_default();
+        new
+    }
+
     /// Peers found on the LAN.
     pub(crate) fn peers(&self) -> impl Iterator<Item = &PeerId> {
         self.lan.keys()
@@ -141,6 +152,30 @@ mod tests {
             d_small.decide(&contact(small), "chord", later),
             Decision::Create
         );
+        d.answered(small, reply(small, "chord", true));
+        assert_eq!(
+            d.decide(&contact(mid), "chord", now),
+            Decision::Join(contact(small))
+        );
+    }
+
+    #[test]
+    fn a_peer_known_only_by_its_hello_is_waited_for() {
+        // mDNS showed `mid` only `large`; `small` started a moment later, found `mid` and
+        // asked it. `mid` must not create before it has heard `small`.
+        let now = Instant::now();
+        let mut peers: Vec<PeerId> = (0..3).map(|_| PeerId::random()).collect();
+        peers.sort_by_key(node_id_of);
+        let (small, mid, large) = (peers[0], peers[1], peers[2]);
+        let mut d = Discovery::default();
+        d.found(large, Multiaddr::empty());
+        d.answered(large, reply(large, "chord", false));
+        assert_eq!(d.decide(&contact(mid), "chord", now), Decision::Create);
+        assert!(d.asked_by(small));
+        assert!(!d.asked_by(small));
+        assert_eq!(d.decide(&contact(mid), "chord", now), Decision::Wait);
+        d.answered(small, reply(small, "chord", false));
+        assert_eq!(d.decide(&contact(mid), "chord", now), Decision::Wait);
         d.answered(small, reply(small, "chord", true));
         assert_eq!(
             d.decide(&contact(mid), "chord", now),

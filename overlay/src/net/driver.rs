@@ -532,9 +532,14 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
         use request_response::{Event as RrEvent, Message};
         match ev {
             RrEvent::Message {
+                peer,
                 message: Message::Request { channel, .. },
                 ..
             } => {
+                if self.discovery.deadline.is_some() && self.discovery.asked_by(peer) {
+                    info!(%peer, "a peer on the LAN found us before mDNS showed it to us");
+                    self.say_hello(peer);
+                }
                 let reply = HelloReply {
                     contact: self.swarm.behaviour().overlay.contact().clone(),
                     overlay: R::NAME.to_string(),
