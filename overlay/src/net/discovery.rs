@@ -124,12 +124,17 @@ mod tests {
         }
     }
 
+    /// Three random peers, in the order of their node ids.
+    fn three_peers_by_id() -> (PeerId, PeerId, PeerId) {
+        let mut peers: Vec<PeerId> = (0..3).map(|_| PeerId::random()).collect();
+        peers.sort_by_key(node_id_of);
+        (peers[0], peers[1], peers[2])
+    }
+
     #[test]
     fn the_smallest_id_creates_and_the_others_join_through_a_joined_peer() {
         let now = Instant::now();
-        let mut peers: Vec<PeerId> = (0..3).map(|_| PeerId::random()).collect();
-        peers.sort_by_key(node_id_of);
-        let (small, mid, large) = (peers[0], peers[1], peers[2]);
+        let (small, mid, large) = three_peers_by_id();
         let mut d = Discovery {
             deadline: Some(now + Duration::from_secs(3)),
             ..Discovery::default()
@@ -164,9 +169,7 @@ mod tests {
         // mDNS showed `mid` only `large`; `small` started a moment later, found `mid` and
         // asked it. `mid` must not create before it has heard `small`.
         let now = Instant::now();
-        let mut peers: Vec<PeerId> = (0..3).map(|_| PeerId::random()).collect();
-        peers.sort_by_key(node_id_of);
-        let (small, mid, large) = (peers[0], peers[1], peers[2]);
+        let (small, mid, large) = three_peers_by_id();
         let mut d = Discovery::default();
         d.found(large, Multiaddr::empty());
         d.answered(large, reply(large, "chord", false));
