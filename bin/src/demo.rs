@@ -9,7 +9,7 @@ use overlay::{Key, Routing};
 use rand::RngExt;
 
 use crate::bench::progress::bar;
-use crate::daemon::node_config;
+use crate::daemon::{dht_config, node_config};
 use crate::loopback::start_nodes;
 use crate::net_cli::DemoArgs;
 use crate::overlays::{WithNetRouting, with_net_routing};
@@ -101,7 +101,8 @@ async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -
     let mut nodes = start_nodes::<R>(
         n,
         &config,
-        &node_config(args.replication, round),
+        &node_config(),
+        &dht_config(args.replication, round),
         args.quiet,
     )
     .await?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
-use overlay::{NodeConfig, Routing};
+use overlay::{DhtConfig, NodeConfig, Routing};
 use rand::RngExt;
 
 use crate::bench::progress::bar;
@@ -24,6 +24,7 @@ pub async fn start_nodes<R: Routing<Addr = PeerAddr>>(
     n: usize,
     routing: &R::Config,
     node: &NodeConfig,
+    dht: &DhtConfig,
     quiet: bool,
 ) -> Result<Vec<NetHandle>> {
     let pb = bar(n as u64, &format!("{} join", R::NAME), quiet);
@@ -36,6 +37,7 @@ pub async fn start_nodes<R: Routing<Addr = PeerAddr>>(
         let handle = spawn::<R>(NetConfig {
             routing: routing.clone(),
             node: node.clone(),
+            dht: dht.clone(),
             listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid multiaddr")],
             bootstrap,
             mdns: false,

@@ -176,14 +176,15 @@ async fn scenario() -> Result<()> {
             addrs: vec![],
         },
     );
-    let find = |from: Contact<PeerAddr>| Envelope::<()> {
+    let find = |from: Contact<PeerAddr>| Envelope::<(), ()> {
         from,
+        app: None,
         wire: Wire::Request {
             id: 1,
             body: Request::FindNext { key, avoid: vec![] },
         },
     };
-    let encode = |e: &Envelope<()>| {
+    let encode = |e: &Envelope<(), ()>| {
         let mut buf = Vec::new();
         cbor4ii::serde::to_writer(&mut buf, e).unwrap();
         buf

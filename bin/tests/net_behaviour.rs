@@ -10,8 +10,8 @@ use dht_chord::{Chord, ChordConfig};
 use libp2p::futures::StreamExt;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
-use overlay::net::{NetConfig, OverlayBehaviour, OverlayEvent, PeerAddr, spawn};
-use overlay::{Event, Key, NodeConfig};
+use overlay::net::{DefaultNetEvent, NetConfig, OverlayBehaviour, OverlayEvent, PeerAddr, spawn};
+use overlay::{DhtEvent, Event, Key, NodeConfig};
 
 type ChordNode = Chord<PeerAddr>;
 
@@ -67,7 +67,7 @@ async fn app_swarm() -> Result<Swarm<App>> {
             break address;
         }
     };
-    swarm.behaviour_mut().overlay.start(vec![addr], None)?;
+    swarm.behaviour_mut().overlay.start(vec![addr])?;
     Ok(swarm)
 }
 
@@ -75,7 +75,7 @@ async fn app_swarm() -> Result<Swarm<App>> {
 async fn until<T>(
     a: &mut Swarm<App>,
     b: &mut Swarm<App>,
-    mut want: impl FnMut(&Event<PeerAddr>) -> Option<T>,
+    mut want: impl FnMut(&Event<PeerAddr, DefaultNetEvent>) -> Option<T>,
 ) -> Result<T> {
     let wait = async {
         loop {
@@ -122,14 +122,14 @@ async fn overlay_behaviour_composes_with_other_behaviours() -> Result<()> {
         .behaviour_mut()
         .overlay
         .put(key, Some(b"beside identify".to_vec()));
-    until(&mut second, &mut first, |e| match e {
-        Event::PutDone { op, result, .. } if *op == put => Some(result.clone()),
+    until(&mut second, &mut first, |e| match e.app() {
+        Some(DhtEvent::PutDone { op, result, .. }) if *op == put => Some(result.clone()),
         _ => None,
     })
     .await??;
     let get = first.behaviour_mut().overlay.get(key);
-    let value = until(&mut first, &mut second, |e| match e {
-        Event::GetDone { op, result, .. } if *op == get => Some(result.clone()),
+    let value = until(&mut first, &mut second, |e| match e.app() {
+        Some(DhtEvent::GetDone { op, result, .. }) if *op == get => Some(result.clone()),
         _ => None,
     })
     .await??;

@@ -10,7 +10,7 @@ use dht_chord::{Chord, ChordConfig};
 use dht_pastry::{Pastry, PastryConfig};
 use dht_tapestry::{Tapestry, TapestryConfig};
 use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
-use overlay::{Key, NodeConfig, Routing};
+use overlay::{DhtConfig, Key, NodeConfig, Routing};
 
 const NODES: usize = 16;
 const KEYS: usize = 40;
@@ -21,10 +21,13 @@ fn net_config<C: Default>(routing: C, bootstrap: Option<&NetHandle>) -> NetConfi
     NetConfig {
         routing,
         node: NodeConfig {
-            replication: 3,
             request_timeout: Duration::from_secs(2),
-            repair_interval: ROUND * 2,
             ..NodeConfig::default()
+        },
+        dht: DhtConfig {
+            replication: 3,
+            repair_interval: ROUND * 2,
+            ..DhtConfig::default()
         },
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
         bootstrap: bootstrap

@@ -15,6 +15,8 @@ use std::time::Duration;
 use rand::RngExt;
 
 use crate::Key;
+use crate::apps::Layer;
+use crate::dht::{DhtCommand, DhtEvent, DhtMsg};
 use crate::io::{Command, Event};
 use crate::sim::{SimConfig, SimRouting, Simulator};
 use crate::time::Time;
@@ -39,18 +41,30 @@ pub fn grown<R: SimRouting>(config: &R::Config, n: usize, seed: u64) -> Simulato
     sim
 }
 
+/// Runs the DHT command `cmd` (tagged `op`) at node `from` until its answer arrives.
+pub fn dht<R: SimRouting>(
+    sim: &mut Simulator<R>,
+    from: u32,
+    op: u64,
+    cmd: DhtCommand,
+) -> Option<DhtEvent> {
+    let done = |e: &Event<u32, _>| matches!(e.app(), Some(DhtEvent::PutDone { op: o, .. } | DhtEvent::GetDone { op: o, .. }) if *o == op);
+    sim.execute(from, Command::app(cmd), done, OP_TIMEOUT)
+        .and_then(|e| e.app().cloned())
+}
+
 fn put<R: SimRouting>(sim: &mut Simulator<R>, from: u32, op: u64, key: Key, value: Vec<u8>) {
-    let done = sim.execute(from, Command::Put { op, key, value }, op, OP_TIMEOUT);
+    let done = dht(sim, from, op, DhtCommand::Put { op, key, value });
     assert!(
-        matches!(done, Some(Event::PutDone { result: Ok(()), .. })),
+        matches!(done, Some(DhtEvent::PutDone { result: Ok(()), .. })),
         "{}: put {key:?} from node {from} gave {done:?}",
         R::NAME
     );
 }
 
 fn get<R: SimRouting>(sim: &mut Simulator<R>, from: u32, op: u64, key: Key) -> Option<Vec<u8>> {
-    match sim.execute(from, Command::Get { op, key }, op, OP_TIMEOUT) {
-        Some(Event::GetDone { result: Ok(v), .. }) => v,
+    match dht(sim, from, op, DhtCommand::Get { op, key }) {
+        Some(DhtEvent::GetDone { result: Ok(v), .. }) => v,
         other => panic!("{}: get {key:?} from node {from} gave {other:?}", R::NAME),
     }
 }
@@ -143,17 +157,17 @@ pub fn put_get_from_any_node<R: SimRouting>(config: &R::Config) {
     }
     op += 1;
     let first = nodes[0];
-    let removed = sim.execute(
+    let removed = dht(
+        &mut sim,
         first,
-        Command::Remove {
+        op,
+        DhtCommand::Remove {
             op,
             key: Key::hash("key-0"),
         },
-        op,
-        OP_TIMEOUT,
     );
     assert!(
-        matches!(removed, Some(Event::PutDone { result: Ok(()), .. })),
+        matches!(removed, Some(DhtEvent::PutDone { result: Ok(()), .. })),
         "{}: remove gave {removed:?}",
         R::NAME
     );
@@ -224,9 +238,10 @@ pub fn crash_then_repair_keeps_surviving_keys<R: SimRouting>(config: &R::Config)
     }
     victims.truncate(NODES / 4);
     let held_by = |sim: &Simulator<R>, k: &Key| {
-        sim.live()
-            .iter()
-            .any(|a| sim.node(*a).is_some_and(|n| n.store().get(k).is_some()))
+        sim.live().iter().any(|a| {
+            sim.node(*a)
+                .is_some_and(|n| n.apps().0.store().get(k).is_some())
+        })
     };
     for v in &victims {
         sim.crash(*v);
@@ -276,7 +291,7 @@ pub fn bad_input_changes_nothing<R: SimRouting>(config: &R::Config) {
     let addr = sim.live()[0];
     let peer = sim.contact(sim.live()[1]).clone();
     let before = format!("{:?}", sim.node(addr).expect("live"));
-    let good = Wire::<u32, R::Msg>::Request {
+    let good = Wire::<u32, R::Msg, Layer<DhtMsg, crate::Nothing>>::Request {
         id: 7,
         body: Request::FindNext {
             key: Key::hash("x"),
@@ -293,16 +308,16 @@ pub fn bad_input_changes_nothing<R: SimRouting>(config: &R::Config) {
             .max_message_bytes
             + 1
     ];
-    let forged = Wire::<u32, R::Msg>::Response {
+    let forged = Wire::<u32, R::Msg, Layer<DhtMsg, crate::Nothing>>::Response {
         id: 999_999,
         body: crate::wire::Response::Ack,
     }
     .encode();
-    let too_long = Wire::<u32, R::Msg>::Request {
+    let too_long = Wire::<u32, R::Msg, Layer<DhtMsg, crate::Nothing>>::Request {
         id: 8,
-        body: Request::Offer {
+        body: Request::App(Layer::Head(DhtMsg::Offer {
             entries: vec![(Key::ZERO, crate::Version::new(Time::ZERO, Key::ZERO)); 5000],
-        },
+        })),
     }
     .encode();
     let inputs: Vec<(&str, Vec<u8>)> = vec![

@@ -4,22 +4,24 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use crate::app::TimerId;
+use crate::apps::{AppSet, Pick};
 use crate::contact::Contact;
-use crate::error::{DhtError, LookupError};
+use crate::error::LookupError;
 use crate::id::Key;
 use crate::routing::Routing;
 use crate::time::Time;
 use crate::wire::WireOf;
 
-/// A request from the application or the operator to one node.
+/// A request from the operator or the application's user to one node.
 #[derive(Clone, Debug)]
-pub enum Command<A> {
+pub enum Command<A, C> {
     /// Join through `bootstrap`, or start a new overlay.
     Join {
         /// A node already in the overlay.
         bootstrap: Option<Contact<A>>,
     },
-    /// Hand all data over and leave.
+    /// Let every application finish (the DHT hands its data over), then leave.
     Leave,
     /// Find `key`'s root; answered by [`Event::LookupDone`] with the same `op`.
     Lookup {
@@ -28,44 +30,27 @@ pub enum Command<A> {
         /// Key to look up.
         key: Key,
     },
-    /// Store `value` under `key` on its replica set; answered by [`Event::PutDone`].
-    Put {
-        /// Caller's tag.
-        op: u64,
-        /// Key.
-        key: Key,
-        /// Value.
-        value: Vec<u8>,
-    },
-    /// Read `key`; answered by [`Event::GetDone`].
-    Get {
-        /// Caller's tag.
-        op: u64,
-        /// Key.
-        key: Key,
-    },
-    /// Remove `key` (writes a tombstone); answered by [`Event::PutDone`].
-    Remove {
-        /// Caller's tag.
-        op: u64,
-        /// Key.
-        key: Key,
-    },
-    /// Route `payload` to `key`'s root, hop by hop (the common API's `route`).
-    Route {
-        /// Destination key.
-        key: Key,
-        /// Application payload.
-        payload: Vec<u8>,
-    },
+    /// A command for one of the node's applications.
+    App(C),
 }
 
-/// Something that happened at a node, for the application and the driver.
+impl<A, C> Command<A, C> {
+    /// A command for the application whose command type is `X` (its position in the set
+    /// is inferred).
+    pub fn app<X, I>(cmd: X) -> Self
+    where
+        C: Pick<X, I>,
+    {
+        Command::App(C::inject(cmd))
+    }
+}
+
+/// Something that happened at a node, for the driver and the application's user.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Event<A> {
+pub enum Event<A, E> {
     /// The node finished joining.
     Joined,
-    /// The node handed its data over and left; the driver may drop it.
+    /// Every application finished and the node left; the driver may drop it.
     Left,
     /// A lookup finished.
     LookupDone {
@@ -84,102 +69,100 @@ pub enum Event<A> {
         /// Time from start to finish.
         latency: Duration,
     },
-    /// A put or remove finished.
-    PutDone {
-        /// Caller's tag.
-        op: u64,
-        /// The key.
-        key: Key,
-        /// Outcome.
-        result: Result<(), DhtError>,
-    },
-    /// A get finished; `Ok(None)` when no replica holds a value.
-    GetDone {
-        /// Caller's tag.
-        op: u64,
-        /// The key.
-        key: Key,
-        /// The value, none, or the failure.
-        result: Result<Option<Vec<u8>>, DhtError>,
-        /// Hops of the lookup that found the root.
-        hops: u32,
-    },
-    /// A routed message reached this node, its root (the `deliver` up-call, when no
-    /// application is installed).
-    Delivered {
-        /// Destination key.
-        key: Key,
-        /// Payload.
-        payload: Vec<u8>,
-        /// Hops taken.
-        hops: u32,
-    },
-    /// The neighbour set changed (the `update` up-call).
+    /// The neighbour set changed (the `update` up-call), when
+    /// [`crate::NodeConfig::report_updates`] asks for it.
     NeighborUpdate {
         /// The neighbour.
         node: Contact<A>,
         /// Entered (true) or left (false).
         joined: bool,
     },
+    /// An application's event.
+    App(E),
 }
 
-/// A timer of a node: the routing algorithm's, or one of the node's own.
+impl<A, E> Event<A, E> {
+    /// The event of the application whose event type is `X`, if this is one.
+    pub fn app<X, I>(&self) -> Option<&X>
+    where
+        E: Pick<X, I>,
+    {
+        match self {
+            Event::App(e) => e.project(),
+            _ => None,
+        }
+    }
+}
+
+/// A timer of a node: the routing algorithm's, an application's, or the node's own.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NodeTimer<T> {
+pub enum NodeTimer<T, U> {
     /// The routing algorithm's timer.
     Routing(T),
+    /// An application's timer, dropped if it was cancelled.
+    App {
+        /// Its id.
+        id: TimerId,
+        /// What fires.
+        timer: U,
+    },
     /// Time to fail the requests whose deadline has passed.
     RequestTimeouts,
-    /// Periodic replica repair.
-    Repair,
-    /// Repair soon after a neighbour-set change.
-    RepairSoon,
 }
+
+/// The timer type of a node of `R` hosting `S`.
+pub type TimerOf<R, S> =
+    NodeTimer<<R as Routing>::Timer, <S as AppSet<<R as Routing>::Addr>>::Timer>;
+/// The command type of a node of `R` hosting `S`.
+pub type CommandOf<R, S> =
+    Command<<R as Routing>::Addr, <S as AppSet<<R as Routing>::Addr>>::Command>;
+/// The event type of a node of `R` hosting `S`.
+pub type EventOf<R, S> = Event<<R as Routing>::Addr, <S as AppSet<<R as Routing>::Addr>>::Event>;
 
 /// Input to [`crate::Node::handle`].
 #[derive(Debug)]
-pub enum Input<R: Routing> {
+pub enum Input<R: Routing, S: AppSet<R::Addr>> {
     /// A message from a peer.
     Message {
         /// Sender.
         from: Contact<R::Addr>,
         /// Message.
-        msg: WireOf<R>,
+        msg: WireOf<R, S>,
     },
     /// A timer the node set fired.
-    Timer(NodeTimer<R::Timer>),
+    Timer(TimerOf<R, S>),
     /// A command.
-    Command(Command<R::Addr>),
+    Command(CommandOf<R, S>),
 }
 
 /// Output of a [`crate::Node`], for its driver to carry out.
 #[derive(Debug)]
-pub enum Output<R: Routing> {
+pub enum Output<R: Routing, S: AppSet<R::Addr>> {
     /// Deliver `msg` to `to`.
     Send {
         /// Destination.
         to: Contact<R::Addr>,
         /// Message.
-        msg: WireOf<R>,
+        msg: WireOf<R, S>,
     },
     /// Hand `timer` back after `after`.
     Timer {
         /// Delay.
         after: Duration,
         /// What fires.
-        timer: NodeTimer<R::Timer>,
+        timer: TimerOf<R, S>,
     },
     /// Report an event.
-    Event(Event<R::Addr>),
+    Event(EventOf<R, S>),
 }
 
 /// The driver's side of one call into a node: the time, the seeded generator, and where
 /// outputs go.
-pub struct Ctx<'a, R: Routing> {
+pub struct Ctx<'a, R: Routing, S: AppSet<R::Addr>> {
     /// Current time.
     pub now: Time,
     /// The driver's seeded generator.
     pub rng: &'a mut dyn Rng,
     /// Outputs are appended here.
-    pub out: &'a mut Vec<Output<R>>,
+    pub out: &'a mut Vec<Output<R, S>>,
 }

@@ -1,6 +1,7 @@
 //! Iterative lookup, the same for every routing algorithm: the initiator asks one node
 //! after another for its [`Step`] towards the key, until one names the root.
 
+use crate::apps::AppSet;
 use crate::contact::Contact;
 use crate::error::LookupError;
 use crate::id::{Key, NodeId};
@@ -23,8 +24,13 @@ pub(crate) enum Owner {
     User(u64),
     /// The routing algorithm (join, fix fingers, ...).
     Routing(u64),
-    /// A DHT operation.
-    Dht(u64),
+    /// An application: its index in the node's set, and its tag.
+    App {
+        /// The application's index.
+        app: usize,
+        /// Its tag.
+        tag: u64,
+    },
 }
 
 /// One lookup in progress.
@@ -44,11 +50,11 @@ pub(crate) struct Lookup<A> {
     fallback: Vec<Contact<A>>,
 }
 
-impl<R: Routing> Node<R> {
+impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
     /// Starts a lookup for `key`; with `via`, the first query goes there (joining).
     pub(crate) fn start_lookup(
         &mut self,
-        ctx: &mut Ctx<'_, R>,
+        ctx: &mut Ctx<'_, R, S>,
         key: Key,
         owner: Owner,
         via: Option<Contact<R::Addr>>,
@@ -90,7 +96,7 @@ impl<R: Routing> Node<R> {
     }
 
     /// A queried node answered with its step.
-    pub(crate) fn lookup_answer(&mut self, ctx: &mut Ctx<'_, R>, lid: u64, step: Step<R::Addr>) {
+    pub(crate) fn lookup_answer(&mut self, ctx: &mut Ctx<'_, R, S>, lid: u64, step: Step<R::Addr>) {
         let Some(l) = self.lookups.get_mut(&lid) else {
             return;
         };
@@ -104,7 +110,7 @@ impl<R: Routing> Node<R> {
         self.lookup_step(ctx, lid, step);
     }
 
-    fn lookup_step(&mut self, ctx: &mut Ctx<'_, R>, lid: u64, step: Step<R::Addr>) {
+    fn lookup_step(&mut self, ctx: &mut Ctx<'_, R, S>, lid: u64, step: Step<R::Addr>) {
         let me = self.me().id;
         let Some(l) = self.lookups.get_mut(&lid) else {
             return;
@@ -133,7 +139,7 @@ impl<R: Routing> Node<R> {
     }
 
     /// The query in flight failed (timeout or a peer not serving): try the next candidate.
-    pub(crate) fn lookup_query_failed(&mut self, ctx: &mut Ctx<'_, R>, lid: u64) {
+    pub(crate) fn lookup_query_failed(&mut self, ctx: &mut Ctx<'_, R, S>, lid: u64) {
         let Some(l) = self.lookups.get_mut(&lid) else {
             return;
         };
@@ -147,7 +153,7 @@ impl<R: Routing> Node<R> {
         self.lookup_query_next(ctx, lid);
     }
 
-    fn lookup_query_next(&mut self, ctx: &mut Ctx<'_, R>, lid: u64) {
+    fn lookup_query_next(&mut self, ctx: &mut Ctx<'_, R, S>, lid: u64) {
         let max_hops = self.cfg.max_hops;
         let Some(l) = self.lookups.get_mut(&lid) else {
             return;
@@ -194,7 +200,7 @@ impl<R: Routing> Node<R> {
 
     fn finish_lookup(
         &mut self,
-        ctx: &mut Ctx<'_, R>,
+        ctx: &mut Ctx<'_, R, S>,
         lid: u64,
         result: Result<Vec<Contact<R::Addr>>, LookupError>,
     ) {
@@ -214,7 +220,9 @@ impl<R: Routing> Node<R> {
             Owner::Routing(tag) => self.call_routing(ctx, |r, out| {
                 r.on_lookup_done(out, tag, result.as_deref().map_err(|e| *e))
             }),
-            Owner::Dht(op) => self.dht_lookup_done(ctx, op, result, l.hops),
+            Owner::App { app, tag } => self.call_apps(ctx, |apps, cx| {
+                apps.on_lookup_done(cx, app, tag, result, l.hops)
+            }),
         }
     }
 }

@@ -1,17 +1,18 @@
-//! One overlay node: a routing algorithm plus the parts every algorithm shares (requests
-//! and timeouts, iterative lookup, `route`, the DHT), as one sans-IO state machine.
+//! One overlay node: a routing algorithm, the parts every algorithm shares (requests and
+//! timeouts, iterative lookup, `route`), and the applications it hosts, as one sans-IO
+//! state machine.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app::Application;
+use crate::app::{AppAction, AppCtx, TimerId};
+use crate::apps::{AppSet, SetCtx};
 use crate::config::NodeConfig;
 use crate::contact::Contact;
 use crate::dht::Dht;
 use crate::error::{DecodeError, ProtocolError};
-use crate::io::{Command, Ctx, Event, Input, NodeTimer, Output};
+use crate::io::{Command, CommandOf, Ctx, Event, Input, NodeTimer, Output, TimerOf};
 use crate::lookup::Lookup;
 use crate::routing::{Action, Out, ReqId, Routing};
 use crate::small_map::SmallMap;
@@ -20,35 +21,47 @@ use crate::wire::{Request, Response, Wire, WireOf};
 
 /// Why an outgoing request was sent: where its response or failure goes.
 #[derive(Clone, Debug)]
-pub(crate) enum Purpose {
+pub(crate) enum Purpose<A, P> {
     /// The routing algorithm's own request.
     Routing,
     /// A query of an iterative lookup.
     Lookup(u64),
-    /// A DHT operation's store or fetch.
-    DhtOp(u64),
-    /// A copy to a replica; nothing waits for it.
-    Replicate,
-    /// Anti-entropy offer of these keys.
-    Offer(Vec<crate::id::Key>),
-    /// Hand-over of data while leaving.
-    Handover,
-    /// A routed message, kept to retry another next hop if this one fails.
-    Route {
-        key: crate::id::Key,
-        payload: Vec<u8>,
-        hops: u32,
-    },
+    /// A request of the application at this index of the set.
+    App(usize),
+    /// A routed message, kept to try another next hop if this one fails.
+    Route(Box<Routed<A, P>>),
+}
+
+/// A routed message on its way through this node.
+#[derive(Clone, Debug)]
+pub(crate) struct Routed<A, P> {
+    pub(crate) key: crate::id::Key,
+    pub(crate) msg: P,
+    pub(crate) origin: Contact<A>,
+    /// Hops taken to reach this node.
+    pub(crate) hops: u32,
+    /// The hop it came from (`None` at its source).
+    pub(crate) prev: Option<Contact<A>>,
+    /// Next hops that failed it here.
+    pub(crate) avoid: Vec<crate::id::NodeId>,
 }
 
 /// A request waiting for its response.
 #[derive(Clone, Debug)]
-pub(crate) struct Pending<A> {
+pub(crate) struct Pending<A, P> {
     pub(crate) to: Contact<A>,
     /// When the request counts as failed.
     pub(crate) deadline: Time,
-    pub(crate) purpose: Purpose,
+    pub(crate) purpose: Purpose<A, P>,
 }
+
+/// An application action of a node of `R` hosting `S`.
+type AppActionOf<R, S> = AppAction<
+    <R as Routing>::Addr,
+    <S as AppSet<<R as Routing>::Addr>>::Msg,
+    <S as AppSet<<R as Routing>::Addr>>::Timer,
+    <S as AppSet<<R as Routing>::Addr>>::Event,
+>;
 
 /// Where a node is in its life cycle.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -76,25 +89,31 @@ pub struct NodeStats {
     pub rejected: u64,
 }
 
-/// A node of routing algorithm `R` with the DHT on top.
-pub struct Node<R: Routing> {
+/// The applications a node hosts when none are named: the DHT alone.
+pub type DefaultApps<A> = crate::apps![Dht<A>];
+
+/// A node of routing algorithm `R` hosting the applications `S` (by default the DHT).
+pub struct Node<R: Routing, S: AppSet<R::Addr> = DefaultApps<<R as Routing>::Addr>> {
     pub(crate) routing: R,
+    pub(crate) apps: S,
     /// Shared among the nodes of one simulation: a million copies would cost 100 MiB.
     pub(crate) cfg: Arc<NodeConfig>,
     pub(crate) phase: Phase,
     pub(crate) next_id: u64,
-    pub(crate) pending: SmallMap<ReqId, Pending<R::Addr>>,
+    pub(crate) pending: SmallMap<ReqId, Pending<R::Addr, S::Msg>>,
     pub(crate) lookups: SmallMap<u64, Lookup<R::Addr>>,
-    pub(crate) dht: Dht<R::Addr>,
     pub(crate) stats: NodeStats,
     /// When the armed request-timeout timer fires, if one is armed. One timer per node
     /// serves every pending request.
     timeout_armed: Option<Time>,
-    pub(crate) app: Option<Box<dyn Application<R::Addr>>>,
+    /// Application timers cancelled before they fired.
+    cancelled: Vec<TimerId>,
+    /// A bit per application still finishing its work before the node leaves.
+    leaving: u64,
     scratch: Vec<Action<R::Addr, R::Msg, R::Timer>>,
 }
 
-impl<R: Routing> fmt::Debug for Node<R> {
+impl<R: Routing, S: AppSet<R::Addr>> fmt::Debug for Node<R, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Node")
             .field("routing", &self.routing)
@@ -102,23 +121,25 @@ impl<R: Routing> fmt::Debug for Node<R> {
             .field("next_id", &self.next_id)
             .field("pending", &self.pending)
             .field("lookups", &self.lookups)
-            .field("dht", &self.dht)
+            .field("apps", &self.apps)
             .finish()
     }
 }
 
 impl<R: Routing> Node<R> {
-    /// A node that has not joined yet.
+    /// A node with the DHT (default parameters) that has not joined yet.
     pub fn new(me: Contact<R::Addr>, routing: &R::Config, cfg: NodeConfig) -> Self {
-        Self::with_routing(R::new(me, routing), cfg)
+        Self::with_apps(R::new(me, routing), (Dht::default(), ()), cfg)
     }
+}
 
-    /// A node around an already-built routing state (the simulator's oracle build).
-    /// `cfg` may be shared with other nodes.
-    pub fn with_routing(routing: R, cfg: impl Into<Arc<NodeConfig>>) -> Self {
+impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
+    /// A node around a routing state (new, or already built by the simulator's oracle)
+    /// hosting `apps`. `cfg` may be shared with other nodes.
+    pub fn with_apps(routing: R, apps: S, cfg: impl Into<Arc<NodeConfig>>) -> Self {
         Node {
             routing,
-            dht: Dht::default(),
+            apps,
             cfg: cfg.into(),
             phase: Phase::Idle,
             next_id: 0,
@@ -126,7 +147,8 @@ impl<R: Routing> Node<R> {
             lookups: SmallMap::default(),
             stats: NodeStats::default(),
             timeout_armed: None,
-            app: None,
+            cancelled: Vec::new(),
+            leaving: 0,
             scratch: Vec::new(),
         }
     }
@@ -135,7 +157,7 @@ impl<R: Routing> Node<R> {
     /// any messages (its tables are already complete).
     pub fn start_prebuilt(
         &mut self,
-        ctx: &mut Ctx<'_, R>,
+        ctx: &mut Ctx<'_, R, S>,
         routing_timers: Vec<(Duration, R::Timer)>,
     ) {
         self.phase = Phase::Joined;
@@ -145,12 +167,7 @@ impl<R: Routing> Node<R> {
                 timer: NodeTimer::Routing(timer),
             });
         }
-        self.arm_repair(ctx);
-    }
-
-    /// Installs the application that receives the `forward`, `deliver` and `update` up-calls.
-    pub fn set_application(&mut self, app: Box<dyn Application<R::Addr>>) {
-        self.app = Some(app);
+        self.call_apps(ctx, |apps, c| apps.on_joined(c));
     }
 
     /// This node.
@@ -163,19 +180,20 @@ impl<R: Routing> Node<R> {
         &self.routing
     }
 
-    /// The records this node holds.
-    pub fn store(&self) -> &crate::store::Store {
-        &self.dht.store
+    /// The applications it hosts.
+    pub fn apps(&self) -> &S {
+        &self.apps
     }
 
-    /// The record store, for a driver that persists it ([`crate::store::Store::track_changes`]).
-    pub fn store_mut(&mut self) -> &mut crate::store::Store {
-        &mut self.dht.store
+    /// The applications it hosts, for a driver that reaches into one (the libp2p driver
+    /// persists the DHT's records).
+    pub fn apps_mut(&mut self) -> &mut S {
+        &mut self.apps
     }
 
     /// A request sent by this node cannot reach its peer (the driver found it unreachable
     /// before the timeout): handled at once as a timeout.
-    pub fn request_unreachable(&mut self, ctx: &mut Ctx<'_, R>, id: ReqId) {
+    pub fn request_unreachable(&mut self, ctx: &mut Ctx<'_, R, S>, id: ReqId) {
         if let Some(p) = self.pending.remove(&id) {
             self.stats.timeouts += 1;
             self.request_failed(ctx, id, p);
@@ -201,7 +219,7 @@ impl<R: Routing> Node<R> {
     /// oversized or invalid message is rejected with an error and changes no state.
     pub fn handle_bytes(
         &mut self,
-        ctx: &mut Ctx<'_, R>,
+        ctx: &mut Ctx<'_, R, S>,
         from: Contact<R::Addr>,
         bytes: &[u8],
     ) -> Result<(), NodeError> {
@@ -209,7 +227,7 @@ impl<R: Routing> Node<R> {
             return Ok(());
         }
         // `decode` has validated the message already.
-        let msg = match WireOf::<R>::decode(bytes, &self.cfg.limits) {
+        let msg = match WireOf::<R, S>::decode(bytes, &self.cfg.limits) {
             Ok(m) => m,
             Err(e) => {
                 self.stats.rejected += 1;
@@ -220,7 +238,7 @@ impl<R: Routing> Node<R> {
     }
 
     /// Handles one input.
-    pub fn handle(&mut self, ctx: &mut Ctx<'_, R>, input: Input<R>) -> Result<(), NodeError> {
+    pub fn handle(&mut self, ctx: &mut Ctx<'_, R, S>, input: Input<R, S>) -> Result<(), NodeError> {
         if self.phase == Phase::Left {
             return Ok(());
         }
@@ -245,9 +263,9 @@ impl<R: Routing> Node<R> {
 
     fn on_valid_message(
         &mut self,
-        ctx: &mut Ctx<'_, R>,
+        ctx: &mut Ctx<'_, R, S>,
         from: Contact<R::Addr>,
-        msg: WireOf<R>,
+        msg: WireOf<R, S>,
     ) -> Result<(), NodeError> {
         let result = match msg {
             Wire::Request { id, body } => self.on_request(ctx, from, id, body),
@@ -259,7 +277,7 @@ impl<R: Routing> Node<R> {
         result.map_err(NodeError::from)
     }
 
-    fn on_command(&mut self, ctx: &mut Ctx<'_, R>, cmd: Command<R::Addr>) {
+    fn on_command(&mut self, ctx: &mut Ctx<'_, R, S>, cmd: CommandOf<R, S>) {
         match cmd {
             Command::Join { bootstrap } => {
                 if self.phase == Phase::Idle {
@@ -271,19 +289,23 @@ impl<R: Routing> Node<R> {
             Command::Lookup { op, key } => {
                 self.start_lookup(ctx, key, crate::lookup::Owner::User(op), None)
             }
-            Command::Put { op, key, value } => self.dht_put(ctx, op, key, Some(value)),
-            Command::Remove { op, key } => self.dht_put(ctx, op, key, None),
-            Command::Get { op, key } => self.dht_get(ctx, op, key),
-            Command::Route { key, payload } => self.route_forward(ctx, key, payload, 0),
+            Command::App(c) => self.call_apps(ctx, |apps, cx| apps.on_command(cx, c)),
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, R>, timer: NodeTimer<R::Timer>) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, R, S>, timer: TimerOf<R, S>) {
         match timer {
             NodeTimer::Routing(t) => {
                 if matches!(self.phase, Phase::Joining | Phase::Joined) {
                     self.call_routing(ctx, |r, out| r.on_timer(out, t));
                 }
+            }
+            NodeTimer::App { id, timer } => {
+                if let Some(i) = self.cancelled.iter().position(|c| *c == id) {
+                    self.cancelled.swap_remove(i);
+                    return;
+                }
+                self.call_apps(ctx, |apps, cx| apps.on_timer(cx, timer));
             }
             NodeTimer::RequestTimeouts => {
                 self.timeout_armed = None;
@@ -303,34 +325,15 @@ impl<R: Routing> Node<R> {
                     self.arm_timeout(ctx, next);
                 }
             }
-            NodeTimer::Repair => {
-                if self.phase == Phase::Joined {
-                    self.repair(ctx);
-                    self.arm_repair(ctx);
-                }
-            }
-            NodeTimer::RepairSoon => {
-                self.dht.repair_soon = false;
-                if self.phase == Phase::Joined {
-                    self.repair(ctx);
-                }
-            }
         }
-    }
-
-    pub(crate) fn arm_repair(&mut self, ctx: &mut Ctx<'_, R>) {
-        ctx.out.push(Output::Timer {
-            after: self.cfg.repair_interval,
-            timer: NodeTimer::Repair,
-        });
     }
 
     fn on_request(
         &mut self,
-        ctx: &mut Ctx<'_, R>,
+        ctx: &mut Ctx<'_, R, S>,
         from: Contact<R::Addr>,
         id: ReqId,
-        body: Request<R::Msg>,
+        body: Request<R::Addr, R::Msg, S::Msg>,
     ) -> Result<(), ProtocolError> {
         if let Request::Routing(msg) = body {
             let result = self.call_routing(ctx, |r, out| r.on_request(out, &from, id, msg));
@@ -352,21 +355,28 @@ impl<R: Routing> Node<R> {
                     .step_avoiding(&key, self.cfg.step_width, &avoid);
                 self.respond(ctx, from, id, Response::Next(step));
             }
-            Request::Route { key, payload, hops } => {
-                self.respond(ctx, from, id, Response::Ack);
-                self.route_forward(ctx, key, payload, hops);
+            Request::Route {
+                key,
+                origin,
+                hops,
+                msg,
+            } => {
+                self.respond(ctx, from.clone(), id, Response::Ack);
+                self.route_on(
+                    ctx,
+                    Routed {
+                        key,
+                        msg,
+                        origin,
+                        hops,
+                        prev: Some(from),
+                        avoid: Vec::new(),
+                    },
+                    None,
+                );
             }
-            Request::Store { records, replicate } => {
-                self.dht_on_store(ctx, records, replicate);
-                self.respond(ctx, from, id, Response::Ack);
-            }
-            Request::Fetch { key } => {
-                let rec = self.dht.store.get(&key).cloned();
-                self.respond(ctx, from, id, Response::Fetched(rec));
-            }
-            Request::Offer { entries } => {
-                let keys = self.dht_wanted(&entries);
-                self.respond(ctx, from, id, Response::Want { keys });
+            Request::App(msg) => {
+                return self.call_apps(ctx, |apps, cx| apps.on_request(cx, &from, id, msg));
             }
         }
         Ok(())
@@ -374,15 +384,22 @@ impl<R: Routing> Node<R> {
 
     fn on_response(
         &mut self,
-        ctx: &mut Ctx<'_, R>,
+        ctx: &mut Ctx<'_, R, S>,
         from: Contact<R::Addr>,
         id: ReqId,
-        body: Response<R::Addr, R::Msg>,
+        body: Response<R::Addr, R::Msg, S::Msg>,
     ) -> Result<(), ProtocolError> {
-        // Only the peer the request went to may answer it; anything else is rejected before
-        // any state changes.
-        match self.pending.get(&id) {
-            Some(p) if p.to.id == from.id => {}
+        // Only the peer the request went to may answer it, and only with an answer of the
+        // request's kind; anything else is rejected before any state changes.
+        let shape_ok = match self.pending.get(&id) {
+            Some(p) if p.to.id == from.id => match (&p.purpose, &body) {
+                (_, Response::Unavailable)
+                | (Purpose::Routing, Response::Routing(_))
+                | (Purpose::Lookup(_), Response::Next(_))
+                | (Purpose::Route(_), Response::Ack) => true,
+                (Purpose::App(app), Response::App(msg)) => S::index_of(msg) == *app,
+                _ => false,
+            },
             Some(_) => {
                 return Err(ProtocolError::Unexpected(format!(
                     "response {id} from the wrong peer"
@@ -393,22 +410,7 @@ impl<R: Routing> Node<R> {
                     "response {id} matches no request"
                 )));
             }
-        }
-        let shape_ok = matches!(
-            (
-                &self.pending.get(&id).expect("checked above").purpose,
-                &body
-            ),
-            (_, Response::Unavailable)
-                | (Purpose::Routing, Response::Routing(_))
-                | (Purpose::Lookup(_), Response::Next(_))
-                | (Purpose::DhtOp(_), Response::Ack | Response::Fetched(_))
-                | (
-                    Purpose::Replicate | Purpose::Handover | Purpose::Route { .. },
-                    Response::Ack
-                )
-                | (Purpose::Offer(_), Response::Want { .. })
-        );
+        };
         if !shape_ok {
             return Err(ProtocolError::Unexpected(format!(
                 "response {id} does not answer its request"
@@ -416,57 +418,60 @@ impl<R: Routing> Node<R> {
         }
         let p = self.pending.remove(&id).expect("checked above");
         match (p.purpose, body) {
-            (purpose, Response::Unavailable) => self.request_unanswered(ctx, id, p.to, purpose),
+            (purpose, Response::Unavailable) => {
+                self.request_unanswered(ctx, id, p.to, purpose, true)
+            }
             (Purpose::Routing, Response::Routing(msg)) => {
                 return self.call_routing(ctx, |r, out| r.on_response(out, &from, id, msg));
             }
             (Purpose::Lookup(lid), Response::Next(step)) => self.lookup_answer(ctx, lid, step),
-            (Purpose::DhtOp(op), body) => self.dht_op_answer(ctx, op, body),
-            (Purpose::Offer(keys), Response::Want { keys: wanted }) => {
-                self.dht_on_want(ctx, &from, keys, wanted)
+            (Purpose::App(_), Response::App(msg)) => {
+                return self.call_apps(ctx, |apps, cx| apps.on_response(cx, &from, id, msg));
             }
-            (Purpose::Handover, _) => self.maybe_left(ctx),
             _ => {}
         }
         Ok(())
     }
 
     /// A request got no response in time: the peer is taken as failed everywhere.
-    fn request_failed(&mut self, ctx: &mut Ctx<'_, R>, id: ReqId, p: Pending<R::Addr>) {
+    fn request_failed(&mut self, ctx: &mut Ctx<'_, R, S>, id: ReqId, p: Pending<R::Addr, S::Msg>) {
         let to = p.to.clone();
         self.call_routing(ctx, |r, out| r.peer_failed(out, &to));
-        if let Purpose::Routing = p.purpose {
-            self.call_routing(ctx, |r, out| r.on_request_failed(out, &to, id));
-            return;
-        }
-        self.request_unanswered(ctx, id, p.to, p.purpose);
+        self.request_unanswered(ctx, id, p.to, p.purpose, false);
     }
 
-    /// A request got no useful answer (timeout, or the peer is not serving).
+    /// A request got no useful answer: a timeout, or (`unavailable`) the peer is alive but
+    /// not serving (joining or leaving).
     fn request_unanswered(
         &mut self,
-        ctx: &mut Ctx<'_, R>,
+        ctx: &mut Ctx<'_, R, S>,
         id: ReqId,
         to: Contact<R::Addr>,
-        purpose: Purpose,
+        purpose: Purpose<R::Addr, S::Msg>,
+        unavailable: bool,
     ) {
         match purpose {
             Purpose::Routing => self.call_routing(ctx, |r, out| r.on_request_failed(out, &to, id)),
             Purpose::Lookup(lid) => self.lookup_query_failed(ctx, lid),
-            Purpose::DhtOp(op) => self.dht_op_failed(ctx, op),
-            Purpose::Replicate | Purpose::Offer(_) => {}
-            Purpose::Handover => self.maybe_left(ctx),
-            Purpose::Route { key, payload, hops } => self.route_forward(ctx, key, payload, hops),
+            Purpose::App(app) => self.call_apps(ctx, |apps, cx| {
+                apps.on_request_failed(cx, app, &to, id, unavailable)
+            }),
+            Purpose::Route(mut routed) => {
+                // Its tables may still list a peer that answered "unavailable": route
+                // around it rather than back into it.
+                routed.avoid.push(to.id);
+                self.route_on(ctx, *routed, None)
+            }
         }
     }
 
     /// Sends a request and arms its timeout.
     pub(crate) fn request(
         &mut self,
-        ctx: &mut Ctx<'_, R>,
+        ctx: &mut Ctx<'_, R, S>,
         to: Contact<R::Addr>,
-        body: Request<R::Msg>,
-        purpose: Purpose,
+        body: Request<R::Addr, R::Msg, S::Msg>,
+        purpose: Purpose<R::Addr, S::Msg>,
     ) -> ReqId {
         self.next_id += 1;
         let id = self.next_id;
@@ -476,11 +481,11 @@ impl<R: Routing> Node<R> {
 
     fn send_request_with_id(
         &mut self,
-        ctx: &mut Ctx<'_, R>,
+        ctx: &mut Ctx<'_, R, S>,
         to: Contact<R::Addr>,
         id: ReqId,
-        body: Request<R::Msg>,
-        purpose: Purpose,
+        body: Request<R::Addr, R::Msg, S::Msg>,
+        purpose: Purpose<R::Addr, S::Msg>,
     ) {
         let deadline = ctx.now + self.cfg.request_timeout;
         self.pending.insert(
@@ -501,7 +506,7 @@ impl<R: Routing> Node<R> {
         }
     }
 
-    fn arm_timeout(&mut self, ctx: &mut Ctx<'_, R>, at: Time) {
+    fn arm_timeout(&mut self, ctx: &mut Ctx<'_, R, S>, at: Time) {
         self.timeout_armed = Some(at);
         ctx.out.push(Output::Timer {
             after: at.since(ctx.now),
@@ -511,10 +516,10 @@ impl<R: Routing> Node<R> {
 
     fn respond(
         &mut self,
-        ctx: &mut Ctx<'_, R>,
+        ctx: &mut Ctx<'_, R, S>,
         to: Contact<R::Addr>,
         id: ReqId,
-        body: Response<R::Addr, R::Msg>,
+        body: Response<R::Addr, R::Msg, S::Msg>,
     ) {
         self.stats.messages_sent += 1;
         ctx.out.push(Output::Send {
@@ -527,7 +532,7 @@ impl<R: Routing> Node<R> {
     /// reaches an algorithm's own services (Tapestry's `publish` and `locate`).
     pub fn call_routing<T>(
         &mut self,
-        ctx: &mut Ctx<'_, R>,
+        ctx: &mut Ctx<'_, R, S>,
         f: impl FnOnce(&mut R, &mut Out<'_, R::Addr, R::Msg, R::Timer>) -> T,
     ) -> T {
         let mut actions = std::mem::take(&mut self.scratch);
@@ -542,7 +547,71 @@ impl<R: Routing> Node<R> {
         result
     }
 
-    fn apply(&mut self, ctx: &mut Ctx<'_, R>, action: Action<R::Addr, R::Msg, R::Timer>) {
+    /// Calls into the applications with a context over this node and carries out what
+    /// they ask for.
+    pub(crate) fn call_apps<T>(
+        &mut self,
+        ctx: &mut Ctx<'_, R, S>,
+        f: impl FnOnce(&mut S, &mut SetCtx<'_, R::Addr, S>) -> T,
+    ) -> T {
+        let mut actions = Vec::new();
+        let result = {
+            let mut cx = AppCtx::new(
+                ctx.now,
+                &mut *ctx.rng,
+                &self.routing,
+                self.phase,
+                &self.cfg.limits,
+                &mut self.next_id,
+                &mut actions,
+            );
+            f(&mut self.apps, &mut cx)
+        };
+        for a in actions {
+            self.apply_app(ctx, a);
+        }
+        result
+    }
+
+    fn apply_app(&mut self, ctx: &mut Ctx<'_, R, S>, action: AppActionOf<R, S>) {
+        match action {
+            AppAction::Request { to, id, msg, app } => {
+                self.send_request_with_id(ctx, to, id, Request::App(msg), Purpose::App(app))
+            }
+            AppAction::Respond { to, id, msg } => self.respond(ctx, to, id, Response::App(msg)),
+            AppAction::Route { key, msg, hint } => {
+                let origin = self.me().clone();
+                let routed = Routed {
+                    key,
+                    msg,
+                    origin,
+                    hops: 0,
+                    prev: None,
+                    avoid: Vec::new(),
+                };
+                self.route_on(ctx, routed, hint);
+            }
+            AppAction::Lookup { key, tag, app } => {
+                self.start_lookup(ctx, key, crate::lookup::Owner::App { app, tag }, None)
+            }
+            AppAction::SetTimer { id, after, timer } => ctx.out.push(Output::Timer {
+                after,
+                timer: NodeTimer::App { id, timer },
+            }),
+            AppAction::CancelTimer(id) => {
+                if !self.cancelled.contains(&id) {
+                    self.cancelled.push(id);
+                }
+            }
+            AppAction::Emit(e) => ctx.out.push(Output::Event(Event::App(e))),
+            AppAction::LeaveDone { app } => {
+                self.leaving &= !(1u64 << app);
+                self.maybe_left(ctx);
+            }
+        }
+    }
+
+    fn apply(&mut self, ctx: &mut Ctx<'_, R, S>, action: Action<R::Addr, R::Msg, R::Timer>) {
         match action {
             Action::Request { to, id, msg } => {
                 self.send_request_with_id(ctx, to, id, Request::Routing(msg), Purpose::Routing)
@@ -556,10 +625,7 @@ impl<R: Routing> Node<R> {
                 self.start_lookup(ctx, key, crate::lookup::Owner::Routing(tag), via)
             }
             Action::Update { node, joined } => {
-                if let Some(app) = self.app.as_mut() {
-                    app.update(&node, joined);
-                }
-                self.dht_on_update(ctx);
+                self.call_apps(ctx, |apps, cx| apps.update(cx, &node, joined));
                 if self.cfg.report_updates {
                     ctx.out
                         .push(Output::Event(Event::NeighborUpdate { node, joined }));
@@ -569,50 +635,27 @@ impl<R: Routing> Node<R> {
                 if self.phase == Phase::Joining {
                     self.phase = Phase::Joined;
                     ctx.out.push(Output::Event(Event::Joined));
-                    self.arm_repair(ctx);
+                    self.call_apps(ctx, |apps, cx| apps.on_joined(cx));
                 }
             }
         }
     }
 
-    /// Graceful leave: copy every record to its replica set (one rank deeper, so the set
-    /// keeps `r` copies without this node), tell the routing neighbours, and report
-    /// [`Event::Left`] once every copy is acknowledged or has failed.
-    fn leave(&mut self, ctx: &mut Ctx<'_, R>) {
+    /// Graceful leave: every application does what it must first (the DHT copies its
+    /// records to their replica sets), the routing neighbours are told, and
+    /// [`Event::Left`] follows once every application is done.
+    fn leave(&mut self, ctx: &mut Ctx<'_, R, S>) {
         if self.phase != Phase::Joined {
             return;
         }
         self.phase = Phase::Leaving;
-        let me = self.me().id;
-        let r = self.cfg.replication;
-        let mut batches: BTreeMap<Contact<R::Addr>, Vec<crate::store::Record>> = BTreeMap::new();
-        for rec in self.dht.store.iter() {
-            for c in self.routing.replica_set(&rec.key, r + 1) {
-                if c.id != me {
-                    batches.entry(c).or_default().push(rec.clone());
-                }
-            }
-        }
-        for (to, records) in batches {
-            for chunk in records.chunks(self.cfg.limits.max_list) {
-                let body = Request::Store {
-                    records: chunk.to_vec(),
-                    replicate: false,
-                };
-                self.request(ctx, to.clone(), body, Purpose::Handover);
-            }
-        }
+        self.leaving = self.call_apps(ctx, |apps, cx| apps.on_leave(cx));
         self.call_routing(ctx, |r, out| r.leave(out));
         self.maybe_left(ctx);
     }
 
-    fn maybe_left(&mut self, ctx: &mut Ctx<'_, R>) {
-        if self.phase == Phase::Leaving
-            && !self
-                .pending
-                .values()
-                .any(|p| matches!(p.purpose, Purpose::Handover))
-        {
+    fn maybe_left(&mut self, ctx: &mut Ctx<'_, R, S>) {
+        if self.phase == Phase::Leaving && self.leaving == 0 {
             self.phase = Phase::Left;
             ctx.out.push(Output::Event(Event::Left));
         }

@@ -1,51 +1,62 @@
-//! Recursive routing (the common API's `route`): a message travels hop by hop towards its
-//! key's root, with the `forward` up-call at each hop and `deliver` at the root.
+//! Recursive routing (the common API's `route`): an application's message travels hop by
+//! hop towards its key's root, with the `forward` up-call at every node that handles it
+//! (the source and the root included) and `deliver` at the root.
 
-use crate::id::Key;
-use crate::io::{Ctx, Event, Output};
-use crate::node::{Node, Purpose};
-use crate::routing::{Routing, Step};
+use crate::app::Forward;
+use crate::apps::AppSet;
+use crate::io::Ctx;
+use crate::node::{Node, Purpose, Routed};
+use crate::routing::Routing;
 use crate::wire::Request;
 
-impl<R: Routing> Node<R> {
-    /// Delivers `payload` here if this node is `key`'s root, else forwards it one hop.
-    /// Called again with the same hop count when the chosen next hop failed, by which time
-    /// the routing tables no longer hold it.
-    pub(crate) fn route_forward(
+impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
+    /// Delivers `routed` here if this node is its key's root, else passes it one hop on
+    /// (to `hint` if given). Called again when the chosen next hop failed, with that hop
+    /// in `avoid`.
+    pub(crate) fn route_on(
         &mut self,
-        ctx: &mut Ctx<'_, R>,
-        key: Key,
-        mut payload: Vec<u8>,
-        hops: u32,
+        ctx: &mut Ctx<'_, R, S>,
+        mut routed: Routed<R::Addr, S::Msg>,
+        hint: Option<crate::contact::Contact<R::Addr>>,
     ) {
-        if hops >= self.cfg.max_hops || !self.routing.is_joined() {
-            tracing::debug!(key = ?key, hops, "routed message dropped");
+        if routed.hops >= self.cfg.max_hops || !self.routing.is_joined() {
+            tracing::debug!(key = ?routed.key, hops = routed.hops, "routed message dropped");
             return;
         }
-        let me = self.me().id;
-        let next = match self.routing.step(&key, 1) {
-            Step::Root(nodes) | Step::Next(nodes) => nodes.into_iter().next(),
+        let next = hint.or_else(|| {
+            let step = if routed.avoid.is_empty() {
+                self.routing.step(&routed.key, 1)
+            } else {
+                self.routing.step_avoiding(&routed.key, 1, &routed.avoid)
+            };
+            step.contacts().first().cloned()
+        });
+        let Some(mut next) = next else {
+            tracing::debug!(key = ?routed.key, "routed message has no next hop");
+            return;
         };
-        let Some(next) = next else { return };
-        if next.id == me {
-            match self.app.as_mut() {
-                Some(app) => app.deliver(&key, payload, hops),
-                None => ctx
-                    .out
-                    .push(Output::Event(Event::Delivered { key, payload, hops })),
-            }
-            return;
+        let key = routed.key;
+        let decision = self.call_apps(ctx, |apps, cx| {
+            apps.forward(cx, &key, &mut routed.msg, routed.prev.as_ref(), &next)
+        });
+        match decision {
+            Forward::Continue => {}
+            Forward::Stop => return,
+            Forward::To(other) => next = other,
         }
-        if let Some(app) = self.app.as_mut()
-            && !app.forward(&key, &mut payload, &next)
-        {
+        if next.id == self.me().id {
+            let Routed {
+                msg, origin, hops, ..
+            } = routed;
+            self.call_apps(ctx, |apps, cx| apps.deliver(cx, &key, msg, &origin, hops));
             return;
         }
         let body = Request::Route {
             key,
-            payload: payload.clone(),
-            hops: hops + 1,
+            origin: routed.origin.clone(),
+            hops: routed.hops + 1,
+            msg: routed.msg.clone(),
         };
-        self.request(ctx, next, body, Purpose::Route { key, payload, hops });
+        self.request(ctx, next, body, Purpose::Route(Box::new(routed)));
     }
 }

@@ -1,19 +1,21 @@
 //! The messages nodes exchange: one envelope for the routing algorithm's own messages, the
-//! generic lookup, `route`, and the DHT; with bounds checks and the CBOR codec.
+//! generic lookup, `route`, and the applications' messages; with bounds checks and the
+//! CBOR codec.
 
 use serde::{Deserialize, Serialize};
 
+use crate::apps::AppSet;
 use crate::contact::Contact;
 use crate::error::{DecodeError, InvalidMessage};
 use crate::id::Key;
 use crate::id::NodeId;
 use crate::limits::Limits;
 use crate::routing::{Message, ReqId, Routing, Step};
-use crate::store::{Record, Version};
 
-/// A request from one node to another.
+/// A request from one node to another: the routing algorithm's (`M`), the node's own
+/// (lookups and `route`), or an application's (`P`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum Request<M> {
+pub enum Request<A, M, P> {
     /// The routing algorithm's own message.
     Routing(M),
     /// One step of an iterative lookup: "what is your next hop for `key`?"
@@ -25,121 +27,90 @@ pub enum Request<M> {
         #[serde(default)]
         avoid: Vec<NodeId>,
     },
-    /// A message routed recursively towards `key`'s root (the common API's `route`).
+    /// An application's message routed hop by hop towards `key`'s root (the common API's
+    /// `route`).
     Route {
         /// Destination key.
         key: Key,
-        /// Application payload.
-        payload: Vec<u8>,
+        /// The node that routed it.
+        origin: Contact<A>,
         /// Hops taken so far.
         hops: u32,
+        /// The message.
+        msg: P,
     },
-    /// Store these records; a root given `replicate` copies them to its replica set.
-    Store {
-        /// The records.
-        records: Vec<Record>,
-        /// Whether the receiver should replicate them.
-        replicate: bool,
-    },
-    /// Return the record for `key`.
-    Fetch {
-        /// The key.
-        key: Key,
-    },
-    /// Anti-entropy: "I hold these versions; which do you want?"
-    Offer {
-        /// Keys with the version the sender holds.
-        entries: Vec<(Key, Version)>,
-    },
+    /// An application's request.
+    App(P),
 }
 
 /// The answer to a [`Request`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum Response<A, M> {
+pub enum Response<A, M, P> {
     /// The routing algorithm's own message.
     Routing(M),
     /// The answer to `FindNext`.
     Next(Step<A>),
-    /// Done (route forwarded or delivered, records stored).
+    /// A routed message was taken over by the next hop.
     Ack,
-    /// The answer to `Fetch`.
-    Fetched(Option<Record>),
-    /// The answer to `Offer`: the keys the receiver lacks or holds older.
-    Want {
-        /// Keys to send.
-        keys: Vec<Key>,
-    },
+    /// An application's answer.
+    App(P),
     /// The receiver cannot serve requests (it has not joined or is leaving).
     Unavailable,
 }
 
 /// Everything that travels between two nodes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum Wire<A, M> {
+pub enum Wire<A, M, P> {
     /// A request; the receiver answers with the same id.
     Request {
         /// Correlates the response.
         id: ReqId,
         /// The request.
-        body: Request<M>,
+        body: Request<A, M, P>,
     },
     /// A response to request `id`.
     Response {
         /// The request's id.
         id: ReqId,
         /// The response.
-        body: Response<A, M>,
+        body: Response<A, M, P>,
     },
 }
 
-/// The [`Wire`] type of routing algorithm `R`.
-pub type WireOf<R> = Wire<<R as Routing>::Addr, <R as Routing>::Msg>;
+/// The [`Wire`] type of a node of routing algorithm `R` hosting applications `S`.
+pub type WireOf<R, S> =
+    Wire<<R as Routing>::Addr, <R as Routing>::Msg, <S as AppSet<<R as Routing>::Addr>>::Msg>;
 
-fn check_records(limits: &Limits, records: &[Record]) -> Result<(), InvalidMessage> {
-    limits.list("records", records.len())?;
-    let mut total = 0usize;
-    for r in records {
-        let len = r.value.as_ref().map_or(0, Vec::len);
-        limits.value("value", len)?;
-        total += len;
-    }
-    if total > limits.max_message_bytes {
-        return Err(InvalidMessage::TooLarge {
-            what: "records",
-            len: total,
-            max: limits.max_message_bytes,
-        });
-    }
-    Ok(())
-}
-
-fn check_contacts<A>(
-    limits: &Limits,
-    what: &'static str,
-    c: &[Contact<A>],
-) -> Result<(), InvalidMessage> {
-    limits.list(what, c.len())
-}
-
-impl<A, M: Message> Wire<A, M> {
+impl<A, M: Message, P: Message> Wire<A, M, P> {
     /// Checks every bound before the message touches any state.
     pub fn validate(&self, limits: &Limits) -> Result<(), InvalidMessage> {
         match self {
             Wire::Request { body, .. } => match body {
                 Request::Routing(m) => m.validate(limits),
                 Request::FindNext { avoid, .. } => limits.list("avoid", avoid.len()),
-                Request::Fetch { .. } => Ok(()),
-                Request::Route { payload, .. } => limits.value("payload", payload.len()),
-                Request::Store { records, .. } => check_records(limits, records),
-                Request::Offer { entries } => limits.list("offer", entries.len()),
+                Request::Route { msg, .. } | Request::App(msg) => msg.validate(limits),
             },
             Wire::Response { body, .. } => match body {
                 Response::Routing(m) => m.validate(limits),
-                Response::Next(step) => check_contacts(limits, "step", step.contacts()),
+                Response::Next(step) => limits.list("step", step.contacts().len()),
                 Response::Ack | Response::Unavailable => Ok(()),
-                Response::Fetched(r) => check_records(limits, r.as_slice()),
-                Response::Want { keys } => limits.list("want", keys.len()),
+                Response::App(m) => m.validate(limits),
             },
+        }
+    }
+
+    /// The application message it carries, if any.
+    pub fn app_msg(&self) -> Option<&P> {
+        match self {
+            Wire::Request {
+                body: Request::Route { msg, .. } | Request::App(msg),
+                ..
+            }
+            | Wire::Response {
+                body: Response::App(msg),
+                ..
+            } => Some(msg),
+            _ => None,
         }
     }
 }
@@ -166,7 +137,7 @@ pub fn decode_cbor<T: serde::de::DeserializeOwned>(
     cbor4ii::serde::from_slice(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))
 }
 
-impl<A: Serialize + serde::de::DeserializeOwned, M: Message> Wire<A, M> {
+impl<A: Serialize + serde::de::DeserializeOwned, M: Message, P: Message> Wire<A, M, P> {
     /// Encodes as CBOR.
     pub fn encode(&self) -> Vec<u8> {
         encode_cbor(self)

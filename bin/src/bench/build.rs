@@ -1,6 +1,9 @@
 //! Building the simulated network before measuring it.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use overlay::{Contact, Dht, DhtConfig};
 
 use overlay::sim::{SimConfig, SimRouting, Simulator};
 
@@ -11,14 +14,25 @@ use crate::cli::{BuildArg, CommonArgs};
 /// fraction of its size each round.
 pub const GROWTH_PER_ROUND: f64 = 0.1;
 
-/// Simulator parameters from the command line.
-pub fn sim_config(common: &CommonArgs, replication: usize) -> SimConfig {
-    let mut cfg = SimConfig::default();
-    cfg.node.replication = replication;
-    cfg.node.repair_interval = Duration::from_secs_f64(common.maintenance);
-    cfg.latency = common.latency.clone();
-    cfg.loss = common.loss;
-    cfg
+/// An empty simulation as the command line says, whose nodes host the DHT with
+/// `replication` copies of each key.
+pub fn simulator<R: SimRouting>(
+    config: &R::Config,
+    common: &CommonArgs,
+    replication: usize,
+) -> Simulator<R> {
+    let cfg = SimConfig {
+        latency: common.latency.clone(),
+        loss: common.loss,
+        ..SimConfig::default()
+    };
+    let dht = Arc::new(DhtConfig {
+        replication,
+        repair_interval: Duration::from_secs_f64(common.maintenance),
+        ..DhtConfig::default()
+    });
+    let make_apps = Arc::new(move |_: &Contact<u32>| (Dht::new(Arc::clone(&dht)), ()));
+    Simulator::with_apps(config.clone(), cfg, common.seed, make_apps)
 }
 
 /// Fills `sim` with `n` nodes as `--build` says; returns the fraction of nodes whose tables

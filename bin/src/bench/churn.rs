@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use crate::overlays::WithOverlay;
 use overlay::sim::{ChurnConfig, SimRouting, Simulator};
-use overlay::{Command, Event, Key};
+use overlay::{Command, DhtCommand, DhtEvent, Key};
 use rand::RngExt;
 use serde::Serialize;
 
-use crate::bench::build::{build, sim_config};
+use crate::bench::build::{build, simulator};
 use crate::bench::progress::bar;
 use crate::cli::ChurnArgs;
 use crate::rss;
@@ -82,8 +82,13 @@ fn key_of(i: usize) -> Key {
 /// Whether some live node holds `key`.
 fn held<R: SimRouting>(sim: &Simulator<R>, key: &Key) -> bool {
     sim.live().iter().any(|a| {
-        sim.node(*a)
-            .is_some_and(|n| n.store().get(key).is_some_and(|r| r.value.is_some()))
+        sim.node(*a).is_some_and(|n| {
+            n.apps()
+                .0
+                .store()
+                .get(key)
+                .is_some_and(|r| r.value.is_some())
+        })
     })
 }
 
@@ -102,7 +107,7 @@ impl Gets {
         let Some(from) = sim.random_joined() else {
             return;
         };
-        sim.command(from, Command::Get { op, key: key_of(i) });
+        sim.command(from, Command::app(DhtCommand::Get { op, key: key_of(i) }));
         sim.command(from, Command::Lookup { op, key: key_of(i) });
         self.pending.insert(op, i);
         if count {
@@ -113,11 +118,11 @@ impl Gets {
     /// Scores the finished gets among `sim.events`.
     fn collect<R: SimRouting>(&mut self, sim: &mut Simulator<R>) {
         for e in sim.events.drain(..) {
-            if let Event::GetDone { op, result, .. } = e.event
-                && let Some(i) = self.pending.remove(&op)
+            if let Some(DhtEvent::GetDone { op, result, .. }) = e.event.app()
+                && let Some(i) = self.pending.remove(op)
             {
                 self.counted += 1;
-                if result.ok().flatten().as_deref() == Some(&value_of(i)[..]) {
+                if result.as_ref().ok().and_then(Option::as_deref) == Some(&value_of(i)[..]) {
                     self.ok += 1;
                 }
             }
@@ -134,11 +139,11 @@ fn store_keys<R: SimRouting>(sim: &mut Simulator<R>, keys: usize, quiet: bool) -
             let from = sim.random_joined().expect("joined nodes");
             sim.command(
                 from,
-                Command::Put {
+                Command::app(DhtCommand::Put {
                     op: i as u64,
                     key: key_of(i),
                     value: value_of(i),
-                },
+                }),
             );
         }
         let mut done = 0;
@@ -147,7 +152,7 @@ fn store_keys<R: SimRouting>(sim: &mut Simulator<R>, keys: usize, quiet: bool) -
             let next = sim.now() + Duration::from_millis(500);
             sim.run_until(next);
             for e in sim.events.drain(..) {
-                if let Event::PutDone { result, .. } = e.event {
+                if let Some(DhtEvent::PutDone { result, .. }) = e.event.app() {
                     done += 1;
                     failed += usize::from(result.is_err());
                 }
@@ -184,7 +189,7 @@ pub fn run<R: SimRouting>(
     let common = &args.common;
     rss::reset_peak();
     let started = Instant::now();
-    let mut sim = Simulator::<R>::new(config.clone(), sim_config(common, replication), common.seed);
+    let mut sim = simulator::<R>(config, common, replication);
     build(&mut sim, args.nodes, common);
     let put_failures = store_keys(&mut sim, args.keys, common.quiet);
     if put_failures > 0 {

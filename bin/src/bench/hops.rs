@@ -8,7 +8,7 @@ use overlay::sim::{SimRouting, Simulator};
 use overlay::{Command, Key};
 use serde::Serialize;
 
-use crate::bench::build::{build, sim_config};
+use crate::bench::build::{build, simulator};
 use crate::bench::progress::bar;
 use crate::cli::{BuildArg, CommonArgs, HopsArgs};
 use crate::rss;
@@ -94,7 +94,7 @@ pub fn run<R: SimRouting>(config: &R::Config, args: &HopsArgs, n: usize, label: 
     let common: &CommonArgs = &args.common;
     rss::reset_peak();
     let started = Instant::now();
-    let mut sim = Simulator::<R>::new(config.clone(), sim_config(common, 3), common.seed);
+    let mut sim = simulator::<R>(config, common, 3);
     if common.build == BuildArg::Oracle {
         // Converged by construction: no maintenance timers to arm and then drop.
         sim.stop_maintenance();

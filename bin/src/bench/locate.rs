@@ -9,7 +9,7 @@ use overlay::sim::Simulator;
 use rand::RngExt;
 use serde::Serialize;
 
-use crate::bench::build::{build, sim_config};
+use crate::bench::build::{build, simulator};
 use crate::bench::progress::bar;
 use crate::cli::LocateArgs;
 use crate::overlays::tapestry_config;
@@ -143,8 +143,7 @@ pub fn run(args: &LocateArgs, n: usize) -> LocateRow {
     let common = &args.common;
     let mut config = tapestry_config(&common.routing, Duration::from_secs_f64(common.maintenance));
     config.salts = args.salts;
-    let mut sim =
-        Simulator::<Tapestry<u32>>::new(config.clone(), sim_config(common, 1), common.seed);
+    let mut sim = simulator::<Tapestry<u32>>(&config, common, 1);
     let converged = build(&mut sim, n, common);
 
     let servers: Vec<u32> = (0..args.objects)

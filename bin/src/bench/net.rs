@@ -16,7 +16,7 @@ use crate::bench::kad::{self, KadNode};
 use crate::bench::progress::bar;
 use crate::bench::table;
 use crate::cli::{NetArgs, OverlayArg, RoutingArgs};
-use crate::daemon::node_config;
+use crate::daemon::{dht_config, node_config};
 use crate::loopback::start_nodes;
 use crate::overlays::{
     WithNetRouting, can_config, chord_config, pastry_config, tapestry_config, with_net_routing,
@@ -142,7 +142,8 @@ async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
     let nodes = start_nodes::<R>(
         n,
         &config,
-        &node_config(args.replication, round),
+        &node_config(),
+        &dht_config(args.replication, round),
         args.quiet,
     )
     .await?;

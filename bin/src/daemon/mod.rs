@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use overlay::net::{NetConfig, PeerAddr, spawn};
-use overlay::{NodeConfig, Routing};
+use overlay::{DhtConfig, NodeConfig, Routing};
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
@@ -44,12 +44,20 @@ impl WithNetRouting for NodeJob<'_> {
 }
 
 /// The node parameters a real node runs with.
-pub fn node_config(replication: u16, round: Duration) -> NodeConfig {
+pub fn node_config() -> NodeConfig {
     NodeConfig {
-        replication: replication as usize,
         request_timeout: Duration::from_secs(3),
-        repair_interval: round * 2,
         ..NodeConfig::default()
+    }
+}
+
+/// The DHT parameters a real node runs with: `replication` copies, repaired every two
+/// maintenance rounds.
+pub fn dht_config(replication: u16, round: Duration) -> DhtConfig {
+    DhtConfig {
+        replication: replication as usize,
+        repair_interval: round * 2,
+        ..DhtConfig::default()
     }
 }
 
@@ -60,7 +68,8 @@ async fn serve<R: Routing<Addr = PeerAddr>>(args: &NodeArgs, config: R::Config) 
     let round = Duration::from_secs_f64(args.maintenance);
     let cfg = NetConfig {
         routing: config,
-        node: node_config(args.replication, round),
+        node: node_config(),
+        dht: dht_config(args.replication, round),
         listen: args.listen.clone(),
         bootstrap: args.bootstrap.clone(),
         mdns: !args.no_mdns,

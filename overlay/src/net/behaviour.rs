@@ -6,6 +6,9 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{identify, identity::Keypair, mdns};
 
+use std::sync::Arc;
+
+use crate::dht::Dht;
 use crate::net::config::NetConfig;
 use crate::net::envelope::{HELLO_PROTOCOL, Hello, HelloReply};
 use crate::net::error::NetError;
@@ -25,7 +28,9 @@ pub(crate) struct NodeBehaviour<R: Routing<Addr = PeerAddr>> {
 impl<R: Routing<Addr = PeerAddr>> NodeBehaviour<R> {
     pub(crate) fn new(key: &Keypair, cfg: &NetConfig<R::Config>) -> Result<Self, NetError> {
         let peer = key.public().to_peer_id();
-        let overlay = OverlayBehaviour::new(peer, cfg.routing.clone(), cfg.node.clone());
+        let apps = (Dht::new(Arc::new(cfg.dht.clone())), ());
+        let overlay =
+            OverlayBehaviour::with_apps(peer, cfg.routing.clone(), cfg.node.clone(), apps);
         let rr =
             request_response::Config::default().with_request_timeout(cfg.node.request_timeout * 4);
         let hello =

@@ -6,14 +6,17 @@ use std::time::Duration;
 use libp2p::Multiaddr;
 
 use crate::config::NodeConfig;
+use crate::dht::DhtConfig;
 
 /// Parameters of one libp2p node hosting routing algorithm configuration `C`.
 #[derive(Clone, Debug)]
 pub struct NetConfig<C> {
     /// The routing algorithm's parameters.
     pub routing: C,
-    /// The node's parameters (replication, timeouts, limits).
+    /// The node's parameters (timeouts, limits).
     pub node: NodeConfig,
+    /// The DHT's parameters (replication, repair).
+    pub dht: DhtConfig,
     /// Addresses to listen on.
     pub listen: Vec<Multiaddr>,
     /// Nodes to join through (each ending in `/p2p/<peer id>`); tried in order.
@@ -36,6 +39,7 @@ impl<C: Default> Default for NetConfig<C> {
                 request_timeout: Duration::from_secs(3),
                 ..NodeConfig::default()
             },
+            dht: DhtConfig::default(),
             listen: vec!["/ip4/0.0.0.0/tcp/0".parse().expect("valid multiaddr")],
             bootstrap: Vec::new(),
             mdns: true,

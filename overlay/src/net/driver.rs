@@ -15,7 +15,9 @@ use libp2p::{Multiaddr, PeerId, Swarm, identity::Keypair, mdns, noise, tcp, yamu
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
+use crate::apps::Layer;
 use crate::contact::Contact;
+use crate::dht::DhtEvent;
 use crate::io::Event;
 use crate::net::behaviour::{NodeBehaviour, NodeBehaviourEvent};
 use crate::net::config::NetConfig;
@@ -70,15 +72,12 @@ where
         .build();
     let mut early = Vec::new();
     let listen = start_listening(&mut swarm, &cfg.listen, &mut early).await?;
-    let db = match &cfg.data_dir {
-        Some(dir) => Some(RecordDb::open(dir)?),
-        None => None,
-    };
-    let loaded = swarm
-        .behaviour_mut()
-        .overlay
-        .start(advertised(&listen), db)?;
-    if cfg.data_dir.is_some() {
+    swarm.behaviour_mut().overlay.start(advertised(&listen))?;
+    if let Some(dir) = &cfg.data_dir {
+        let loaded = swarm
+            .behaviour_mut()
+            .overlay
+            .persist(RecordDb::open(dir)?)?;
         info!(records = loaded, "loaded stored records");
     }
     let id = swarm.behaviour().overlay.contact().id;
@@ -345,17 +344,17 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                     let _ = reply.send(report);
                 }
             }
-            Event::PutDone { op, result, .. } => {
+            Event::App(Layer::Head(DhtEvent::PutDone { op, result, .. })) => {
                 if let Some(reply) = self.puts.remove(&op) {
                     let _ = reply.send(result.map_err(|e| ApiError::Failed(e.to_string())));
                 }
             }
-            Event::GetDone { op, result, .. } => {
+            Event::App(Layer::Head(DhtEvent::GetDone { op, result, .. })) => {
                 if let Some(reply) = self.gets.remove(&op) {
                     let _ = reply.send(result.map_err(|e| ApiError::Failed(e.to_string())));
                 }
             }
-            Event::Delivered { key, hops, .. } => debug!(%key, hops, "routed message delivered"),
+            Event::App(Layer::Tail(nothing)) => match nothing {},
             Event::NeighborUpdate { node, joined } => {
                 debug!(peer = %node.addr.peer, joined, "neighbour set changed")
             }
@@ -444,8 +443,8 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                 .into_iter()
                 .map(|c| (c.id.to_string(), c.addr.peer.to_string()))
                 .collect(),
-            stored_keys: node.store().len(),
-            stored_values: node.store().live_values(),
+            stored_keys: node.apps().0.store().len(),
+            stored_values: node.apps().0.store().live_values(),
             connected_peers: self.swarm.connected_peers().count(),
             messages_sent: stats.messages_sent,
             timeouts: stats.timeouts,

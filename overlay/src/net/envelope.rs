@@ -25,16 +25,21 @@ pub fn protocol_name(name: &str) -> StreamProtocol {
 pub const HELLO_PROTOCOL: StreamProtocol = StreamProtocol::new("/p2p/hello/1");
 
 /// One node message on the network: the sender names itself (its contact is checked
-/// against the connection's authenticated peer id before anything else).
+/// against the connection's authenticated peer id before anything else), and a message of
+/// an application names that application's protocol (`dht/1`), which the receiver checks
+/// against the application it would hand the message to.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Envelope<M> {
+pub struct Envelope<M, P> {
     /// The sender.
     pub from: Contact<PeerAddr>,
+    /// The protocol of the application whose message this is, if it is one.
+    #[serde(default)]
+    pub app: Option<String>,
     /// The message.
-    pub wire: Wire<PeerAddr, M>,
+    pub wire: Wire<PeerAddr, M, P>,
 }
 
-impl<M: Message> Envelope<M> {
+impl<M: Message, P: Message> Envelope<M, P> {
     /// Encodes as CBOR.
     pub fn encode(&self) -> Vec<u8> {
         encode_cbor(self)

@@ -25,6 +25,6 @@ pub use driver::spawn;
 pub use envelope::{Envelope, Hello, HelloReply, protocol_name};
 pub use error::{ApiError, NetError};
 pub use handle::{LookupReport, NetHandle, NodeStatus};
-pub use overlay_behaviour::{OverlayBehaviour, OverlayEvent};
+pub use overlay_behaviour::{DefaultNetEvent, OverlayBehaviour, OverlayEvent};
 pub use peer_addr::{PeerAddr, contact_from_multiaddr, node_id_of};
 pub use persist::RecordDb;

@@ -1,7 +1,9 @@
 //! The overlay as one libp2p [`NetworkBehaviour`]: it hosts a [`Node`] of any routing
-//! algorithm together with its DHT, speaks the algorithm's request-response protocol
-//! (`/p2p/<name>/1`), runs the node's timers and persists its records. Applications plug in
-//! beside it in a composed behaviour, as identify and mDNS do in the `p2p node` daemon.
+//! algorithm together with its applications (by default the DHT), speaks the algorithm's
+//! request-response protocol (`/p2p/<name>/1`, each application's messages under its own
+//! protocol name inside it), runs the node's timers and persists the DHT's records. Other
+//! libp2p protocols plug in beside it in a composed behaviour, as identify and mDNS do in
+//! the `p2p node` daemon.
 
 use std::collections::{HashMap, VecDeque};
 use std::task::{Context, Poll, Waker};
@@ -17,10 +19,12 @@ use libp2p::swarm::{
 use rand_xoshiro::Xoshiro256PlusPlus;
 use tracing::{debug, warn};
 
+use crate::apps::{AppSet, Member, Pick};
 use crate::config::NodeConfig;
 use crate::contact::Contact;
+use crate::dht::{Dht, DhtCommand};
 use crate::id::Key;
-use crate::io::{Command, Ctx, Event, Input, NodeTimer, Output};
+use crate::io::{Command, CommandOf, Ctx, Event, Input, Output, TimerOf};
 use crate::net::codec::Frame;
 use crate::net::codec::FrameCodec;
 use crate::net::envelope::{Envelope, protocol_name};
@@ -28,8 +32,9 @@ use crate::net::error::NetError;
 use crate::net::peer_addr::{PeerAddr, is_genuine, node_id_of};
 use crate::net::persist::RecordDb;
 use crate::net::timers::Timers;
-use crate::node::{Node, Phase};
+use crate::node::{DefaultApps, Node, Phase};
 use crate::routing::{ReqId, Routing};
+use crate::store::Store;
 use crate::time::Time;
 use crate::wire::{Wire, WireOf};
 
@@ -44,33 +49,41 @@ fn now() -> Time {
     Time(since.as_micros() as u64)
 }
 
+/// The events of the default applications (the DHT).
+pub type DefaultNetEvent = <DefaultApps<PeerAddr> as AppSet<PeerAddr>>::Event;
+
 /// What the overlay reports to the swarm's owner.
 #[derive(Debug)]
-pub enum OverlayEvent {
-    /// The node's own report: joined, left, or an operation's result (matched by the
-    /// operation id the call returned).
-    Node(Event<PeerAddr>),
+pub enum OverlayEvent<E = DefaultNetEvent> {
+    /// The node's own report: joined, left, a lookup's or an application's result
+    /// (matched by the operation id the call returned).
+    Node(Event<PeerAddr, E>),
     /// The records could not be persisted; nothing was acknowledged after the failure and
     /// the node must be stopped.
     StorageFailed(String),
 }
 
-/// One node of routing algorithm `R` as a libp2p behaviour.
-pub struct OverlayBehaviour<R: Routing<Addr = PeerAddr>> {
+/// One node of routing algorithm `R` hosting applications `S` as a libp2p behaviour.
+pub struct OverlayBehaviour<
+    R: Routing<Addr = PeerAddr>,
+    S: AppSet<PeerAddr> = DefaultApps<PeerAddr>,
+> {
     protocol: request_response::Behaviour<FrameCodec>,
-    node: Node<R>,
+    node: Node<R, S>,
     routing_cfg: R::Config,
     rng: Xoshiro256PlusPlus,
-    timers: Timers<NodeTimer<R::Timer>>,
+    timers: Timers<TimerOf<R, S>>,
     sweep: tokio::time::Interval,
     db: Option<RecordDb>,
+    /// The DHT's store among the applications, once records are persisted.
+    store_of: Option<fn(&mut S) -> &mut Store>,
     /// Requests from peers waiting for the node's response, with when they arrived.
     inbound: HashMap<(PeerId, ReqId), (Instant, ResponseChannel<Frame>)>,
     /// The node's request id of each request in flight.
     outbound: HashMap<OutboundRequestId, ReqId>,
     /// Messages the node sent to itself.
-    loopback: VecDeque<WireOf<R>>,
-    events: VecDeque<OverlayEvent>,
+    loopback: VecDeque<WireOf<R, S>>,
+    events: VecDeque<OverlayEvent<S::Event>>,
     next_op: u64,
     /// Messages refused before they reached the node (undecodable, forged sender, wrong
     /// kind); the node counts the ones it refuses itself.
@@ -79,10 +92,18 @@ pub struct OverlayBehaviour<R: Routing<Addr = PeerAddr>> {
 }
 
 impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
-    /// A node for peer `peer` that has not started: it answers nothing until
-    /// [`OverlayBehaviour::start`] gives it the addresses it listens on. Must be created
-    /// inside a tokio runtime.
+    /// A node for peer `peer` hosting the DHT with default parameters (see
+    /// [`OverlayBehaviour::with_apps`]).
     pub fn new(peer: PeerId, routing: R::Config, node: NodeConfig) -> Self {
+        Self::with_apps(peer, routing, node, (Dht::default(), ()))
+    }
+}
+
+impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
+    /// A node for peer `peer` hosting `apps` that has not started: it answers nothing
+    /// until [`OverlayBehaviour::start`] gives it the addresses it listens on. Must be
+    /// created inside a tokio runtime.
+    pub fn with_apps(peer: PeerId, routing: R::Config, node: NodeConfig, apps: S) -> Self {
         let max = node.limits.max_message_bytes as u64;
         // Our own timeouts decide when a peer has failed; the transport's only reclaims
         // streams a peer never answers.
@@ -103,8 +124,9 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         OverlayBehaviour {
             protocol,
-            node: Node::new(me, &routing, node),
+            node: Node::with_apps(R::new(me, &routing), apps, node),
             routing_cfg: routing,
+            store_of: None,
             rng: rand::make_rng(),
             timers: Timers::new(),
             sweep,
@@ -120,14 +142,9 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
     }
 
     /// Gives the node the addresses it announces (the listeners are known only once the
-    /// swarm listens) and the records of `db`, which it keeps up to date from now on.
-    /// Returns how many records were loaded. Call it before joining; once the node has
-    /// begun joining it is refused.
-    pub fn start(
-        &mut self,
-        addrs: Vec<Multiaddr>,
-        db: Option<RecordDb>,
-    ) -> Result<usize, NetError> {
+    /// swarm listens). Call it before joining; once the node has begun joining it is
+    /// refused.
+    pub fn start(&mut self, addrs: Vec<Multiaddr>) -> Result<(), NetError> {
         if self.node.phase() != Phase::Idle {
             return Err(NetError::Setup(
                 "the overlay was started after it began joining".into(),
@@ -135,24 +152,33 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
         }
         let mut me = self.node.me().clone();
         me.addr.addrs = addrs;
-        // The node has not joined and holds nothing yet, so it is rebuilt around its contact.
-        let cfg = self.node.config().clone();
-        self.node = Node::new(me, &self.routing_cfg, cfg);
-        let mut loaded = 0;
-        if let Some(db) = &db {
-            let records = db.load()?;
-            loaded = records.len();
-            for r in records {
-                self.node.store_mut().merge(r);
-            }
-            self.node.store_mut().track_changes();
+        // The routing state has not joined and knows nobody yet: it is rebuilt around the
+        // contact with the addresses.
+        self.node.routing = R::new(me, &self.routing_cfg);
+        Ok(())
+    }
+
+    /// Loads the DHT's records from `db` and keeps it up to date from now on: records
+    /// reach the disk before any acknowledgement leaves. Returns how many were loaded.
+    /// Call it before joining.
+    pub fn persist<I>(&mut self, db: RecordDb) -> Result<usize, NetError>
+    where
+        S: Member<Dht<PeerAddr>, I>,
+    {
+        let records = db.load()?;
+        let loaded = records.len();
+        let store = self.node.apps_mut().member_mut().store_mut();
+        for r in records {
+            store.merge(r);
         }
-        self.db = db;
+        store.track_changes();
+        self.store_of = Some(|apps: &mut S| apps.member_mut().store_mut());
+        self.db = Some(db);
         Ok(loaded)
     }
 
-    /// The hosted node (routing state, store, counters).
-    pub fn node(&self) -> &Node<R> {
+    /// The hosted node (routing state, applications, counters).
+    pub fn node(&self) -> &Node<R, S> {
         &self.node
     }
 
@@ -178,31 +204,46 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
         self.wake();
     }
 
-    /// Stores `value` under `key` (or removes it, with `None`); [`Event::PutDone`] follows
-    /// with the returned operation id.
-    pub fn put(&mut self, key: Key, value: Option<Vec<u8>>) -> u64 {
+    /// Gives one of the applications a command; its results come as
+    /// [`Event::App`] events.
+    pub fn command<X, I>(&mut self, cmd: X)
+    where
+        S::Command: Pick<X, I>,
+    {
+        self.feed(Input::Command(Command::app(cmd)));
+        self.wake();
+    }
+
+    /// Stores `value` under `key` in the DHT (or removes it, with `None`);
+    /// [`crate::DhtEvent::PutDone`] follows with the returned operation id.
+    pub fn put<I>(&mut self, key: Key, value: Option<Vec<u8>>) -> u64
+    where
+        S::Command: Pick<DhtCommand, I>,
+    {
         let op = self.next_op();
         let cmd = match value {
-            Some(value) => Command::Put { op, key, value },
-            None => Command::Remove { op, key },
+            Some(value) => DhtCommand::Put { op, key, value },
+            None => DhtCommand::Remove { op, key },
         };
-        self.feed(Input::Command(cmd));
-        self.wake();
+        self.command(cmd);
         op
     }
 
-    /// Reads `key`; [`Event::GetDone`] follows with the returned operation id.
-    pub fn get(&mut self, key: Key) -> u64 {
+    /// Reads `key` from the DHT; [`crate::DhtEvent::GetDone`] follows with the returned
+    /// operation id.
+    pub fn get<I>(&mut self, key: Key) -> u64
+    where
+        S::Command: Pick<DhtCommand, I>,
+    {
         let op = self.next_op();
-        self.feed(Input::Command(Command::Get { op, key }));
-        self.wake();
+        self.command(DhtCommand::Get { op, key });
         op
     }
 
     /// Finds `key`'s replica set; [`Event::LookupDone`] follows with the returned id.
     pub fn lookup(&mut self, key: Key) -> u64 {
         let op = self.next_op();
-        self.feed(Input::Command(Command::Lookup { op, key }));
+        self.feed(Input::Command(CommandOf::<R, S>::Lookup { op, key }));
         self.wake();
         op
     }
@@ -213,7 +254,7 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
     }
 
     /// Calls into the node with the current time and carries out what it asks.
-    fn drive(&mut self, f: impl FnOnce(&mut Node<R>, &mut Ctx<'_, R>)) {
+    fn drive(&mut self, f: impl FnOnce(&mut Node<R, S>, &mut Ctx<'_, R, S>)) {
         let mut out = Vec::new();
         let mut ctx = Ctx {
             now: now(),
@@ -232,7 +273,7 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
     }
 
     /// Hands `input` to the node and carries out what it asks.
-    fn feed(&mut self, input: Input<R>) {
+    fn feed(&mut self, input: Input<R, S>) {
         let peer = match &input {
             Input::Message { from, .. } => Some(from.addr.peer),
             _ => None,
@@ -244,11 +285,12 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
         });
     }
 
-    fn carry_out(&mut self, out: Vec<Output<R>>) {
+    fn carry_out(&mut self, out: Vec<Output<R, S>>) {
         // Records reach the disk before any acknowledgement leaves.
-        if let Some(db) = &self.db {
-            let changed = self.node.store_mut().take_changes();
-            if let Err(e) = db.save(self.node.store(), &changed) {
+        if let (Some(db), Some(store_of)) = (&self.db, self.store_of) {
+            let store = store_of(self.node.apps_mut());
+            let changed = store.take_changes();
+            if let Err(e) = db.save(store, &changed) {
                 self.events
                     .push_back(OverlayEvent::StorageFailed(e.to_string()));
                 return;
@@ -267,15 +309,16 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
         }
     }
 
-    fn send(&mut self, to: Contact<PeerAddr>, msg: WireOf<R>) {
+    fn send(&mut self, to: Contact<PeerAddr>, msg: WireOf<R, S>) {
         if to.id == self.node.me().id {
             self.loopback.push_back(msg);
             return;
         }
-        let frame = |wire| {
+        let frame = |wire: WireOf<R, S>| {
             Frame::Bytes(
-                Envelope::<R::Msg> {
+                Envelope {
                     from: self.node.me().clone(),
+                    app: wire.app_msg().map(S::protocol_of),
                     wire,
                 }
                 .encode(),
@@ -309,11 +352,11 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
     }
 
     /// Decodes a message from `peer`; a bad one is logged and counted against the peer.
-    fn decode(&mut self, peer: &PeerId, frame: Frame) -> Option<Envelope<R::Msg>> {
+    fn decode(&mut self, peer: &PeerId, frame: Frame) -> Option<Envelope<R::Msg, S::Msg>> {
         let limits = &self.node.config().limits;
         let result = match frame {
             Frame::Bytes(bytes) => {
-                Envelope::<R::Msg>::decode(&bytes, limits).map_err(|e| e.to_string())
+                Envelope::<R::Msg, S::Msg>::decode(&bytes, limits).map_err(|e| e.to_string())
             }
             Frame::Oversized => Err(format!(
                 "message larger than {} bytes",
@@ -324,6 +367,11 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
             Ok(env) if !is_genuine(&env.from, peer) => format!(
                 "the sender claims id {} which is not the hash of its peer id",
                 env.from.id
+            ),
+            Ok(env) if env.app != env.wire.app_msg().map(S::protocol_of) => format!(
+                "a message of protocol {:?} does not fit the application it decodes for ({:?})",
+                env.app,
+                env.wire.app_msg().map(S::protocol_of)
             ),
             Ok(env) => return Some(env),
             Err(e) => e,
@@ -345,7 +393,7 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
                 ..
             } => {
                 // A refused request's channel is dropped: the peer sees its stream closed.
-                let Some(Envelope { from, wire }) = self.decode(&peer, request) else {
+                let Some(Envelope { from, wire, .. }) = self.decode(&peer, request) else {
                     return;
                 };
                 let Wire::Request { id, .. } = &wire else {
@@ -366,7 +414,7 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
                 ..
             } => {
                 let node_id = self.outbound.remove(&request_id);
-                let Some(Envelope { from, wire }) = self.decode(&peer, response) else {
+                let Some(Envelope { from, wire, .. }) = self.decode(&peer, response) else {
                     if let Some(id) = node_id {
                         self.fail_request(id);
                     }
@@ -410,10 +458,10 @@ impl<R: Routing<Addr = PeerAddr>> OverlayBehaviour<R> {
     }
 }
 
-impl<R: Routing<Addr = PeerAddr>> NetworkBehaviour for OverlayBehaviour<R> {
+impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for OverlayBehaviour<R, S> {
     type ConnectionHandler =
         <request_response::Behaviour<FrameCodec> as NetworkBehaviour>::ConnectionHandler;
-    type ToSwarm = OverlayEvent;
+    type ToSwarm = OverlayEvent<S::Event>;
 
     fn handle_pending_inbound_connection(
         &mut self,
@@ -486,7 +534,10 @@ impl<R: Routing<Addr = PeerAddr>> NetworkBehaviour for OverlayBehaviour<R> {
             .on_connection_handler_event(peer_id, connection_id, event);
     }
 
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<ToSwarm<OverlayEvent, THandlerInEvent<Self>>> {
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<ToSwarm<OverlayEvent<S::Event>, THandlerInEvent<Self>>> {
         if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             self.waker = Some(cx.waker().clone());
         }

@@ -12,7 +12,7 @@ pub use churn::ChurnConfig;
 pub use latency::LatencyModel;
 pub use parallel::build_in_parallel;
 pub use queue::EventQueue;
-pub use simulator::{SimConfig, SimEvent, Simulator};
+pub use simulator::{AppFactory, DefaultEvent, SimConfig, SimEvent, Simulator};
 pub use stats::LookupStats;
 pub use truth::{ClosestTruth, GroundTruth, SURROGATE_DIGIT_BITS, SuccessorTruth, SurrogateTruth};
 

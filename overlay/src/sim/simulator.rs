@@ -5,11 +5,12 @@ use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::sync::Arc;
 
+use crate::apps::AppSet;
 use crate::config::NodeConfig;
 use crate::contact::Contact;
 use crate::id::Key;
-use crate::io::{Command, Ctx, Event, Input, NodeTimer, Output};
-use crate::node::{Node, Phase};
+use crate::io::{Command, CommandOf, Ctx, Event, Input, NodeTimer, Output, TimerOf};
+use crate::node::{DefaultApps, Node, Phase};
 use crate::sim::SimRouting;
 use crate::sim::churn::ChurnConfig;
 use crate::sim::latency::LatencyModel;
@@ -40,33 +41,39 @@ impl Default for SimConfig {
     }
 }
 
-/// An event a node reported that the simulator passes to its caller (DHT results,
-/// routed deliveries). Lookup results go into [`Simulator::lookup_stats`] instead.
+/// The events of the default applications (the DHT).
+pub type DefaultEvent = <DefaultApps<u32> as AppSet<u32>>::Event;
+
+/// An event a node reported that the simulator passes to its caller (joins, leaves, the
+/// applications' events). Lookup results go into [`Simulator::lookup_stats`] instead.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SimEvent {
+pub struct SimEvent<E = DefaultEvent> {
     /// When.
     pub time: Time,
     /// Which node.
     pub node: u32,
     /// What.
-    pub event: Event<u32>,
+    pub event: Event<u32, E>,
 }
 
-enum Ev<R: SimRouting> {
+/// Makes the applications of a new node.
+pub type AppFactory<S> = Arc<dyn Fn(&Contact<u32>) -> S + Send + Sync>;
+
+enum Ev<R: SimRouting, S: AppSet<u32>> {
     // The message is boxed: timers are most of the queue and should not take the space of
     // the largest variant.
     Deliver {
         to: u32,
         from: Contact<u32>,
-        msg: Box<WireOf<R>>,
+        msg: Box<WireOf<R, S>>,
     },
     Timer {
         node: u32,
-        timer: NodeTimer<R::Timer>,
+        timer: TimerOf<R, S>,
     },
     Command {
         node: u32,
-        cmd: Command<u32>,
+        cmd: CommandOf<R, S>,
     },
     ChurnArrival,
     ChurnDeparture {
@@ -74,16 +81,20 @@ enum Ev<R: SimRouting> {
     },
 }
 
-/// A deterministic discrete-event simulation of one overlay of routing algorithm `R`.
-pub struct Simulator<R: SimRouting> {
+/// A deterministic discrete-event simulation of one overlay of routing algorithm `R` whose
+/// nodes host the applications `S` (by default the DHT).
+pub struct Simulator<R: SimRouting, S: AppSet<u32> = DefaultApps<u32>> {
     now: Time,
-    nodes: Vec<Option<Node<R>>>,
+    nodes: Vec<Option<Node<R, S>>>,
+    make_apps: AppFactory<S>,
+    /// Each node's clock offset from simulated time, in microseconds (empty: none).
+    clock_offsets: Vec<i64>,
     contacts: Vec<Contact<u32>>,
     /// Seeds the hash that places nodes in the latency model's plane.
     place_seed: u64,
     live: Vec<u32>,
     live_pos: Vec<u32>,
-    queue: EventQueue<Ev<R>>,
+    queue: EventQueue<Ev<R, S>>,
     rng: Xoshiro256PlusPlus,
     cfg: SimConfig,
     routing_cfg: R::Config,
@@ -93,23 +104,52 @@ pub struct Simulator<R: SimRouting> {
     churn: Option<ChurnConfig>,
     /// Whether maintenance timers (routing timers, replica repair) still fire.
     maintenance: bool,
-    out: Vec<Output<R>>,
+    out: Vec<Output<R, S>>,
     /// Lookups (from [`Command::Lookup`]) checked against the ground truth.
     pub lookup_stats: LookupStats,
     /// Events for the caller: DHT results, deliveries, joins, leaves.
-    pub events: Vec<SimEvent>,
+    pub events: Vec<SimEvent<S::Event>>,
     messages: u64,
     processed: u64,
 }
 
 const NOT_LIVE: u32 = u32::MAX;
 
-impl<R: SimRouting> Simulator<R> {
-    /// An empty simulation seeded with `seed`.
+/// The time on the clock of the node at `addr`.
+fn local_time(offsets: &[i64], addr: u32, now: Time) -> Time {
+    match offsets.get(addr as usize) {
+        Some(&off) if off != 0 => Time(now.0.saturating_add_signed(off)),
+        _ => now,
+    }
+}
+
+impl<R: SimRouting, S: AppSet<u32> + Default> Simulator<R, S> {
+    /// An empty simulation seeded with `seed`, whose nodes host their applications with
+    /// default parameters.
     pub fn new(routing_cfg: R::Config, cfg: SimConfig, seed: u64) -> Self {
+        Self::with_apps(
+            routing_cfg,
+            cfg,
+            seed,
+            Arc::new(|_: &Contact<u32>| S::default()),
+        )
+    }
+}
+
+impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
+    /// An empty simulation seeded with `seed`, whose nodes get their applications from
+    /// `make_apps`.
+    pub fn with_apps(
+        routing_cfg: R::Config,
+        cfg: SimConfig,
+        seed: u64,
+        make_apps: AppFactory<S>,
+    ) -> Self {
         Simulator {
             now: Time::ZERO,
             nodes: Vec::new(),
+            make_apps,
+            clock_offsets: Vec::new(),
             contacts: Vec::new(),
             live: Vec::new(),
             live_pos: Vec::new(),
@@ -166,7 +206,7 @@ impl<R: SimRouting> Simulator<R> {
     }
 
     /// The node at address `addr`, if it is alive.
-    pub fn node(&self, addr: u32) -> Option<&Node<R>> {
+    pub fn node(&self, addr: u32) -> Option<&Node<R, S>> {
         self.nodes.get(addr as usize).and_then(Option::as_ref)
     }
 
@@ -248,7 +288,7 @@ impl<R: SimRouting> Simulator<R> {
     fn place_built(
         &mut self,
         members: &[Contact<u32>],
-        mut built: Vec<Option<Node<R>>>,
+        mut built: Vec<Option<Node<R, S>>>,
         fresh: bool,
     ) {
         if !fresh {
@@ -293,8 +333,9 @@ impl<R: SimRouting> Simulator<R> {
         let id = Key::random(&mut self.rng);
         let contact = self.new_slot(id);
         let addr = contact.addr;
-        self.nodes[addr as usize] =
-            Some(Node::new(contact, &self.routing_cfg, self.cfg.node.clone()));
+        let apps = (self.make_apps)(&contact);
+        let routing = R::new(contact, &self.routing_cfg);
+        self.nodes[addr as usize] = Some(Node::with_apps(routing, apps, self.cfg.node.clone()));
         self.mark_live(addr);
         let bootstrap = bootstrap.map(|b| self.contacts[b as usize].clone());
         self.queue.push(
@@ -324,8 +365,10 @@ impl<R: SimRouting> Simulator<R> {
         if fresh {
             self.nodes = Vec::new();
         }
+        let make_apps = &self.make_apps;
         let built = R::oracle(&members, &self.routing_cfg, &|routing| {
-            Some(Node::with_routing(routing, Arc::clone(&node_cfg)))
+            let apps = make_apps(routing.me());
+            Some(Node::with_apps(routing, apps, Arc::clone(&node_cfg)))
         });
         self.place_built(&members, built, fresh);
         let mut out = std::mem::take(&mut self.out);
@@ -334,7 +377,7 @@ impl<R: SimRouting> Simulator<R> {
             let node = self.nodes[addr as usize].as_mut().expect("just placed");
             let timers = node.routing().maintenance_timers(&self.routing_cfg);
             let mut ctx = Ctx {
-                now: self.now,
+                now: local_time(&self.clock_offsets, addr, self.now),
                 rng: &mut self.rng,
                 out: &mut out,
             };
@@ -400,24 +443,23 @@ impl<R: SimRouting> Simulator<R> {
         }
     }
 
-    /// Gives `cmd` (tagged `op`) to the node at `addr` and runs until that node reports the
-    /// result, for at most `timeout`; returns the event, or `None` on timeout.
+    /// Gives `cmd` to the node at `addr` and runs until that node reports an event `done`
+    /// accepts, for at most `timeout`; returns the event, or `None` on timeout.
     pub fn execute(
         &mut self,
         addr: u32,
-        cmd: Command<u32>,
-        op: u64,
+        cmd: CommandOf<R, S>,
+        done: impl Fn(&Event<u32, S::Event>) -> bool,
         timeout: std::time::Duration,
-    ) -> Option<Event<u32>> {
+    ) -> Option<Event<u32, S::Event>> {
         self.command(addr, cmd);
         let deadline = self.now + timeout;
-        let matches = |e: &SimEvent| {
-            e.node == addr
-                && matches!(e.event, Event::PutDone { op: o, .. } | Event::GetDone { op: o, .. } if o == op)
-        };
         let mut seen = self.events.len();
         loop {
-            if let Some(i) = self.events[seen..].iter().position(matches) {
+            if let Some(i) = self.events[seen..]
+                .iter()
+                .position(|e| e.node == addr && done(&e.event))
+            {
                 return Some(self.events.remove(seen + i).event);
             }
             seen = self.events.len();
@@ -428,8 +470,18 @@ impl<R: SimRouting> Simulator<R> {
         }
     }
 
+    /// Sets the clock of the node at `addr` `offset_us` microseconds off simulated time
+    /// (negative: behind). Its handlers see that time as `now` from then on.
+    pub fn set_clock_offset(&mut self, addr: u32, offset_us: i64) {
+        let len = self.contacts.len().max(addr as usize + 1);
+        if self.clock_offsets.len() < len {
+            self.clock_offsets.resize(len, 0);
+        }
+        self.clock_offsets[addr as usize] = offset_us;
+    }
+
     /// Gives `cmd` to the node at `addr` now.
-    pub fn command(&mut self, addr: u32, cmd: Command<u32>) {
+    pub fn command(&mut self, addr: u32, cmd: CommandOf<R, S>) {
         self.queue.push(self.now, Ev::Command { node: addr, cmd });
     }
 
@@ -555,14 +607,14 @@ impl<R: SimRouting> Simulator<R> {
     pub fn with_node<T>(
         &mut self,
         addr: u32,
-        f: impl FnOnce(&mut Node<R>, &mut Ctx<'_, R>) -> T,
+        f: impl FnOnce(&mut Node<R, S>, &mut Ctx<'_, R, S>) -> T,
     ) -> T {
         let node = self.nodes[addr as usize]
             .as_mut()
             .expect("with_node needs a live node");
         let mut out = std::mem::take(&mut self.out);
         let mut ctx = Ctx {
-            now: self.now,
+            now: local_time(&self.clock_offsets, addr, self.now),
             rng: &mut self.rng,
             out: &mut out,
         };
@@ -573,13 +625,13 @@ impl<R: SimRouting> Simulator<R> {
         result
     }
 
-    fn dispatch(&mut self, addr: u32, input: Input<R>) {
+    fn dispatch(&mut self, addr: u32, input: Input<R, S>) {
         let Some(node) = self.nodes[addr as usize].as_mut() else {
             return;
         };
         let mut out = std::mem::take(&mut self.out);
         let mut ctx = Ctx {
-            now: self.now,
+            now: local_time(&self.clock_offsets, addr, self.now),
             rng: &mut self.rng,
             out: &mut out,
         };
@@ -594,7 +646,7 @@ impl<R: SimRouting> Simulator<R> {
     fn apply_outputs(
         &mut self,
         sender: &Contact<u32>,
-        out: &mut Vec<Output<R>>,
+        out: &mut Vec<Output<R, S>>,
         spread_timers: bool,
     ) {
         let from = sender.addr;
@@ -637,7 +689,7 @@ impl<R: SimRouting> Simulator<R> {
         }
     }
 
-    fn on_event(&mut self, addr: u32, event: Event<u32>) {
+    fn on_event(&mut self, addr: u32, event: Event<u32, S::Event>) {
         match &event {
             Event::LookupDone {
                 key,

@@ -1,0 +1,354 @@
+//! The DHT as an [`Application`]: operations from its user go to the key's root found by
+//! a lookup, falling back along the replica set.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::app::{Application, CtxOf};
+use crate::contact::{Address, Contact};
+use crate::dht::config::DhtConfig;
+use crate::dht::messages::{DhtCommand, DhtEvent, DhtMsg, DhtTimer};
+use crate::error::{DhtError, LookupError, ProtocolError};
+use crate::id::Key;
+use crate::node::Phase;
+use crate::routing::ReqId;
+use crate::small_map::SmallMap;
+use crate::store::Store;
+
+/// The context the DHT's handlers get.
+pub(crate) type Cx<'a, 'b, A> = &'a mut CtxOf<'b, A, Dht<A>>;
+
+/// A put (or remove) or get in progress.
+#[derive(Clone, Debug)]
+pub(crate) struct Op<A> {
+    op: u64,
+    key: Key,
+    /// The value to write (`Some(None)` removes); `None` for a get.
+    write: Option<Option<Vec<u8>>>,
+    /// The root first, then the rest of the replica set; tried in order.
+    candidates: Vec<Contact<A>>,
+    hops: u32,
+    /// Whether some replica answered that it holds nothing.
+    saw_empty: bool,
+}
+
+/// What a request of the DHT was for.
+#[derive(Clone, Debug)]
+pub(crate) enum Sent {
+    /// An operation's write or fetch (by lookup tag).
+    Op(u64),
+    /// A copy to a replica; nothing waits for it.
+    Replicate,
+    /// Anti-entropy offer of these keys.
+    Offer(Vec<Key>),
+    /// Hand-over of records while leaving.
+    Handover,
+}
+
+/// The DHT's state on one node.
+#[derive(Clone, Debug)]
+pub struct Dht<A> {
+    pub(crate) cfg: Arc<DhtConfig>,
+    pub(crate) store: Store,
+    /// Operations by the tag of their lookup.
+    pub(crate) ops: SmallMap<u64, Op<A>>,
+    pub(crate) sent: SmallMap<ReqId, Sent>,
+    /// Keys this node is no longer a replica of, with the confirmations still needed before
+    /// it may drop them.
+    pub(crate) handoff: BTreeMap<Key, usize>,
+    pub(crate) repair_soon: bool,
+}
+
+impl<A> Default for Dht<A> {
+    fn default() -> Self {
+        Dht::new(Arc::new(DhtConfig::default()))
+    }
+}
+
+impl<A> Dht<A> {
+    /// A DHT with parameters `cfg` (shared among the nodes of a simulation).
+    pub fn new(cfg: Arc<DhtConfig>) -> Self {
+        Dht {
+            cfg,
+            store: Store::default(),
+            ops: SmallMap::default(),
+            sent: SmallMap::default(),
+            handoff: BTreeMap::new(),
+            repair_soon: false,
+        }
+    }
+
+    /// The records this node holds.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The record store, for a driver that persists it ([`Store::track_changes`]).
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// Its parameters.
+    pub fn config(&self) -> &DhtConfig {
+        &self.cfg
+    }
+}
+
+impl<A: Address> Dht<A> {
+    fn start(&mut self, ctx: Cx<'_, '_, A>, op: u64, key: Key, write: Option<Option<Vec<u8>>>) {
+        if let Some(Some(value)) = &write {
+            let max = ctx.limits().max_value_bytes;
+            if value.len() > max {
+                let err = DhtError::TooLarge {
+                    len: value.len(),
+                    max,
+                };
+                ctx.emit(DhtEvent::PutDone {
+                    op,
+                    key,
+                    result: Err(err),
+                });
+                return;
+            }
+        }
+        let tag = ctx.lookup(key);
+        self.ops.insert(
+            tag,
+            Op {
+                op,
+                key,
+                write,
+                candidates: Vec::new(),
+                hops: 0,
+                saw_empty: false,
+            },
+        );
+    }
+
+    /// Sends the operation to the next candidate replica, or serves it locally.
+    fn try_next(&mut self, ctx: Cx<'_, '_, A>, tag: u64) {
+        let me = ctx.me().id;
+        loop {
+            let Some(op) = self.ops.get_mut(&tag) else {
+                return;
+            };
+            if op.candidates.is_empty() {
+                let result = match op.write {
+                    None if op.saw_empty => Ok(None),
+                    _ => Err(DhtError::Unreachable),
+                };
+                self.finish(ctx, tag, result);
+                return;
+            }
+            let to = op.candidates.remove(0);
+            if to.id != me {
+                let msg = match &op.write {
+                    Some(value) => DhtMsg::Write {
+                        key: op.key,
+                        value: value.clone(),
+                    },
+                    None => DhtMsg::Fetch { key: op.key },
+                };
+                let id = ctx.request(to, msg);
+                self.sent.insert(id, Sent::Op(tag));
+                return;
+            }
+            // This node is the candidate: serve it here.
+            let key = op.key;
+            match op.write.clone() {
+                Some(value) => {
+                    self.write_as_root(ctx, key, value);
+                    self.finish(ctx, tag, Ok(None));
+                    return;
+                }
+                None => {
+                    if let Some(rec) = self.store.get(&key) {
+                        let value = rec.value.clone();
+                        self.finish(ctx, tag, Ok(value));
+                        return;
+                    }
+                    op.saw_empty = true;
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, ctx: Cx<'_, '_, A>, tag: u64, result: Result<Option<Vec<u8>>, DhtError>) {
+        let Some(op) = self.ops.remove(&tag) else {
+            return;
+        };
+        let event = match op.write {
+            Some(_) => DhtEvent::PutDone {
+                op: op.op,
+                key: op.key,
+                result: result.map(|_| ()),
+            },
+            None => DhtEvent::GetDone {
+                op: op.op,
+                key: op.key,
+                result,
+                hops: op.hops,
+            },
+        };
+        ctx.emit(event);
+    }
+
+    fn op_answer(
+        &mut self,
+        ctx: Cx<'_, '_, A>,
+        tag: u64,
+        msg: DhtMsg,
+    ) -> Result<(), ProtocolError> {
+        let Some(op) = self.ops.get_mut(&tag) else {
+            return Ok(());
+        };
+        match (op.write.is_some(), msg) {
+            (true, DhtMsg::Written { .. }) => self.finish(ctx, tag, Ok(None)),
+            (false, DhtMsg::Fetched(Some(rec))) if rec.key == op.key => {
+                self.finish(ctx, tag, Ok(rec.value))
+            }
+            (false, DhtMsg::Fetched(None)) => {
+                op.saw_empty = true;
+                self.try_next(ctx, tag);
+            }
+            (_, other) => {
+                // The candidate answered nonsense: count it as failed and try the next.
+                self.try_next(ctx, tag);
+                return Err(ProtocolError::Unexpected(format!(
+                    "{other:?} does not answer a DHT operation"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<A: Address> Application<A> for Dht<A> {
+    type Msg = DhtMsg;
+    type Timer = DhtTimer;
+    type Command = DhtCommand;
+    type Event = DhtEvent;
+    const NAME: &'static str = "dht";
+
+    fn on_command(&mut self, ctx: Cx<'_, '_, A>, cmd: DhtCommand) {
+        match cmd {
+            DhtCommand::Put { op, key, value } => self.start(ctx, op, key, Some(Some(value))),
+            DhtCommand::Remove { op, key } => self.start(ctx, op, key, Some(None)),
+            DhtCommand::Get { op, key } => self.start(ctx, op, key, None),
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        ctx: Cx<'_, '_, A>,
+        from: &Contact<A>,
+        id: ReqId,
+        msg: DhtMsg,
+    ) -> Result<(), ProtocolError> {
+        let answer = match msg {
+            DhtMsg::Write { key, value } => DhtMsg::Written {
+                version: self.write_as_root(ctx, key, value),
+            },
+            DhtMsg::Store { records } => {
+                self.store_records(ctx, from, records);
+                DhtMsg::Stored
+            }
+            DhtMsg::Fetch { key } => DhtMsg::Fetched(self.store.get(&key).cloned()),
+            DhtMsg::Offer { entries } => DhtMsg::Want {
+                keys: self.wanted(ctx, &entries),
+            },
+            other => {
+                return Err(ProtocolError::Unexpected(format!(
+                    "{other:?} is not a DHT request"
+                )));
+            }
+        };
+        ctx.respond(from.clone(), id, answer);
+        Ok(())
+    }
+
+    fn on_response(
+        &mut self,
+        ctx: Cx<'_, '_, A>,
+        from: &Contact<A>,
+        id: ReqId,
+        msg: DhtMsg,
+    ) -> Result<(), ProtocolError> {
+        match (self.sent.remove(&id), msg) {
+            (Some(Sent::Op(tag)), msg) => return self.op_answer(ctx, tag, msg),
+            (Some(Sent::Offer(keys)), DhtMsg::Want { keys: wanted }) => {
+                self.on_want(ctx, from, keys, wanted)
+            }
+            (Some(Sent::Handover), _) => self.handover_answered(ctx),
+            (Some(Sent::Replicate), DhtMsg::Stored) | (None, _) => {}
+            (Some(_), other) => {
+                return Err(ProtocolError::Unexpected(format!(
+                    "{other:?} does not answer its DHT request"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn on_request_failed(&mut self, ctx: Cx<'_, '_, A>, _: &Contact<A>, id: ReqId, _: bool) {
+        match self.sent.remove(&id) {
+            Some(Sent::Op(tag)) => self.try_next(ctx, tag),
+            Some(Sent::Handover) => self.handover_answered(ctx),
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: Cx<'_, '_, A>, timer: DhtTimer) {
+        if ctx.phase() != Phase::Joined {
+            return;
+        }
+        match timer {
+            DhtTimer::Repair => {
+                self.repair(ctx);
+                ctx.set_timer(self.cfg.repair_interval, DhtTimer::Repair);
+            }
+            DhtTimer::RepairSoon => {
+                self.repair_soon = false;
+                self.repair(ctx);
+            }
+        }
+    }
+
+    fn on_lookup_done(
+        &mut self,
+        ctx: Cx<'_, '_, A>,
+        tag: u64,
+        result: Result<Vec<Contact<A>>, LookupError>,
+        hops: u32,
+    ) {
+        let Some(op) = self.ops.get_mut(&tag) else {
+            return;
+        };
+        op.hops = hops;
+        match result {
+            Ok(mut nodes) => {
+                nodes.truncate(self.cfg.replication.max(1) + 2);
+                op.candidates = nodes;
+                self.try_next(ctx, tag);
+            }
+            Err(e) => self.finish(ctx, tag, Err(DhtError::Lookup(e))),
+        }
+    }
+
+    /// The neighbour set changed: run a repair pass soon, so new replica-set members get
+    /// their keys (hand-over on join) and lost copies are made again (repair on failure).
+    fn update(&mut self, ctx: Cx<'_, '_, A>, _: &Contact<A>, _: bool) {
+        if !self.repair_soon && !self.store.is_empty() {
+            self.repair_soon = true;
+            ctx.set_timer(self.cfg.repair_after_change, DhtTimer::RepairSoon);
+        }
+    }
+
+    fn on_joined(&mut self, ctx: Cx<'_, '_, A>) {
+        ctx.set_timer(self.cfg.repair_interval, DhtTimer::Repair);
+    }
+
+    fn on_leave(&mut self, ctx: Cx<'_, '_, A>) -> bool {
+        self.hand_over(ctx)
+    }
+}

@@ -1,0 +1,32 @@
+//! Parameters of the DHT.
+
+use std::time::Duration;
+
+/// DHT parameters.
+#[derive(Clone, Debug)]
+pub struct DhtConfig {
+    /// Replication factor `r`: copies of each key, on `replica_set(key, r)`.
+    pub replication: usize,
+    /// Period of replica repair (anti-entropy with the replica set).
+    pub repair_interval: Duration,
+    /// Delay of the extra repair pass after the neighbour set changed.
+    pub repair_after_change: Duration,
+    /// How long a tombstone is kept so old replicas cannot resurrect a removed value.
+    pub tombstone_ttl: Duration,
+    /// How far ahead of this node's clock a version from a peer may lie. A record whose
+    /// version is further in the future is refused: a peer with a clock far ahead (or a
+    /// hostile one) would otherwise freeze the key, as no later write could outrank it.
+    pub max_clock_ahead: Duration,
+}
+
+impl Default for DhtConfig {
+    fn default() -> Self {
+        DhtConfig {
+            replication: 3,
+            repair_interval: Duration::from_secs(30),
+            repair_after_change: Duration::from_secs(1),
+            tombstone_ttl: Duration::from_secs(24 * 3600),
+            max_clock_ahead: Duration::from_secs(300),
+        }
+    }
+}

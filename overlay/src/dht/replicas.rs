@@ -1,0 +1,193 @@
+//! Where the DHT's records live: the root's versioned writes and their copies, repair by
+//! anti-entropy with the replica set, and hand-over when a node leaves.
+
+use std::collections::BTreeMap;
+
+use crate::contact::{Address, Contact};
+use crate::dht::app::{Cx, Dht, Sent};
+use crate::dht::messages::DhtMsg;
+use crate::id::Key;
+use crate::store::{Record, Version};
+use crate::time::Time;
+
+impl<A: Address> Dht<A> {
+    /// A write reached its root (or the replica standing in for it): it gets a version
+    /// later than the node's clock and than every version held for the key (a hybrid
+    /// logical clock), so a write acknowledged after another always outranks it even when
+    /// the writers' or roots' clocks disagree. Stored, then copied to the replica set.
+    pub(crate) fn write_as_root(
+        &mut self,
+        ctx: Cx<'_, '_, A>,
+        key: Key,
+        value: Option<Vec<u8>>,
+    ) -> Version {
+        let me = ctx.me().id;
+        let held = self
+            .store
+            .version(&key)
+            .map_or(0, |v| v.time.saturating_add(1));
+        let version = Version {
+            time: ctx.now.0.max(held),
+            writer: me,
+        };
+        let record = Record {
+            key,
+            version,
+            value,
+        };
+        if self.store.merge(record.clone()) {
+            let r = self.cfg.replication;
+            for c in ctx.overlay().replica_set(&key, r) {
+                if c.id != me {
+                    let id = ctx.request(
+                        c,
+                        DhtMsg::Store {
+                            records: vec![record.clone()],
+                        },
+                    );
+                    self.sent.insert(id, Sent::Replicate);
+                }
+            }
+        }
+        version
+    }
+
+    /// The latest version a peer may show: this node's clock plus the allowed drift.
+    fn latest_acceptable(&self, now: Time) -> u64 {
+        now.0
+            .saturating_add(self.cfg.max_clock_ahead.as_micros() as u64)
+    }
+
+    /// Copies arrived (replication, repair, hand-over); versions too far in the future are
+    /// refused.
+    pub(crate) fn store_records(
+        &mut self,
+        ctx: Cx<'_, '_, A>,
+        from: &Contact<A>,
+        records: Vec<Record>,
+    ) {
+        let latest = self.latest_acceptable(ctx.now);
+        for rec in records {
+            if rec.version.time > latest {
+                tracing::warn!(key = ?rec.key, from = ?from.id, "refused a record versioned too far in the future");
+                continue;
+            }
+            self.store.merge(rec);
+        }
+    }
+
+    /// Of the offered versions, the keys this node lacks or holds older (and will accept).
+    pub(crate) fn wanted(&self, ctx: Cx<'_, '_, A>, entries: &[(Key, Version)]) -> Vec<Key> {
+        let latest = self.latest_acceptable(ctx.now);
+        entries
+            .iter()
+            .filter(|(k, v)| v.time <= latest && self.store.version(k).is_none_or(|mine| mine < *v))
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// Sends `records` to `to` in messages of at most the list limit.
+    fn send_records(&mut self, ctx: Cx<'_, '_, A>, to: &Contact<A>, records: &[Record], why: Sent) {
+        for chunk in records.chunks(ctx.limits().max_list) {
+            let id = ctx.request(
+                to.clone(),
+                DhtMsg::Store {
+                    records: chunk.to_vec(),
+                },
+            );
+            self.sent.insert(id, why.clone());
+        }
+    }
+
+    /// A replica answered an offer: send what it wants; count the rest as confirmed held,
+    /// and drop keys this node only kept until their replica set confirmed them.
+    pub(crate) fn on_want(
+        &mut self,
+        ctx: Cx<'_, '_, A>,
+        from: &Contact<A>,
+        offered: Vec<Key>,
+        wanted: Vec<Key>,
+    ) {
+        let records: Vec<Record> = wanted
+            .iter()
+            .filter(|k| offered.contains(k))
+            .filter_map(|k| self.store.get(k).cloned())
+            .collect();
+        self.send_records(ctx, from, &records, Sent::Replicate);
+        for k in offered.iter().filter(|k| !wanted.contains(k)) {
+            if let Some(left) = self.handoff.get_mut(k) {
+                *left = left.saturating_sub(1);
+                if *left == 0 {
+                    self.handoff.remove(k);
+                    self.store.drop_key(k);
+                }
+            }
+        }
+    }
+
+    /// Anti-entropy: offer each record's version to the other members of its replica set;
+    /// they ask for what they lack. A record whose replica set no longer includes this node
+    /// is dropped once every member confirmed holding it.
+    pub(crate) fn repair(&mut self, ctx: Cx<'_, '_, A>) {
+        let me = ctx.me().id;
+        let r = self.cfg.replication;
+        let expire_before = Time(
+            ctx.now
+                .0
+                .saturating_sub(self.cfg.tombstone_ttl.as_micros() as u64),
+        );
+        self.store.expire_tombstones(expire_before);
+        self.handoff.clear();
+        let mut offers: BTreeMap<Contact<A>, Vec<(Key, Version)>> = BTreeMap::new();
+        for rec in self.store.iter() {
+            let set = ctx.overlay().replica_set(&rec.key, r);
+            let member = set.iter().any(|c| c.id == me);
+            let others: Vec<_> = set.into_iter().filter(|c| c.id != me).collect();
+            if !member && !others.is_empty() {
+                // Not a replica any more: keep it until every member confirms.
+                self.handoff.insert(rec.key, others.len());
+            }
+            for c in others {
+                offers.entry(c).or_default().push((rec.key, rec.version));
+            }
+        }
+        for (to, entries) in offers {
+            for chunk in entries.chunks(ctx.limits().max_list) {
+                let keys = chunk.iter().map(|(k, _)| *k).collect();
+                let id = ctx.request(
+                    to.clone(),
+                    DhtMsg::Offer {
+                        entries: chunk.to_vec(),
+                    },
+                );
+                self.sent.insert(id, Sent::Offer(keys));
+            }
+        }
+    }
+
+    /// Leaving: copies every record to its replica set one rank deeper (so the set keeps
+    /// `r` copies without this node). Returns whether nothing had to be sent.
+    pub(crate) fn hand_over(&mut self, ctx: Cx<'_, '_, A>) -> bool {
+        let me = ctx.me().id;
+        let r = self.cfg.replication;
+        let mut batches: BTreeMap<Contact<A>, Vec<Record>> = BTreeMap::new();
+        for rec in self.store.iter() {
+            for c in ctx.overlay().replica_set(&rec.key, r + 1) {
+                if c.id != me {
+                    batches.entry(c).or_default().push(rec.clone());
+                }
+            }
+        }
+        for (to, records) in &batches {
+            self.send_records(ctx, to, records, Sent::Handover);
+        }
+        batches.is_empty()
+    }
+
+    /// A hand-over copy was acknowledged or failed: the node may leave once none is left.
+    pub(crate) fn handover_answered(&mut self, ctx: Cx<'_, '_, A>) {
+        if !self.sent.values().any(|s| matches!(s, Sent::Handover)) {
+            ctx.leave_done();
+        }
+    }
+}
