@@ -50,3 +50,18 @@ fn oracle_build_is_converged_in_three_and_ten_dimensions() {
         conformance::oracle_build_is_converged::<C>(&cfg);
     }
 }
+
+#[test]
+fn routed_messages_reach_the_root() {
+    conformance::kbr::routed_messages_reach_the_root::<C>(&CanConfig::default());
+}
+
+#[test]
+fn update_calls_match_the_neighbour_set() {
+    conformance::kbr::update_calls_match_the_neighbour_set::<C>(&CanConfig::default());
+}
+
+#[test]
+fn probe_scenario_runs_as_expected() {
+    conformance::kbr::probe_scenario_runs_as_expected::<C>(&CanConfig::default());
+}

@@ -11,8 +11,9 @@
 //! entries are probed each heartbeat, in turn, and a silent one is dropped.
 
 use std::collections::HashMap;
-
 use std::time::Duration;
+
+use foldhash::fast::FixedState;
 
 use overlay::{Address, Contact, Key, RoutingOut};
 
@@ -27,7 +28,10 @@ const NOTICE_DELAY: Duration = Duration::from_secs(5);
 pub(crate) struct Backpointers<A> {
     /// Id to address. Hashed: a few nodes are held by a large share of the network (an
     /// early node sits in thousands of maps), and a sorted list's inserts were quadratic.
-    nodes: HashMap<Key, A>,
+    /// The hasher is fixed, not seeded per process: the iteration order decides which
+    /// entries are probed and the order of leave notices, so it must be the same in
+    /// every run of a simulation.
+    nodes: HashMap<Key, A, FixedState>,
     /// Where the next liveness batch starts.
     cursor: usize,
     /// Nodes our map took in (`true`) or dropped since the last notices, in order.
@@ -38,7 +42,7 @@ pub(crate) struct Backpointers<A> {
 impl<A> Default for Backpointers<A> {
     fn default() -> Self {
         Backpointers {
-            nodes: HashMap::new(),
+            nodes: HashMap::with_hasher(FixedState::default()),
             cursor: 0,
             unsent: Vec::new(),
         }

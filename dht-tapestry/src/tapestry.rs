@@ -442,7 +442,7 @@ impl<A: Address> Routing for Tapestry<A> {
 
     fn leave(&mut self, out: &mut RoutingOut<'_, Self>) {
         let mut told = self.known();
-        let known: std::collections::HashSet<Key> = told.iter().map(|c| c.id).collect();
+        let known: std::collections::BTreeSet<Key> = told.iter().map(|c| c.id).collect();
         told.extend(self.backpointers().filter(|b| !known.contains(&b.id)));
         for c in told {
             let nodes = self.replacements_for(&c.id);

@@ -39,3 +39,18 @@ fn same_seed_same_run() {
 fn oracle_build_is_converged() {
     conformance::oracle_build_is_converged::<C>(&TapestryConfig::default());
 }
+
+#[test]
+fn routed_messages_reach_the_root() {
+    conformance::kbr::routed_messages_reach_the_root::<C>(&TapestryConfig::default());
+}
+
+#[test]
+fn update_calls_match_the_neighbour_set() {
+    conformance::kbr::update_calls_match_the_neighbour_set::<C>(&TapestryConfig::default());
+}
+
+#[test]
+fn probe_scenario_runs_as_expected() {
+    conformance::kbr::probe_scenario_runs_as_expected::<C>(&TapestryConfig::default());
+}

@@ -194,10 +194,13 @@ impl<A, M, T, E> ActionSink<A, M, T, E> for Vec<AppAction<A, M, T, E>> {
     }
 }
 
+/// Lifts a member's action into its set's types.
+pub type Lift<A, M, T, E, M2, T2, E2> = fn(AppAction<A, M2, T2, E2>) -> AppAction<A, M, T, E>;
+
 /// A member's sink inside its set's: each action is lifted into the set's types.
 struct Lifted<'s, A, M, T, E, M2, T2, E2> {
     outer: &'s mut dyn ActionSink<A, M, T, E>,
-    lift: fn(AppAction<A, M2, T2, E2>) -> AppAction<A, M, T, E>,
+    lift: Lift<A, M, T, E, M2, T2, E2>,
 }
 
 impl<A, M, T, E, M2, T2, E2> ActionSink<A, M2, T2, E2> for Lifted<'_, A, M, T, E, M2, T2, E2> {
@@ -256,7 +259,7 @@ impl<'a, A, M, T, E> AppCtx<'a, A, M, T, E> {
     /// actions pass through `lift` into this context's sink.
     pub fn narrow<M2, T2, E2, Ret>(
         &mut self,
-        lift: fn(AppAction<A, M2, T2, E2>) -> AppAction<A, M, T, E>,
+        lift: Lift<A, M, T, E, M2, T2, E2>,
         body: impl FnOnce(&mut AppCtx<'_, A, M2, T2, E2>) -> Ret,
     ) -> Ret {
         let mut sink = Lifted {

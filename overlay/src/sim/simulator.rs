@@ -111,6 +111,8 @@ pub struct Simulator<R: SimRouting, S: AppSet<u32> = DefaultApps<u32>> {
     pub events: Vec<SimEvent<S::Event>>,
     messages: u64,
     processed: u64,
+    /// A digest of every event processed, when asked for ([`Simulator::trace_events`]).
+    trace: Option<std::hash::DefaultHasher>,
 }
 
 const NOT_LIVE: u32 = u32::MAX;
@@ -167,6 +169,7 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
             events: Vec::new(),
             messages: 0,
             processed: 0,
+            trace: None,
         }
     }
 
@@ -188,6 +191,18 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
     /// Events processed so far.
     pub fn processed(&self) -> u64 {
         self.processed
+    }
+
+    /// From now on, every event processed (its time, node and full contents: each message,
+    /// timer and command) goes into a digest, so two runs can be compared event by event
+    /// ([`Simulator::trace_digest`]). Costs a formatting of every event: for tests.
+    pub fn trace_events(&mut self) {
+        self.trace.get_or_insert_with(std::hash::DefaultHasher::new);
+    }
+
+    /// The digest of the events processed since [`Simulator::trace_events`].
+    pub fn trace_digest(&self) -> Option<u64> {
+        self.trace.as_ref().map(std::hash::Hasher::finish)
     }
 
     /// Nodes ever created (live or not): the next node gets this address.
@@ -562,6 +577,17 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
         };
         self.now = time;
         self.processed += 1;
+        if let Some(h) = self.trace.as_mut() {
+            use std::hash::Hash;
+            time.hash(h);
+            match &ev {
+                Ev::Deliver { to, from, msg } => format!("{to} {from:?} {msg:?}").hash(h),
+                Ev::Timer { node, timer } => format!("{node} {timer:?}").hash(h),
+                Ev::Command { node, cmd } => format!("{node} {cmd:?}").hash(h),
+                Ev::ChurnArrival => "arrival".hash(h),
+                Ev::ChurnDeparture { node } => format!("departure {node}").hash(h),
+            }
+        }
         match ev {
             Ev::Deliver { to, from, msg } => self.dispatch(to, Input::Message { from, msg: *msg }),
             Ev::Timer { node, timer } => {

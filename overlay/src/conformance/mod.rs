@@ -10,9 +10,14 @@
 //! }
 //! ```
 
+pub mod kbr;
+pub mod probe;
+
 use std::time::Duration;
 
 use rand::RngExt;
+
+use crate::apps::AppSet;
 
 use crate::Key;
 use crate::apps::Layer;
@@ -26,9 +31,20 @@ use crate::wire::{Request, Wire};
 pub const NODES: usize = 64;
 const OP_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// An overlay of `n` nodes grown by real joins, then maintained until converged.
+/// An overlay of `n` nodes with the DHT grown by real joins, then maintained until
+/// converged.
 pub fn grown<R: SimRouting>(config: &R::Config, n: usize, seed: u64) -> Simulator<R> {
-    let mut sim = Simulator::<R>::new(config.clone(), SimConfig::default(), seed);
+    grown_with(config, n, seed)
+}
+
+/// An overlay of `n` nodes hosting applications `S`, grown by real joins, then maintained
+/// until converged.
+pub fn grown_with<R: SimRouting, S: AppSet<u32> + Default>(
+    config: &R::Config,
+    n: usize,
+    seed: u64,
+) -> Simulator<R, S> {
+    let mut sim = Simulator::<R, S>::new(config.clone(), SimConfig::default(), seed);
     sim.grow(n, Duration::from_secs(30), 0.1, |_| {});
     let fraction = sim.settle(Duration::from_secs(3600), Duration::from_secs(30));
     assert_eq!(
@@ -352,17 +368,39 @@ pub fn bad_input_changes_nothing<R: SimRouting>(config: &R::Config) {
     );
 }
 
-/// Two runs with the same seed give identical results, bit for bit.
+/// Two runs with the same seed give identical results, bit for bit: the same events in
+/// the same order with the same contents, through growth, DHT writes, lookups, and churn
+/// with graceful leaves and crashes.
 pub fn same_seed_same_run<R: SimRouting>(config: &R::Config) {
     let run = || {
-        let mut sim = grown::<R>(config, 32, 16);
-        random_lookups(&mut sim, 100, Duration::from_secs(30));
+        let mut sim = Simulator::<R>::new(config.clone(), SimConfig::default(), 16);
+        sim.trace_events();
+        sim.grow(32, Duration::from_secs(30), 0.1, |_| {});
+        sim.settle(Duration::from_secs(1800), Duration::from_secs(30));
+        for i in 0..20u64 {
+            let from = sim.random_joined().expect("nodes");
+            let cmd = DhtCommand::Put {
+                op: i,
+                key: Key::hash(format!("same-{i}")),
+                value: vec![i as u8],
+            };
+            sim.command(from, Command::app(cmd));
+        }
+        sim.start_churn(crate::sim::ChurnConfig::balanced(
+            32,
+            Duration::from_secs(600),
+            0.5,
+        ));
+        random_lookups(&mut sim, 100, Duration::from_secs(900));
+        sim.stop_churn();
         let s = &sim.lookup_stats;
         (
+            sim.trace_digest(),
             sim.messages(),
             sim.processed(),
             s.hops.clone(),
             s.latencies_us.clone(),
+            sim.events.clone(),
             sim.now(),
         )
     };
@@ -378,4 +416,7 @@ pub fn run_all<R: SimRouting>(config: &R::Config) {
     bad_input_changes_nothing::<R>(config);
     same_seed_same_run::<R>(config);
     oracle_build_is_converged::<R>(config);
+    kbr::routed_messages_reach_the_root::<R>(config);
+    kbr::update_calls_match_the_neighbour_set::<R>(config);
+    kbr::probe_scenario_runs_as_expected::<R>(config);
 }
