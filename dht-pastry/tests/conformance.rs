@@ -54,3 +54,15 @@ fn update_calls_match_the_neighbour_set() {
 fn probe_scenario_runs_as_expected() {
     conformance::kbr::probe_scenario_runs_as_expected::<C>(&PastryConfig::default());
 }
+
+#[test]
+fn acknowledged_writes_win_whatever_the_clocks() {
+    conformance::versions::acknowledged_writes_win_whatever_the_clocks::<C>(
+        &PastryConfig::default(),
+    );
+}
+
+#[test]
+fn far_future_versions_are_refused() {
+    conformance::versions::far_future_versions_are_refused::<C>(&PastryConfig::default());
+}

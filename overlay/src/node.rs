@@ -359,21 +359,20 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 key,
                 origin,
                 hops,
+                root,
                 msg,
             } => {
                 self.respond(ctx, from.clone(), id, Response::Ack);
-                self.route_on(
-                    ctx,
-                    Routed {
-                        key,
-                        msg,
-                        origin,
-                        hops,
-                        prev: Some(from),
-                        avoid: Vec::new(),
-                    },
-                    None,
-                );
+                let here = root.then(|| self.me().clone());
+                let routed = Routed {
+                    key,
+                    msg,
+                    origin,
+                    hops,
+                    prev: Some(from),
+                    avoid: Vec::new(),
+                };
+                self.route_on(ctx, routed, here);
             }
             Request::App(msg) => {
                 return self.call_apps(ctx, |apps, cx| apps.on_request(cx, &from, id, msg));

@@ -6,13 +6,14 @@ use crate::app::Forward;
 use crate::apps::AppSet;
 use crate::io::Ctx;
 use crate::node::{Node, Purpose, Routed};
-use crate::routing::Routing;
+use crate::routing::{Routing, Step};
 use crate::wire::Request;
 
 impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
     /// Delivers `routed` here if this node is its key's root, else passes it one hop on
-    /// (to `hint` if given). Called again when the chosen next hop failed, with that hop
-    /// in `avoid`.
+    /// (to `hint` if given: the source's hint, or this node itself when the previous hop
+    /// named it the root). Called again when the chosen next hop failed, with that hop in
+    /// `avoid`.
     pub(crate) fn route_on(
         &mut self,
         ctx: &mut Ctx<'_, R, S>,
@@ -23,18 +24,25 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             tracing::debug!(key = ?routed.key, hops = routed.hops, "routed message dropped");
             return;
         }
-        let next = hint.or_else(|| {
-            let step = if routed.avoid.is_empty() {
-                self.routing.step(&routed.key, 1)
-            } else {
-                self.routing.step_avoiding(&routed.key, 1, &routed.avoid)
-            };
-            step.contacts().first().cloned()
-        });
+        // A node that finds the root names it, and the root delivers (as an iterative
+        // lookup ends at the first `Root` answer).
+        let (next, root) = match hint {
+            Some(h) => (Some(h), false),
+            None => {
+                let step = if routed.avoid.is_empty() {
+                    self.routing.step(&routed.key, 1)
+                } else {
+                    self.routing.step_avoiding(&routed.key, 1, &routed.avoid)
+                };
+                let root = matches!(step, Step::Root(_));
+                (step.contacts().first().cloned(), root)
+            }
+        };
         let Some(mut next) = next else {
             tracing::debug!(key = ?routed.key, "routed message has no next hop");
             return;
         };
+        let mut root = root;
         let key = routed.key;
         let decision = self.call_apps(ctx, |apps, cx| {
             apps.forward(cx, &key, &mut routed.msg, routed.prev.as_ref(), &next)
@@ -42,7 +50,10 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         match decision {
             Forward::Continue => {}
             Forward::Stop => return,
-            Forward::To(other) => next = other,
+            Forward::To(other) => {
+                next = other;
+                root = false;
+            }
         }
         if next.id == self.me().id {
             let Routed {
@@ -55,6 +66,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             key,
             origin: routed.origin.clone(),
             hops: routed.hops + 1,
+            root,
             msg: routed.msg.clone(),
         };
         self.request(ctx, next, body, Purpose::Route(Box::new(routed)));

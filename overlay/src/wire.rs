@@ -36,6 +36,11 @@ pub enum Request<A, M, P> {
         origin: Contact<A>,
         /// Hops taken so far.
         hops: u32,
+        /// Whether the sender found the receiver to be the key's root (as an iterative
+        /// lookup takes the first `Root` answer): the receiver delivers it, where
+        /// routing again from its own tables could send it round a ring still closing.
+        #[serde(default)]
+        root: bool,
         /// The message.
         msg: P,
     },

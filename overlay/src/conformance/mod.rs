@@ -12,6 +12,7 @@
 
 pub mod kbr;
 pub mod probe;
+pub mod versions;
 
 use std::time::Duration;
 
@@ -419,4 +420,6 @@ pub fn run_all<R: SimRouting>(config: &R::Config) {
     kbr::routed_messages_reach_the_root::<R>(config);
     kbr::update_calls_match_the_neighbour_set::<R>(config);
     kbr::probe_scenario_runs_as_expected::<R>(config);
+    versions::acknowledged_writes_win_whatever_the_clocks::<R>(config);
+    versions::far_future_versions_are_refused::<R>(config);
 }

@@ -8,6 +8,7 @@ use libp2p::{identify, identity::Keypair, mdns};
 
 use std::sync::Arc;
 
+use crate::apps::AppSet;
 use crate::dht::Dht;
 use crate::net::config::NetConfig;
 use crate::net::envelope::{HELLO_PROTOCOL, Hello, HelloReply};
@@ -16,19 +17,27 @@ use crate::net::overlay_behaviour::OverlayBehaviour;
 use crate::net::peer_addr::PeerAddr;
 use crate::routing::Routing;
 
-/// Everything one node speaks. Later applications plug in beside `overlay`.
+/// The applications of a `p2p node`: the DHT, then the extra applications `X`.
+pub type NodeApps<X> = (Dht<PeerAddr>, X);
+
+/// Everything one node speaks: the overlay hosting the DHT and the extra applications
+/// `X`, discovery, identify and mDNS.
 #[derive(NetworkBehaviour)]
-pub(crate) struct NodeBehaviour<R: Routing<Addr = PeerAddr>> {
-    pub(crate) overlay: OverlayBehaviour<R>,
+pub(crate) struct NodeBehaviour<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> {
+    pub(crate) overlay: OverlayBehaviour<R, NodeApps<X>>,
     pub(crate) hello: request_response::cbor::Behaviour<Hello, HelloReply>,
     pub(crate) identify: identify::Behaviour,
     pub(crate) mdns: Toggle<mdns::tokio::Behaviour>,
 }
 
-impl<R: Routing<Addr = PeerAddr>> NodeBehaviour<R> {
-    pub(crate) fn new(key: &Keypair, cfg: &NetConfig<R::Config>) -> Result<Self, NetError> {
+impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> NodeBehaviour<R, X> {
+    pub(crate) fn new(
+        key: &Keypair,
+        cfg: &NetConfig<R::Config>,
+        extra: X,
+    ) -> Result<Self, NetError> {
         let peer = key.public().to_peer_id();
-        let apps = (Dht::new(Arc::new(cfg.dht.clone())), ());
+        let apps = (Dht::new(Arc::new(cfg.dht.clone())), extra);
         let overlay =
             OverlayBehaviour::with_apps(peer, cfg.routing.clone(), cfg.node.clone(), apps);
         let rr =

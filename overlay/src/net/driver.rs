@@ -12,14 +12,15 @@ use libp2p::request_response;
 use libp2p::swarm::SwarmEvent;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Multiaddr, PeerId, Swarm, identity::Keypair, mdns, noise, tcp, yamux};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
+use crate::apps::AppSet;
 use crate::apps::Layer;
 use crate::contact::Contact;
 use crate::dht::DhtEvent;
 use crate::io::Event;
-use crate::net::behaviour::{NodeBehaviour, NodeBehaviourEvent};
+use crate::net::behaviour::{NodeApps, NodeBehaviour, NodeBehaviourEvent};
 use crate::net::config::NetConfig;
 use crate::net::discovery::{Decision, Discovery};
 use crate::net::envelope::{Hello, HelloReply};
@@ -37,13 +38,22 @@ const STATUS_NEIGHBOURS: usize = 32;
 /// How long a leaving node keeps its connections open so its last messages get out.
 const LINGER: Duration = Duration::from_millis(500);
 
-/// Starts a node of routing algorithm `R` on the current tokio runtime: loads or creates
-/// its identity and records, listens, and joins (through the first reachable `bootstrap`
-/// node, through a peer found by mDNS, or as the first node). Returns once it listens;
-/// [`NetHandle::joined`] waits for the join.
+/// Starts a node of routing algorithm `R` hosting the DHT on the current tokio runtime:
+/// loads or creates its identity and records, listens, and joins (through the first
+/// reachable `bootstrap` node, through a peer found by mDNS, or as the first node).
+/// Returns once it listens; [`NetHandle::joined`] waits for the join.
 pub async fn spawn<R>(cfg: NetConfig<R::Config>) -> Result<NetHandle, NetError>
 where
     R: Routing<Addr = PeerAddr>,
+{
+    spawn_with::<R, ()>(cfg, ()).await
+}
+
+/// [`spawn`], with the applications `extra` hosted beside the DHT.
+pub async fn spawn_with<R, X>(cfg: NetConfig<R::Config>, extra: X) -> Result<NetHandle<X>, NetError>
+where
+    R: Routing<Addr = PeerAddr>,
+    X: AppSet<PeerAddr>,
 {
     let key = match &cfg.data_dir {
         Some(dir) => identity::load_or_create(dir)?,
@@ -64,7 +74,7 @@ where
         )
         .map_err(|e| NetError::Setup(e.to_string()))?
         .with_behaviour(|key| {
-            NodeBehaviour::<R>::new(key, &cfg)
+            NodeBehaviour::<R, X>::new(key, &cfg, extra)
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
         })
         .map_err(|e| NetError::Setup(e.to_string()))?
@@ -82,6 +92,7 @@ where
     }
     let id = swarm.behaviour().overlay.contact().id;
     let (tx, rx) = mpsc::channel(256);
+    let (events, _) = broadcast::channel(4096);
     let listen_p2p: Vec<Multiaddr> = listen
         .iter()
         .map(|a| a.clone().with(Protocol::P2p(peer)))
@@ -90,8 +101,9 @@ where
     for a in &listen_p2p {
         info!(address = %a, "listening");
     }
-    let mut driver = Driver::<R> {
+    let mut driver = Driver::<R, X> {
         swarm,
+        events: events.clone(),
         puts: HashMap::new(),
         gets: HashMap::new(),
         lookups: HashMap::new(),
@@ -109,6 +121,7 @@ where
     tokio::spawn(driver.run(rx));
     Ok(NetHandle {
         tx,
+        events,
         peer,
         id,
         listen: listen_p2p,
@@ -117,10 +130,10 @@ where
 
 /// Listens on every address and waits until each listener reports where it listens.
 /// Other events that arrive meanwhile (mDNS may already find peers) are kept in `early`.
-async fn start_listening<R: Routing<Addr = PeerAddr>>(
-    swarm: &mut Swarm<NodeBehaviour<R>>,
+async fn start_listening<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>>(
+    swarm: &mut Swarm<NodeBehaviour<R, X>>,
     addrs: &[Multiaddr],
-    early: &mut Vec<SwarmEvent<NodeBehaviourEvent<R>>>,
+    early: &mut Vec<SwarmEvent<NodeBehaviourEvent<R, X>>>,
 ) -> Result<Vec<Multiaddr>, NetError> {
     let mut waiting = Vec::new();
     for addr in addrs {
@@ -193,8 +206,10 @@ fn advertised(listen: &[Multiaddr]) -> Vec<Multiaddr> {
 
 type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 
-struct Driver<R: Routing<Addr = PeerAddr>> {
-    swarm: Swarm<NodeBehaviour<R>>,
+struct Driver<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> {
+    swarm: Swarm<NodeBehaviour<R, X>>,
+    /// The extra applications' events, for every handle that listens.
+    events: broadcast::Sender<X::Event>,
     puts: HashMap<u64, Reply<()>>,
     gets: HashMap<u64, Reply<Option<Vec<u8>>>>,
     lookups: HashMap<u64, Reply<LookupReport>>,
@@ -208,8 +223,8 @@ struct Driver<R: Routing<Addr = PeerAddr>> {
     stopping: bool,
 }
 
-impl<R: Routing<Addr = PeerAddr>> Driver<R> {
-    fn overlay(&mut self) -> &mut OverlayBehaviour<R> {
+impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
+    fn overlay(&mut self) -> &mut OverlayBehaviour<R, NodeApps<X>> {
         &mut self.swarm.behaviour_mut().overlay
     }
 
@@ -270,7 +285,7 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
         }
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<ApiRequest>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<ApiRequest<X>>) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         while !self.stopping {
             tokio::select! {
@@ -298,7 +313,7 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
         info!("node stopped");
     }
 
-    fn on_overlay_event(&mut self, event: OverlayEvent) {
+    fn on_overlay_event(&mut self, event: OverlayEvent<<NodeApps<X> as AppSet<PeerAddr>>::Event>) {
         let event = match event {
             OverlayEvent::Node(e) => e,
             OverlayEvent::StorageFailed(e) => {
@@ -354,16 +369,23 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
                     let _ = reply.send(result.map_err(|e| ApiError::Failed(e.to_string())));
                 }
             }
-            Event::App(Layer::Tail(nothing)) => match nothing {},
+            Event::App(Layer::Tail(e)) => {
+                // Nobody listening is fine: the events are for whoever wants them.
+                let _ = self.events.send(e);
+            }
             Event::NeighborUpdate { node, joined } => {
                 debug!(peer = %node.addr.peer, joined, "neighbour set changed")
             }
         }
     }
 
-    fn on_api(&mut self, req: ApiRequest) {
+    fn on_api(&mut self, req: ApiRequest<X>) {
         let joined = self.phase() == Phase::Joined;
         match req {
+            ApiRequest::App(cmd) => {
+                self.overlay()
+                    .feed_command(crate::io::Command::App(Layer::Tail(cmd)));
+            }
             ApiRequest::Put { reply, .. } if !joined => {
                 let _ = reply.send(Err(ApiError::NotJoined));
             }
@@ -486,7 +508,7 @@ impl<R: Routing<Addr = PeerAddr>> Driver<R> {
         self.swarm.behaviour_mut().hello.send_request(&peer, hello);
     }
 
-    fn on_swarm_event(&mut self, event: SwarmEvent<NodeBehaviourEvent<R>>) {
+    fn on_swarm_event(&mut self, event: SwarmEvent<NodeBehaviourEvent<R, X>>) {
         match event {
             SwarmEvent::Behaviour(NodeBehaviourEvent::Overlay(ev)) => self.on_overlay_event(ev),
             SwarmEvent::Behaviour(NodeBehaviourEvent::Hello(ev)) => self.on_hello_event(ev),

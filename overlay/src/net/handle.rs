@@ -3,10 +3,12 @@
 
 use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::apps::{AppSet, Pick};
 use crate::id::{Key, NodeId};
 use crate::net::error::ApiError;
+use crate::net::peer_addr::PeerAddr;
 
 /// Where a key lives and how the lookup got there (ids as hexadecimal strings, for JSON).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -57,7 +59,8 @@ pub struct NodeStatus {
 }
 
 /// A request to the driver task.
-pub(crate) enum ApiRequest {
+pub(crate) enum ApiRequest<X: AppSet<PeerAddr>> {
+    App(X::Command),
     Put {
         key: Key,
         value: Option<Vec<u8>>,
@@ -82,17 +85,57 @@ pub(crate) enum ApiRequest {
     },
 }
 
-/// A running node, as the application sees it. Cloning gives another handle to the same
-/// node; dropping every handle stops the node without leaving (as a crash would).
-#[derive(Clone, Debug)]
-pub struct NetHandle {
-    pub(crate) tx: mpsc::Sender<ApiRequest>,
+/// A running node, as the application sees it: the DHT's operations, and commands to and
+/// events from the extra applications `X` it hosts. Cloning gives another handle to the
+/// same node; dropping every handle stops the node without leaving (as a crash would).
+pub struct NetHandle<X: AppSet<PeerAddr> = ()> {
+    pub(crate) tx: mpsc::Sender<ApiRequest<X>>,
+    pub(crate) events: broadcast::Sender<X::Event>,
     pub(crate) peer: PeerId,
     pub(crate) id: NodeId,
     pub(crate) listen: Vec<Multiaddr>,
 }
 
-impl NetHandle {
+impl<X: AppSet<PeerAddr>> Clone for NetHandle<X> {
+    fn clone(&self) -> Self {
+        NetHandle {
+            tx: self.tx.clone(),
+            events: self.events.clone(),
+            peer: self.peer,
+            id: self.id,
+            listen: self.listen.clone(),
+        }
+    }
+}
+
+impl<X: AppSet<PeerAddr>> std::fmt::Debug for NetHandle<X> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetHandle")
+            .field("peer", &self.peer)
+            .field("id", &self.id)
+            .field("listen", &self.listen)
+            .finish()
+    }
+}
+
+impl<X: AppSet<PeerAddr>> NetHandle<X> {
+    /// Gives one of the extra applications a command; what it reports arrives on
+    /// [`NetHandle::events`].
+    pub async fn command<C, I>(&self, cmd: C) -> Result<(), ApiError>
+    where
+        X::Command: Pick<C, I>,
+    {
+        self.tx
+            .send(ApiRequest::App(X::Command::inject(cmd)))
+            .await
+            .map_err(|_| ApiError::Stopped)
+    }
+
+    /// The extra applications' events from now on (a slow reader misses the oldest).
+    pub fn events(&self) -> broadcast::Receiver<X::Event> {
+        self.events.subscribe()
+    }
+
     /// The node's peer id.
     pub fn peer_id(&self) -> PeerId {
         self.peer
@@ -111,7 +154,7 @@ impl NetHandle {
 
     async fn ask<T>(
         &self,
-        make: impl FnOnce(oneshot::Sender<T>) -> ApiRequest,
+        make: impl FnOnce(oneshot::Sender<T>) -> ApiRequest<X>,
     ) -> Result<T, ApiError> {
         let (reply, rx) = oneshot::channel();
         self.tx

@@ -19,9 +19,10 @@ mod peer_addr;
 mod persist;
 mod timers;
 
+pub use behaviour::NodeApps;
 pub use codec::{Frame, FrameCodec};
 pub use config::NetConfig;
-pub use driver::spawn;
+pub use driver::{spawn, spawn_with};
 pub use envelope::{Envelope, Hello, HelloReply, protocol_name};
 pub use error::{ApiError, NetError};
 pub use handle::{LookupReport, NetHandle, NodeStatus};

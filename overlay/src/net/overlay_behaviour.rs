@@ -204,6 +204,12 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
         self.wake();
     }
 
+    /// Hands the node a command of the set's own type (one that names its member).
+    pub fn feed_command(&mut self, cmd: CommandOf<R, S>) {
+        self.feed(Input::Command(cmd));
+        self.wake();
+    }
+
     /// Gives one of the applications a command; its results come as
     /// [`Event::App`] events.
     pub fn command<X, I>(&mut self, cmd: X)

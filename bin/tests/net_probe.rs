@@ -1,0 +1,272 @@
+//! The application layer on real libp2p nodes: the conformance suite's `Probe` application
+//! runs on 16 nodes of each overlay beside the DHT, and its scenario (pings to random
+//! peers, timers set and cancelled, messages routed to random keys) must come out exactly
+//! as its inputs call for, as it does on 1,000 simulated nodes; every routed message's
+//! `forward` calls must chain from its source to the key's root.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use dht_can::{Can, CanConfig};
+use dht_chord::{Chord, ChordConfig};
+use dht_pastry::{Pastry, PastryConfig};
+use dht_tapestry::{Tapestry, TapestryConfig};
+use overlay::conformance::kbr::{ProbeApps, ProbeOutcome, ProbeScenario};
+use overlay::conformance::probe::{Probe, ProbeEvent};
+use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn_with};
+use overlay::{Key, NodeConfig, NodeId, Routing};
+use rand::SeedableRng;
+
+const NODES: usize = 16;
+const ROUND: Duration = Duration::from_millis(500);
+const SCENARIO: ProbeScenario = ProbeScenario {
+    pings: 3,
+    timers: 4,
+    routes: 3,
+};
+
+type Handle = NetHandle<ProbeApps<PeerAddr>>;
+
+fn net_config<C: Default>(routing: C, bootstrap: Option<&Handle>) -> NetConfig<C> {
+    NetConfig {
+        routing,
+        node: NodeConfig {
+            request_timeout: Duration::from_secs(2),
+            ..NodeConfig::default()
+        },
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootstrap: bootstrap
+            .map(|b| b.listen_addrs()[..1].to_vec())
+            .unwrap_or_default(),
+        mdns: false,
+        ..NetConfig::default()
+    }
+}
+
+async fn within<T>(secs: u64, what: &str, f: impl Future<Output = T>) -> Result<T> {
+    tokio::time::timeout(Duration::from_secs(secs), f)
+        .await
+        .with_context(|| format!("{what}: not done within {secs} s"))
+}
+
+/// Polls `check` every 100 ms until it holds, for at most `secs`.
+async fn wait_for(secs: u64, what: &str, mut check: impl FnMut() -> bool) -> Result<()> {
+    within(secs, what, async {
+        while !check() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+}
+
+/// Checks that the `forward` calls of each routed message chain from its source to the
+/// root it was delivered at, each hop naming the one before it.
+fn check_chains(events: &[ProbeEvent], keys: &BTreeMap<u64, Key>) -> Result<()> {
+    let mut hops: BTreeMap<u64, Vec<(NodeId, Option<NodeId>, NodeId)>> = BTreeMap::new();
+    let mut delivered: BTreeMap<u64, (NodeId, NodeId, u32)> = BTreeMap::new();
+    for e in events {
+        match e {
+            ProbeEvent::Forwarded {
+                tag,
+                at,
+                prev,
+                next,
+            } => {
+                hops.entry(*tag).or_default().push((*at, *prev, *next));
+            }
+            ProbeEvent::Delivered {
+                tag,
+                at,
+                origin,
+                hops,
+            } => {
+                delivered.insert(*tag, (*at, *origin, *hops));
+            }
+            _ => {}
+        }
+    }
+    for tag in keys.keys() {
+        let (root, origin, count) = delivered[tag];
+        let mut left = hops.remove(tag).unwrap_or_default();
+        ensure!(
+            left.len() == count as usize + 1,
+            "message {tag}: {} forward calls for {count} hops: {left:?}",
+            left.len()
+        );
+        let (mut at, mut prev) = (origin, None);
+        loop {
+            let i = left
+                .iter()
+                .position(|h| h.0 == at && h.1 == prev)
+                .with_context(|| format!("message {tag}: the chain breaks at {at}: {left:?}"))?;
+            let (_, _, next) = left.swap_remove(i);
+            if next == at {
+                break;
+            }
+            (prev, at) = (Some(at), next);
+        }
+        ensure!(
+            at == root && left.is_empty(),
+            "message {tag}: the forward chain ends at {at}, delivered at {root}"
+        );
+    }
+    Ok(())
+}
+
+async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> {
+    let apps = || (Probe::default(), ());
+    let first = spawn_with::<R, _>(net_config(config.clone(), None), apps()).await?;
+    within(10, "first node", first.joined()).await??;
+    let mut nodes = vec![first];
+    for i in 1..NODES {
+        let via = &nodes[i / 2];
+        let node = spawn_with::<R, _>(net_config(config.clone(), Some(via)), apps()).await?;
+        within(30, "join", node.joined()).await??;
+        nodes.push(node);
+    }
+    let events: Arc<Mutex<Vec<ProbeEvent>>> = Arc::default();
+    for n in &nodes {
+        let mut rx = n.events();
+        let events = Arc::clone(&events);
+        tokio::spawn(async move {
+            while let Ok(overlay::Layer::Head(e)) = rx.recv().await {
+                events.lock().unwrap().push(e);
+            }
+        });
+    }
+    let contacts: Vec<_> = nodes
+        .iter()
+        .map(|n| {
+            overlay::Contact::new(
+                n.id(),
+                PeerAddr {
+                    peer: n.peer_id(),
+                    addrs: n.listen_addrs().to_vec(),
+                },
+            )
+        })
+        .collect();
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(23);
+    let mut keys = BTreeMap::new();
+    let commands: Vec<_> = (0..NODES)
+        .map(|i| SCENARIO.commands(i, &contacts, &mut rng, &mut keys))
+        .collect();
+    // The overlay has settled once lookups from every node agree on every key's root.
+    let mut roots = BTreeMap::new();
+    within(90, "agreement on the roots", async {
+        loop {
+            roots.clear();
+            let mut agree = true;
+            for key in keys.values() {
+                for n in &nodes {
+                    let root = match n.lookup(*key).await {
+                        Ok(report) => report.replicas[0].0.parse::<NodeId>().ok(),
+                        Err(_) => None,
+                    };
+                    agree &= root.is_some() && *roots.entry(*key).or_insert(root) == root;
+                }
+            }
+            if agree {
+                break;
+            }
+            tokio::time::sleep(ROUND).await;
+        }
+    })
+    .await?;
+    let roots: BTreeMap<Key, NodeId> = roots
+        .into_iter()
+        .filter_map(|(k, r)| Some((k, r?)))
+        .collect();
+    let mut pinged = BTreeMap::new();
+    for (node, cmds) in nodes.iter().zip(commands) {
+        for cmd in cmds {
+            if let overlay::conformance::probe::ProbeCommand::Ping { tag, to } = &cmd {
+                pinged.insert(*tag, to.id);
+            }
+            node.command(cmd).await?;
+        }
+    }
+    let expected = SCENARIO.expected(NODES as u64);
+    let score = || -> ProbeOutcome {
+        let events = events.lock().unwrap();
+        SCENARIO.score(events.iter(), &keys, |k| roots.get(k).copied(), &pinged)
+    };
+    // Every timer has had its time once the last one would fire.
+    let last_timer = ROUND + Duration::from_millis(100 * SCENARIO.timers);
+    let done = wait_for(30, "the scenario", || score() == expected).await;
+    tokio::time::sleep(last_timer).await;
+    let got = score();
+    if got != expected {
+        let events = events.lock().unwrap();
+        for (tag, key) in &keys {
+            let at: Vec<_> = events.iter().filter(|e| matches!(e, ProbeEvent::Delivered { tag: t, .. } | ProbeEvent::Forwarded { tag: t, .. } if t == tag)).collect();
+            eprintln!("tag {tag} root {:?}: {at:?}", roots.get(key));
+        }
+    }
+    ensure!(
+        done.is_ok() && got == expected,
+        "{}: probe scenario gave {got:?}, expected {expected:?}",
+        R::NAME
+    );
+    check_chains(&events.lock().unwrap(), &keys)?;
+    Ok(())
+}
+
+/// One overlay at a time: 16 real nodes each on a 2-core machine is load enough.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn run<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(exercise::<R>(config))
+}
+
+#[test]
+fn chord_runs_the_probe_application() -> Result<()> {
+    run::<Chord<PeerAddr>>(ChordConfig {
+        stabilize_interval: ROUND,
+        fix_fingers_interval: ROUND,
+        check_predecessor_interval: ROUND,
+        join_retry: ROUND,
+        ..ChordConfig::default()
+    })
+}
+
+#[test]
+fn pastry_runs_the_probe_application() -> Result<()> {
+    run::<Pastry<PeerAddr>>(PastryConfig {
+        leaf_interval: ROUND,
+        table_interval: ROUND * 2,
+        join_retry: ROUND,
+        ..PastryConfig::default()
+    })
+}
+
+#[test]
+fn tapestry_runs_the_probe_application() -> Result<()> {
+    run::<Tapestry<PeerAddr>>(TapestryConfig {
+        ping_interval: ROUND,
+        table_interval: ROUND * 2,
+        join_retry: ROUND,
+        ..TapestryConfig::default()
+    })
+}
+
+#[test]
+fn can_runs_the_probe_application() -> Result<()> {
+    run::<Can<PeerAddr>>(CanConfig {
+        update_interval: ROUND,
+        takeover_delay: ROUND,
+        join_retry: ROUND,
+        ..CanConfig::default()
+    })
+}
