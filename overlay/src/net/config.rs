@@ -28,6 +28,9 @@ pub struct NetConfig<C> {
     pub discovery_wait: Duration,
     /// Where the identity key and the records are kept; `None` keeps both in memory.
     pub data_dir: Option<PathBuf>,
+    /// Microseconds added to the wall clock this node sees (negative: behind); 0 but in
+    /// tests of clock skew.
+    pub clock_offset_us: i64,
 }
 
 impl<C: Default> Default for NetConfig<C> {
@@ -45,6 +48,7 @@ impl<C: Default> Default for NetConfig<C> {
             mdns: true,
             discovery_wait: Duration::from_secs(3),
             data_dir: None,
+            clock_offset_us: 0,
         }
     }
 }

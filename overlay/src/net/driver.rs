@@ -83,6 +83,10 @@ where
     let mut early = Vec::new();
     let listen = start_listening(&mut swarm, &cfg.listen, &mut early).await?;
     swarm.behaviour_mut().overlay.start(advertised(&listen))?;
+    swarm
+        .behaviour_mut()
+        .overlay
+        .set_clock_offset(cfg.clock_offset_us);
     if let Some(dir) = &cfg.data_dir {
         let loaded = swarm
             .behaviour_mut()

@@ -41,12 +41,12 @@ use crate::wire::{Wire, WireOf};
 /// How often requests the node left unanswered are dropped.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
-/// Wall-clock time: write versions are compared across machines.
-fn now() -> Time {
+/// Wall-clock time, moved by `offset_us`: DHT versions are compared across machines.
+fn now(offset_us: i64) -> Time {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    Time(since.as_micros() as u64)
+    Time((since.as_micros() as u64).saturating_add_signed(offset_us))
 }
 
 /// The events of the default applications (the DHT).
@@ -75,6 +75,8 @@ pub struct OverlayBehaviour<
     timers: Timers<TimerOf<R, S>>,
     sweep: tokio::time::Interval,
     db: Option<RecordDb>,
+    /// Added to the wall clock the node sees (tests of clock skew).
+    clock_offset_us: i64,
     /// The DHT's store among the applications, once records are persisted.
     store_of: Option<fn(&mut S) -> &mut Store>,
     /// Requests from peers waiting for the node's response, with when they arrived.
@@ -127,6 +129,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
             node: Node::with_apps(R::new(me, &routing), apps, node),
             routing_cfg: routing,
             store_of: None,
+            clock_offset_us: 0,
             rng: rand::make_rng(),
             timers: Timers::new(),
             sweep,
@@ -156,6 +159,12 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
         // contact with the addresses.
         self.node.routing = R::new(me, &self.routing_cfg);
         Ok(())
+    }
+
+    /// Moves the clock this node sees by `offset_us` microseconds (negative: behind), as
+    /// a machine whose clock is off would: for tests of how the overlay copes with it.
+    pub fn set_clock_offset(&mut self, offset_us: i64) {
+        self.clock_offset_us = offset_us;
     }
 
     /// Loads the DHT's records from `db` and keeps it up to date from now on: records
@@ -263,7 +272,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
     fn drive(&mut self, f: impl FnOnce(&mut Node<R, S>, &mut Ctx<'_, R, S>)) {
         let mut out = Vec::new();
         let mut ctx = Ctx {
-            now: now(),
+            now: now(self.clock_offset_us),
             rng: &mut self.rng,
             out: &mut out,
         };

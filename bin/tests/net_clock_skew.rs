@@ -1,0 +1,111 @@
+//! Real nodes whose clocks disagree: three Chord nodes, one an hour behind. Writes and
+//! removes acknowledged one after another, from the slow node and from the others, are
+//! each read back from every node; none is shadowed by an earlier write with a later clock.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use dht_chord::{Chord, ChordConfig};
+use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
+use overlay::{Key, NodeConfig};
+
+const ROUND: Duration = Duration::from_millis(500);
+const HOUR_US: i64 = 3_600_000_000;
+
+fn config(bootstrap: Option<&NetHandle>, clock_offset_us: i64) -> NetConfig<ChordConfig> {
+    NetConfig {
+        routing: ChordConfig {
+            stabilize_interval: ROUND,
+            fix_fingers_interval: ROUND,
+            check_predecessor_interval: ROUND,
+            join_retry: ROUND,
+            ..ChordConfig::default()
+        },
+        node: NodeConfig {
+            request_timeout: Duration::from_secs(2),
+            ..NodeConfig::default()
+        },
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootstrap: bootstrap
+            .map(|b| b.listen_addrs()[..1].to_vec())
+            .unwrap_or_default(),
+        mdns: false,
+        clock_offset_us,
+        ..NetConfig::default()
+    }
+}
+
+async fn within<T>(secs: u64, what: &str, f: impl Future<Output = T>) -> Result<T> {
+    tokio::time::timeout(Duration::from_secs(secs), f)
+        .await
+        .with_context(|| format!("{what}: not done within {secs} s"))
+}
+
+async fn exercise() -> Result<()> {
+    let a = spawn::<Chord<PeerAddr>>(config(None, 0)).await?;
+    within(10, "join", a.joined()).await??;
+    let b = spawn::<Chord<PeerAddr>>(config(Some(&a), 0)).await?;
+    within(30, "join", b.joined()).await??;
+    let slow = spawn::<Chord<PeerAddr>>(config(Some(&a), -HOUR_US)).await?;
+    within(30, "join", slow.joined()).await??;
+    let nodes = [a, b, slow];
+    let keys: Vec<Key> = (0..12).map(|i| Key::hash(format!("skew-{i}"))).collect();
+    // The ring has closed once every node finds the same root for every key.
+    within(60, "agreement on the roots", async {
+        loop {
+            let mut roots = Vec::new();
+            for n in &nodes {
+                for k in &keys {
+                    roots.push(n.lookup(*k).await.ok().map(|r| r.replicas[0].0.clone()));
+                }
+            }
+            let per_node = keys.len();
+            if roots.iter().all(Option::is_some)
+                && roots[..per_node] == roots[per_node..2 * per_node]
+                && roots[..per_node] == roots[2 * per_node..]
+            {
+                break;
+            }
+            tokio::time::sleep(ROUND).await;
+        }
+    })
+    .await?;
+    for (i, key) in keys.iter().enumerate() {
+        let (first, second) = if i % 2 == 0 {
+            (&nodes[i % 2], &nodes[2])
+        } else {
+            (&nodes[2], &nodes[(i / 2) % 2])
+        };
+        within(20, "put", first.put(*key, b"first".to_vec())).await??;
+        within(20, "put", second.put(*key, b"second".to_vec())).await??;
+        for (r, n) in nodes.iter().enumerate() {
+            let got = within(20, "get", n.get(*key)).await??;
+            ensure!(
+                got.as_deref() == Some(&b"second"[..]),
+                "key {i}: node {r} read {got:?} after the later write was acknowledged"
+            );
+        }
+        within(20, "remove", first.remove(*key)).await??;
+        for (r, n) in nodes.iter().enumerate() {
+            let got = within(20, "get", n.get(*key)).await??;
+            ensure!(
+                got.is_none(),
+                "key {i}: node {r} read {got:?} after the remove was acknowledged"
+            );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn acknowledged_writes_win_when_a_clock_is_an_hour_behind() -> Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(exercise())
+}
