@@ -180,6 +180,7 @@ pub fn status(args: StatusArgs) -> Result<()> {
         println!("listening   {a}");
     }
     println!("routing     {}", s.routing);
+    println!("apps        {}", s.applications.join(", "));
     println!(
         "stored      {} keys ({} live values)",
         s.stored_keys, s.stored_values

@@ -63,6 +63,8 @@ pub trait AppSet<A: Address>: Debug + Send + 'static {
 
     /// The protocol name (`dht/1`) of the member `msg` belongs to.
     fn protocol_of(msg: &Self::Msg) -> String;
+    /// Every member's protocol name, in order.
+    fn protocols() -> Vec<String>;
     /// The index of the member `msg` belongs to.
     fn index_of(msg: &Self::Msg) -> usize;
 
@@ -140,6 +142,9 @@ impl<A: Address> AppSet<A> for () {
 
     fn protocol_of(msg: &Nothing) -> String {
         match *msg {}
+    }
+    fn protocols() -> Vec<String> {
+        Vec::new()
     }
     fn index_of(msg: &Nothing) -> usize {
         match *msg {}
@@ -247,6 +252,12 @@ impl<A: Address, X: Application<A>, S: AppSet<A>> AppSet<A> for (X, S) {
             Layer::Head(_) => format!("{}/{}", X::NAME, X::VERSION),
             Layer::Tail(m) => S::protocol_of(m),
         }
+    }
+
+    fn protocols() -> Vec<String> {
+        let mut names = vec![format!("{}/{}", X::NAME, X::VERSION)];
+        names.extend(S::protocols());
+        names
     }
 
     fn index_of(msg: &Self::Msg) -> usize {

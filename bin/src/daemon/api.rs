@@ -22,8 +22,9 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use overlay::AppSet;
 use overlay::Key;
-use overlay::net::{ApiError, LookupReport, NetHandle, NodeStatus};
+use overlay::net::{ApiError, LookupReport, NetHandle, NodeStatus, PeerAddr};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -34,10 +35,19 @@ pub struct ApiErrorBody {
     pub error: String,
 }
 
-#[derive(Clone)]
-struct ApiState {
-    node: NetHandle,
+struct ApiState<X: AppSet<PeerAddr>> {
+    node: NetHandle<X>,
     left: Arc<Notify>,
+}
+
+// By hand: a derived `Clone` would require `X: Clone`.
+impl<X: AppSet<PeerAddr>> Clone for ApiState<X> {
+    fn clone(&self) -> Self {
+        ApiState {
+            node: self.node.clone(),
+            left: Arc::clone(&self.left),
+        }
+    }
 }
 
 struct Failure(StatusCode, String);
@@ -60,22 +70,31 @@ impl IntoResponse for Failure {
 }
 
 /// The API's routes over `node`; `left` is notified once `POST /leave` has completed.
-pub fn router(node: NetHandle, left: Arc<Notify>, max_value: usize) -> Router {
+pub fn router<X: AppSet<PeerAddr>>(
+    node: NetHandle<X>,
+    left: Arc<Notify>,
+    max_value: usize,
+) -> Router {
     Router::new()
-        .route("/status", get(status))
-        .route("/keys/{name}", get(get_key).put(put_key).delete(remove_key))
-        .route("/lookup/{name}", get(lookup))
-        .route("/leave", post(leave))
+        .route("/status", get(status::<X>))
+        .route(
+            "/keys/{name}",
+            get(get_key::<X>).put(put_key::<X>).delete(remove_key::<X>),
+        )
+        .route("/lookup/{name}", get(lookup::<X>))
+        .route("/leave", post(leave::<X>))
         .layer(DefaultBodyLimit::max(max_value))
         .with_state(ApiState { node, left })
 }
 
-async fn status(State(s): State<ApiState>) -> Result<Json<NodeStatus>, Failure> {
+async fn status<X: AppSet<PeerAddr>>(
+    State(s): State<ApiState<X>>,
+) -> Result<Json<NodeStatus>, Failure> {
     Ok(Json(s.node.status().await?))
 }
 
-async fn put_key(
-    State(s): State<ApiState>,
+async fn put_key<X: AppSet<PeerAddr>>(
+    State(s): State<ApiState<X>>,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<StatusCode, Failure> {
@@ -83,7 +102,10 @@ async fn put_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn get_key(State(s): State<ApiState>, Path(name): Path<String>) -> Result<Response, Failure> {
+async fn get_key<X: AppSet<PeerAddr>>(
+    State(s): State<ApiState<X>>,
+    Path(name): Path<String>,
+) -> Result<Response, Failure> {
     match s.node.get(Key::hash(&name)).await? {
         Some(v) => Ok(v.into_response()),
         None => Err(Failure(
@@ -93,22 +115,24 @@ async fn get_key(State(s): State<ApiState>, Path(name): Path<String>) -> Result<
     }
 }
 
-async fn remove_key(
-    State(s): State<ApiState>,
+async fn remove_key<X: AppSet<PeerAddr>>(
+    State(s): State<ApiState<X>>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, Failure> {
     s.node.remove(Key::hash(&name)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn lookup(
-    State(s): State<ApiState>,
+async fn lookup<X: AppSet<PeerAddr>>(
+    State(s): State<ApiState<X>>,
     Path(name): Path<String>,
 ) -> Result<Json<LookupReport>, Failure> {
     Ok(Json(s.node.lookup(Key::hash(&name)).await?))
 }
 
-async fn leave(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, Failure> {
+async fn leave<X: AppSet<PeerAddr>>(
+    State(s): State<ApiState<X>>,
+) -> Result<Json<serde_json::Value>, Failure> {
     s.node.leave().await?;
     s.left.notify_one();
     Ok(Json(serde_json::json!({ "left": true })))

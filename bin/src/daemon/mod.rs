@@ -1,12 +1,13 @@
 //! `p2p node`: one long-running node with its local HTTP API.
 
 mod api;
+mod apps;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use overlay::net::{NetConfig, PeerAddr, spawn};
+use overlay::net::{NetConfig, PeerAddr, spawn_with};
 use overlay::{DhtConfig, NodeConfig, Routing};
 use tokio::sync::Notify;
 use tracing::{info, warn};
@@ -81,7 +82,11 @@ async fn serve<R: Routing<Addr = PeerAddr>>(args: &NodeArgs, config: R::Config) 
         info!("no --data-dir: the identity and the records live in memory only");
     }
     let max_value = cfg.node.limits.max_value_bytes;
-    let node = spawn::<R>(cfg).await.context("cannot start the node")?;
+    // The list is empty for now (`()`), which clippy takes for a mistake.
+    #[allow(clippy::unit_arg)]
+    let node = spawn_with::<R, apps::Extra>(cfg, apps::extra())
+        .await
+        .context("cannot start the node")?;
     println!("overlay  {}", R::NAME);
     println!("peer id  {}", node.peer_id());
     println!("node id  {}", node.id());
@@ -93,7 +98,7 @@ async fn serve<R: Routing<Addr = PeerAddr>>(args: &NodeArgs, config: R::Config) 
         .with_context(|| format!("cannot open the local API on {}", args.api))?;
     println!("local API on http://{}", args.api);
     let left = Arc::new(Notify::new());
-    let app = router(node.clone(), left.clone(), max_value);
+    let app = router(node.clone(), left.clone(), max_value).merge(apps::routes(&node));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

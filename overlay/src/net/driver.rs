@@ -464,6 +464,7 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
             phase: format!("{:?}", node.phase()),
             listen: self.listen.iter().map(ToString::to_string).collect(),
             routing: r.summary(),
+            applications: <NodeApps<X> as AppSet<PeerAddr>>::protocols(),
             neighbours: r
                 .neighbor_set(STATUS_NEIGHBOURS)
                 .into_iter()

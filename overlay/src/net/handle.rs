@@ -42,6 +42,9 @@ pub struct NodeStatus {
     pub listen: Vec<String>,
     /// The routing algorithm's own summary of its state (fingers, leaf set, map, zones).
     pub routing: String,
+    /// The applications it hosts, by protocol name (`dht/1`, ...).
+    #[serde(default)]
+    pub applications: Vec<String>,
     /// The neighbour set: `(node id, peer id)`.
     pub neighbours: Vec<(String, String)>,
     /// Records held (tombstones included).
