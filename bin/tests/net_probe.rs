@@ -211,6 +211,89 @@ async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> 
         R::NAME
     );
     check_chains(&events.lock().unwrap(), &keys)?;
+    stop_and_redirect(&nodes, &events, &roots).await
+}
+
+/// A routed message told to stop at its key's root ends there (a message sent after it to
+/// the same key is delivered, so it had its chance), and a message whose first hop the
+/// source changes goes there and still reaches its root.
+async fn stop_and_redirect(
+    nodes: &[Handle],
+    events: &Arc<Mutex<Vec<ProbeEvent>>>,
+    roots: &BTreeMap<Key, NodeId>,
+) -> Result<()> {
+    let delivered = |tag: u64| {
+        let events = events.lock().unwrap();
+        events
+            .iter()
+            .any(|e| matches!(e, ProbeEvent::Delivered { tag: t, .. } if *t == tag))
+    };
+    let forwards = |tag: u64| -> Vec<(NodeId, Option<NodeId>)> {
+        let events = events.lock().unwrap();
+        events
+            .iter()
+            .filter_map(|e| match e {
+                ProbeEvent::Forwarded {
+                    tag: t, at, prev, ..
+                } if *t == tag => Some((*at, *prev)),
+                _ => None,
+            })
+            .collect()
+    };
+    // Every route ends at its key's root, so a message told to stop there is sure to
+    // meet the node that stops it.
+    let from = &nodes[0];
+    let (key, root) = roots
+        .iter()
+        .map(|(k, r)| (*k, *r))
+        .find(|(_, r)| *r != from.id())
+        .context("every key's root is the first node")?;
+    let (stopped, after) = (900_000, 900_001);
+    let route = |tag, stop_at, redirect| overlay::conformance::probe::ProbeCommand::Route {
+        tag,
+        key,
+        stop_at,
+        redirect,
+    };
+    from.command(route(stopped, Some(root), None)).await?;
+    from.command(route(after, None, None)).await?;
+    wait_for(20, "the message after the stopped one", || delivered(after)).await?;
+    ensure!(
+        !delivered(stopped),
+        "a message told to stop at its root {root} was delivered"
+    );
+    let seen = forwards(stopped);
+    ensure!(
+        seen.first().map(|h| h.0) == Some(from.id()) && seen.iter().any(|h| h.0 == root),
+        "the stopped message's forward calls: {seen:?}"
+    );
+
+    for (j, to) in nodes.iter().enumerate().skip(1).step_by(3) {
+        let tag = 910_000 + j as u64;
+        let contact = overlay::Contact::new(
+            to.id(),
+            PeerAddr {
+                peer: to.peer_id(),
+                addrs: to.listen_addrs().to_vec(),
+            },
+        );
+        nodes[0].command(route(tag, None, Some(contact))).await?;
+        wait_for(20, "the redirected message", || delivered(tag)).await?;
+        let path = forwards(tag);
+        ensure!(
+            path.contains(&(to.id(), Some(nodes[0].id()))),
+            "the changed first hop was not followed: {path:?}"
+        );
+        let events = events.lock().unwrap();
+        let at = events.iter().find_map(|e| match e {
+            ProbeEvent::Delivered { tag: t, at, .. } if *t == tag => Some(*at),
+            _ => None,
+        });
+        ensure!(
+            at == roots.get(&key).copied(),
+            "the redirected message reached {at:?}, not the root"
+        );
+    }
     Ok(())
 }
 

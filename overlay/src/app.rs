@@ -28,7 +28,7 @@ pub enum Forward<A> {
     Continue,
     /// End it at this node (Scribe's join stops at the first node already in the tree).
     Stop,
-    /// Send it to this node instead.
+    /// Send it to this node instead (naming the node itself delivers it here).
     To(Contact<A>),
 }
 
