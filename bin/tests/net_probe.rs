@@ -117,24 +117,32 @@ fn check_chains(events: &[ProbeEvent], keys: &BTreeMap<u64, Key>) -> Result<()> 
 
 async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> {
     let apps = || (Probe::default(), ());
+    // Every node's events from its start (the join's `update` calls included); the
+    // update calls also by node, to replay against its neighbour set.
+    let events: Arc<Mutex<Vec<ProbeEvent>>> = Arc::default();
+    let updates: Arc<Mutex<Vec<(usize, NodeId, bool)>>> = Arc::default();
+    let collect = |i: usize, node: &Handle| {
+        let mut rx = node.events();
+        let (events, updates) = (Arc::clone(&events), Arc::clone(&updates));
+        tokio::spawn(async move {
+            while let Ok(overlay::Layer::Head(e)) = rx.recv().await {
+                if let ProbeEvent::Update { node, joined } = e {
+                    updates.lock().unwrap().push((i, node, joined));
+                }
+                events.lock().unwrap().push(e);
+            }
+        });
+    };
     let first = spawn_with::<R, _>(net_config(config.clone(), None), apps()).await?;
+    collect(0, &first);
     within(10, "first node", first.joined()).await??;
     let mut nodes = vec![first];
     for i in 1..NODES {
         let via = &nodes[i / 2];
         let node = spawn_with::<R, _>(net_config(config.clone(), Some(via)), apps()).await?;
+        collect(i, &node);
         within(30, "join", node.joined()).await??;
         nodes.push(node);
-    }
-    let events: Arc<Mutex<Vec<ProbeEvent>>> = Arc::default();
-    for n in &nodes {
-        let mut rx = n.events();
-        let events = Arc::clone(&events);
-        tokio::spawn(async move {
-            while let Ok(overlay::Layer::Head(e)) = rx.recv().await {
-                events.lock().unwrap().push(e);
-            }
-        });
     }
     let contacts: Vec<_> = nodes
         .iter()
@@ -211,7 +219,57 @@ async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> 
         R::NAME
     );
     check_chains(&events.lock().unwrap(), &keys)?;
-    stop_and_redirect(&nodes, &events, &roots).await
+    stop_and_redirect(&nodes, &events, &roots).await?;
+    updates_match_neighbours(&nodes, &updates).await
+}
+
+/// Replaying each node's `update` calls gives the neighbour set its status shows.
+async fn updates_match_neighbours(
+    nodes: &[Handle],
+    updates: &Arc<Mutex<Vec<(usize, NodeId, bool)>>>,
+) -> Result<()> {
+    let replayed = |i: usize| -> Vec<String> {
+        let mut count: BTreeMap<NodeId, i64> = BTreeMap::new();
+        for (n, id, joined) in updates.lock().unwrap().iter() {
+            if *n == i {
+                *count.entry(*id).or_default() += if *joined { 1 } else { -1 };
+            }
+        }
+        count
+            .into_iter()
+            .filter(|(_, c)| *c > 0)
+            .map(|(id, _)| id.to_string())
+            .collect()
+    };
+    // The overlay may still be settling: wait until a moment when every node agrees.
+    let mut last = String::new();
+    let agreed = within(30, "update calls matching the neighbour sets", async {
+        loop {
+            let mut all = true;
+            for (i, node) in nodes.iter().enumerate() {
+                let mut shown: Vec<String> = node
+                    .status()
+                    .await
+                    .map(|s| s.neighbours.into_iter().map(|n| n.0).collect())
+                    .unwrap_or_default();
+                shown.sort();
+                shown.dedup();
+                let replay = replayed(i);
+                if replay != shown {
+                    all = false;
+                    last = format!("node {i}: replayed {replay:?}, neighbours {shown:?}");
+                    break;
+                }
+            }
+            if all {
+                break;
+            }
+            tokio::time::sleep(ROUND).await;
+        }
+    })
+    .await;
+    ensure!(agreed.is_ok(), "{last}");
+    Ok(())
 }
 
 /// A routed message told to stop at its key's root ends there (a message sent after it to

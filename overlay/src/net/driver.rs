@@ -96,7 +96,7 @@ where
     }
     let id = swarm.behaviour().overlay.contact().id;
     let (tx, rx) = mpsc::channel(256);
-    let (events, _) = broadcast::channel(4096);
+    let (events, first_events) = broadcast::channel(4096);
     let listen_p2p: Vec<Multiaddr> = listen
         .iter()
         .map(|a| a.clone().with(Protocol::P2p(peer)))
@@ -126,6 +126,7 @@ where
     Ok(NetHandle {
         tx,
         events,
+        first_events: std::sync::Arc::new(std::sync::Mutex::new(Some(first_events))),
         peer,
         id,
         listen: listen_p2p,

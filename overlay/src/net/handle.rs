@@ -1,6 +1,8 @@
 //! The application's side of a running node: requests go to the driver task, answers come
 //! back on one-shot channels.
 
+use std::sync::{Arc, Mutex};
+
 use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -94,6 +96,9 @@ pub(crate) enum ApiRequest<X: AppSet<PeerAddr>> {
 pub struct NetHandle<X: AppSet<PeerAddr> = ()> {
     pub(crate) tx: mpsc::Sender<ApiRequest<X>>,
     pub(crate) events: broadcast::Sender<X::Event>,
+    /// A receiver made before the node started, handed to the first caller of
+    /// [`NetHandle::events`] so that it misses nothing (the join's `update` calls).
+    pub(crate) first_events: Arc<Mutex<Option<broadcast::Receiver<X::Event>>>>,
     pub(crate) peer: PeerId,
     pub(crate) id: NodeId,
     pub(crate) listen: Vec<Multiaddr>,
@@ -104,6 +109,7 @@ impl<X: AppSet<PeerAddr>> Clone for NetHandle<X> {
         NetHandle {
             tx: self.tx.clone(),
             events: self.events.clone(),
+            first_events: Arc::clone(&self.first_events),
             peer: self.peer,
             id: self.id,
             listen: self.listen.clone(),
@@ -134,9 +140,14 @@ impl<X: AppSet<PeerAddr>> NetHandle<X> {
             .map_err(|_| ApiError::Stopped)
     }
 
-    /// The extra applications' events from now on (a slow reader misses the oldest).
+    /// The extra applications' events: from the node's start for the first caller, from
+    /// now on for later ones (a slow reader misses the oldest).
     pub fn events(&self) -> broadcast::Receiver<X::Event> {
-        self.events.subscribe()
+        let first = self.first_events.lock().map(|mut f| f.take());
+        match first {
+            Ok(Some(rx)) => rx,
+            _ => self.events.subscribe(),
+        }
     }
 
     /// The node's peer id.
