@@ -28,6 +28,8 @@ const SCENARIO: ProbeScenario = ProbeScenario {
 };
 
 type Handle = NetHandle<ProbeApps<PeerAddr>>;
+/// The `update` calls seen, as (node index, neighbour, entered).
+type Updates = Arc<Mutex<Vec<(usize, NodeId, bool)>>>;
 
 fn net_config<C: Default>(routing: C, bootstrap: Option<&Handle>) -> NetConfig<C> {
     NetConfig {
@@ -120,7 +122,7 @@ async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> 
     // Every node's events from its start (the join's `update` calls included); the
     // update calls also by node, to replay against its neighbour set.
     let events: Arc<Mutex<Vec<ProbeEvent>>> = Arc::default();
-    let updates: Arc<Mutex<Vec<(usize, NodeId, bool)>>> = Arc::default();
+    let updates: Updates = Arc::default();
     let collect = |i: usize, node: &Handle| {
         let mut rx = node.events();
         let (events, updates) = (Arc::clone(&events), Arc::clone(&updates));
@@ -224,10 +226,7 @@ async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> 
 }
 
 /// Replaying each node's `update` calls gives the neighbour set its status shows.
-async fn updates_match_neighbours(
-    nodes: &[Handle],
-    updates: &Arc<Mutex<Vec<(usize, NodeId, bool)>>>,
-) -> Result<()> {
+async fn updates_match_neighbours(nodes: &[Handle], updates: &Updates) -> Result<()> {
     let replayed = |i: usize| -> Vec<String> {
         let mut count: BTreeMap<NodeId, i64> = BTreeMap::new();
         for (n, id, joined) in updates.lock().unwrap().iter() {
