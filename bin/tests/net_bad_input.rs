@@ -2,6 +2,8 @@
 //! CBOR, an oversized message, a wrong protocol version and a message claiming an id that is
 //! not its own. Each is refused for that peer, and the node goes on serving the others.
 
+mod common;
+
 use std::io;
 use std::time::Duration;
 
@@ -13,7 +15,7 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, noise, tcp, yamux};
 use overlay::net::{Envelope, NetConfig, NetHandle, PeerAddr, node_id_of, spawn};
 use overlay::wire::{Request, Wire};
-use overlay::{Contact, Key, NodeConfig};
+use overlay::{Contact, Key};
 
 /// Sends whatever bytes it is given and reads whatever comes back.
 #[derive(Clone, Default)]
@@ -128,26 +130,7 @@ async fn send(
 }
 
 fn net_config(bootstrap: Option<&NetHandle>) -> NetConfig<ChordConfig> {
-    let round = Duration::from_millis(500);
-    NetConfig {
-        routing: ChordConfig {
-            stabilize_interval: round,
-            fix_fingers_interval: round,
-            check_predecessor_interval: round,
-            join_retry: round,
-            ..ChordConfig::default()
-        },
-        node: NodeConfig {
-            request_timeout: Duration::from_secs(2),
-            ..NodeConfig::default()
-        },
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        bootstrap: bootstrap
-            .map(|b| b.listen_addrs()[..1].to_vec())
-            .unwrap_or_default(),
-        mdns: false,
-        ..NetConfig::default()
-    }
+    common::loopback(common::chord(), bootstrap.map(|b| b.listen_addrs()))
 }
 
 async fn scenario() -> Result<()> {

@@ -2,43 +2,21 @@
 //! removes acknowledged one after another, from the slow node and from the others, are
 //! each read back from every node; none is shadowed by an earlier write with a later clock.
 
-use std::time::Duration;
+mod common;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
+use common::{ROUND, within};
 use dht_chord::{Chord, ChordConfig};
+use overlay::Key;
 use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
-use overlay::{Key, NodeConfig};
 
-const ROUND: Duration = Duration::from_millis(500);
 const HOUR_US: i64 = 3_600_000_000;
 
 fn config(bootstrap: Option<&NetHandle>, clock_offset_us: i64) -> NetConfig<ChordConfig> {
     NetConfig {
-        routing: ChordConfig {
-            stabilize_interval: ROUND,
-            fix_fingers_interval: ROUND,
-            check_predecessor_interval: ROUND,
-            join_retry: ROUND,
-            ..ChordConfig::default()
-        },
-        node: NodeConfig {
-            request_timeout: Duration::from_secs(2),
-            ..NodeConfig::default()
-        },
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        bootstrap: bootstrap
-            .map(|b| b.listen_addrs()[..1].to_vec())
-            .unwrap_or_default(),
-        mdns: false,
         clock_offset_us,
-        ..NetConfig::default()
+        ..common::loopback(common::chord(), bootstrap.map(|b| b.listen_addrs()))
     }
-}
-
-async fn within<T>(secs: u64, what: &str, f: impl Future<Output = T>) -> Result<T> {
-    tokio::time::timeout(Duration::from_secs(secs), f)
-        .await
-        .with_context(|| format!("{what}: not done within {secs} s"))
 }
 
 async fn exercise() -> Result<()> {

@@ -2,46 +2,29 @@
 //! get from every node, graceful leave without losing a key, and a crash of a quarter of
 //! the nodes after which every key is still read (replication factor 3).
 
-use std::time::Duration;
+mod common;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Result, bail, ensure};
+use common::{ROUND, within};
 use dht_can::{Can, CanConfig};
-use dht_chord::{Chord, ChordConfig};
+use dht_chord::Chord;
 use dht_pastry::{Pastry, PastryConfig};
 use dht_tapestry::{Tapestry, TapestryConfig};
 use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
-use overlay::{DhtConfig, Key, NodeConfig, Routing};
+use overlay::{DhtConfig, Key, Routing};
 
 const NODES: usize = 16;
 const KEYS: usize = 40;
-/// Maintenance period of the test nodes: short, so repair happens within seconds.
-const ROUND: Duration = Duration::from_millis(500);
 
 fn net_config<C: Default>(routing: C, bootstrap: Option<&NetHandle>) -> NetConfig<C> {
     NetConfig {
-        routing,
-        node: NodeConfig {
-            request_timeout: Duration::from_secs(2),
-            ..NodeConfig::default()
-        },
         dht: DhtConfig {
             replication: 3,
             repair_interval: ROUND * 2,
             ..DhtConfig::default()
         },
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        bootstrap: bootstrap
-            .map(|b| b.listen_addrs()[..1].to_vec())
-            .unwrap_or_default(),
-        mdns: false,
-        ..NetConfig::default()
+        ..common::loopback(routing, bootstrap.map(|b| b.listen_addrs()))
     }
-}
-
-async fn within<T>(secs: u64, what: &str, f: impl Future<Output = T>) -> Result<T> {
-    tokio::time::timeout(Duration::from_secs(secs), f)
-        .await
-        .with_context(|| format!("{what}: no answer within {secs} s"))
 }
 
 /// Reads every key from every node; each get may be retried twice (a node that just lost
@@ -188,14 +171,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 #[test]
 fn chord_nodes_on_loopback() -> Result<()> {
-    let config = ChordConfig {
-        stabilize_interval: ROUND,
-        fix_fingers_interval: ROUND,
-        check_predecessor_interval: ROUND,
-        join_retry: ROUND,
-        ..ChordConfig::default()
-    };
-    run::<Chord<PeerAddr>>(config)
+    run::<Chord<PeerAddr>>(common::chord())
 }
 
 #[test]

@@ -4,23 +4,25 @@
 //! as its inputs call for, as it does on 1,000 simulated nodes; every routed message's
 //! `forward` calls must chain from its source to the key's root.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
+use common::{ROUND, within};
 use dht_can::{Can, CanConfig};
-use dht_chord::{Chord, ChordConfig};
+use dht_chord::Chord;
 use dht_pastry::{Pastry, PastryConfig};
 use dht_tapestry::{Tapestry, TapestryConfig};
 use overlay::conformance::kbr::{ProbeApps, ProbeOutcome, ProbeScenario};
 use overlay::conformance::probe::{Probe, ProbeEvent};
 use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn_with};
-use overlay::{Key, NodeConfig, NodeId, Routing};
+use overlay::{Key, NodeId, Routing};
 use rand::SeedableRng;
 
 const NODES: usize = 16;
-const ROUND: Duration = Duration::from_millis(500);
 const SCENARIO: ProbeScenario = ProbeScenario {
     pings: 3,
     timers: 4,
@@ -32,25 +34,7 @@ type Handle = NetHandle<ProbeApps<PeerAddr>>;
 type Updates = Arc<Mutex<Vec<(usize, NodeId, bool)>>>;
 
 fn net_config<C: Default>(routing: C, bootstrap: Option<&Handle>) -> NetConfig<C> {
-    NetConfig {
-        routing,
-        node: NodeConfig {
-            request_timeout: Duration::from_secs(2),
-            ..NodeConfig::default()
-        },
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        bootstrap: bootstrap
-            .map(|b| b.listen_addrs()[..1].to_vec())
-            .unwrap_or_default(),
-        mdns: false,
-        ..NetConfig::default()
-    }
-}
-
-async fn within<T>(secs: u64, what: &str, f: impl Future<Output = T>) -> Result<T> {
-    tokio::time::timeout(Duration::from_secs(secs), f)
-        .await
-        .with_context(|| format!("{what}: not done within {secs} s"))
+    common::loopback(routing, bootstrap.map(|b| b.listen_addrs()))
 }
 
 /// Polls `check` every 100 ms until it holds, for at most `secs`.
@@ -372,13 +356,7 @@ fn run<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> {
 
 #[test]
 fn chord_runs_the_probe_application() -> Result<()> {
-    run::<Chord<PeerAddr>>(ChordConfig {
-        stabilize_interval: ROUND,
-        fix_fingers_interval: ROUND,
-        check_predecessor_interval: ROUND,
-        join_retry: ROUND,
-        ..ChordConfig::default()
-    })
+    run::<Chord<PeerAddr>>(common::chord())
 }
 
 #[test]

@@ -1,0 +1,49 @@
+//! What the real-node tests share: a node on loopback with short timeouts, joining
+//! through a given node, and a deadline around a future.
+
+#![allow(dead_code)] // each test file uses its own part
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use dht_chord::ChordConfig;
+use libp2p::Multiaddr;
+use overlay::NodeConfig;
+use overlay::net::NetConfig;
+
+/// The maintenance period of the test nodes: short, so repair happens within seconds.
+pub const ROUND: Duration = Duration::from_millis(500);
+
+/// A node listening on 127.0.0.1 without mDNS, joining through the first of `bootstrap`
+/// (or starting an overlay), with a 2 s request timeout.
+pub fn loopback<C: Default>(routing: C, bootstrap: Option<&[Multiaddr]>) -> NetConfig<C> {
+    NetConfig {
+        routing,
+        node: NodeConfig {
+            request_timeout: Duration::from_secs(2),
+            ..NodeConfig::default()
+        },
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid multiaddr")],
+        bootstrap: bootstrap.map(|b| b[..1].to_vec()).unwrap_or_default(),
+        mdns: false,
+        ..NetConfig::default()
+    }
+}
+
+/// Chord with every maintenance task each [`ROUND`].
+pub fn chord() -> ChordConfig {
+    ChordConfig {
+        stabilize_interval: ROUND,
+        fix_fingers_interval: ROUND,
+        check_predecessor_interval: ROUND,
+        join_retry: ROUND,
+        ..ChordConfig::default()
+    }
+}
+
+/// `f`, or an error naming `what` if it takes more than `secs`.
+pub async fn within<T>(secs: u64, what: &str, f: impl Future<Output = T>) -> Result<T> {
+    tokio::time::timeout(Duration::from_secs(secs), f)
+        .await
+        .with_context(|| format!("{what}: no answer within {secs} s"))
+}
