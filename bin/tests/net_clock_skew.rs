@@ -77,13 +77,5 @@ async fn exercise() -> Result<()> {
 
 #[test]
 fn acknowledged_writes_win_when_a_clock_is_an_hour_behind() -> Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(exercise())
+    common::runtime().block_on(exercise())
 }

@@ -343,15 +343,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn run<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(exercise::<R>(config))
+    common::runtime().block_on(exercise::<R>(config))
 }
 
 #[test]

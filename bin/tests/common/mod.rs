@@ -47,3 +47,16 @@ pub async fn within<T>(secs: u64, what: &str, f: impl Future<Output = T>) -> Res
         .await
         .with_context(|| format!("{what}: no answer within {secs} s"))
 }
+
+/// A two-thread runtime for one test, with logs from `RUST_LOG` going to the test output.
+pub fn runtime() -> tokio::runtime::Runtime {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
