@@ -1,0 +1,127 @@
+//! Delivery in publication order per publisher: a hold-back queue with a timeout on gaps.
+
+use std::collections::BTreeMap;
+
+use overlay::Time;
+
+use crate::messages::Publication;
+
+/// Most messages held back for one publisher; past it the oldest gap is given up on.
+const MAX_HELD: usize = 1024;
+
+/// What a node has received from one publisher in one group.
+#[derive(Clone, Debug, Default)]
+pub struct Inbox {
+    /// The sequence number delivered next (0: nothing received yet).
+    next: u64,
+    /// Messages that arrived ahead of a missing one, with when they arrived.
+    held: BTreeMap<u64, (Publication, Time)>,
+}
+
+impl Inbox {
+    /// Takes `p`: returns `None` if it was seen before, else the messages now deliverable
+    /// in order (empty while `p` waits behind a gap). The first message heard from a
+    /// publisher starts its sequence: a subscriber does not wait for earlier ones.
+    pub fn accept(&mut self, p: Publication, now: Time) -> Option<Vec<Publication>> {
+        if self.next == 0 {
+            self.next = p.seq;
+        }
+        if p.seq < self.next || self.held.contains_key(&p.seq) {
+            return None;
+        }
+        self.held.insert(p.seq, (p, now));
+        if self.held.len() > MAX_HELD {
+            self.skip_gap();
+        }
+        Some(self.ready())
+    }
+
+    /// Gives up on gaps held for longer than up to `cutoff` and returns what follows them.
+    pub fn flush(&mut self, cutoff: Time) -> Vec<Publication> {
+        let mut out = Vec::new();
+        while self
+            .held
+            .first_key_value()
+            .is_some_and(|(_, (_, at))| *at <= cutoff)
+        {
+            self.skip_gap();
+            out.extend(self.ready());
+        }
+        out
+    }
+
+    /// Whether messages wait behind a gap.
+    pub fn is_waiting(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    fn skip_gap(&mut self) {
+        if let Some((&first, _)) = self.held.first_key_value() {
+            self.next = first;
+        }
+    }
+
+    fn ready(&mut self) -> Vec<Publication> {
+        let mut out = Vec::new();
+        while let Some((p, _)) = self.held.remove(&self.next) {
+            out.push(p);
+            self.next += 1;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use overlay::Key;
+
+    fn p(seq: u64) -> Publication {
+        Publication {
+            group: Key::hash("g"),
+            publisher: Key::hash("p"),
+            seq,
+            payload: vec![seq as u8],
+        }
+    }
+
+    fn seqs(ps: Vec<Publication>) -> Vec<u64> {
+        ps.into_iter().map(|p| p.seq).collect()
+    }
+
+    #[test]
+    fn holds_back_until_the_gap_fills_and_drops_duplicates() {
+        let mut inbox = Inbox::default();
+        assert_eq!(inbox.accept(p(5), Time(0)).map(seqs), Some(vec![5]));
+        assert_eq!(inbox.accept(p(7), Time(1)).map(seqs), Some(vec![]));
+        assert_eq!(inbox.accept(p(7), Time(2)), None, "duplicate held message");
+        assert_eq!(inbox.accept(p(6), Time(3)).map(seqs), Some(vec![6, 7]));
+        assert_eq!(
+            inbox.accept(p(6), Time(4)),
+            None,
+            "duplicate delivered message"
+        );
+        assert_eq!(
+            inbox.accept(p(4), Time(5)),
+            None,
+            "older than the first one heard"
+        );
+        assert!(!inbox.is_waiting());
+    }
+
+    #[test]
+    fn a_gap_is_given_up_after_its_timeout() {
+        let mut inbox = Inbox::default();
+        inbox.accept(p(1), Time(0));
+        inbox.accept(p(3), Time(10));
+        inbox.accept(p(4), Time(11));
+        assert!(inbox.flush(Time(9)).is_empty(), "not yet");
+        assert_eq!(seqs(inbox.flush(Time(10))), vec![3, 4]);
+        assert_eq!(
+            inbox.accept(p(2), Time(12)),
+            None,
+            "late after its gap was skipped"
+        );
+        assert_eq!(inbox.accept(p(5), Time(13)).map(seqs), Some(vec![5]));
+    }
+}
