@@ -269,6 +269,71 @@ fn scenario<R: SimRouting>(cfg: R::Config) {
         .filter(|a| routes_to_root(&mut sim, *a, &group))
         .collect();
     assert_eq!(holding, needed, "forwarders off every member's path pruned");
+
+    // The root crashes, then its successor leaves gracefully, then new nodes join (one
+    // may become the group id's root): each time the tree re-roots at the overlay's root
+    // without losing a member.
+    let members = stay;
+    let publishers = [members[0], members[members.len() - 1]];
+    let root = sim.truth_root(&group).expect("root");
+    assert!(
+        !publishers.contains(&root),
+        "publishers are members, spared"
+    );
+    sim.crash(root);
+    sim.run_until(sim.now() + Duration::from_secs(20));
+    check_tree(&mut sim, &group, &members);
+    publish_and_check(&mut sim, group, &members, &publishers, 10);
+    let root = sim.truth_root(&group).expect("root");
+    if !publishers.contains(&root) {
+        sim.leave(root);
+        sim.run_until(sim.now() + Duration::from_secs(10));
+        check_tree(&mut sim, &group, &members);
+        publish_and_check(&mut sim, group, &members, &publishers, 10);
+    }
+    for _ in 0..15 {
+        let via = sim.random_joined();
+        sim.spawn(via);
+        sim.run_until(sim.now() + Duration::from_secs(2));
+    }
+    sim.run_until(sim.now() + Duration::from_secs(30));
+    check_tree(&mut sim, &group, &members);
+    publish_and_check(&mut sim, group, &members, &publishers, 10);
+}
+
+/// With a child limit of 3, the bottleneck remover keeps every node at 3 children or
+/// fewer while 100 of 150 Pastry nodes subscribe, and the tree still reaches everyone.
+#[test]
+fn bottleneck_remover_bounds_children() {
+    let cfg = std::sync::Arc::new(multicast::ScribeConfig {
+        max_children: 3,
+        ..Default::default()
+    });
+    let make = std::sync::Arc::new(move |_: &overlay::Contact<u32>| {
+        (Scribe::new(std::sync::Arc::clone(&cfg)), ())
+    });
+    let mut sim = Simulator::<dht_pastry::Pastry<u32>, Apps>::with_apps(
+        Default::default(),
+        SimConfig::default(),
+        5,
+        make,
+    );
+    sim.build_oracle(NODES);
+    let group = Key::hash("crowded");
+    let members: Vec<u32> = sim.live().iter().copied().take(100).collect();
+    for &m in &members {
+        sim.command(m, Command::app(ScribeCommand::Subscribe(group)));
+    }
+    sim.run_until(sim.now() + Duration::from_secs(10));
+    let most = sim
+        .live()
+        .iter()
+        .filter_map(|a| scribe(&sim, *a).and_then(|s| s.group(&group)))
+        .map(|g| g.child_count())
+        .max();
+    assert!(most.is_some_and(|m| m <= 3), "at most 3 children: {most:?}");
+    check_tree(&mut sim, &group, &members);
+    publish_and_check(&mut sim, group, &members, &members[..2], 10);
 }
 
 #[test]
