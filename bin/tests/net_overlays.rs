@@ -6,10 +6,10 @@ mod common;
 
 use anyhow::{Result, bail, ensure};
 use common::{ROUND, within};
-use dht_can::{Can, CanConfig};
+use dht_can::Can;
 use dht_chord::Chord;
-use dht_pastry::{Pastry, PastryConfig};
-use dht_tapestry::{Tapestry, TapestryConfig};
+use dht_pastry::Pastry;
+use dht_tapestry::Tapestry;
 use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
 use overlay::{DhtConfig, Key, Routing};
 
@@ -164,33 +164,15 @@ fn chord_nodes_on_loopback() -> Result<()> {
 
 #[test]
 fn pastry_nodes_on_loopback() -> Result<()> {
-    let config = PastryConfig {
-        leaf_interval: ROUND,
-        table_interval: ROUND * 2,
-        join_retry: ROUND,
-        ..PastryConfig::default()
-    };
-    run::<Pastry<PeerAddr>>(config)
+    run::<Pastry<PeerAddr>>(common::pastry())
 }
 
 #[test]
 fn tapestry_nodes_on_loopback() -> Result<()> {
-    let config = TapestryConfig {
-        ping_interval: ROUND,
-        table_interval: ROUND * 2,
-        join_retry: ROUND,
-        ..TapestryConfig::default()
-    };
-    run::<Tapestry<PeerAddr>>(config)
+    run::<Tapestry<PeerAddr>>(common::tapestry())
 }
 
 #[test]
 fn can_nodes_on_loopback() -> Result<()> {
-    let config = CanConfig {
-        update_interval: ROUND,
-        takeover_delay: ROUND,
-        join_retry: ROUND,
-        ..CanConfig::default()
-    };
-    run::<Can<PeerAddr>>(config)
+    run::<Can<PeerAddr>>(common::can())
 }

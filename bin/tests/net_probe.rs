@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use common::{ROUND, within};
-use dht_can::{Can, CanConfig};
+use common::{ROUND, wait_for, within};
+use dht_can::Can;
 use dht_chord::Chord;
-use dht_pastry::{Pastry, PastryConfig};
-use dht_tapestry::{Tapestry, TapestryConfig};
+use dht_pastry::Pastry;
+use dht_tapestry::Tapestry;
 use overlay::conformance::kbr::{ProbeApps, ProbeOutcome, ProbeScenario};
 use overlay::conformance::probe::{Probe, ProbeEvent};
 use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn_with};
@@ -35,16 +35,6 @@ type Updates = Arc<Mutex<Vec<(usize, NodeId, bool)>>>;
 
 fn net_config<C: Default>(routing: C, bootstrap: Option<&Handle>) -> NetConfig<C> {
     common::loopback(routing, bootstrap.map(|b| b.listen_addrs()))
-}
-
-/// Polls `check` every 100 ms until it holds, for at most `secs`.
-async fn wait_for(secs: u64, what: &str, mut check: impl FnMut() -> bool) -> Result<()> {
-    within(secs, what, async {
-        while !check() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
 }
 
 /// Checks that the `forward` calls of each routed message chain from its source to the
@@ -353,30 +343,15 @@ fn chord_runs_the_probe_application() -> Result<()> {
 
 #[test]
 fn pastry_runs_the_probe_application() -> Result<()> {
-    run::<Pastry<PeerAddr>>(PastryConfig {
-        leaf_interval: ROUND,
-        table_interval: ROUND * 2,
-        join_retry: ROUND,
-        ..PastryConfig::default()
-    })
+    run::<Pastry<PeerAddr>>(common::pastry())
 }
 
 #[test]
 fn tapestry_runs_the_probe_application() -> Result<()> {
-    run::<Tapestry<PeerAddr>>(TapestryConfig {
-        ping_interval: ROUND,
-        table_interval: ROUND * 2,
-        join_retry: ROUND,
-        ..TapestryConfig::default()
-    })
+    run::<Tapestry<PeerAddr>>(common::tapestry())
 }
 
 #[test]
 fn can_runs_the_probe_application() -> Result<()> {
-    run::<Can<PeerAddr>>(CanConfig {
-        update_interval: ROUND,
-        takeover_delay: ROUND,
-        join_retry: ROUND,
-        ..CanConfig::default()
-    })
+    run::<Can<PeerAddr>>(common::can())
 }

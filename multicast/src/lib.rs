@@ -15,6 +15,8 @@ mod scribe;
 
 pub use config::ScribeConfig;
 pub use group::{Child, Group};
-pub use messages::{AnycastMsg, GroupId, Publication, ScribeCommand, ScribeEvent, ScribeMsg};
+pub use messages::{
+    AnycastMsg, GroupId, GroupReport, Publication, ScribeCommand, ScribeEvent, ScribeMsg,
+};
 pub use order::Inbox;
 pub use scribe::{Scribe, ScribeTimer};

@@ -154,6 +154,23 @@ pub enum ScribeCommand {
         /// The bytes.
         payload: Vec<u8>,
     },
+    /// Report this node's groups ([`ScribeEvent::Groups`]).
+    Report,
+}
+
+/// One group as a node reports it (`p2p status`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupReport<A> {
+    /// The group.
+    pub group: GroupId,
+    /// Whether this node is a member.
+    pub member: bool,
+    /// Whether it is the tree's root.
+    pub root: bool,
+    /// Its parent (none at the root, or while it looks for one).
+    pub parent: Option<Contact<A>>,
+    /// Its children.
+    pub children: Vec<Contact<A>>,
 }
 
 /// What a Scribe node reports.
@@ -193,6 +210,8 @@ pub enum ScribeEvent<A> {
         /// The member.
         by: Option<Contact<A>>,
     },
+    /// This node's groups, answering [`ScribeCommand::Report`].
+    Groups(Vec<GroupReport<A>>),
     /// A command was refused (a payload over the limit, too many groups).
     Refused {
         /// The group.

@@ -10,22 +10,29 @@ use crate::messages::Publication;
 const MAX_HELD: usize = 1024;
 
 /// What a node has received from one publisher in one group.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Inbox {
-    /// The sequence number delivered next (0: nothing received yet).
+    /// The sequence number delivered next.
     next: u64,
     /// Messages that arrived ahead of a missing one, with when they arrived.
     held: BTreeMap<u64, (Publication, Time)>,
 }
 
+impl Default for Inbox {
+    fn default() -> Self {
+        // Publishers number their messages from 1. A member that subscribed later waits
+        // for the earlier ones like for any gap: they may only be late.
+        Inbox {
+            next: 1,
+            held: BTreeMap::new(),
+        }
+    }
+}
+
 impl Inbox {
     /// Takes `p`: returns `None` if it was seen before, else the messages now deliverable
-    /// in order (empty while `p` waits behind a gap). The first message heard from a
-    /// publisher starts its sequence: a subscriber does not wait for earlier ones.
+    /// in order (empty while `p` waits behind a gap).
     pub fn accept(&mut self, p: Publication, now: Time) -> Option<Vec<Publication>> {
-        if self.next == 0 {
-            self.next = p.seq;
-        }
         if p.seq < self.next || self.held.contains_key(&p.seq) {
             return None;
         }
@@ -92,19 +99,19 @@ mod tests {
     #[test]
     fn holds_back_until_the_gap_fills_and_drops_duplicates() {
         let mut inbox = Inbox::default();
-        assert_eq!(inbox.accept(p(5), Time(0)).map(seqs), Some(vec![5]));
-        assert_eq!(inbox.accept(p(7), Time(1)).map(seqs), Some(vec![]));
-        assert_eq!(inbox.accept(p(7), Time(2)), None, "duplicate held message");
-        assert_eq!(inbox.accept(p(6), Time(3)).map(seqs), Some(vec![6, 7]));
         assert_eq!(
-            inbox.accept(p(6), Time(4)),
+            inbox.accept(p(2), Time(0)).map(seqs),
+            Some(vec![]),
+            "1 may be late"
+        );
+        assert_eq!(inbox.accept(p(1), Time(1)).map(seqs), Some(vec![1, 2]));
+        assert_eq!(inbox.accept(p(4), Time(1)).map(seqs), Some(vec![]));
+        assert_eq!(inbox.accept(p(4), Time(2)), None, "duplicate held message");
+        assert_eq!(inbox.accept(p(3), Time(3)).map(seqs), Some(vec![3, 4]));
+        assert_eq!(
+            inbox.accept(p(3), Time(4)),
             None,
             "duplicate delivered message"
-        );
-        assert_eq!(
-            inbox.accept(p(4), Time(5)),
-            None,
-            "older than the first one heard"
         );
         assert!(!inbox.is_waiting());
     }
@@ -123,5 +130,13 @@ mod tests {
             "late after its gap was skipped"
         );
         assert_eq!(inbox.accept(p(5), Time(13)).map(seqs), Some(vec![5]));
+    }
+
+    #[test]
+    fn a_late_subscriber_waits_for_earlier_messages_only_as_long_as_for_a_gap() {
+        let mut inbox = Inbox::default();
+        assert_eq!(inbox.accept(p(40), Time(5)).map(seqs), Some(vec![]));
+        assert_eq!(seqs(inbox.flush(Time(5))), vec![40]);
+        assert_eq!(inbox.accept(p(41), Time(6)).map(seqs), Some(vec![41]));
     }
 }

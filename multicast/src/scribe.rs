@@ -12,7 +12,9 @@ use overlay::{
 
 use crate::config::ScribeConfig;
 use crate::group::{Child, Group};
-use crate::messages::{AnycastMsg, GroupId, Publication, ScribeCommand, ScribeEvent, ScribeMsg};
+use crate::messages::{
+    AnycastMsg, GroupId, GroupReport, Publication, ScribeCommand, ScribeEvent, ScribeMsg,
+};
 
 type Cx<'a, 'b, A> = &'a mut CtxOf<'b, A, Scribe<A>>;
 
@@ -434,6 +436,20 @@ impl<A: Address> Application<A> for Scribe<A> {
                     steps: 0,
                 };
                 ctx.route(group, ScribeMsg::Anycast(m), None);
+            }
+            ScribeCommand::Report => {
+                let groups = self
+                    .groups
+                    .iter()
+                    .map(|(id, g)| GroupReport {
+                        group: *id,
+                        member: g.member,
+                        root: g.root,
+                        parent: g.parent.clone(),
+                        children: g.children().cloned().collect(),
+                    })
+                    .collect();
+                ctx.emit(ScribeEvent::Groups(groups));
             }
         }
     }

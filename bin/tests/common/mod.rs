@@ -6,7 +6,10 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use dht_can::CanConfig;
 use dht_chord::ChordConfig;
+use dht_pastry::PastryConfig;
+use dht_tapestry::TapestryConfig;
 use libp2p::Multiaddr;
 use overlay::NodeConfig;
 use overlay::net::NetConfig;
@@ -39,6 +42,46 @@ pub fn chord() -> ChordConfig {
         join_retry: ROUND,
         ..ChordConfig::default()
     }
+}
+
+/// Pastry with every maintenance task each [`ROUND`] (its routing table every two).
+pub fn pastry() -> PastryConfig {
+    PastryConfig {
+        leaf_interval: ROUND,
+        table_interval: ROUND * 2,
+        join_retry: ROUND,
+        ..PastryConfig::default()
+    }
+}
+
+/// Tapestry with every maintenance task each [`ROUND`] (its routing table every two).
+pub fn tapestry() -> TapestryConfig {
+    TapestryConfig {
+        ping_interval: ROUND,
+        table_interval: ROUND * 2,
+        join_retry: ROUND,
+        ..TapestryConfig::default()
+    }
+}
+
+/// CAN with every maintenance task each [`ROUND`].
+pub fn can() -> CanConfig {
+    CanConfig {
+        update_interval: ROUND,
+        takeover_delay: ROUND,
+        join_retry: ROUND,
+        ..CanConfig::default()
+    }
+}
+
+/// Polls `check` every 100 ms until it holds, for at most `secs`.
+pub async fn wait_for(secs: u64, what: &str, mut check: impl FnMut() -> bool) -> Result<()> {
+    within(secs, what, async {
+        while !check() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
 }
 
 /// `f`, or an error naming `what` if it takes more than `secs`.
