@@ -52,6 +52,14 @@ pub enum Top {
     Status(StatusArgs),
     /// Make a running node hand its keys over, leave the overlay and exit.
     Leave(ApiArg),
+    /// Multicast groups on a running node (Scribe trees over the overlay).
+    ///
+    /// Examples:
+    ///   p2p multicast subscribe news          (prints what arrives)
+    ///   p2p multicast publish news "hello"    (from any node)
+    ///   p2p multicast groups                  (parent and children in each tree)
+    #[command(subcommand)]
+    Multicast(crate::multicast_cli::MulticastCommand),
     /// Measure routing algorithms in the simulator.
     #[command(subcommand)]
     Bench(Bench),

@@ -16,13 +16,15 @@ use crate::net_cli::{ApiArg, GetArgs, KeyArgs, PutArgs, StatusArgs};
 /// Operations wait this long for the overlay (a leave hands every record over).
 const TIMEOUT: Duration = Duration::from_secs(90);
 
-struct Client {
-    agent: ureq::Agent,
+/// A client of one node's local API.
+pub(crate) struct Client {
+    pub(crate) agent: ureq::Agent,
     api: SocketAddr,
 }
 
 impl Client {
-    fn new(api: &ApiArg) -> Self {
+    /// A client of the node at `api`.
+    pub(crate) fn new(api: &ApiArg) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(TIMEOUT))
@@ -34,16 +36,18 @@ impl Client {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    /// The full URL of `path`.
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.api)
     }
 
-    fn key_path(prefix: &str, name: &str) -> String {
+    /// `prefix/name`, the name percent-encoded.
+    pub(crate) fn key_path(prefix: &str, name: &str) -> String {
         format!("{prefix}/{}", utf8_percent_encode(name, NON_ALPHANUMERIC))
     }
 
     /// The body of a successful answer; an error answer becomes the node's message.
-    fn finish(
+    pub(crate) fn finish(
         &self,
         result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<Vec<u8>> {
@@ -73,7 +77,8 @@ impl Client {
         }
     }
 
-    fn get(&self, path: &str) -> Result<Vec<u8>> {
+    /// The body of `GET path`.
+    pub(crate) fn get(&self, path: &str) -> Result<Vec<u8>> {
         self.finish(self.agent.get(self.url(path)).call())
     }
 }
@@ -193,7 +198,7 @@ pub fn status(args: StatusArgs) -> Result<()> {
     for (id, peer) in &s.neighbours {
         println!("  {} {peer}", &id[..8]);
     }
-    Ok(())
+    crate::multicast_cli::print_groups(&c)
 }
 
 /// `p2p leave`.

@@ -6,6 +6,7 @@ mod client;
 mod daemon;
 mod demo;
 mod loopback;
+mod multicast_cli;
 mod net_cli;
 mod overlays;
 mod rss;
@@ -60,6 +61,7 @@ fn run(cli: Cli) -> Result<()> {
         Top::Lookup(args) => client::lookup(args)?,
         Top::Status(args) => client::status(args)?,
         Top::Leave(args) => client::leave(args)?,
+        Top::Multicast(cmd) => multicast_cli::run(cmd)?,
         Top::Bench(Bench::Hops(args)) => {
             let rows = rows(&args.common, &args.nodes, |overlay, n| {
                 overlay.with(&args.common, &mut bench::hops::Job { args: &args, n })

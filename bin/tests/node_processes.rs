@@ -207,3 +207,62 @@ fn nodes_in_separate_processes_survive_sigkill_and_restart_from_their_data_dir()
     drop(nodes);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `p2p multicast` between node processes: a subscriber prints what a publisher on
+/// another node sends, in order, and `p2p multicast groups` shows its membership.
+#[test]
+fn multicast_between_node_processes() {
+    let root: PathBuf = std::env::temp_dir().join(format!("p2p-mcast-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dirs: Vec<PathBuf> = (0..3).map(|i| root.join(format!("node{i}"))).collect();
+    let first = start(&dirs[0], &format!("127.0.0.1:{}", free_port()), None);
+    wait_joined(&first.api);
+    let mut nodes = vec![first];
+    for d in &dirs[1..] {
+        let api = format!("127.0.0.1:{}", free_port());
+        let n = start(d, &api, Some(&nodes[0].addr));
+        wait_joined(&n.api);
+        nodes.push(n);
+    }
+    let mut sub = Command::new(env!("CARGO_BIN_EXE_p2p"))
+        .args(["multicast", "subscribe", "news", "--count", "3"])
+        .args(["--api", &nodes[2].api])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("p2p multicast subscribe starts");
+    let mut said = String::new();
+    BufReader::new(sub.stderr.take().unwrap())
+        .read_line(&mut said)
+        .expect("the subscriber says it subscribed");
+    assert!(said.starts_with("subscribed to \"news\""), "{said}");
+    let groups = ok(p2p(&["multicast", "groups", "--api", &nodes[2].api]));
+    assert!(groups.contains("member"), "{groups}");
+    for text in ["one", "two", "three"] {
+        ok(p2p(&[
+            "multicast",
+            "publish",
+            "news",
+            text,
+            "--api",
+            &nodes[0].api,
+        ]));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sub.try_wait().expect("subscriber state").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the subscriber did not get 3 messages"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut sub.stdout.take().unwrap(), &mut out).unwrap();
+    let texts: Vec<&str> = out
+        .lines()
+        .map(|l| l.rsplit("] ").next().unwrap())
+        .collect();
+    assert_eq!(texts, ["one", "two", "three"], "{out}");
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(&root);
+}

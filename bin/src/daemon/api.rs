@@ -50,7 +50,8 @@ impl<X: AppSet<PeerAddr>> Clone for ApiState<X> {
     }
 }
 
-struct Failure(StatusCode, String);
+/// An error answer: its status and the message of its JSON body.
+pub(crate) struct Failure(pub(crate) StatusCode, pub(crate) String);
 
 impl From<ApiError> for Failure {
     fn from(e: ApiError) -> Self {

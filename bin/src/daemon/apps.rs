@@ -1,19 +1,21 @@
 //! The applications `p2p node` hosts beside the DHT, and the routes they add to its local
 //! API. An application crate is compiled in here alone: its type in [`Extra`], its state
 //! in [`extra`], its routes in [`routes`] (merged into the API under their own paths); the
-//! daemon's core does not change. None is compiled in yet: the DHT is the only one.
+//! daemon's core does not change.
 
 use axum::Router;
-use overlay::net::NetHandle;
+use multicast::Scribe;
+use overlay::net::{NetHandle, PeerAddr};
 
 /// The applications hosted beside the DHT, as an `overlay::apps![..]` list.
-pub type Extra = ();
+pub type Extra = overlay::apps![Scribe<PeerAddr>];
 
-/// Their state on a new node.
-pub fn extra() -> Extra {}
+/// Their state on a new node (Scribe with its documented defaults).
+pub fn extra() -> Extra {
+    (Scribe::default(), ())
+}
 
 /// The local-API routes they add, each reaching its application through `node`.
 pub fn routes(node: &NetHandle<Extra>) -> Router {
-    let _ = node;
-    Router::new()
+    super::multicast::routes(node.clone())
 }

@@ -2,6 +2,7 @@
 
 mod api;
 mod apps;
+mod multicast;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use crate::net_cli::NodeArgs;
 use crate::overlays::{WithNetRouting, with_net_routing};
 
 pub use api::{ApiErrorBody, router};
+pub use multicast::{Delivery, GroupInfo};
 
 /// How long a leaving node may take to hand its records over before it exits anyway.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -82,8 +84,6 @@ async fn serve<R: Routing<Addr = PeerAddr>>(args: &NodeArgs, config: R::Config) 
         info!("no --data-dir: the identity and the records live in memory only");
     }
     let max_value = cfg.node.limits.max_value_bytes;
-    // The list is empty for now (`()`), which clippy takes for a mistake.
-    #[allow(clippy::unit_arg)]
     let node = spawn_with::<R, apps::Extra>(cfg, apps::extra())
         .await
         .context("cannot start the node")?;
