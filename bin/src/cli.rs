@@ -86,6 +86,14 @@ pub enum Bench {
     ///
     /// Example: p2p bench locate --nodes 10000 --objects 10000 --crash 0.2
     Locate(LocateArgs),
+    /// Scribe multicast trees over each overlay on a router-level transit-stub topology
+    /// (5,050 routers, as in the Scribe paper): delivery, tree depth, node and link stress
+    /// against IP multicast and unicast, delay penalty (RDP), messages per publish and per
+    /// join; with --fail, repair after a mass crash. Use --build protocol for Pastry's
+    /// proximity neighbour selection (the oracle build knows no proximity).
+    ///
+    /// Example: p2p bench multicast --overlay all --nodes 1000 --groups 100 --group-size zipf --fail 0.2
+    Multicast(MulticastArgs),
     /// Real libp2p nodes on loopback (not the simulator): lookup hops, latency, messages
     /// and throughput, and put→get success, for each overlay and for libp2p's own Kademlia
     /// (libp2p-kad, k = 20, α = 3) measured the same way.
@@ -302,6 +310,60 @@ pub struct LocateArgs {
     /// before locating again.
     #[arg(long, default_value_t = 300.0, value_parser = positive_seconds)]
     pub settle: f64,
+}
+
+/// `p2p bench multicast`.
+#[derive(Args, Debug, Clone)]
+pub struct MulticastArgs {
+    /// Shared options (the latency model is the topology's).
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Network size.
+    #[arg(long, default_value_t = 1000, value_parser = node_count)]
+    pub nodes: usize,
+    /// Groups (one message is published to each).
+    #[arg(long, default_value_t = 100, value_parser = positive_count)]
+    pub groups: usize,
+    /// Members per group: a number, or `zipf` (the group of rank r has N·r^-1.25 members,
+    /// as in the Scribe paper).
+    #[arg(long, default_value = "zipf", value_parser = group_size)]
+    pub group_size: GroupSize,
+    /// The router-level topology nodes attach to (`transit-stub`: GT-ITM style, 10
+    /// transit domains of 5 routers, 10 stub domains of 10 routers per transit router).
+    #[arg(long, value_enum, default_value = "transit-stub")]
+    pub topology: TopologyArg,
+    /// Crash this fraction of the nodes at once after the trees are built, and measure
+    /// the repair (0 < F < 1).
+    #[arg(long, value_parser = fraction)]
+    pub fail: Option<f64>,
+}
+
+/// How big the groups of `bench multicast` are.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum GroupSize {
+    /// Every group has this many members.
+    Fixed(usize),
+    /// The Scribe paper's Zipf-like sizes.
+    Zipf,
+}
+
+fn group_size(s: &str) -> Result<GroupSize, String> {
+    if s.trim().eq_ignore_ascii_case("zipf") {
+        return Ok(GroupSize::Zipf);
+    }
+    match s.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(GroupSize::Fixed(n)),
+        _ => Err(format!(
+            "`{s}` is neither a positive number of members nor `zipf`"
+        )),
+    }
+}
+
+/// Router-level topologies.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TopologyArg {
+    /// GT-ITM-style transit-stub.
+    TransitStub,
 }
 
 fn node_count(s: &str) -> Result<usize, String> {

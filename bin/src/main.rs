@@ -83,6 +83,24 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Top::Bench(Bench::Net(args)) => bench::net::run(&args)?,
+        Top::Bench(Bench::Multicast(args)) => {
+            let underlay = bench::multicast::underlay(&args);
+            let mut rows = Vec::new();
+            for overlay in Overlay::selected(&args.common) {
+                let mut job = bench::multicast::Job {
+                    args: &args,
+                    underlay: std::sync::Arc::clone(&underlay),
+                };
+                let row = overlay.with(&args.common, &mut job);
+                if args.common.json {
+                    println!("{}", serde_json::to_string(&row)?);
+                }
+                rows.push(row);
+            }
+            if !args.common.json {
+                bench::multicast::print_table(&rows);
+            }
+        }
         Top::Bench(Bench::Locate(args)) => {
             let overlay = args.common.overlay.unwrap_or(OverlayArg::Tapestry);
             if overlay != OverlayArg::Tapestry {

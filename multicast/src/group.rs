@@ -28,6 +28,8 @@ pub struct Group<A> {
     /// Ids from the root down to this node (this node last), as its parent last said;
     /// a join from a node on it would close a loop.
     pub(crate) path: Vec<NodeId>,
+    /// Whether its chain of parents reaches the root, as its parent last said.
+    pub(crate) rooted: bool,
     pub(crate) children: BTreeMap<NodeId, Child<A>>,
     /// When the parent was last heard from, or the current join started.
     pub(crate) heard_parent: Time,
@@ -45,6 +47,7 @@ impl<A: Clone + PartialEq> Group<A> {
             root: false,
             parent: None,
             path: Vec::new(),
+            rooted: false,
             children: BTreeMap::new(),
             heard_parent: now,
             refreshed_parent: now,
@@ -81,6 +84,11 @@ impl<A: Clone + PartialEq> Group<A> {
     /// The ids from the root to this node, as far as it knows.
     pub fn path(&self) -> &[NodeId] {
         &self.path
+    }
+
+    /// Whether its chain of parents reaches the root (as far as its parent said).
+    pub fn is_rooted(&self) -> bool {
+        self.root || (self.parent.is_some() && self.rooted)
     }
 
     /// Whether it is attached: the root, or a node with a parent.

@@ -61,24 +61,31 @@ pub enum ScribeMsg<A> {
     /// Routed to the group id until a tree node takes it; then passed from tree node to
     /// tree node as a request.
     Anycast(AnycastMsg<A>),
-    /// To a new child: it has been adopted; `path` is the ids from the root to the parent.
+    /// To a new child: it has been adopted; `path` is the ids from the root to the parent,
+    /// `rooted` whether the parent is connected to the root (its own join may still be on
+    /// its way).
     Accepted {
         /// The group.
         group: GroupId,
         /// Root first, ending with the parent.
         path: Vec<NodeId>,
+        /// Whether the parent reaches the root.
+        rooted: bool,
     },
     /// From a child to its parent: keep me.
     Refresh {
         /// The group.
         group: GroupId,
     },
-    /// From a parent to a child it sent nothing else to lately; `path` as in `Accepted`.
+    /// From a parent to a child it sent nothing else to lately, or at once when its path
+    /// to the root changed; `path` and `rooted` as in `Accepted`.
     Heartbeat {
         /// The group.
         group: GroupId,
         /// Root first, ending with the parent.
         path: Vec<NodeId>,
+        /// Whether the parent reaches the root.
+        rooted: bool,
     },
     /// A published message on its way down the tree.
     Data(Publication),
@@ -176,7 +183,8 @@ pub struct GroupReport<A> {
 /// What a Scribe node reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScribeEvent<A> {
-    /// This member is attached to the group's tree (it has a parent or is the root).
+    /// This member is connected to the group's tree: it is the root, or its chain of
+    /// parents reaches the root.
     Subscribed {
         /// The group.
         group: GroupId,

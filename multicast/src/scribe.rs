@@ -93,6 +93,7 @@ impl<A: Address> Scribe<A> {
     fn join(&mut self, ctx: Cx<'_, '_, A>, group: GroupId) {
         if let Some(g) = self.groups.get_mut(&group) {
             g.parent = None;
+            g.rooted = false;
             g.heard_parent = ctx.now;
         }
         let child = ctx.me().clone();
@@ -108,7 +109,7 @@ impl<A: Address> Scribe<A> {
             ctx.request(old, ScribeMsg::Leave { group });
         }
         g.root = true;
-        self.set_path(ctx, group, vec![me]);
+        self.set_path(ctx, group, vec![me], true);
         self.announce(ctx, group);
     }
 
@@ -135,17 +136,29 @@ impl<A: Address> Scribe<A> {
                 last_sent: now,
             },
         );
-        let path = g.path.clone();
+        let (path, rooted) = (g.path.clone(), g.is_rooted());
         let sent = Sent::ToChild {
             group,
             child: child.id,
         };
-        self.send(ctx, child, ScribeMsg::Accepted { group, path }, sent);
+        let msg = ScribeMsg::Accepted {
+            group,
+            path,
+            rooted,
+        };
+        self.send(ctx, child, msg, sent);
     }
 
-    /// Sets this node's path from its parent's (or, at the root, to itself alone) and tells
-    /// the children when it changed, so a loop is seen quickly.
-    fn set_path(&mut self, ctx: Cx<'_, '_, A>, group: GroupId, mut path: Vec<NodeId>) {
+    /// Sets this node's path from its parent's (or, at the root, to itself alone) and
+    /// whether it reaches the root, and tells the children when either changed: a loop is
+    /// seen quickly, and members learn when they are connected.
+    fn set_path(
+        &mut self,
+        ctx: Cx<'_, '_, A>,
+        group: GroupId,
+        mut path: Vec<NodeId>,
+        rooted: bool,
+    ) {
         let me = ctx.me().id;
         if path.last() != Some(&me) {
             path.push(me);
@@ -153,10 +166,12 @@ impl<A: Address> Scribe<A> {
         let Some(g) = self.groups.get_mut(&group) else {
             return;
         };
-        if g.path != path {
+        if g.path != path || g.rooted != rooted {
             g.path = path;
+            g.rooted = rooted;
             self.heartbeat(ctx, group, |_| true);
         }
+        self.announce(ctx, group);
     }
 
     /// Sends a heartbeat to the children `due` picks.
@@ -165,7 +180,7 @@ impl<A: Address> Scribe<A> {
         let Some(g) = self.groups.get_mut(&group) else {
             return;
         };
-        let path = g.path.clone();
+        let (path, rooted) = (g.path.clone(), g.is_rooted());
         let kids: Vec<Contact<A>> = g
             .children
             .values_mut()
@@ -183,16 +198,17 @@ impl<A: Address> Scribe<A> {
             let msg = ScribeMsg::Heartbeat {
                 group,
                 path: path.clone(),
+                rooted,
             };
             self.send(ctx, kid, msg, sent);
         }
     }
 
-    /// Reports `Subscribed` once a member is attached.
+    /// Reports `Subscribed` once a member is connected to the root.
     fn announce(&mut self, ctx: Cx<'_, '_, A>, group: GroupId) {
         if let Some(g) = self.groups.get_mut(&group)
             && g.member
-            && g.is_attached()
+            && g.is_rooted()
             && !g.announced
         {
             g.announced = true;
@@ -472,7 +488,11 @@ impl<A: Address> Application<A> for Scribe<A> {
             ctx.respond(from.clone(), id, msg);
         };
         match msg {
-            ScribeMsg::Accepted { group, path } => {
+            ScribeMsg::Accepted {
+                group,
+                path,
+                rooted,
+            } => {
                 let Some(g) = self.groups.get_mut(&group) else {
                     answer(ctx, false);
                     return Ok(());
@@ -489,8 +509,7 @@ impl<A: Address> Application<A> for Scribe<A> {
                 g.heard_parent = now;
                 g.refreshed_parent = now;
                 answer(ctx, true);
-                self.set_path(ctx, group, path);
-                self.announce(ctx, group);
+                self.set_path(ctx, group, path, rooted);
             }
             ScribeMsg::Refresh { group } => {
                 let child = self
@@ -502,7 +521,11 @@ impl<A: Address> Application<A> for Scribe<A> {
                 }
                 answer(ctx, child_known(&self.groups, &group, &from.id));
             }
-            ScribeMsg::Heartbeat { group, path } => {
+            ScribeMsg::Heartbeat {
+                group,
+                path,
+                rooted,
+            } => {
                 let Some(g) = self.groups.get_mut(&group).filter(|g| g.is_parent(from)) else {
                     answer(ctx, false);
                     return Ok(());
@@ -514,7 +537,7 @@ impl<A: Address> Application<A> for Scribe<A> {
                     self.join(ctx, group);
                 } else {
                     answer(ctx, true);
-                    self.set_path(ctx, group, path);
+                    self.set_path(ctx, group, path, rooted);
                 }
             }
             ScribeMsg::Data(p) => {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use overlay::{Contact, Dht, DhtConfig};
+use overlay::{AppSet, Contact, Dht, DhtConfig};
 
 use overlay::sim::{SimConfig, SimRouting, Simulator};
 
@@ -37,7 +37,11 @@ pub fn simulator<R: SimRouting>(
 
 /// Fills `sim` with `n` nodes as `--build` says; returns the fraction of nodes whose tables
 /// had converged at the end.
-pub fn build<R: SimRouting>(sim: &mut Simulator<R>, n: usize, common: &CommonArgs) -> f64 {
+pub fn build<R: SimRouting, S: AppSet<u32>>(
+    sim: &mut Simulator<R, S>,
+    n: usize,
+    common: &CommonArgs,
+) -> f64 {
     match common.build {
         BuildArg::Oracle => {
             sim.build_oracle(n);

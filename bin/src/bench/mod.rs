@@ -5,6 +5,7 @@ pub mod churn;
 pub mod hops;
 pub mod kad;
 pub mod locate;
+pub mod multicast;
 pub mod net;
 pub mod plot;
 pub mod progress;

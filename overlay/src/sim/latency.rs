@@ -1,11 +1,14 @@
 //! How long a message takes between two simulated nodes.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::{Rng, RngExt};
 
+use crate::sim::topology::Underlay;
+
 /// A latency model for the simulator.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum LatencyModel {
     /// Every message takes the same time.
     Constant(Duration),
@@ -25,6 +28,31 @@ pub enum LatencyModel {
         /// Added per unit of distance (the square's side is 1).
         per_unit: Duration,
     },
+    /// Nodes attach to the stub routers of a router-level topology; a message takes the
+    /// shortest path between their routers ([`Underlay`]).
+    Underlay(Arc<Underlay>),
+}
+
+impl PartialEq for LatencyModel {
+    fn eq(&self, other: &Self) -> bool {
+        use LatencyModel::*;
+        match (self, other) {
+            (Constant(a), Constant(b)) => a == b,
+            (Uniform { min: a, max: b }, Uniform { min: c, max: d }) => a == c && b == d,
+            (
+                Plane {
+                    base: a,
+                    per_unit: b,
+                },
+                Plane {
+                    base: c,
+                    per_unit: d,
+                },
+            ) => a == c && b == d,
+            (Underlay(a), Underlay(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
 }
 
 impl Default for LatencyModel {
@@ -62,12 +90,13 @@ impl LatencyModel {
                 let d = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt() as f64;
                 *base + per_unit.mul_f64(d)
             }
+            LatencyModel::Underlay(u) => u.delay(from, to),
         }
     }
 }
 
 /// SplitMix64: a fast, well-mixed 64-bit hash (Steele et al. 2014).
-fn splitmix64(x: u64) -> u64 {
+pub(crate) fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

@@ -6,6 +6,7 @@ mod parallel;
 mod queue;
 mod simulator;
 mod stats;
+mod topology;
 mod truth;
 
 pub use churn::ChurnConfig;
@@ -14,6 +15,7 @@ pub use parallel::build_in_parallel;
 pub use queue::EventQueue;
 pub use simulator::{AppFactory, DefaultEvent, SimConfig, SimEvent, Simulator};
 pub use stats::LookupStats;
+pub use topology::{TransitStubConfig, Underlay};
 pub use truth::{ClosestTruth, GroundTruth, SURROGATE_DIGIT_BITS, SuccessorTruth, SurrogateTruth};
 
 use std::time::Duration;
