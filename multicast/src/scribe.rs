@@ -245,9 +245,12 @@ impl<A: Address> Scribe<A> {
         }
     }
 
-    /// Takes a publication: delivers it here in its publisher's order (members only) and
-    /// passes it to every child, once.
-    fn disseminate(&mut self, ctx: Cx<'_, '_, A>, p: Publication) {
+    /// Takes a publication that came from `from` (`None`: routed here): delivers it here
+    /// in its publisher's order (members only) and passes it, once, to every tree neighbour
+    /// but `from`. It normally enters at the root and only goes down; one routed to a node
+    /// that the overlay takes for the root while the tree is still rooted elsewhere (views
+    /// differ for a while after failures) also goes up, so it reaches the whole tree.
+    fn disseminate(&mut self, ctx: Cx<'_, '_, A>, p: Publication, from: Option<NodeId>) {
         let now = ctx.now;
         let group = p.group;
         let Some(g) = self.groups.get_mut(&group) else {
@@ -265,17 +268,22 @@ impl<A: Address> Scribe<A> {
         let kids: Vec<Contact<A>> = g
             .children
             .values_mut()
+            .filter(|c| Some(c.contact.id) != from)
             .map(|c| {
                 c.last_sent = now;
                 c.contact.clone()
             })
             .collect();
+        let up = g.parent.clone().filter(|p| Some(p.id) != from);
         for kid in kids {
             let sent = Sent::ToChild {
                 group,
                 child: kid.id,
             };
             self.send(ctx, kid, ScribeMsg::Data(p.clone()), sent);
+        }
+        if let Some(parent) = up {
+            self.send(ctx, parent, ScribeMsg::Data(p), Sent::ToParent { group });
         }
     }
 
@@ -550,10 +558,11 @@ impl<A: Address> Application<A> for Scribe<A> {
                 if from_parent {
                     g.heard_parent = now;
                 }
-                // Data from a former parent is still passed on (duplicates are dropped),
-                // but it is told to drop this node.
-                answer(ctx, from_parent);
-                self.disseminate(ctx, p);
+                // Data from a former parent or child is still passed on (duplicates are
+                // dropped), but it is told that this node is not its neighbour any more.
+                let known = from_parent || g.children.contains_key(&from.id);
+                answer(ctx, known);
+                self.disseminate(ctx, p, Some(from.id));
             }
             ScribeMsg::Leave { group } => {
                 answer(ctx, true);
@@ -733,17 +742,11 @@ impl<A: Address> Application<A> for Scribe<A> {
                 }
             }
             ScribeMsg::Publish(p) => {
-                match self.groups.get(&p.group) {
-                    // The overlay says this node is the root: a tree still hanging
-                    // below the old root moves here.
-                    Some(g) if !g.root => self.become_root(ctx, p.group),
-                    Some(_) => {}
-                    None => {
-                        tracing::debug!(group = ?p.group, "publish to a group without a tree");
-                        return;
-                    }
+                if !self.groups.contains_key(&p.group) {
+                    tracing::debug!(group = ?p.group, "publish to a group without a tree");
+                    return;
                 }
-                self.disseminate(ctx, p);
+                self.disseminate(ctx, p, None);
             }
             ScribeMsg::Anycast(m) => self.anycast_result(ctx, &m, None),
             _ => {}

@@ -259,8 +259,9 @@ fn delivered<R: SimRouting>(sim: &Sim<R>) -> usize {
         .count()
 }
 
-/// Whether every live member of every group reaches the group id's root by parent
-/// pointers through live nodes.
+/// Whether every tree is whole: every live member of every group reaches the group id's
+/// root by parent pointers through live nodes, and a message routed from it to the group
+/// id ends at that root (else its publishes would be lost while the overlay repairs).
 fn trees_whole<R: SimRouting>(sim: &mut Sim<R>, groups: &Groups) -> bool {
     for (g, id) in groups.ids.iter().enumerate() {
         let Some(root) = sim.truth_root(id) else {
@@ -272,6 +273,9 @@ fn trees_whole<R: SimRouting>(sim: &mut Sim<R>, groups: &Groups) -> bool {
             .map(|a| (sim.contact(*a).id, *a))
             .collect();
         for &m in groups.members[g].iter().filter(|m| sim.node(**m).is_some()) {
+            if route(sim, m, id).last() != Some(&root) {
+                return false;
+            }
             let mut at = m;
             let mut steps = 0;
             loop {
