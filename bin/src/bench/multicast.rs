@@ -159,16 +159,27 @@ fn subscribe<R: SimRouting>(sim: &mut Sim<R>, args: &MulticastArgs) -> Groups {
     }
     let want: usize = sizes.iter().sum();
     let deadline = sim.now() + SETTLE;
+    let mut subscribed = counter(|e| matches!(e, ScribeEvent::Subscribed { .. }));
     sim.run_until_done(deadline, |s| subscribed(s) >= want);
     pb.finish_and_clear();
     groups
 }
 
-fn subscribed<R: SimRouting>(sim: &Sim<R>) -> usize {
-    sim.events
-        .iter()
-        .filter(|e| matches!(e.event.app(), Some(ScribeEvent::<u32>::Subscribed { .. })))
-        .count()
+/// Counts the Scribe events `pick` accepts, reading only those reported since its last
+/// call (the simulator checks a run's end before every event, so a full scan each time
+/// would cost the square of the events).
+fn counter<R: SimRouting>(
+    pick: impl Fn(&ScribeEvent<u32>) -> bool,
+) -> impl FnMut(&Sim<R>) -> usize {
+    let (mut read, mut count) = (0, 0);
+    move |sim| {
+        count += sim.events[read..]
+            .iter()
+            .filter(|e| e.event.app().is_some_and(&pick))
+            .count();
+        read = sim.events.len();
+        count
+    }
 }
 
 fn scribe<R: SimRouting>(sim: &Sim<R>, addr: u32) -> Option<&Scribe<u32>> {
@@ -249,30 +260,24 @@ fn publish_round<R: SimRouting>(
         );
     }
     let deadline = sim.now() + SETTLE;
+    let mut delivered = counter(|e| matches!(e, ScribeEvent::Delivered(_)));
     sim.run_until_done(deadline, |s| delivered(s) >= expected);
     (delivered(sim), expected, sent)
-}
-
-fn delivered<R: SimRouting>(sim: &Sim<R>) -> usize {
-    sim.events
-        .iter()
-        .filter(|e| matches!(e.event.app(), Some(ScribeEvent::<u32>::Delivered(_))))
-        .count()
 }
 
 /// Whether every tree is whole: every live member of every group reaches the group id's
 /// root by parent pointers through live nodes, and a message routed from it to the group
 /// id ends at that root (else its publishes would be lost while the overlay repairs).
 fn trees_whole<R: SimRouting>(sim: &mut Sim<R>, groups: &Groups) -> bool {
+    let ids: BTreeMap<Key, u32> = sim
+        .live()
+        .iter()
+        .map(|a| (sim.contact(*a).id, *a))
+        .collect();
     for (g, id) in groups.ids.iter().enumerate() {
         let Some(root) = sim.truth_root(id) else {
             return false;
         };
-        let ids: BTreeMap<Key, u32> = sim
-            .live()
-            .iter()
-            .map(|a| (sim.contact(*a).id, *a))
-            .collect();
         for &m in groups.members[g].iter().filter(|m| sim.node(**m).is_some()) {
             if route(sim, m, id).last() != Some(&root) {
                 return false;
