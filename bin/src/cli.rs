@@ -420,6 +420,14 @@ pub fn positive_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses a number of seconds that may be 0.
+pub fn non_negative_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if f >= 0.0 && f.is_finite() => Ok(f),
+        _ => Err(format!("`{s}` is not a number of seconds (0 or more)")),
+    }
+}
+
 fn plot_path(s: &str) -> Result<PathBuf, String> {
     let p = PathBuf::from(s);
     match p.extension().and_then(|e| e.to_str()) {

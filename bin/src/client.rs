@@ -23,17 +23,28 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    /// A client of the node at `api`.
-    pub(crate) fn new(api: &ApiArg) -> Self {
-        let agent = ureq::Agent::config_builder()
+    /// A client of the node at `api`, sending its token if a token file is given.
+    pub(crate) fn new(api: &ApiArg) -> Result<Self> {
+        let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(TIMEOUT))
-            .build()
-            .into();
-        Client {
-            agent,
-            api: api.api,
+            .timeout_global(Some(TIMEOUT));
+        if let Some(path) = &api.token_file {
+            let value = format!("Bearer {}", crate::daemon::read_token(path)?);
+            let value = ureq::http::HeaderValue::from_str(&value).with_context(|| {
+                format!("the API token file {} holds a malformed token", path.display())
+            })?;
+            config = config.middleware(
+                move |mut req: ureq::http::Request<ureq::SendBody>, next: ureq::middleware::MiddlewareNext| {
+                    req.headers_mut()
+                        .insert(ureq::http::header::AUTHORIZATION, value.clone());
+                    next.handle(req)
+                },
+            );
         }
+        Ok(Client {
+            agent: config.build().into(),
+            api: api.api,
+        })
     }
 
     /// The full URL of `path`.
@@ -92,7 +103,7 @@ pub fn put(args: PutArgs) -> Result<()> {
         }
         (None, None) => bail!("give a value or --file"),
     };
-    let c = Client::new(&args.api);
+    let c = Client::new(&args.api)?;
     let path = Client::key_path("/keys", &args.key);
     c.finish(c.agent.put(c.url(&path)).send(&value[..]))?;
     eprintln!(
@@ -106,7 +117,7 @@ pub fn put(args: PutArgs) -> Result<()> {
 
 /// `p2p get`.
 pub fn get(args: GetArgs) -> Result<()> {
-    let c = Client::new(&args.api);
+    let c = Client::new(&args.api)?;
     let value = c.get(&Client::key_path("/keys", &args.key))?;
     match &args.output {
         Some(path) => {
@@ -127,7 +138,7 @@ pub fn get(args: GetArgs) -> Result<()> {
 
 /// `p2p remove`.
 pub fn remove(args: KeyArgs) -> Result<()> {
-    let c = Client::new(&args.api);
+    let c = Client::new(&args.api)?;
     let path = Client::key_path("/keys", &args.key);
     c.finish(c.agent.delete(c.url(&path)).call())?;
     eprintln!("removed {:?}", args.key);
@@ -136,7 +147,7 @@ pub fn remove(args: KeyArgs) -> Result<()> {
 
 /// `p2p lookup`.
 pub fn lookup(args: KeyArgs) -> Result<()> {
-    let c = Client::new(&args.api);
+    let c = Client::new(&args.api)?;
     let body = c.get(&Client::key_path("/lookup", &args.key))?;
     let report: LookupReport =
         serde_json::from_slice(&body).context("the node's lookup answer is not valid")?;
@@ -169,7 +180,7 @@ pub fn lookup(args: KeyArgs) -> Result<()> {
 
 /// `p2p status`.
 pub fn status(args: StatusArgs) -> Result<()> {
-    let c = Client::new(&args.api);
+    let c = Client::new(&args.api)?;
     let body = c.get("/status")?;
     let s: NodeStatus =
         serde_json::from_slice(&body).context("the node's status answer is not valid")?;
@@ -183,6 +194,9 @@ pub fn status(args: StatusArgs) -> Result<()> {
     println!("peer id     {}", s.peer);
     for a in &s.listen {
         println!("listening   {a}");
+    }
+    if let Some(problem) = &s.join_problem {
+        println!("not joined  {problem}");
     }
     println!("routing     {}", s.routing);
     println!("apps        {}", s.applications.join(", "));
@@ -203,7 +217,7 @@ pub fn status(args: StatusArgs) -> Result<()> {
 
 /// `p2p leave`.
 pub fn leave(args: ApiArg) -> Result<()> {
-    let c = Client::new(&args);
+    let c = Client::new(&args)?;
     c.finish(c.agent.post(c.url("/leave")).send_empty())?;
     eprintln!("the node handed its records over and left");
     Ok(())

@@ -25,12 +25,26 @@ use crate::overlays::Overlay;
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
+    if !matches!(cli.command, Top::Node(_)) {
+        quiet_on_closed_pipe();
+    }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// `p2p status | head` should stop quietly when `head` closes the pipe, as other
+/// command-line tools do, rather than fail on a write. Not for `p2p node`, whose output
+/// is a log it can live without.
+fn quiet_on_closed_pipe() {
+    // SAFETY: restoring a signal's default disposition, before any thread exists.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -67,13 +67,13 @@ pub struct PublishArgs {
 pub fn run(cmd: MulticastCommand) -> Result<()> {
     match cmd {
         MulticastCommand::Create(g) => {
-            let c = Client::new(&g.api);
+            let c = Client::new(&g.api)?;
             post(&c, &g.group, "create", &[])?;
             eprintln!("asked the root of {:?} to create it", g.group);
         }
         MulticastCommand::Subscribe(args) => subscribe(args)?,
         MulticastCommand::Unsubscribe(g) => {
-            let c = Client::new(&g.api);
+            let c = Client::new(&g.api)?;
             post(&c, &g.group, "unsubscribe", &[])?;
             eprintln!("no longer a member of {:?}", g.group);
         }
@@ -88,7 +88,7 @@ pub fn run(cmd: MulticastCommand) -> Result<()> {
                     buf
                 }
             };
-            let c = Client::new(&args.group.api);
+            let c = Client::new(&args.group.api)?;
             let body = post(&c, &args.group.group, "publish", &payload)?;
             let answer: serde_json::Value =
                 serde_json::from_slice(&body).context("the node's publish answer is not valid")?;
@@ -99,7 +99,7 @@ pub fn run(cmd: MulticastCommand) -> Result<()> {
                 answer["seq"]
             );
         }
-        MulticastCommand::Groups(api) => print_groups(&Client::new(&api))?,
+        MulticastCommand::Groups(api) => print_groups(&Client::new(&api)?)?,
     }
     Ok(())
 }
@@ -111,7 +111,7 @@ fn post(c: &Client, group: &str, what: &str, body: &[u8]) -> Result<Vec<u8>> {
 
 fn subscribe(args: SubscribeArgs) -> Result<()> {
     let g = &args.group;
-    let c = Client::new(&g.api);
+    let c = Client::new(&g.api)?;
     // Listen first, so nothing delivered right after the node attaches is missed.
     let path = format!("{}/messages", Client::key_path("/groups", &g.group));
     let stream = ureq::Agent::config_builder()

@@ -34,16 +34,24 @@ pub struct NodeArgs {
     /// node's id and data. Without it both live in memory only.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Where the local HTTP API listens (used by `p2p put/get/...`). Keep it on loopback:
-    /// it has no authentication.
+    /// Where the local HTTP API listens (used by `p2p put/get/...`). On loopback it refuses
+    /// requests from web pages; beyond loopback it also requires the token it keeps in
+    /// --data-dir (clients give it with --token-file).
     #[arg(long, default_value = DEFAULT_API)]
     pub api: SocketAddr,
+    /// Require the token on loopback too (it is kept in --data-dir as `api-token`).
+    #[arg(long)]
+    pub api_token: bool,
     /// Copies of each key (replication factor r).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub replication: u16,
     /// Seconds between maintenance rounds (stabilize, heartbeats, replica repair).
     #[arg(long, default_value_t = 5.0, value_parser = crate::cli::positive_seconds)]
     pub maintenance: f64,
+    /// Seconds to wait for the join (through --bootstrap) before giving up with an error;
+    /// 0 waits forever.
+    #[arg(long, default_value_t = 60.0, value_parser = crate::cli::non_negative_seconds)]
+    pub join_timeout: f64,
     /// Seconds to listen for peers on the LAN before starting a new overlay.
     #[arg(long, default_value_t = 3.0, value_parser = crate::cli::positive_seconds)]
     pub discovery_wait: f64,
@@ -58,6 +66,10 @@ pub struct ApiArg {
     /// The node's local API address (as given to `p2p node --api`).
     #[arg(long, env = "P2P_API", default_value = DEFAULT_API)]
     pub api: SocketAddr,
+    /// The node's API token file (`api-token` in its data directory), for a node that
+    /// requires one.
+    #[arg(long, env = "P2P_API_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
 }
 
 /// `p2p put`.

@@ -10,8 +10,10 @@
 //! | `GET /lookup/{name}`  | find its root and the hop path     | 200, JSON `LookupReport`     |
 //! | `POST /leave`         | hand records over, leave and exit  | 200 once left                |
 //!
-//! Errors are JSON `{"error": "..."}`: 400 bad request, 413 value too large, 503 not joined
-//! yet or stopped, 502 the overlay could not complete the operation.
+//! Errors are JSON `{"error": "..."}`: 400 bad request, 401 no or wrong token, 403 refused
+//! origin or host ([`super::guard`]), 404 no such key or path, 405 wrong method, 413 value
+//! too large, 503 not joined yet or stopped, 502 the overlay could not complete the
+//! operation.
 
 use std::sync::Arc;
 
@@ -19,7 +21,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use overlay::AppSet;
@@ -68,6 +70,42 @@ impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         (self.0, Json(ApiErrorBody { error: self.1 })).into_response()
     }
+}
+
+/// Middleware: gives every error answer the documented JSON body. Answers made by the
+/// framework rather than a handler (an unknown path, a wrong method, a body too large or
+/// malformed) come as plain text or empty; their text, or the status's reason, becomes
+/// the message.
+pub async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase()
+    } else {
+        text
+    };
+    let mut out = Failure(status, message).into_response();
+    // Keep what the framework said beyond the body (`allow` on a 405).
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }
 
 /// The API's routes over `node`; `left` is notified once `POST /leave` has completed.

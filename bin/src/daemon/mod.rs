@@ -2,7 +2,10 @@
 
 mod api;
 mod apps;
+mod guard;
 mod multicast;
+mod server;
+mod token;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +20,53 @@ use crate::net_cli::NodeArgs;
 use crate::overlays::{WithNetRouting, with_net_routing};
 
 pub use api::{ApiErrorBody, router};
+pub use token::read as read_token;
 pub use multicast::{Delivery, GroupInfo};
 
 /// How long a leaving node may take to hand its records over before it exits anyway.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Completes, with the reason, if the node has not joined within `seconds` (never when
+/// `seconds` is 0).
+async fn join_deadline<X: overlay::AppSet<PeerAddr>>(
+    node: &overlay::net::NetHandle<X>,
+    seconds: f64,
+) -> anyhow::Error {
+    if seconds > 0.0 {
+        let limit = Duration::from_secs_f64(seconds);
+        if tokio::time::timeout(limit, node.joined()).await.is_err() {
+            let why = match node.status().await {
+                Ok(s) => s.join_problem.unwrap_or_else(|| {
+                    "the bootstrap node was reached but the join did not complete".into()
+                }),
+                Err(e) => e.to_string(),
+            };
+            return anyhow::anyhow!(
+                "did not join the overlay within {seconds} s ({why}); check --bootstrap, or \
+                 raise --join-timeout"
+            );
+        }
+    }
+    std::future::pending().await
+}
+
+/// The token the API requires: always when it listens beyond loopback (anyone on the
+/// network could reach it), on loopback only with `--api-token`.
+fn api_token(args: &NodeArgs) -> Result<Option<String>> {
+    if args.api.ip().is_loopback() && !args.api_token {
+        return Ok(None);
+    }
+    let Some(dir) = &args.data_dir else {
+        anyhow::bail!(
+            "a local API with a token (--api-token, or --api beyond loopback: {}) needs \
+             --data-dir, where the token is kept for the clients",
+            args.api
+        );
+    };
+    let (token, path) = token::load_or_create(dir)?;
+    println!("API token in {}", path.display());
+    Ok(Some(token))
+}
 
 /// Runs `p2p node` until it is told to leave or is stopped by a signal.
 pub fn run(args: NodeArgs) -> Result<()> {
@@ -65,9 +111,7 @@ pub fn dht_config(replication: u16, round: Duration) -> DhtConfig {
 }
 
 async fn serve<R: Routing<Addr = PeerAddr>>(args: &NodeArgs, config: R::Config) -> Result<()> {
-    if !args.api.ip().is_loopback() {
-        warn!(api = %args.api, "the local API has no authentication and listens beyond loopback");
-    }
+    let token = api_token(args)?;
     let round = Duration::from_secs_f64(args.maintenance);
     let cfg = NetConfig {
         routing: config,
@@ -96,14 +140,23 @@ async fn serve<R: Routing<Addr = PeerAddr>>(args: &NodeArgs, config: R::Config) 
     let listener = tokio::net::TcpListener::bind(args.api)
         .await
         .with_context(|| format!("cannot open the local API on {}", args.api))?;
-    println!("local API on http://{}", args.api);
+    // Port 0 lets the system pick: say the port it picked.
+    let api = listener.local_addr().context("the local API has no address")?;
+    println!("local API on http://{api}");
     let left = Arc::new(Notify::new());
-    let app = router(node.clone(), left.clone(), max_value).merge(apps::routes(&node));
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let guard = Arc::new(guard::ApiGuard::new(api, token));
+    let app = router(node.clone(), left.clone(), max_value)
+        .merge(apps::routes(&node))
+        .layer(axum::extract::DefaultBodyLimit::max(max_value))
+        .layer(axum::middleware::map_response(api::json_errors))
+        .layer(axum::middleware::from_fn_with_state(guard, guard::check));
+    let server = tokio::spawn(server::serve(listener, app));
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot watch for SIGTERM")?;
+    let join_deadline = join_deadline(&node, args.join_timeout);
     tokio::select! {
+        problem = join_deadline => return Err(problem),
         _ = tokio::signal::ctrl_c() => info!("interrupted: leaving"),
         _ = sigterm.recv() => info!("terminated: leaving"),
         _ = left.notified() => {

@@ -59,12 +59,23 @@ where
         Some(dir) => identity::load_or_create(dir)?,
         None => Keypair::generate_ed25519(),
     };
-    let bootstrap = cfg
+    let peer = key.public().to_peer_id();
+    let mut bootstrap = cfg
         .bootstrap
         .iter()
         .map(contact_from_multiaddr)
         .collect::<Result<VecDeque<_>, _>>()?;
-    let peer = key.public().to_peer_id();
+    bootstrap.retain(|b| {
+        let me = b.addr.peer == peer;
+        if me {
+            warn!(address = %b.addr.addrs.first().map(ToString::to_string).unwrap_or_default(),
+                "a bootstrap address names this node itself: skipped");
+        }
+        !me
+    });
+    if bootstrap.is_empty() && !cfg.bootstrap.is_empty() {
+        warn!("no bootstrap node but this one: starting a new overlay");
+    }
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(
@@ -114,7 +125,12 @@ where
         join_waiters: Vec::new(),
         leave_waiters: Vec::new(),
         discovery: Discovery::default(),
+        bootstrap_addrs: bootstrap
+            .iter()
+            .map(|b| (b.addr.peer, b.addr.addrs.clone()))
+            .collect(),
         bootstrap,
+        join_problem: None,
         listen: listen_p2p.clone(),
         stopping: false,
     };
@@ -142,6 +158,7 @@ async fn start_listening<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>>(
 ) -> Result<Vec<Multiaddr>, NetError> {
     let mut waiting = Vec::new();
     for addr in addrs {
+        refuse_taken_port(addr)?;
         let id = swarm
             .listen_on(addr.clone())
             .map_err(|e| NetError::Listen {
@@ -194,6 +211,64 @@ async fn start_listening<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>>(
     Ok(found)
 }
 
+/// A dial error in one line: libp2p's own text for a transport failure is a list of
+/// every address with a nested error; the innermost cause is what a user needs.
+fn dial_reason(error: &libp2p::swarm::DialError) -> String {
+    use libp2p::swarm::DialError;
+    match error {
+        DialError::Transport(errors) => errors
+            .iter()
+            .map(|(_, e)| {
+                let mut cause: &dyn std::error::Error = e;
+                while let Some(inner) = cause.source() {
+                    cause = inner;
+                }
+                cause.to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        DialError::WrongPeerId { obtained, .. } => {
+            format!("the node there is {obtained}, not the peer the address names")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Fails when another process already listens on `addr`'s TCP port. libp2p listens with
+/// SO_REUSEPORT, so without this check a second node would share the port with the first
+/// and take some of its connections. A plain bind (no SO_REUSEPORT) is refused by the
+/// kernel exactly when a listener holds the port.
+fn refuse_taken_port(addr: &Multiaddr) -> Result<(), NetError> {
+    let mut ip = None;
+    let mut port = None;
+    for p in addr.iter() {
+        match p {
+            Protocol::Ip4(a) => ip = Some(std::net::IpAddr::V4(a)),
+            Protocol::Ip6(a) => ip = Some(std::net::IpAddr::V6(a)),
+            Protocol::Tcp(p) => port = Some(p),
+            _ => {}
+        }
+    }
+    let (Some(ip), Some(port)) = (ip, port) else {
+        return Ok(());
+    };
+    if port == 0 {
+        return Ok(());
+    }
+    match std::net::TcpListener::bind((ip, port)) {
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(NetError::Listen {
+            addr: addr.clone(),
+            reason: format!(
+                "port {port} is already in use (is another node running? pick another \
+                 with --listen)"
+            ),
+        }),
+        // Any other failure (an address this machine does not have, ...) is the
+        // transport's to report, as before.
+        _ => Ok(()),
+    }
+}
+
 /// The addresses a node announces: non-loopback first (other machines can dial them).
 fn advertised(listen: &[Multiaddr]) -> Vec<Multiaddr> {
     let loopback = |a: &Multiaddr| {
@@ -223,6 +298,10 @@ struct Driver<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> {
     discovery: Discovery,
     /// Bootstrap nodes not tried yet; the first one connected to is joined through.
     bootstrap: VecDeque<Contact<PeerAddr>>,
+    /// Every bootstrap node given, with its addresses, to say which failed and how.
+    bootstrap_addrs: HashMap<PeerId, Vec<Multiaddr>>,
+    /// Why the last attempt to reach a bootstrap node failed, while not joined.
+    join_problem: Option<String>,
     listen: Vec<Multiaddr>,
     /// Set when the node must stop (it left, or its disk failed).
     stopping: bool,
@@ -288,6 +367,24 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
             warn!(%peer, "bootstrap node unreachable: trying the next");
             self.try_next_bootstrap();
         }
+    }
+
+    /// Says why a bootstrap node could not be reached, while the node is not joined: the
+    /// warning names the address, and `status` shows it until the node joins.
+    fn bootstrap_failed(&mut self, peer: PeerId, error: &libp2p::swarm::DialError) {
+        if self.phase() == Phase::Joined {
+            return;
+        }
+        let Some(addrs) = self.bootstrap_addrs.get(&peer) else {
+            return;
+        };
+        let address = addrs
+            .first()
+            .map(|a| a.clone().with(Protocol::P2p(peer)).to_string())
+            .unwrap_or_else(|| peer.to_string());
+        let reason = dial_reason(error);
+        warn!(%address, %reason, "cannot reach the bootstrap node");
+        self.join_problem = Some(format!("cannot reach bootstrap node {address}: {reason}"));
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<ApiRequest<X>>) {
@@ -477,6 +574,11 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
             messages_sent: stats.messages_sent,
             timeouts: stats.timeouts,
             rejected: overlay.rejected(),
+            join_problem: if node.phase() == Phase::Joined {
+                None
+            } else {
+                self.join_problem.clone()
+            },
         }
     }
 
@@ -545,6 +647,7 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 debug!(peer = ?peer_id, %error, "cannot connect");
                 if let Some(peer) = peer_id {
+                    self.bootstrap_failed(peer, &error);
                     self.bootstrap_reached(peer, false);
                 }
             }

@@ -61,6 +61,9 @@ pub struct NodeStatus {
     pub timeouts: u64,
     /// Messages rejected as malformed or invalid.
     pub rejected: u64,
+    /// While not joined: why the last attempt to reach a bootstrap node failed.
+    #[serde(default)]
+    pub join_problem: Option<String>,
 }
 
 /// A request to the driver task.

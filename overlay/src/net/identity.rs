@@ -25,8 +25,21 @@ pub fn load_or_create(dir: &Path) -> Result<Keypair, NetError> {
     fs::create_dir_all(dir).map_err(|e| dir_error(dir, e))?;
     let path = dir.join(KEY_FILE);
     match fs::read(&path) {
-        Ok(bytes) => Keypair::from_protobuf_encoding(&bytes)
-            .map_err(|e| dir_error(&path, format!("not an identity key: {e}"))),
+        Ok(bytes) if bytes.is_empty() => Err(dir_error(
+            &path,
+            "the identity key file is empty. Delete it and the node makes a new identity \
+             (a new peer id and node id; its records are kept)",
+        )),
+        Ok(bytes) => Keypair::from_protobuf_encoding(&bytes).map_err(|_| {
+            dir_error(
+                &path,
+                format!(
+                    "not an identity key ({} bytes that do not decode as a libp2p key). \
+                     Restore it, or delete it and the node makes a new identity",
+                    bytes.len()
+                ),
+            )
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = Keypair::generate_ed25519();
             let bytes = key
@@ -58,11 +71,16 @@ mod tests {
         let a = load_or_create(&dir).unwrap();
         let b = load_or_create(&dir).unwrap();
         assert_eq!(a.public().to_peer_id(), b.public().to_peer_id());
-        fs::write(dir.join(KEY_FILE), b"garbage").unwrap();
-        assert!(matches!(
-            load_or_create(&dir),
-            Err(NetError::DataDir { .. })
-        ));
+        for bad in [&b"garbage"[..], b""] {
+            fs::write(dir.join(KEY_FILE), bad).unwrap();
+            let err = load_or_create(&dir).err().expect("a bad key file is refused");
+            let text = err.to_string().to_lowercase();
+            assert!(
+                text.contains(KEY_FILE) && text.contains("delete it"),
+                "{text}"
+            );
+            assert!(!text.contains("feature"), "{text}");
+        }
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -30,9 +30,23 @@ impl RecordDb {
             path: dir.to_path_buf(),
             reason: e.to_string(),
         })?;
-        let db = Database::create(dir.join(DB_FILE)).map_err(db_error)?;
+        let path = dir.join(DB_FILE);
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
+            tracing::warn!(
+                path = %path.display(),
+                "the record database is an empty file (0 bytes): starting with no records"
+            );
+        }
+        let unreadable = |e: &dyn std::fmt::Display| NetError::DataDir {
+            path: path.clone(),
+            reason: format!(
+                "not a readable record database ({e}); it may be truncated or damaged. \
+                 Move it aside to start with no records (other replicas still hold them)"
+            ),
+        };
+        let db = Database::create(&path).map_err(|e| unreadable(&e))?;
         let txn = db.begin_write().map_err(db_error)?;
-        txn.open_table(RECORDS).map_err(db_error)?;
+        txn.open_table(RECORDS).map_err(|e| unreadable(&e))?;
         txn.commit().map_err(db_error)?;
         Ok(RecordDb { db })
     }
@@ -112,6 +126,24 @@ mod tests {
         assert_eq!(loaded.len(), 9);
         assert!(loaded.iter().all(|r| r.key != Key([3; 20])));
         assert_eq!(loaded[0].value, Some(vec![0; 3]));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_truncated_database_names_its_file_and_what_to_do() {
+        let dir = std::env::temp_dir().join(format!("p2p-recorddb-cut-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        drop(RecordDb::open(&dir).unwrap());
+        let path = dir.join(DB_FILE);
+        let len = std::fs::metadata(&path).unwrap().len();
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(len / 2).unwrap();
+        drop(f);
+        let err = RecordDb::open(&dir).err().expect("a truncated file is refused");
+        let text = err.to_string();
+        assert!(text.contains(DB_FILE) && text.contains("Move it aside"), "{text}");
+        std::fs::write(&path, b"").unwrap();
+        assert!(RecordDb::open(&dir).unwrap().load().unwrap().is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
