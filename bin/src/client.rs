@@ -31,10 +31,14 @@ impl Client {
         if let Some(path) = &api.token_file {
             let value = format!("Bearer {}", crate::daemon::read_token(path)?);
             let value = ureq::http::HeaderValue::from_str(&value).with_context(|| {
-                format!("the API token file {} holds a malformed token", path.display())
+                format!(
+                    "the API token file {} holds a malformed token",
+                    path.display()
+                )
             })?;
             config = config.middleware(
-                move |mut req: ureq::http::Request<ureq::SendBody>, next: ureq::middleware::MiddlewareNext| {
+                move |mut req: ureq::http::Request<ureq::SendBody>,
+                      next: ureq::middleware::MiddlewareNext| {
                     req.headers_mut()
                         .insert(ureq::http::header::AUTHORIZATION, value.clone());
                     next.handle(req)

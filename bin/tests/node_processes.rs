@@ -1,114 +1,39 @@
 //! Several `p2p node` processes on loopback driven by the client commands; one is killed
 //! with SIGKILL and restarted from its data directory, keeping its id and its records.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::process::{NodeProcess, ok, p2p, start_node, status, wait_joined, wait_until};
 
 const NODES: usize = 4;
 const KEYS: usize = 20;
 
-fn p2p(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_p2p"))
-        .args(args)
-        .output()
-        .expect("p2p runs")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "p2p failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct NodeProcess {
-    child: Child,
-    api: String,
-    addr: String,
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `p2p node` and reads its start-up lines until the API is up.
-fn start(data: &Path, api: &str, bootstrap: Option<&str>) -> NodeProcess {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_p2p"));
-    cmd.args(["node", "--no-mdns", "--maintenance", "0.5"])
-        .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--api", api])
-        .arg("--data-dir")
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    if let Some(b) = bootstrap {
-        cmd.args(["--bootstrap", b]);
-    }
-    let mut child = cmd.spawn().expect("p2p node starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut addr = None;
-    for line in lines.by_ref() {
-        let line = line.expect("readable output");
-        if let Some(a) = line.strip_prefix("listening on ") {
-            addr = Some(a.to_string());
-        }
-        if line.starts_with("local API on") {
-            break;
-        }
-    }
-    // Keep draining stdout so the node never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    NodeProcess {
-        child,
-        api: api.to_string(),
-        addr: addr.expect("the node prints its address"),
-    }
-}
-
-fn status(api: &str) -> serde_json::Value {
-    serde_json::from_str(&ok(p2p(&["status", "--json", "--api", api]))).unwrap()
-}
-
 /// Retries `get` until it returns `want` (maintenance may need a few rounds after a
 /// membership change).
 fn get_eventually(api: &str, key: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let out = p2p(&["get", key, "--api", api]);
-        if out.status.success() && out.stdout == want.as_bytes() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "get {key} via {api}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let mut last = None;
+    wait_until(
+        &format!("get {key} via {api} did not return {want:?}: {last:?}"),
+        Duration::from_secs(20),
+        || {
+            let out = p2p(&["get", key, "--api", api]);
+            let done = out.status.success() && out.stdout == want.as_bytes();
+            last = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+            done
+        },
+    );
 }
 
-fn wait_joined(api: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while status(api)["phase"] != "Joined" {
-        assert!(Instant::now() < deadline, "{api} did not join");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// The live values stored across `apis`.
+fn values_held(apis: &[String]) -> u64 {
+    apis.iter()
+        .map(|a| status(a)["stored_values"].as_u64().unwrap())
+        .sum()
 }
 
 #[test]
@@ -116,17 +41,22 @@ fn nodes_in_separate_processes_survive_sigkill_and_restart_from_their_data_dir()
     let root: PathBuf = std::env::temp_dir().join(format!("p2p-procs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let dirs: Vec<PathBuf> = (0..NODES).map(|i| root.join(format!("node{i}"))).collect();
-    let apis: Vec<String> = (0..NODES)
-        .map(|_| format!("127.0.0.1:{}", free_port()))
-        .collect();
-    let mut nodes = vec![start(&dirs[0], &apis[0], None)];
+    let mut nodes: Vec<NodeProcess> = vec![start_node(Some(&dirs[0]), None, &[])];
     let first = nodes[0].addr.clone();
-    wait_joined(&apis[0]);
-    for i in 1..NODES {
-        nodes.push(start(&dirs[i], &apis[i], Some(&first)));
-        wait_joined(&apis[i]);
+    wait_joined(&nodes[0].api);
+    for dir in &dirs[1..] {
+        nodes.push(start_node(Some(dir), Some(&first), &[]));
+        wait_joined(&nodes.last().unwrap().api);
     }
-    std::thread::sleep(Duration::from_secs(3));
+    let mut apis: Vec<String> = nodes.iter().map(|n| n.api.clone()).collect();
+    wait_until(
+        "every node sees the others as neighbours",
+        Duration::from_secs(20),
+        || {
+            apis.iter()
+                .all(|a| status(a)["neighbours"].as_array().unwrap().len() >= NODES - 1)
+        },
+    );
 
     for k in 0..KEYS {
         let api = &nodes[k % NODES].api;
@@ -145,8 +75,12 @@ fn nodes_in_separate_processes_survive_sigkill_and_restart_from_their_data_dir()
             &format!("value{k}"),
         );
     }
-    // Let replica repair copy every key to its r = 3 replicas.
-    std::thread::sleep(Duration::from_secs(3));
+    // Replica repair copies every key to its r = 3 replicas.
+    wait_until(
+        "every key reaches its 3 replicas",
+        Duration::from_secs(30),
+        || values_held(&apis) >= 3 * KEYS as u64,
+    );
     let before = status(&apis[2]);
     assert!(before["stored_values"].as_u64().unwrap() > 0);
 
@@ -160,7 +94,8 @@ fn nodes_in_separate_processes_survive_sigkill_and_restart_from_their_data_dir()
     }
 
     // Restarted from its data dir: same id, its records back before it rejoins.
-    let restarted = start(&dirs[2], &apis[2], Some(&first));
+    let restarted = start_node(Some(&dirs[2]), Some(&first), &[]);
+    apis[2] = restarted.api.clone();
     let after = status(&apis[2]);
     assert_eq!(
         after["peer"], before["peer"],
@@ -215,12 +150,11 @@ fn multicast_between_node_processes() {
     let root: PathBuf = std::env::temp_dir().join(format!("p2p-mcast-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let dirs: Vec<PathBuf> = (0..3).map(|i| root.join(format!("node{i}"))).collect();
-    let first = start(&dirs[0], &format!("127.0.0.1:{}", free_port()), None);
+    let first = start_node(Some(&dirs[0]), None, &[]);
     wait_joined(&first.api);
     let mut nodes = vec![first];
     for d in &dirs[1..] {
-        let api = format!("127.0.0.1:{}", free_port());
-        let n = start(d, &api, Some(&nodes[0].addr));
+        let n = start_node(Some(d), Some(&nodes[0].addr), &[]);
         wait_joined(&n.api);
         nodes.push(n);
     }
@@ -248,14 +182,11 @@ fn multicast_between_node_processes() {
             &nodes[0].api,
         ]));
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while sub.try_wait().expect("subscriber state").is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "the subscriber did not get 3 messages"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        "the subscriber did not get 3 messages",
+        Duration::from_secs(20),
+        || sub.try_wait().expect("subscriber state").is_some(),
+    );
     let mut out = String::new();
     std::io::Read::read_to_string(&mut sub.stdout.take().unwrap(), &mut out).unwrap();
     let texts: Vec<&str> = out

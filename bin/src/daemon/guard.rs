@@ -127,12 +127,18 @@ mod tests {
         let g = ApiGuard::new("127.0.0.1:4080".parse().unwrap(), None);
         assert!(g.refusal(&headers(&[("host", "127.0.0.1:4080")])).is_none());
         assert!(g.refusal(&headers(&[("host", "localhost:4080")])).is_none());
-        let same_origin = [("host", "127.0.0.1:4080"), ("origin", "http://127.0.0.1:4080")];
+        let same_origin = [
+            ("host", "127.0.0.1:4080"),
+            ("origin", "http://127.0.0.1:4080"),
+        ];
         assert!(g.refusal(&headers(&same_origin)).is_none());
         for bad in [
             &[("host", "evil.example:4080")][..],
             &[("host", "127.0.0.1:4081")],
-            &[("host", "127.0.0.1:4080"), ("origin", "http://evil.example")],
+            &[
+                ("host", "127.0.0.1:4080"),
+                ("origin", "http://evil.example"),
+            ],
             &[("host", "127.0.0.1:4080"), ("origin", "null")],
             &[("host", "127.0.0.1:4080"), ("sec-fetch-site", "cross-site")],
             &[],

@@ -20,8 +20,8 @@ use crate::net_cli::NodeArgs;
 use crate::overlays::{WithNetRouting, with_net_routing};
 
 pub use api::{ApiErrorBody, router};
-pub use token::read as read_token;
 pub use multicast::{Delivery, GroupInfo};
+pub use token::read as read_token;
 
 /// How long a leaving node may take to hand its records over before it exits anyway.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -141,7 +141,9 @@ async fn serve<R: Routing<Addr = PeerAddr>>(args: &NodeArgs, config: R::Config) 
         .await
         .with_context(|| format!("cannot open the local API on {}", args.api))?;
     // Port 0 lets the system pick: say the port it picked.
-    let api = listener.local_addr().context("the local API has no address")?;
+    let api = listener
+        .local_addr()
+        .context("the local API has no address")?;
     println!("local API on http://{api}");
     let left = Arc::new(Notify::new());
     let guard = Arc::new(guard::ApiGuard::new(api, token));

@@ -1,8 +1,9 @@
 //! The local API's HTTP server, with the limits that keep slow or stalled clients from
 //! holding the node's memory and files: at most [`MAX_CONNECTIONS`] at once (more are
 //! answered 503 and closed), headers within [`HEADER_TIMEOUT`], and a body that never
-//! pauses longer than [`BODY_TIMEOUT`]. With bodies capped at the largest value, the
-//! API's memory is bounded by `MAX_CONNECTIONS` × that cap.
+//! pauses longer than [`BODY_TIMEOUT`]. With bodies capped at the largest value (1 MiB),
+//! the API's buffers stay under `MAX_CONNECTIONS` × twice that cap (a body is gathered in
+//! pieces, then copied whole), 64 MiB.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tracing::{debug, warn};
 
 /// Connections the API serves at once.
-pub const MAX_CONNECTIONS: usize = 64;
+pub const MAX_CONNECTIONS: usize = 32;
 /// How long a client may take to send a request's headers (also how long an idle
 /// connection is kept).
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);

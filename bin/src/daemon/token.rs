@@ -42,7 +42,9 @@ pub fn load_or_create(dir: &Path) -> Result<(String, PathBuf)> {
                 .with_context(|| format!("cannot write the API token file {}", path.display()))?;
             Ok((token, path))
         }
-        Err(e) => Err(e).with_context(|| format!("cannot read the API token file {}", path.display())),
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot read the API token file {}", path.display()))
+        }
     }
 }
 

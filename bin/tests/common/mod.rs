@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod process;
+
 use std::time::Duration;
 
 use anyhow::{Context, Result};

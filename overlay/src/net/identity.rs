@@ -73,7 +73,7 @@ mod tests {
         assert_eq!(a.public().to_peer_id(), b.public().to_peer_id());
         for bad in [&b"garbage"[..], b""] {
             fs::write(dir.join(KEY_FILE), bad).unwrap();
-            let err = load_or_create(&dir).err().expect("a bad key file is refused");
+            let err = load_or_create(&dir).expect_err("a bad key file is refused");
             let text = err.to_string().to_lowercase();
             assert!(
                 text.contains(KEY_FILE) && text.contains("delete it"),

@@ -139,9 +139,14 @@ mod tests {
         let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         f.set_len(len / 2).unwrap();
         drop(f);
-        let err = RecordDb::open(&dir).err().expect("a truncated file is refused");
+        let err = RecordDb::open(&dir)
+            .err()
+            .expect("a truncated file is refused");
         let text = err.to_string();
-        assert!(text.contains(DB_FILE) && text.contains("Move it aside"), "{text}");
+        assert!(
+            text.contains(DB_FILE) && text.contains("Move it aside"),
+            "{text}"
+        );
         std::fs::write(&path, b"").unwrap();
         assert!(RecordDb::open(&dir).unwrap().load().unwrap().is_empty());
         std::fs::remove_dir_all(&dir).unwrap();

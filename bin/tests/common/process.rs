@@ -1,0 +1,130 @@
+//! `p2p` as a separate process: client commands, and `p2p node` processes on loopback
+//! whose ports the system picks (read back from what the node prints).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `p2p` with `args` to completion.
+pub fn p2p(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_p2p"))
+        .args(args)
+        .output()
+        .expect("p2p runs")
+}
+
+/// The standard output of a run that must succeed.
+pub fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "p2p failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// Runs `p2p` with `args`, which must exit by itself within `limit` (it is killed and the
+/// test fails otherwise).
+pub fn exits_within(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_p2p"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("p2p starts");
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("child state").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "p2p {args:?} still ran after {limit:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// A running `p2p node`, killed when dropped.
+pub struct NodeProcess {
+    /// The process.
+    pub child: Child,
+    /// Its local API, `127.0.0.1:port`.
+    pub api: String,
+    /// Its first listen address, ending in `/p2p/<peer id>`.
+    pub addr: String,
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `p2p node` on loopback (ports picked by the system), with `data` as its data
+/// directory, joining through `bootstrap`, with `extra` arguments; returns once its API is
+/// up.
+pub fn start_node(data: Option<&Path>, bootstrap: Option<&str>, extra: &[&str]) -> NodeProcess {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_p2p"));
+    cmd.args(["node", "--no-mdns", "--maintenance", "0.5"])
+        .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--api", "127.0.0.1:0"])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(d) = data {
+        cmd.arg("--data-dir").arg(d);
+    }
+    if let Some(b) = bootstrap {
+        cmd.args(["--bootstrap", b]);
+    }
+    let mut child = cmd.spawn().expect("p2p node starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut addr = None;
+    let mut api = None;
+    for line in lines.by_ref() {
+        let line = line.expect("readable output");
+        if let Some(a) = line.strip_prefix("listening on ") {
+            addr.get_or_insert(a.to_string());
+        }
+        if let Some(a) = line.strip_prefix("local API on http://") {
+            api = Some(a.to_string());
+            break;
+        }
+    }
+    // Keep draining stdout so the node never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    NodeProcess {
+        child,
+        api: api.expect("the node prints its API address"),
+        addr: addr.expect("the node prints its address"),
+    }
+}
+
+/// `p2p status --json` of the node at `api`.
+pub fn status(api: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(p2p(&["status", "--json", "--api", api]))).unwrap()
+}
+
+/// Polls `cond` until it holds, failing with `what` after `limit`.
+pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "{what} (waited {limit:?})");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until the node at `api` has joined.
+pub fn wait_joined(api: &str) {
+    wait_until(
+        &format!("{api} did not join"),
+        Duration::from_secs(20),
+        || status(api)["phase"] == "Joined",
+    );
+}

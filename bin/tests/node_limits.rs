@@ -1,0 +1,353 @@
+//! `p2p node` against what strangers, browsers, slow clients and mistakes send it: a busy
+//! port, foreign origins and hosts, a missing token, malformed requests, stalled clients,
+//! unreachable bootstrap nodes and damaged files. Each is refused with a clear error, and
+//! the node keeps serving.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::process::{exits_within, ok, p2p, start_node, status, wait_joined, wait_until};
+
+/// One raw HTTP/1.1 request (`head` without the final blank line) and its status and body.
+fn http(api: &str, head: &str, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(api).expect("the API accepts");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let head = format!(
+        "{head}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).expect("an answer");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text[9..12].parse().expect("a status line");
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The `error` of a JSON error body; fails if the body is not one.
+fn json_error(body: &str) -> String {
+    let v: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
+    v["error"].as_str().expect("an error message").to_string()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("p2p-limits-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn a_second_node_on_a_busy_port_refuses_to_start() {
+    let first = start_node(None, None, &[]);
+    let port = first.addr.split('/').nth(4).expect("a TCP port");
+    let out = exits_within(
+        &[
+            "node",
+            "--no-mdns",
+            "--api",
+            "127.0.0.1:0",
+            "--listen",
+            &format!("/ip4/127.0.0.1/tcp/{port}"),
+        ],
+        Duration::from_secs(20),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already in use"), "{err}");
+    wait_joined(&first.api);
+}
+
+#[test]
+fn the_api_refuses_web_pages_foreign_hosts_and_answers_errors_in_json() {
+    let mut node = start_node(None, None, &[]);
+    wait_joined(&node.api);
+    let api = node.api.clone();
+    let host = format!("host: {api}");
+
+    // A page elsewhere making the browser post to the node; a rebinding page's Host.
+    let (code, body) = http(
+        &api,
+        &format!("POST /leave HTTP/1.1\r\n{host}\r\norigin: http://evil.example"),
+        b"",
+    );
+    assert_eq!(code, 403, "{body}");
+    assert!(json_error(&body).contains("origin"));
+    let (code, body) = http(&api, "GET /status HTTP/1.1\r\nhost: evil.example:80", b"");
+    assert_eq!(code, 403, "{body}");
+    let (code, _) = http(
+        &api,
+        &format!("PUT /keys/x HTTP/1.1\r\n{host}\r\nsec-fetch-site: cross-site"),
+        b"v",
+    );
+    assert_eq!(code, 403);
+    assert!(
+        node.child.try_wait().unwrap().is_none(),
+        "the node still runs"
+    );
+
+    // Errors the framework makes are the documented JSON too.
+    let (code, body) = http(&api, &format!("GET /nowhere HTTP/1.1\r\n{host}"), b"");
+    assert_eq!(code, 404);
+    json_error(&body);
+    let (code, body) = http(&api, &format!("DELETE /status HTTP/1.1\r\n{host}"), b"");
+    assert_eq!(code, 405);
+    json_error(&body);
+    let (code, body) = http(&api, &format!("GET /keys/%FF HTTP/1.1\r\n{host}"), b"");
+    assert_eq!(code, 400);
+    json_error(&body);
+    let big = vec![b'x'; (1 << 20) + 1];
+    let (code, body) = http(&api, &format!("PUT /keys/big HTTP/1.1\r\n{host}"), &big);
+    assert_eq!(code, 413);
+    json_error(&body);
+
+    // The same node still serves a well-behaved client.
+    let (code, _) = http(&api, &format!("PUT /keys/k HTTP/1.1\r\n{host}"), b"v");
+    assert_eq!(code, 204);
+    assert_eq!(ok(p2p(&["get", "k", "--api", &api])), "v");
+}
+
+#[test]
+fn a_node_with_a_token_serves_only_clients_that_send_it() {
+    let dir = temp_dir("token");
+    let node = start_node(Some(&dir), None, &["--api-token"]);
+    let token = dir.join("api-token");
+    let out = p2p(&["status", "--api", &node.api]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("token"), "{err}");
+    let tf = token.to_str().unwrap();
+    wait_until("joined", Duration::from_secs(20), || {
+        ok(p2p(&[
+            "status",
+            "--json",
+            "--api",
+            &node.api,
+            "--token-file",
+            tf,
+        ]))
+        .contains("Joined")
+    });
+    ok(p2p(&[
+        "put",
+        "k",
+        "v",
+        "--api",
+        &node.api,
+        "--token-file",
+        tf,
+    ]));
+
+    // Beyond loopback the token is required; without a data dir to keep it, no start.
+    let out = exits_within(
+        &[
+            "node",
+            "--no-mdns",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--api",
+            "0.0.0.0:0",
+        ],
+        Duration::from_secs(20),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--data-dir"));
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Resident memory of process `pid`, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS");
+    kb * 1024
+}
+
+/// Whether the server closed `s` (a read returns end of stream or a reset).
+fn closed_by_server(s: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return true,
+            // An error answer before the close (a timeout, or 503 over the cap).
+            Ok(_) => continue,
+        }
+    }
+}
+
+#[test]
+fn stalled_clients_are_capped_timed_out_and_bounded_in_memory() {
+    let node = start_node(None, None, &[]);
+    wait_joined(&node.api);
+    let pid = node.child.id();
+    let before = rss(pid);
+    // 200 clients each start a put of almost 1 MiB and stall before its last byte.
+    let value = vec![b'x'; (1 << 20) - 1];
+    let started = Instant::now();
+    let mut stalled: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut s = TcpStream::connect(&node.api).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+            let head = format!(
+                "PUT /keys/slow HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\n\r\n",
+                node.api,
+                value.len() + 1
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&value);
+            s
+        })
+        .collect();
+    let during = rss(pid);
+    // The documented bound: 32 connections, each with at most twice the 1 MiB body limit
+    // (gathered, then copied whole), plus 32 MiB for the allocator's slack.
+    let bound = 32 * (2 << 20) + (32 << 20);
+    assert!(
+        during.saturating_sub(before) < bound,
+        "memory grew by {} MiB under 200 stalled clients",
+        (during - before) >> 20
+    );
+    // Every one is closed by the server: at once over the cap, the rest when their body
+    // has stalled for the body timeout.
+    for s in &mut stalled {
+        assert!(closed_by_server(s));
+    }
+    assert!(started.elapsed() < Duration::from_secs(60));
+    // Stalled in the headers, too.
+    let mut s = TcpStream::connect(&node.api).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    s.write_all(b"GET /status HTTP/1.1\r\nhost: ").unwrap();
+    assert!(closed_by_server(&mut s));
+    status(&node.api);
+}
+
+#[test]
+fn an_unreachable_bootstrap_is_reported_and_ends_the_node_after_the_join_timeout() {
+    let other = start_node(None, None, &[]);
+    wait_joined(&other.api);
+    let peer = other.addr.rsplit('/').next().unwrap().to_string();
+    drop(other);
+    // The port is closed now: every dial is refused.
+    let gone = format!("/ip4/127.0.0.1/tcp/1/p2p/{peer}");
+    let waiting = start_node(None, Some(&gone), &["--join-timeout", "0"]);
+    wait_until(
+        "status names the unreachable bootstrap node",
+        Duration::from_secs(20),
+        || {
+            status(&waiting.api)["join_problem"]
+                .as_str()
+                .is_some_and(|p| p.contains("/tcp/1/") && p.contains("refused"))
+        },
+    );
+    let out = exits_within(
+        &[
+            "node",
+            "--no-mdns",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--api",
+            "127.0.0.1:0",
+            "--bootstrap",
+            &gone,
+            "--join-timeout",
+            "2",
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("did not join") && err.contains("/tcp/1/") && err.contains("refused"),
+        "{err}"
+    );
+
+    // A live node under another peer id than the address names.
+    let real = start_node(None, None, &[]);
+    wait_joined(&real.api);
+    let port = real.addr.split('/').nth(4).unwrap();
+    let wrong = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{peer}");
+    let confused = start_node(None, Some(&wrong), &["--join-timeout", "0"]);
+    wait_until(
+        "status names the wrong peer",
+        Duration::from_secs(20),
+        || {
+            status(&confused.api)["join_problem"]
+                .as_str()
+                .is_some_and(|p| p.contains("not the peer"))
+        },
+    );
+}
+
+#[test]
+fn damaged_files_and_a_bootstrap_through_itself_are_named() {
+    let dir = temp_dir("files");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("identity.key"), b"").unwrap();
+    let out = exits_within(
+        &[
+            "node",
+            "--no-mdns",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--api",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ],
+        Duration::from_secs(20),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("identity.key") && err.contains("empty"),
+        "{err}"
+    );
+    std::fs::remove_file(dir.join("identity.key")).unwrap();
+
+    // The node's own address as its bootstrap: it says so and starts a new overlay.
+    let node = start_node(Some(&dir), None, &[]);
+    let own = node.addr.clone();
+    drop(node);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_p2p"))
+        .args(["node", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"])
+        .args(["--api", "127.0.0.1:0", "--bootstrap", &own, "--data-dir"])
+        .arg(&dir)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("p2p node starts");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+            let _ = tx.send(line.unwrap_or_default());
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut said = String::new();
+    while !said.contains("names this node itself") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => said.push_str(&line),
+            Err(_) => panic!("no warning about the bootstrap address: {said}"),
+        }
+    }
+    assert!(child.try_wait().unwrap().is_none(), "the node runs on");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
