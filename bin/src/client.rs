@@ -202,6 +202,9 @@ pub fn status(args: StatusArgs) -> Result<()> {
     if let Some(problem) = &s.join_problem {
         println!("not joined  {problem}");
     }
+    if let Some(problem) = &s.storage_problem {
+        println!("disk        writes refused: {problem}");
+    }
     println!("routing     {}", s.routing);
     println!("apps        {}", s.applications.join(", "));
     println!(

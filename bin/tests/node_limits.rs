@@ -9,7 +9,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::process::{exits_within, ok, p2p, start_node, status, wait_joined, wait_until};
+use common::process::{
+    exits_within, ok, p2p, start_node, start_node_via, status, wait_joined, wait_until,
+};
 
 /// One raw HTTP/1.1 request (`head` without the final blank line) and its status and body.
 fn http(api: &str, head: &str, body: &[u8]) -> (u16, String) {
@@ -349,5 +351,117 @@ fn damaged_files_and_a_bootstrap_through_itself_are_named() {
     assert!(child.try_wait().unwrap().is_none(), "the node runs on");
     let _ = child.kill();
     let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Whether this process may mount a file system in a mount namespace of its own (root,
+/// as in CI).
+fn can_mount() -> bool {
+    std::process::Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "mount",
+            "-t",
+            "tmpfs",
+            "none",
+            "/mnt",
+        ])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn a_full_disk_refuses_writes_keeps_reads_and_takes_writes_again_once_space_is_free() {
+    if !can_mount() {
+        eprintln!("SKIPPED: filling a disk needs a private tmpfs mount (run as root, as CI does)");
+        return;
+    }
+    let dir = temp_dir("disk");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    // An 8 MiB disk, half taken by a file the test removes later to free space.
+    let script =
+        r#"mount -t tmpfs -o size=8m none "$0" && head -c 4M /dev/zero > "$0/filler" && exec "$@""#;
+    let node = start_node_via(
+        &[
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            d,
+        ],
+        Some(&dir.join("node")),
+        None,
+        &[],
+    );
+    wait_joined(&node.api);
+    let host = format!("host: {}", node.api);
+    let value = |i: usize| vec![b'a' + i as u8; 500_000];
+    let mut stored = Vec::new();
+    let refusal = loop {
+        let i = stored.len();
+        assert!(i < 16, "8 MiB took 16 values of 500 kB without a refusal");
+        let (code, body) = http(
+            &node.api,
+            &format!("PUT /keys/k{i} HTTP/1.1\r\n{host}"),
+            &value(i),
+        );
+        match code {
+            204 => stored.push(i),
+            507 => break json_error(&body),
+            other => panic!("put answered {other}: {body}"),
+        }
+    };
+    assert!(!stored.is_empty(), "nothing fitted at all");
+    assert!(
+        refusal.contains("disk") && refusal.contains("No space"),
+        "{refusal}"
+    );
+    // Reads and status go on; status says why writes are refused.
+    for &i in &stored {
+        let (code, body) = http(
+            &node.api,
+            &format!("GET /keys/k{i} HTTP/1.1\r\n{host}"),
+            b"",
+        );
+        assert_eq!(code, 200);
+        assert_eq!(body.as_bytes(), &value(i)[..]);
+    }
+    assert!(status(&node.api)["storage_problem"].is_string());
+    // Free space: writes are taken again, without a restart.
+    let pid = node.child.id().to_string();
+    let freed = std::process::Command::new("nsenter")
+        .args(["--target", &pid, "--mount", "rm", &format!("{d}/filler")])
+        .status()
+        .unwrap();
+    assert!(freed.success());
+    wait_until(
+        "writes resume once space is free",
+        Duration::from_secs(20),
+        || {
+            http(
+                &node.api,
+                &format!("PUT /keys/after HTTP/1.1\r\n{host}"),
+                b"v",
+            )
+            .0 == 204
+        },
+    );
+    assert!(status(&node.api)["storage_problem"].is_null());
+    for &i in &stored {
+        let (code, _) = http(
+            &node.api,
+            &format!("GET /keys/k{i} HTTP/1.1\r\n{host}"),
+            b"",
+        );
+        assert_eq!(code, 200);
+    }
+    drop(node);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -13,7 +13,7 @@
 //! Errors are JSON `{"error": "..."}`: 400 bad request, 401 no or wrong token, 403 refused
 //! origin or host ([`super::guard`]), 404 no such key or path, 405 wrong method, 413 value
 //! too large, 503 not joined yet or stopped, 502 the overlay could not complete the
-//! operation.
+//! operation, 507 the node's disk is full (writes only; reads go on).
 
 use std::sync::Arc;
 
@@ -61,6 +61,7 @@ impl From<ApiError> for Failure {
             ApiError::Stopped | ApiError::NotJoined => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Failed(_) => StatusCode::BAD_GATEWAY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Storage(_) => StatusCode::INSUFFICIENT_STORAGE,
         };
         Failure(status, e.to_string())
     }

@@ -70,20 +70,41 @@ impl Drop for NodeProcess {
 /// directory, joining through `bootstrap`, with `extra` arguments; returns once its API is
 /// up.
 pub fn start_node(data: Option<&Path>, bootstrap: Option<&str>, extra: &[&str]) -> NodeProcess {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_p2p"));
-    cmd.args(["node", "--no-mdns", "--maintenance", "0.5"])
-        .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--api", "127.0.0.1:0"])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    start_node_via(&[], data, bootstrap, extra)
+}
+
+/// [`start_node`], run through `wrapper` (a command that ends by running the arguments it
+/// is given, as `unshare ... sh -c '...; exec "$@"'` does); empty: directly.
+pub fn start_node_via(
+    wrapper: &[&str],
+    data: Option<&Path>,
+    bootstrap: Option<&str>,
+    extra: &[&str],
+) -> NodeProcess {
+    let mut args: Vec<std::ffi::OsString> = wrapper.iter().map(Into::into).collect();
+    args.push(env!("CARGO_BIN_EXE_p2p").into());
+    for a in ["node", "--no-mdns", "--maintenance", "0.5", "--listen"] {
+        args.push(a.into());
+    }
+    for a in ["/ip4/127.0.0.1/tcp/0", "--api", "127.0.0.1:0"] {
+        args.push(a.into());
+    }
+    args.extend(extra.iter().map(Into::into));
     if let Some(d) = data {
-        cmd.arg("--data-dir").arg(d);
+        args.push("--data-dir".into());
+        args.push(d.into());
     }
     if let Some(b) = bootstrap {
-        cmd.args(["--bootstrap", b]);
+        args.push("--bootstrap".into());
+        args.push(b.into());
     }
-    let mut child = cmd.spawn().expect("p2p node starts");
+    let mut child = Command::new(&args[0])
+        .args(&args[1..])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("p2p node starts");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut addr = None;
     let mut api = None;

@@ -131,6 +131,7 @@ where
             .collect(),
         bootstrap,
         join_problem: None,
+        storage_problem: None,
         listen: listen_p2p.clone(),
         stopping: false,
     };
@@ -302,8 +303,10 @@ struct Driver<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> {
     bootstrap_addrs: HashMap<PeerId, Vec<Multiaddr>>,
     /// Why the last attempt to reach a bootstrap node failed, while not joined.
     join_problem: Option<String>,
+    /// Why records cannot be written to disk, while they cannot.
+    storage_problem: Option<String>,
     listen: Vec<Multiaddr>,
-    /// Set when the node must stop (it left, or its disk failed).
+    /// Set when the node must stop (it left).
     stopping: bool,
 }
 
@@ -419,8 +422,18 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
         let event = match event {
             OverlayEvent::Node(e) => e,
             OverlayEvent::StorageFailed(e) => {
-                error!(error = %e, "cannot persist records: stopping the node");
-                self.stopping = true;
+                error!(error = %e, "cannot write records to disk: writes are refused until it \
+                    takes them again; reads and routing go on");
+                let refusal = ApiError::Storage(e.clone());
+                for (_, reply) in self.puts.drain() {
+                    let _ = reply.send(Err(refusal.clone()));
+                }
+                self.storage_problem = Some(e);
+                return;
+            }
+            OverlayEvent::StorageRecovered => {
+                info!("records are written to disk again: writes accepted");
+                self.storage_problem = None;
                 return;
             }
         };
@@ -490,6 +503,10 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
             }
             ApiRequest::Put { reply, .. } if !joined => {
                 let _ = reply.send(Err(ApiError::NotJoined));
+            }
+            ApiRequest::Put { reply, .. } if self.storage_problem.is_some() => {
+                let problem = self.storage_problem.clone().unwrap_or_default();
+                let _ = reply.send(Err(ApiError::Storage(problem)));
             }
             ApiRequest::Put {
                 value: Some(v),
@@ -579,6 +596,7 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
             } else {
                 self.join_problem.clone()
             },
+            storage_problem: self.storage_problem.clone(),
         }
     }
 

@@ -52,4 +52,8 @@ pub enum ApiError {
     /// The request was malformed (a value too large, ...).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The node cannot write records to its disk (full, most likely); writes are refused
+    /// until it can, reads go on.
+    #[error("the node cannot store records on its disk ({0}); writes resume once it has space")]
+    Storage(String),
 }

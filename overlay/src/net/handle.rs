@@ -64,6 +64,10 @@ pub struct NodeStatus {
     /// While not joined: why the last attempt to reach a bootstrap node failed.
     #[serde(default)]
     pub join_problem: Option<String>,
+    /// While records cannot be written to disk (a full disk): why. Writes are refused
+    /// meanwhile.
+    #[serde(default)]
+    pub storage_problem: Option<String>,
 }
 
 /// A request to the driver task.

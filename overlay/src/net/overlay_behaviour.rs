@@ -30,7 +30,7 @@ use crate::net::codec::FrameCodec;
 use crate::net::envelope::{Envelope, protocol_name};
 use crate::net::error::NetError;
 use crate::net::peer_addr::{PeerAddr, is_genuine, node_id_of};
-use crate::net::persist::RecordDb;
+use crate::net::persist::{Persister, RecordDb, Synced};
 use crate::net::timers::Timers;
 use crate::node::{DefaultApps, Node, Phase};
 use crate::routing::{ReqId, Routing};
@@ -42,6 +42,17 @@ use crate::wire::{Wire, WireOf};
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Wall-clock time, moved by `offset_us`: DHT versions are compared across machines.
+/// Whether `o` may acknowledge a write: an answer to a peer, or an application's report.
+fn acknowledges<R: Routing, S: AppSet<R::Addr>>(o: &Output<R, S>) -> bool {
+    matches!(
+        o,
+        Output::Send {
+            msg: Wire::Response { .. },
+            ..
+        } | Output::Event(Event::App(_))
+    )
+}
+
 fn now(offset_us: i64) -> Time {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -58,9 +69,12 @@ pub enum OverlayEvent<E = DefaultNetEvent> {
     /// The node's own report: joined, left, a lookup's or an application's result
     /// (matched by the operation id the call returned).
     Node(Event<PeerAddr, E>),
-    /// The records could not be persisted; nothing was acknowledged after the failure and
-    /// the node must be stopped.
+    /// The records could not be persisted (a full disk, say why): nothing that changes
+    /// records is acknowledged until [`OverlayEvent::StorageRecovered`]; the node keeps
+    /// routing and answering reads, and writes what it holds back once it can.
     StorageFailed(String),
+    /// Records are written again, those held back included.
+    StorageRecovered,
 }
 
 /// One node of routing algorithm `R` hosting applications `S` as a libp2p behaviour.
@@ -74,7 +88,7 @@ pub struct OverlayBehaviour<
     rng: Xoshiro256PlusPlus,
     timers: Timers<TimerOf<R, S>>,
     sweep: tokio::time::Interval,
-    db: Option<RecordDb>,
+    db: Option<Persister>,
     /// Added to the wall clock the node sees (tests of clock skew).
     clock_offset_us: i64,
     /// The DHT's store among the applications, once records are persisted.
@@ -182,7 +196,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
         }
         store.track_changes();
         self.store_of = Some(|apps: &mut S| apps.member_mut().store_mut());
-        self.db = Some(db);
+        self.db = Some(Persister::new(db));
         Ok(loaded)
     }
 
@@ -301,17 +315,27 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
     }
 
     fn carry_out(&mut self, out: Vec<Output<R, S>>) {
-        // Records reach the disk before any acknowledgement leaves.
-        if let (Some(db), Some(store_of)) = (&self.db, self.store_of) {
+        // Records reach the disk before any acknowledgement leaves. While the disk
+        // refuses them, a batch that changed records sends no answers and reports nothing
+        // from the applications (an answer may acknowledge a write); its requests, timers
+        // and the node's own events still go, so routing and reads carry on.
+        let mut hold_answers = false;
+        if let (Some(db), Some(store_of)) = (&mut self.db, self.store_of) {
             let store = store_of(self.node.apps_mut());
-            let changed = store.take_changes();
-            if let Err(e) = db.save(store, &changed) {
-                self.events
-                    .push_back(OverlayEvent::StorageFailed(e.to_string()));
-                return;
+            match db.sync(store, Instant::now()) {
+                Synced::Saved => {}
+                Synced::Failed(e) => {
+                    self.events.push_back(OverlayEvent::StorageFailed(e));
+                    hold_answers = true;
+                }
+                Synced::Failing { changed } => hold_answers = changed,
+                Synced::Recovered => self.events.push_back(OverlayEvent::StorageRecovered),
             }
         }
         for o in out {
+            if hold_answers && acknowledges(&o) {
+                continue;
+            }
             match o {
                 Output::Send { to, msg } => self.send(to, msg),
                 Output::Timer { after, timer } => self.timers.set(after, timer),

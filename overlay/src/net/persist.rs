@@ -1,7 +1,9 @@
 //! The node's records on disk: an embedded transactional database (redb), written before
 //! the node acknowledges a write, so a crash loses nothing already acknowledged.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -16,11 +18,22 @@ const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
 
 /// The records of one node, by key, each CBOR-encoded.
 pub struct RecordDb {
-    db: Database,
+    /// `None` after a failed write: redb refuses every later transaction once one has
+    /// failed on I/O, so the next write opens the database again.
+    db: Option<Database>,
+    dir: PathBuf,
 }
 
 fn db_error(e: impl std::fmt::Display) -> NetError {
     NetError::Database(e.to_string())
+}
+
+/// Whether `e` comes from a full disk (or a full quota).
+fn disk_full(e: &redb::Error) -> bool {
+    matches!(e, redb::Error::Io(io) if matches!(
+        io.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    ))
 }
 
 impl RecordDb {
@@ -37,24 +50,42 @@ impl RecordDb {
                 "the record database is an empty file (0 bytes): starting with no records"
             );
         }
-        let unreadable = |e: &dyn std::fmt::Display| NetError::DataDir {
+        let db = Self::create(&path).map_err(|e| NetError::DataDir {
             path: path.clone(),
-            reason: format!(
-                "not a readable record database ({e}); it may be truncated or damaged. \
-                 Move it aside to start with no records (other replicas still hold them)"
-            ),
-        };
-        let db = Database::create(&path).map_err(|e| unreadable(&e))?;
-        let txn = db.begin_write().map_err(db_error)?;
-        txn.open_table(RECORDS).map_err(|e| unreadable(&e))?;
-        txn.commit().map_err(db_error)?;
-        Ok(RecordDb { db })
+            reason: if disk_full(&e) {
+                format!("cannot write the record database: {e}; free some space")
+            } else {
+                format!(
+                    "not a readable record database ({e}); it may be truncated or damaged. \
+                     Move it aside to start with no records (other replicas still hold them)"
+                )
+            },
+        })?;
+        Ok(RecordDb {
+            db: Some(db),
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Opens or creates the database file at `path` with its table.
+    fn create(path: &Path) -> Result<Database, redb::Error> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        txn.open_table(RECORDS)?;
+        txn.commit()?;
+        Ok(db)
+    }
+
+    fn db(&self) -> Result<&Database, NetError> {
+        self.db
+            .as_ref()
+            .ok_or_else(|| NetError::Database("the database is closed after a failure".into()))
     }
 
     /// Every stored record. A record that does not decode is skipped with a warning (it
     /// cannot have come from this version's writes) rather than failing the start.
     pub fn load(&self) -> Result<Vec<Record>, NetError> {
-        let txn = self.db.begin_read().map_err(db_error)?;
+        let txn = self.db()?.begin_read().map_err(db_error)?;
         let table = txn.open_table(RECORDS).map_err(db_error)?;
         let mut out = Vec::new();
         for entry in table.iter().map_err(db_error)? {
@@ -68,12 +99,24 @@ impl RecordDb {
     }
 
     /// Writes the current state of `keys` in `store` (present: written; absent: deleted)
-    /// in one durable transaction.
-    pub fn save(&self, store: &Store, keys: &[Key]) -> Result<(), NetError> {
+    /// in one durable transaction. After a failure (a full disk) the database is closed,
+    /// and the next call opens it again first: once space is free, writes resume.
+    pub fn save(&mut self, store: &Store, keys: &[Key]) -> Result<(), NetError> {
         if keys.is_empty() {
             return Ok(());
         }
-        let txn = self.db.begin_write().map_err(db_error)?;
+        if self.db.is_none() {
+            self.db = Some(Self::create(&self.dir.join(DB_FILE)).map_err(db_error)?);
+        }
+        let result = self.write(store, keys);
+        if result.is_err() {
+            self.db = None;
+        }
+        result
+    }
+
+    fn write(&self, store: &Store, keys: &[Key]) -> Result<(), NetError> {
+        let txn = self.db()?.begin_write().map_err(db_error)?;
         {
             let mut table = txn.open_table(RECORDS).map_err(db_error)?;
             for key in keys {
@@ -92,6 +135,83 @@ impl RecordDb {
             }
         }
         txn.commit().map_err(db_error)
+    }
+}
+
+/// How long a failing disk is left alone before the next attempt to write.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// What [`Persister::sync`] did with a batch's changes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Synced {
+    /// Everything changed is on disk.
+    Saved,
+    /// Writing failed for the first time (the reason): nothing from now on may be
+    /// acknowledged until [`Synced::Recovered`].
+    Failed(String),
+    /// Writing still fails; `changed` says whether this batch changed records (which
+    /// then must not be acknowledged).
+    Failing {
+        /// Whether the batch changed records.
+        changed: bool,
+    },
+    /// Writing works again and every record held back is on disk.
+    Recovered,
+}
+
+/// Keeps the record database in step with the store, and survives a full disk: changes
+/// that cannot be written are kept and written once the disk takes them again.
+pub struct Persister {
+    db: RecordDb,
+    /// Keys changed in memory but not yet on disk.
+    unsaved: HashSet<Key>,
+    /// While writing fails: when to try again.
+    retry_at: Option<Instant>,
+}
+
+impl Persister {
+    /// Keeps `db` up to date.
+    pub fn new(db: RecordDb) -> Self {
+        Persister {
+            db,
+            unsaved: HashSet::new(),
+            retry_at: None,
+        }
+    }
+
+    /// Writes the store's changes since the last call (and any held back).
+    pub fn sync(&mut self, store: &mut Store, now: Instant) -> Synced {
+        let fresh = store.take_changes();
+        let changed = !fresh.is_empty();
+        self.unsaved.extend(fresh);
+        let failing = self.retry_at.is_some();
+        if self.unsaved.is_empty() || self.retry_at.is_some_and(|at| now < at) {
+            return if failing {
+                Synced::Failing { changed }
+            } else {
+                Synced::Saved
+            };
+        }
+        let keys: Vec<Key> = self.unsaved.iter().copied().collect();
+        match self.db.save(store, &keys) {
+            Ok(()) => {
+                self.unsaved.clear();
+                self.retry_at = None;
+                if failing {
+                    Synced::Recovered
+                } else {
+                    Synced::Saved
+                }
+            }
+            Err(e) => {
+                self.retry_at = Some(now + RETRY_EVERY);
+                if failing {
+                    Synced::Failing { changed }
+                } else {
+                    Synced::Failed(e.to_string())
+                }
+            }
+        }
     }
 }
 
@@ -116,7 +236,7 @@ mod tests {
                 value: Some(vec![i; 3]),
             });
         }
-        let db = RecordDb::open(&dir).unwrap();
+        let mut db = RecordDb::open(&dir).unwrap();
         db.save(&store, &store.clone().take_changes()).unwrap();
         store.take_changes();
         store.drop_key(&Key([3; 20]));
