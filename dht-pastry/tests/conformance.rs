@@ -66,3 +66,13 @@ fn acknowledged_writes_win_whatever_the_clocks() {
 fn far_future_versions_are_refused() {
     conformance::versions::far_future_versions_are_refused::<C>(&PastryConfig::default());
 }
+
+#[test]
+fn reads_during_leaves_find_a_replica() {
+    conformance::reads::reads_during_leaves_find_a_replica::<C>(&PastryConfig::default());
+}
+
+#[test]
+fn reads_right_after_crashes_find_a_replica() {
+    conformance::reads::reads_right_after_crashes_find_a_replica::<C>(&PastryConfig::default());
+}

@@ -12,6 +12,7 @@
 
 pub mod kbr;
 pub mod probe;
+pub mod reads;
 pub mod versions;
 
 use std::time::Duration;
@@ -45,7 +46,17 @@ pub fn grown_with<R: SimRouting, S: AppSet<u32> + Default>(
     n: usize,
     seed: u64,
 ) -> Simulator<R, S> {
-    let mut sim = Simulator::<R, S>::new(config.clone(), SimConfig::default(), seed);
+    grown_in(config, SimConfig::default(), n, seed)
+}
+
+/// [`grown_with`] in a simulator configured by `sim_cfg`.
+pub fn grown_in<R: SimRouting, S: AppSet<u32> + Default>(
+    config: &R::Config,
+    sim_cfg: SimConfig,
+    n: usize,
+    seed: u64,
+) -> Simulator<R, S> {
+    let mut sim = Simulator::<R, S>::new(config.clone(), sim_cfg, seed);
     sim.grow(n, Duration::from_secs(30), 0.1, |_| {});
     let fraction = sim.settle(Duration::from_secs(3600), Duration::from_secs(30));
     assert_eq!(
@@ -70,7 +81,13 @@ pub fn dht<R: SimRouting>(
         .and_then(|e| e.app().cloned())
 }
 
-fn put<R: SimRouting>(sim: &mut Simulator<R>, from: u32, op: u64, key: Key, value: Vec<u8>) {
+pub(crate) fn put<R: SimRouting>(
+    sim: &mut Simulator<R>,
+    from: u32,
+    op: u64,
+    key: Key,
+    value: Vec<u8>,
+) {
     let done = dht(sim, from, op, DhtCommand::Put { op, key, value });
     assert!(
         matches!(done, Some(DhtEvent::PutDone { result: Ok(()), .. })),
@@ -79,7 +96,12 @@ fn put<R: SimRouting>(sim: &mut Simulator<R>, from: u32, op: u64, key: Key, valu
     );
 }
 
-fn get<R: SimRouting>(sim: &mut Simulator<R>, from: u32, op: u64, key: Key) -> Option<Vec<u8>> {
+pub(crate) fn get<R: SimRouting>(
+    sim: &mut Simulator<R>,
+    from: u32,
+    op: u64,
+    key: Key,
+) -> Option<Vec<u8>> {
     match dht(sim, from, op, DhtCommand::Get { op, key }) {
         Some(DhtEvent::GetDone { result: Ok(v), .. }) => v,
         other => panic!("{}: get {key:?} from node {from} gave {other:?}", R::NAME),
@@ -422,4 +444,6 @@ pub fn run_all<R: SimRouting>(config: &R::Config) {
     kbr::probe_scenario_runs_as_expected::<R>(config);
     versions::acknowledged_writes_win_whatever_the_clocks::<R>(config);
     versions::far_future_versions_are_refused::<R>(config);
+    reads::reads_during_leaves_find_a_replica::<R>(config);
+    reads::reads_right_after_crashes_find_a_replica::<R>(config);
 }

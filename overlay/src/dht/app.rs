@@ -30,6 +30,12 @@ pub(crate) struct Op<A> {
     hops: u32,
     /// Whether some replica answered that it holds nothing.
     saw_empty: bool,
+    /// Set when the lookup failed and a read falls back on the nodes this node knows
+    /// closest to the key: why the lookup failed, the answer if none of them has it (a
+    /// node there saying it holds nothing proves nothing).
+    fallback: Option<LookupError>,
+    /// How many times the read's lookup was tried again.
+    retries: u32,
 }
 
 /// What a request of the DHT was for.
@@ -121,6 +127,8 @@ impl<A: Address> Dht<A> {
                 candidates: Vec::new(),
                 hops: 0,
                 saw_empty: false,
+                fallback: None,
+                retries: 0,
             },
         );
     }
@@ -133,8 +141,16 @@ impl<A: Address> Dht<A> {
                 return;
             };
             if op.candidates.is_empty() {
-                let result = match op.write {
-                    None if op.saw_empty => Ok(None),
+                if op.fallback.is_some() && op.retries < self.cfg.read_retries {
+                    // Each wait twice the last: the tables heal within a few rounds.
+                    let wait = self.cfg.read_retry_after * (1 << op.retries);
+                    op.retries += 1;
+                    ctx.set_timer(wait, DhtTimer::RetryRead(tag));
+                    return;
+                }
+                let result = match (&op.write, op.fallback) {
+                    (_, Some(e)) => Err(DhtError::Lookup(e)),
+                    (None, None) if op.saw_empty => Ok(None),
                     _ => Err(DhtError::Unreachable),
                 };
                 self.finish(ctx, tag, result);
@@ -311,6 +327,14 @@ impl<A: Address> Application<A> for Dht<A> {
                 self.repair_soon = false;
                 self.repair(ctx);
             }
+            DhtTimer::RetryRead(tag) => {
+                if let Some(mut op) = self.ops.remove(&tag) {
+                    op.fallback = None;
+                    op.saw_empty = false;
+                    let tag = ctx.lookup(op.key);
+                    self.ops.insert(tag, op);
+                }
+            }
         }
     }
 
@@ -329,6 +353,22 @@ impl<A: Address> Application<A> for Dht<A> {
             Ok(mut nodes) => {
                 nodes.truncate(self.cfg.replication.max(1) + 2);
                 op.candidates = nodes;
+                self.try_next(ctx, tag);
+            }
+            Err(e) if op.write.is_none() => {
+                // Routing is in flux (nodes just left or failed, and the tables name them
+                // still): the key's replicas are likely among the nodes this one knows
+                // closest to it. Writes are not placed this way: only the root may order
+                // them.
+                let reach = self.cfg.replication.max(1) + 2;
+                let mut nodes = ctx.overlay().local_lookup(&op.key, reach, false);
+                for c in ctx.overlay().replica_set(&op.key, reach) {
+                    if !nodes.iter().any(|n| n.id == c.id) {
+                        nodes.push(c);
+                    }
+                }
+                op.candidates = nodes;
+                op.fallback = Some(e);
                 self.try_next(ctx, tag);
             }
             Err(e) => self.finish(ctx, tag, Err(DhtError::Lookup(e))),

@@ -17,6 +17,13 @@ pub struct DhtConfig {
     /// version is further in the future is refused: a peer with a clock far ahead (or a
     /// hostile one) would otherwise freeze the key, as no later write could outrank it.
     pub max_clock_ahead: Duration,
+    /// A read whose lookup failed, and whose value none of the nodes this node knows near
+    /// the key holds, is looked up again after this long, then after twice as long, and
+    /// so on `read_retries` times: the routing tables route around nodes that just left
+    /// or failed within a few maintenance rounds.
+    pub read_retry_after: Duration,
+    /// How many times such a read is looked up again before it fails.
+    pub read_retries: u32,
 }
 
 impl Default for DhtConfig {
@@ -27,6 +34,8 @@ impl Default for DhtConfig {
             repair_after_change: Duration::from_secs(1),
             tombstone_ttl: Duration::from_secs(24 * 3600),
             max_clock_ahead: Duration::from_secs(300),
+            read_retry_after: Duration::from_secs(1),
+            read_retries: 5,
         }
     }
 }

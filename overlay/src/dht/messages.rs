@@ -90,6 +90,8 @@ pub enum DhtTimer {
     Repair,
     /// Repair soon after a neighbour-set change.
     RepairSoon,
+    /// Look the key of the read with this lookup tag up again.
+    RetryRead(u64),
 }
 
 /// What a user asks of the DHT.

@@ -11,6 +11,7 @@ use crate::contact::Contact;
 use crate::id::Key;
 use crate::io::{Command, CommandOf, Ctx, Event, Input, NodeTimer, Output, TimerOf};
 use crate::node::{DefaultApps, Node, Phase};
+use crate::routing::ReqId;
 use crate::sim::SimRouting;
 use crate::sim::churn::ChurnConfig;
 use crate::sim::latency::LatencyModel;
@@ -18,7 +19,7 @@ use crate::sim::queue::EventQueue;
 use crate::sim::stats::LookupStats;
 use crate::sim::truth::GroundTruth;
 use crate::time::Time;
-use crate::wire::WireOf;
+use crate::wire::{Wire, WireOf};
 
 /// Simulator parameters.
 #[derive(Clone, Debug)]
@@ -29,6 +30,10 @@ pub struct SimConfig {
     pub loss: f64,
     /// Parameters of every node.
     pub node: NodeConfig,
+    /// A request to an address whose node has gone fails at its sender a round trip
+    /// later, as a connection to a closed port is refused on a real network. Off, it is
+    /// lost and the sender's timeout finds out (a machine that went silent).
+    pub refuse_departed: bool,
 }
 
 impl Default for SimConfig {
@@ -37,6 +42,7 @@ impl Default for SimConfig {
             latency: LatencyModel::default(),
             loss: 0.0,
             node: NodeConfig::default(),
+            refuse_departed: false,
         }
     }
 }
@@ -78,6 +84,11 @@ enum Ev<R: SimRouting, S: AppSet<u32>> {
     ChurnArrival,
     ChurnDeparture {
         node: u32,
+    },
+    /// Request `id` of `node` was refused: its destination has gone.
+    Refused {
+        node: u32,
+        id: ReqId,
     },
 }
 
@@ -586,10 +597,27 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
                 Ev::Command { node, cmd } => format!("{node} {cmd:?}").hash(h),
                 Ev::ChurnArrival => "arrival".hash(h),
                 Ev::ChurnDeparture { node } => format!("departure {node}").hash(h),
+                Ev::Refused { node, id } => format!("refused {node} {id}").hash(h),
             }
         }
         match ev {
-            Ev::Deliver { to, from, msg } => self.dispatch(to, Input::Message { from, msg: *msg }),
+            Ev::Deliver { to, from, msg } => {
+                if self.cfg.refuse_departed && self.nodes[to as usize].is_none() {
+                    if let Wire::Request { id, .. } = *msg {
+                        let back =
+                            self.cfg
+                                .latency
+                                .delay(self.place_seed, to, from.addr, &mut self.rng);
+                        let node = from.addr;
+                        self.queue.push(self.now + back, Ev::Refused { node, id });
+                    }
+                    return;
+                }
+                self.dispatch(to, Input::Message { from, msg: *msg })
+            }
+            Ev::Refused { node, id } => {
+                self.dispatch_with(node, |n, ctx| n.request_unreachable(ctx, id));
+            }
             Ev::Timer { node, timer } => {
                 if self.maintenance || matches!(timer, NodeTimer::RequestTimeouts) {
                     self.dispatch(node, Input::Timer(timer));
@@ -652,6 +680,15 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
     }
 
     fn dispatch(&mut self, addr: u32, input: Input<R, S>) {
+        self.dispatch_with(addr, |node, ctx| {
+            if let Err(e) = node.handle(ctx, input) {
+                tracing::debug!(node = addr, error = %e, "input rejected");
+            }
+        });
+    }
+
+    /// Calls `f` on node `addr` (if it is there) and carries out what it asks.
+    fn dispatch_with(&mut self, addr: u32, f: impl FnOnce(&mut Node<R, S>, &mut Ctx<'_, R, S>)) {
         let Some(node) = self.nodes[addr as usize].as_mut() else {
             return;
         };
@@ -661,9 +698,7 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
             rng: &mut self.rng,
             out: &mut out,
         };
-        if let Err(e) = node.handle(&mut ctx, input) {
-            tracing::debug!(node = addr, error = %e, "input rejected");
-        }
+        f(node, &mut ctx);
         let me = node.me().clone();
         self.apply_outputs(&me, &mut out, false);
         self.out = out;
