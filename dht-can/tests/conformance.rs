@@ -85,3 +85,8 @@ fn reads_during_leaves_find_a_replica() {
 fn reads_right_after_crashes_find_a_replica() {
     conformance::reads::reads_right_after_crashes_find_a_replica::<C>(&CanConfig::default());
 }
+
+#[test]
+fn decoders_survive_fuzzing() {
+    conformance::fuzz::decoders_survive_fuzzing::<C>(&CanConfig::default());
+}

@@ -76,3 +76,8 @@ fn reads_during_leaves_find_a_replica() {
 fn reads_right_after_crashes_find_a_replica() {
     conformance::reads::reads_right_after_crashes_find_a_replica::<C>(&TapestryConfig::default());
 }
+
+#[test]
+fn decoders_survive_fuzzing() {
+    conformance::fuzz::decoders_survive_fuzzing::<C>(&TapestryConfig::default());
+}

@@ -10,6 +10,7 @@
 //! }
 //! ```
 
+pub mod fuzz;
 pub mod kbr;
 pub mod probe;
 pub mod reads;
@@ -446,4 +447,5 @@ pub fn run_all<R: SimRouting>(config: &R::Config) {
     versions::far_future_versions_are_refused::<R>(config);
     reads::reads_during_leaves_find_a_replica::<R>(config);
     reads::reads_right_after_crashes_find_a_replica::<R>(config);
+    fuzz::decoders_survive_fuzzing::<R>(config);
 }

@@ -124,6 +124,11 @@ pub struct Simulator<R: SimRouting, S: AppSet<u32> = DefaultApps<u32>> {
     processed: u64,
     /// A digest of every event processed, when asked for ([`Simulator::trace_events`]).
     trace: Option<std::hash::DefaultHasher>,
+    /// Encoded messages kept for [`Simulator::capture_messages`], and how many more to keep
+    /// of each kind.
+    captured: Vec<Vec<u8>>,
+    capture_per_kind: usize,
+    captured_kinds: std::collections::HashMap<String, usize>,
 }
 
 const NOT_LIVE: u32 = u32::MAX;
@@ -181,6 +186,9 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
             messages: 0,
             processed: 0,
             trace: None,
+            captured: Vec::new(),
+            capture_per_kind: 0,
+            captured_kinds: std::collections::HashMap::new(),
         }
     }
 
@@ -209,6 +217,48 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
     /// ([`Simulator::trace_digest`]). Costs a formatting of every event: for tests.
     pub fn trace_events(&mut self) {
         self.trace.get_or_insert_with(std::hash::DefaultHasher::new);
+    }
+
+    /// From now on, keeps the encoding of up to `per_kind` messages of each kind sent
+    /// (kinds told apart by their variant names), as a corpus of real messages to fuzz
+    /// decoders from ([`Simulator::captured_messages`]). Costs a formatting of every
+    /// message: for tests.
+    pub fn capture_messages(&mut self, per_kind: usize) {
+        self.capture_per_kind = per_kind;
+    }
+
+    /// The messages kept since [`Simulator::capture_messages`].
+    pub fn captured_messages(&self) -> &[Vec<u8>] {
+        &self.captured
+    }
+
+    fn capture(&mut self, msg: &WireOf<R, S>) {
+        // The kind: the first few type and variant names (the words that open a brace
+        // or a parenthesis), without the fields' values.
+        let text = format!("{msg:?}");
+        let mut names = Vec::new();
+        let mut word = String::new();
+        for c in text.chars() {
+            if c.is_alphanumeric() || c == '_' {
+                word.push(c);
+                continue;
+            }
+            if (c == '{' || c == '(' || c == ' ') && word.starts_with(char::is_uppercase) {
+                names.push(std::mem::take(&mut word));
+                if names.len() == 5 {
+                    break;
+                }
+            }
+            if c != ' ' {
+                word.clear();
+            }
+        }
+        let kind = names.join("/");
+        let seen = self.captured_kinds.entry(kind).or_insert(0);
+        if *seen < self.capture_per_kind {
+            *seen += 1;
+            self.captured.push(msg.encode());
+        }
     }
 
     /// The digest of the events processed since [`Simulator::trace_events`].
@@ -715,6 +765,9 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
             match o {
                 Output::Send { to, msg } => {
                     self.messages += 1;
+                    if self.capture_per_kind > 0 {
+                        self.capture(&msg);
+                    }
                     if self.cfg.loss > 0.0 && self.rng.random::<f64>() < self.cfg.loss {
                         continue;
                     }
