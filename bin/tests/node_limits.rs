@@ -465,3 +465,73 @@ fn a_full_disk_refuses_writes_keeps_reads_and_takes_writes_again_once_space_is_f
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn random_requests_get_an_answer_errors_are_json_and_the_node_keeps_serving() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+    let node = start_node(None, None, &[]);
+    wait_joined(&node.api);
+    let api = node.api.clone();
+    let method = prop_oneof![
+        Just("GET"),
+        Just("PUT"),
+        Just("POST"),
+        Just("DELETE"),
+        Just("PATCH"),
+        Just("OPTIONS"),
+        Just("HEAD"),
+        Just("BREW"),
+    ];
+    let first = prop_oneof![
+        Just("keys"),
+        Just("lookup"),
+        Just("status"),
+        Just("leave"),
+        Just("groups"),
+        Just("x"),
+    ];
+    // Path segments of arbitrary bytes, percent-encoded as a client must send them.
+    let segment = prop::collection::vec(any::<u8>(), 0..40)
+        .prop_map(|b| b.iter().map(|x| format!("%{x:02X}")).collect::<String>());
+    let path = (first, prop::collection::vec(segment, 0..4))
+        .prop_map(|(f, rest)| format!("/{f}/{}", rest.join("/")));
+    let body = prop::collection::vec(any::<u8>(), 0..2048);
+    let cases = std::env::var("P2P_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(150);
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[23; 32]);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let host = format!("host: {api}");
+    let result = runner.run(&(method, path, body), |(method, path, body)| {
+        // `leave` would end the node: every other route is fair game.
+        if path.starts_with("/leave") && method == "POST" {
+            return Ok(());
+        }
+        let (code, answer) = http(&api, &format!("{method} {path} HTTP/1.1\r\n{host}"), &body);
+        prop_assert!((200..600).contains(&code));
+        if code >= 400 && method != "HEAD" {
+            let v: Result<serde_json::Value, _> = serde_json::from_str(&answer);
+            prop_assert!(
+                v.as_ref().is_ok_and(|v| v["error"].is_string()),
+                "{} {} answered {} with {:?}",
+                method,
+                path,
+                code,
+                answer
+            );
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    status(&api);
+}
