@@ -70,15 +70,25 @@ for i in $(seq 1 $N); do
   done
   [ "$(status_field "$i" phase 2>/dev/null || true)" = Joined ] || fail "node $i did not join"
 done
-sleep 3
 
-# One overlay, not three: every node finds the same root for the same keys.
-for k in alpha beta gamma; do
-  roots=$(for i in $(seq 1 $N); do
-    in_ns "$i" "$BIN" lookup "$k" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['replicas'][0][0])"
-  done | sort -u | wc -l)
-  [ "$roots" = 1 ] || fail "the nodes disagree on the root of $k: they formed separate overlays"
+# One overlay, not three: every node finds the same root for the same keys (polled for up
+# to 30 s while the routing tables settle; separate overlays never agree).
+roots_agree() {
+  for k in alpha beta gamma; do
+    roots=$(for i in $(seq 1 $N); do
+      in_ns "$i" "$BIN" lookup "$k" --json 2>/dev/null \
+        | python3 -c "import json,sys; print(json.load(sys.stdin)['replicas'][0][0])" 2>/dev/null \
+        || echo "no-root-$i"
+    done | sort -u | wc -l)
+    [ "$roots" = 1 ] || return 1
+  done
+}
+agreed=no
+for _ in $(seq 1 60); do
+  if roots_agree; then agreed=yes; break; fi
+  sleep 0.5
 done
+[ "$agreed" = yes ] || fail "the nodes disagree on the roots of alpha, beta, gamma: they formed separate overlays"
 
 for i in $(seq 1 $N); do
   in_ns "$i" "$BIN" put "from-node-$i" "written through node $i" || fail "put through node $i"

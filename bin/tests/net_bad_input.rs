@@ -141,7 +141,8 @@ async fn scenario() -> Result<()> {
         n.joined().await?;
         nodes.push(n);
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let probe_keys: Vec<Key> = (0..8).map(|i| Key::hash(format!("settle-{i}"))).collect();
+    common::roots_agree(30, &nodes, &probe_keys).await?;
     let target = &nodes[1];
     let addr = target.listen_addrs()[0].clone();
     let peer = target.peer_id();

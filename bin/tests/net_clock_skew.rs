@@ -5,7 +5,7 @@
 mod common;
 
 use anyhow::{Result, ensure};
-use common::{ROUND, within};
+use common::within;
 use dht_chord::{Chord, ChordConfig};
 use overlay::Key;
 use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
@@ -29,25 +29,7 @@ async fn exercise() -> Result<()> {
     let nodes = [a, b, slow];
     let keys: Vec<Key> = (0..12).map(|i| Key::hash(format!("skew-{i}"))).collect();
     // The ring has closed once every node finds the same root for every key.
-    within(60, "agreement on the roots", async {
-        loop {
-            let mut roots = Vec::new();
-            for n in &nodes {
-                for k in &keys {
-                    roots.push(n.lookup(*k).await.ok().map(|r| r.replicas[0].0.clone()));
-                }
-            }
-            let per_node = keys.len();
-            if roots.iter().all(Option::is_some)
-                && roots[..per_node] == roots[per_node..2 * per_node]
-                && roots[..per_node] == roots[2 * per_node..]
-            {
-                break;
-            }
-            tokio::time::sleep(ROUND).await;
-        }
-    })
-    .await?;
+    common::roots_agree(60, &nodes, &keys).await?;
     for (i, key) in keys.iter().enumerate() {
         let (first, second) = if i % 2 == 0 {
             (&nodes[i % 2], &nodes[2])

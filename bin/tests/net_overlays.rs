@@ -81,8 +81,6 @@ async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> 
         within(30, "join", node.joined()).await??;
         nodes.push(node);
     }
-    tokio::time::sleep(ROUND * 6).await;
-
     let keys: Vec<(Key, Vec<u8>)> = (0..KEYS)
         .map(|i| {
             (
@@ -91,6 +89,8 @@ async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> 
             )
         })
         .collect();
+    let names: Vec<Key> = keys.iter().map(|(k, _)| *k).collect();
+    common::roots_agree(60, &nodes, &names).await?;
     for (i, (key, value)) in keys.iter().enumerate() {
         within(20, "put", nodes[i % NODES].put(*key, value.clone())).await??;
     }
@@ -99,7 +99,7 @@ async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> 
     for node in nodes.drain(NODES - 2..) {
         within(20, "leave", node.leave()).await??;
     }
-    tokio::time::sleep(ROUND * 4).await;
+    common::roots_agree(60, &nodes, &names).await?;
     read_all(&nodes, &keys, "after two graceful leaves").await?;
 
     // Dropping a node's only handle stops it without a word: a crash. A quarter of the
@@ -131,7 +131,22 @@ async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> 
         down.len() == quarter,
         "could not crash a quarter of the nodes"
     );
-    tokio::time::sleep(ROUND * 10).await;
+    // Settled: the survivors agree on every key's root, and repair has made r = 3 copies
+    // of every key again.
+    common::roots_agree(60, &survivors, &names).await?;
+    within(60, "repair back to 3 copies", async {
+        loop {
+            let mut copies = 0;
+            for node in &survivors {
+                copies += node.status().await.map_or(0, |s| s.stored_values);
+            }
+            if copies >= 3 * KEYS {
+                break;
+            }
+            tokio::time::sleep(ROUND).await;
+        }
+    })
+    .await?;
     let copies = read_all(&survivors, &keys, "after a quarter of the nodes crashed").await?;
     // Repair restored r = 3 copies of every key (a key short of copies is one crash from
     // being lost, even if every get still succeeds).

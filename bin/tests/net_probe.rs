@@ -138,31 +138,8 @@ async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> 
         .map(|i| SCENARIO.commands(i, &contacts, &mut rng, &mut keys))
         .collect();
     // The overlay has settled once lookups from every node agree on every key's root.
-    let mut roots = BTreeMap::new();
-    within(90, "agreement on the roots", async {
-        loop {
-            roots.clear();
-            let mut agree = true;
-            for key in keys.values() {
-                for n in &nodes {
-                    let root = match n.lookup(*key).await {
-                        Ok(report) => report.replicas[0].0.parse::<NodeId>().ok(),
-                        Err(_) => None,
-                    };
-                    agree &= root.is_some() && *roots.entry(*key).or_insert(root) == root;
-                }
-            }
-            if agree {
-                break;
-            }
-            tokio::time::sleep(ROUND).await;
-        }
-    })
-    .await?;
-    let roots: BTreeMap<Key, NodeId> = roots
-        .into_iter()
-        .filter_map(|(k, r)| Some((k, r?)))
-        .collect();
+    let key_list: Vec<Key> = keys.values().copied().collect();
+    let roots = common::roots_agree(90, &nodes, &key_list).await?;
     let mut pinged = BTreeMap::new();
     for (node, cmds) in nodes.iter().zip(commands) {
         for cmd in cmds {

@@ -13,8 +13,9 @@ use dht_chord::ChordConfig;
 use dht_pastry::PastryConfig;
 use dht_tapestry::TapestryConfig;
 use libp2p::Multiaddr;
-use overlay::NodeConfig;
-use overlay::net::NetConfig;
+use overlay::net::{NetConfig, NetHandle, PeerAddr};
+use overlay::{Key, NodeConfig, NodeId};
+use std::collections::BTreeMap;
 
 /// The maintenance period of the test nodes: short, so repair happens within seconds.
 pub const ROUND: Duration = Duration::from_millis(500);
@@ -81,6 +82,38 @@ pub async fn wait_for(secs: u64, what: &str, mut check: impl FnMut() -> bool) ->
     within(secs, what, async {
         while !check() {
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+}
+
+/// Waits, for at most `secs`, until lookups from every node in `nodes` agree on the root
+/// of every key in `keys` (the overlay has settled for them); returns those roots.
+pub async fn roots_agree<X: overlay::AppSet<PeerAddr>>(
+    secs: u64,
+    nodes: &[NetHandle<X>],
+    keys: &[Key],
+) -> Result<BTreeMap<Key, NodeId>> {
+    within(secs, "agreement on the roots", async {
+        loop {
+            let mut roots = BTreeMap::new();
+            let mut agree = true;
+            for key in keys {
+                for n in nodes {
+                    let root = match n.lookup(*key).await {
+                        Ok(report) => report.replicas.first().and_then(|r| r.0.parse().ok()),
+                        Err(_) => None,
+                    };
+                    agree &= root.is_some() && *roots.entry(*key).or_insert(root) == root;
+                }
+            }
+            if agree {
+                return roots
+                    .into_iter()
+                    .filter_map(|(k, r)| Some((k, r?)))
+                    .collect();
+            }
+            tokio::time::sleep(ROUND).await;
         }
     })
     .await
