@@ -41,6 +41,28 @@ fn json_error(body: &str) -> String {
     v["error"].as_str().expect("an error message").to_string()
 }
 
+/// `p2p node` on loopback without mDNS, ports picked by the system, then `more`.
+fn node_args<'a>(more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["node", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"];
+    args.extend(["--api", "127.0.0.1:0"]);
+    args.extend(more);
+    args
+}
+
+/// Waits until `p2p status` of the node at `api` reports a join problem containing every
+/// one of `needles`.
+fn wait_for_join_problem(api: &str, needles: &[&str]) {
+    wait_until(
+        &format!("status names the join problem ({needles:?})"),
+        Duration::from_secs(20),
+        || {
+            status(api)["join_problem"]
+                .as_str()
+                .is_some_and(|p| needles.iter().all(|n| p.contains(n)))
+        },
+    );
+}
+
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("p2p-limits-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -245,28 +267,9 @@ fn an_unreachable_bootstrap_is_reported_and_ends_the_node_after_the_join_timeout
     // The port is closed now: every dial is refused.
     let gone = format!("/ip4/127.0.0.1/tcp/1/p2p/{peer}");
     let waiting = start_node(None, Some(&gone), &["--join-timeout", "0"]);
-    wait_until(
-        "status names the unreachable bootstrap node",
-        Duration::from_secs(20),
-        || {
-            status(&waiting.api)["join_problem"]
-                .as_str()
-                .is_some_and(|p| p.contains("/tcp/1/") && p.contains("refused"))
-        },
-    );
+    wait_for_join_problem(&waiting.api, &["/tcp/1/", "refused"]);
     let out = exits_within(
-        &[
-            "node",
-            "--no-mdns",
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--api",
-            "127.0.0.1:0",
-            "--bootstrap",
-            &gone,
-            "--join-timeout",
-            "2",
-        ],
+        &node_args(&["--bootstrap", &gone, "--join-timeout", "2"]),
         Duration::from_secs(30),
     );
     assert!(!out.status.success());
@@ -282,15 +285,7 @@ fn an_unreachable_bootstrap_is_reported_and_ends_the_node_after_the_join_timeout
     let port = real.addr.split('/').nth(4).unwrap();
     let wrong = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{peer}");
     let confused = start_node(None, Some(&wrong), &["--join-timeout", "0"]);
-    wait_until(
-        "status names the wrong peer",
-        Duration::from_secs(20),
-        || {
-            status(&confused.api)["join_problem"]
-                .as_str()
-                .is_some_and(|p| p.contains("not the peer"))
-        },
-    );
+    wait_for_join_problem(&confused.api, &["not the peer"]);
 }
 
 #[test]
@@ -299,16 +294,7 @@ fn damaged_files_and_a_bootstrap_through_itself_are_named() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("identity.key"), b"").unwrap();
     let out = exits_within(
-        &[
-            "node",
-            "--no-mdns",
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--api",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.to_str().unwrap(),
-        ],
+        &node_args(&["--data-dir", dir.to_str().unwrap()]),
         Duration::from_secs(20),
     );
     assert!(!out.status.success());
