@@ -157,9 +157,13 @@ async fn start_listening<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>>(
     addrs: &[Multiaddr],
     early: &mut Vec<SwarmEvent<NodeBehaviourEvent<R, X>>>,
 ) -> Result<Vec<Multiaddr>, NetError> {
-    let mut waiting = Vec::new();
+    // Every port is probed before any is opened: a node listening on both IPv4 and IPv6
+    // wildcards must not find its own first listener in the way of the second probe.
     for addr in addrs {
         refuse_taken_port(addr)?;
+    }
+    let mut waiting = Vec::new();
+    for addr in addrs {
         let id = swarm
             .listen_on(addr.clone())
             .map_err(|e| NetError::Listen {
