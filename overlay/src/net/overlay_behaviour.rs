@@ -41,7 +41,6 @@ use crate::wire::{Wire, WireOf};
 /// How often requests the node left unanswered are dropped.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
-/// Wall-clock time, moved by `offset_us`: DHT versions are compared across machines.
 /// Whether `o` may acknowledge a write: an answer to a peer, or an application's report.
 fn acknowledges<R: Routing, S: AppSet<R::Addr>>(o: &Output<R, S>) -> bool {
     matches!(
@@ -53,6 +52,7 @@ fn acknowledges<R: Routing, S: AppSet<R::Addr>>(o: &Output<R, S>) -> bool {
     )
 }
 
+/// Wall-clock time, moved by `offset_us`: DHT versions are compared across machines.
 fn now(offset_us: i64) -> Time {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
