@@ -143,7 +143,8 @@ impl<A: Address> Dht<A> {
             if op.candidates.is_empty() {
                 if op.fallback.is_some() && op.retries < self.cfg.read_retries {
                     // Each wait twice the last: the tables heal within a few rounds.
-                    let wait = self.cfg.read_retry_after * (1 << op.retries);
+                    let factor = 1u32.checked_shl(op.retries).unwrap_or(u32::MAX);
+                    let wait = self.cfg.read_retry_after.saturating_mul(factor);
                     op.retries += 1;
                     ctx.set_timer(wait, DhtTimer::RetryRead(tag));
                     return;
