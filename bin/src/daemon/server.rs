@@ -26,9 +26,14 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The answer to a connection over the cap; written without reading the request.
-const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-content-length: 63\r\nconnection: close\r\n\r\n\
-{\"error\":\"the local API is serving too many connections already\"}";
+fn busy_answer() -> String {
+    let body = r#"{"error":"the local API is serving too many connections already"}"#;
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
 
 /// Serves `app` on `listener` until the listener fails.
 pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
@@ -64,7 +69,8 @@ pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
 }
 
 async fn refuse(mut stream: TcpStream) {
-    let _ = tokio::time::timeout(HEADER_TIMEOUT, stream.write_all(BUSY)).await;
+    let answer = busy_answer();
+    let _ = tokio::time::timeout(HEADER_TIMEOUT, stream.write_all(answer.as_bytes())).await;
 }
 
 #[cfg(test)]
@@ -73,7 +79,7 @@ mod tests {
 
     #[test]
     fn the_busy_answer_is_well_formed() {
-        let text = std::str::from_utf8(BUSY).unwrap();
+        let text = busy_answer();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         let length: usize = head
             .lines()
