@@ -1,6 +1,6 @@
 //! Scribe on 16 real libp2p nodes of each overlay: every member receives every message, in
 //! its publisher's order, before and after a subscriber crashes and after a forwarder
-//! crashes (its subtree joins the tree again).
+//! crashes (its subtree joins the tree again), or the root where no other forwarder exists.
 
 mod common;
 
@@ -199,7 +199,8 @@ where
 
         // A member with no child crashes (dropping its only handle stops it silently).
         let tree = reports(&nodes, &log).await?;
-        let leaf = (3..NODES)
+        let leaf = (0..NODES)
+            .filter(|i| !publishers.contains(i))
             .find(|i| {
                 tree[*i]
                     .as_ref()
@@ -209,40 +210,26 @@ where
         nodes[leaf] = None;
         round(&nodes, &log, group, publishers, "after a leaf crashed", 10).await?;
 
-        // A forwarder crashes: its children find new parents.
+        // A forwarder crashes and its children find new parents; where the root's children
+        // are all leaves, the root crashes and the tree re-roots. Whichever node that is, two
+        // other members publish.
         let tree = reports(&nodes, &log).await?;
-        let forwarder = (3..NODES).find(|i| {
-            tree[*i]
-                .as_ref()
-                .is_some_and(|g| !g.children.is_empty() && !g.root)
-        });
-        if let Some(f) = forwarder {
-            nodes[f] = None;
-            round(
-                &nodes,
-                &log,
-                group,
-                publishers,
-                "after a forwarder crashed",
-                10,
-            )
-            .await?;
-        } else {
-            // Every other member hangs off the root or the publishers: crash the root.
-            let root = (3..NODES)
-                .find(|i| tree[*i].as_ref().is_some_and(|g| g.root))
-                .context("a forwarder or root besides the publishers")?;
-            nodes[root] = None;
-            round(
-                &nodes,
-                &log,
-                group,
-                publishers,
+        let report = |i: &usize| tree[*i].as_ref();
+        let forwarder =
+            (0..NODES).find(|i| report(i).is_some_and(|g| !g.children.is_empty() && !g.root));
+        let (crashed, what) = match forwarder {
+            Some(f) => (f, "after a forwarder crashed"),
+            None => (
+                (0..NODES)
+                    .find(|i| report(i).is_some_and(|g| g.root))
+                    .context("a root")?,
                 "after the root crashed",
-                10,
-            )
-            .await?;
-        }
+            ),
+        };
+        nodes[crashed] = None;
+        let live: Vec<usize> = (0..NODES).filter(|i| nodes[*i].is_some()).collect();
+        let publishers = [live[0], live[1]];
+        round(&nodes, &log, group, publishers, what, 10).await?;
         Ok(())
     })
 }
