@@ -333,6 +333,7 @@ impl<A: MutexAlgorithm<Member>> Run<A> {
                     asked_at: None,
                 };
                 self.seats.insert(p, seat);
+                self.with_algo(p, |a, out| a.start(out));
                 self.membership_changed();
                 let think = self.pick(self.cfg.think);
                 self.at(think, Event::Request(p));

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use coordination::mutex::{Central, Lamport, MutexAlgorithm, RicartAgrawala, TokenRing};
+use coordination::mutex::{Central, Lamport, Maekawa, MutexAlgorithm, RicartAgrawala, TokenRing};
 use coordination::{ClusterConfig, ClusterReport, Member, View, run_cluster};
 
 fn run<A: MutexAlgorithm<Member>>(
@@ -108,5 +108,30 @@ fn lamport_survives_crashes_and_joins() {
 fn the_token_ring_survives_crashes_and_joins() {
     for seed in 0..seeds() {
         run(&churn(seed), TokenRing::new);
+    }
+}
+
+#[test]
+fn maekawa_costs_three_per_member_of_its_set() {
+    // Grid sets of 16 members have K = 7 members: 3(K−1) = 18 messages per entry when no
+    // requests compete (one member asking at a time).
+    let cfg = ClusterConfig {
+        members: 16,
+        requests: 5,
+        think: (Duration::from_secs(1000), Duration::from_secs(5000)),
+        ..ClusterConfig::default()
+    };
+    let r = run(&cfg, Maekawa::new);
+    assert_eq!(r.messages_per_entry, 18.0, "{r:?}");
+    for n in [4, 8, 16] {
+        let r = run(&failure_free(n, 7), Maekawa::new);
+        assert_eq!(r.entries, u64::from(n * 10));
+    }
+}
+
+#[test]
+fn maekawa_survives_crashes_and_joins() {
+    for seed in 0..seeds() {
+        run(&churn(seed), Maekawa::new);
     }
 }

@@ -11,6 +11,8 @@ mod central;
 mod fifo;
 mod gone;
 mod lamport;
+mod maekawa;
+mod quorum;
 mod ricart_agrawala;
 mod token_ring;
 
@@ -21,6 +23,8 @@ use crate::view::{MemberId, View};
 pub use central::{Central, CentralMsg};
 pub use fifo::Sequenced;
 pub use lamport::{Lamport, LamportMsg};
+pub use maekawa::{Maekawa, MaekawaKind, MaekawaMsg};
+pub use quorum::grid_quorum;
 pub use ricart_agrawala::{RaMsg, RicartAgrawala};
 pub use token_ring::{TokenEvent, TokenRing, TokenRingMsg};
 
@@ -57,7 +61,8 @@ pub trait MutexAlgorithm<P: MemberId>: Debug + Send {
     /// Short name (`ricart-agrawala`).
     fn name(&self) -> &'static str;
 
-    /// Called once when the member starts (the token ring creates its first token here).
+    /// Called once when the member starts, in the group's first view or joining a running
+    /// group (the token ring creates its first token here).
     fn start(&mut self, out: &mut Vec<Action<P, Self::Msg>>) {
         let _ = out;
     }
