@@ -5,15 +5,13 @@
 //! synchronisation delay (from one exit to the next entry while someone waits), and whether
 //! every request of a live member was granted.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rand::{RngExt, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
 
 use crate::mutex::{Action, MutexAlgorithm};
+use crate::schedule::Schedule;
 use crate::view::View;
 
 /// Member ids in the cluster.
@@ -104,11 +102,7 @@ struct Seat<A> {
 
 struct Run<A: MutexAlgorithm<Member>> {
     cfg: ClusterConfig,
-    rng: Xoshiro256PlusPlus,
-    now: Duration,
-    queue: BinaryHeap<Reverse<(Duration, u64, usize)>>,
-    events: BTreeMap<usize, Event<A::Msg>>,
-    next: u64,
+    schedule: Schedule<Event<A::Msg>>,
     seats: BTreeMap<Member, Seat<A>>,
     epoch: u64,
     inside: Option<Member>,
@@ -127,11 +121,7 @@ where
 {
     let mut run: Run<A> = Run {
         cfg: cfg.clone(),
-        rng: Xoshiro256PlusPlus::seed_from_u64(cfg.seed),
-        now: Duration::ZERO,
-        queue: BinaryHeap::new(),
-        events: BTreeMap::new(),
-        next: 0,
+        schedule: Schedule::new(cfg.seed),
         seats: BTreeMap::new(),
         epoch: 1,
         inside: None,
@@ -142,37 +132,22 @@ where
         wait_total: Duration::ZERO,
     };
     run.start(&make);
-    while let Some(Reverse((at, _, slot))) = run.queue.pop() {
-        if at > cfg.limit || run.finished() {
+    while !run.finished() {
+        let Some(event) = run.schedule.pop(cfg.limit) else {
             break;
-        }
-        run.now = at;
-        let event = run
-            .events
-            .remove(&slot)
-            .expect("every queued slot has its event");
+        };
         run.handle(event, &make);
     }
     run.finish()
 }
 
 impl<A: MutexAlgorithm<Member>> Run<A> {
-    fn pick(&mut self, (lo, hi): (Duration, Duration)) -> Duration {
-        if hi <= lo {
-            return lo;
-        }
-        Duration::from_nanos(
-            self.rng
-                .random_range(lo.as_nanos() as u64..=hi.as_nanos() as u64),
-        )
+    fn pick(&mut self, range: (Duration, Duration)) -> Duration {
+        self.schedule.pick(range)
     }
 
     fn at(&mut self, after: Duration, event: Event<A::Msg>) {
-        let slot = self.next as usize;
-        self.next += 1;
-        self.events.insert(slot, event);
-        self.queue
-            .push(Reverse((self.now + after, self.next, slot)));
+        self.schedule.at(after, event);
     }
 
     fn view(&self) -> View<Member> {
@@ -203,7 +178,7 @@ impl<A: MutexAlgorithm<Member>> Run<A> {
         // Crashes and joins fall in the first half of the time the requests should take.
         let span = self.expected_span() / 2;
         for _ in 0..self.cfg.crashes {
-            let p = self.rng.random_range(0..self.cfg.members);
+            let p = self.schedule.below(self.cfg.members);
             let when = self.pick((Duration::ZERO, span));
             self.at(when, Event::Crash(p));
         }
@@ -246,12 +221,12 @@ impl<A: MutexAlgorithm<Member>> Run<A> {
         self.report.entries += 1;
         let seat = self.seats.get_mut(&p).expect("seat");
         if let Some(asked) = seat.asked_at.take() {
-            let waited = self.now - asked;
+            let waited = self.schedule.now() - asked;
             self.wait_total += waited;
             // A synchronisation delay is only meaningful for a request that waited past
             // the previous exit.
             if let Some(exit) = self.last_exit.filter(|e| *e >= asked) {
-                self.sync_total += self.now - exit;
+                self.sync_total += self.schedule.now() - exit;
                 self.sync_count += 1;
             }
         }
@@ -290,7 +265,7 @@ impl<A: MutexAlgorithm<Member>> Run<A> {
             }
             Event::Request(p) => {
                 if let Some(seat) = self.seats.get_mut(&p).filter(|s| s.alive) {
-                    seat.asked_at = Some(self.now);
+                    seat.asked_at = Some(self.schedule.now());
                 }
                 self.with_algo(p, |a, out| a.request(out));
             }
@@ -303,7 +278,7 @@ impl<A: MutexAlgorithm<Member>> Run<A> {
                 if self.inside == Some(p) {
                     self.inside = None;
                 }
-                self.last_exit = Some(self.now);
+                self.last_exit = Some(self.schedule.now());
                 self.with_algo(p, |a, out| a.release(out));
                 if more {
                     let think = self.pick(self.cfg.think);
@@ -317,7 +292,7 @@ impl<A: MutexAlgorithm<Member>> Run<A> {
                 seat.alive = false;
                 if self.inside == Some(p) {
                     self.inside = None;
-                    self.last_exit = Some(self.now);
+                    self.last_exit = Some(self.schedule.now());
                 }
                 self.membership_changed();
             }
@@ -353,7 +328,7 @@ impl<A: MutexAlgorithm<Member>> Run<A> {
             .filter(|s| s.alive)
             .map(|s| u64::from(self.cfg.requests - s.done.min(self.cfg.requests)))
             .sum();
-        r.duration_ms = ms(self.now);
+        r.duration_ms = ms(self.schedule.now());
         self.report
     }
 }

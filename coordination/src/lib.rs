@@ -1,5 +1,5 @@
 //! Coordination over the members of a `p2p` overlay: logical clocks, distributed mutual
-//! exclusion and (to come) election and clock synchronisation.
+//! exclusion and leader election (clock synchronisation to come).
 //!
 //! Every algorithm is a sans-IO state machine at one member of a group [`View`]: messages
 //! and new views go in, messages to other members come out. [`run_cluster`] drives one
@@ -8,8 +8,13 @@
 
 pub mod clock;
 mod cluster;
+pub mod election;
+mod election_cluster;
+mod gone;
 pub mod mutex;
+mod schedule;
 mod view;
 
 pub use cluster::{ClusterConfig, ClusterReport, Member, run_cluster};
+pub use election_cluster::{ElectionConfig, ElectionReport, Starters, run_elections};
 pub use view::{MemberId, View};

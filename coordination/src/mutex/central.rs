@@ -14,8 +14,8 @@ use std::collections::{BTreeSet, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::fifo::{Fifo, Sequenced};
-use super::gone::Gone;
 use super::{Action, LockState, MutexAlgorithm};
+use crate::gone::Gone;
 use crate::view::{MemberId, View};
 
 /// The central-server algorithm's messages; `id` numbers a member's requests.

@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::fifo::{Fifo, Sequenced};
-use super::gone::Gone;
 use super::{Action, LockState, MutexAlgorithm};
 use crate::clock::lamport::LamportClock;
+use crate::gone::Gone;
 use crate::view::{MemberId, View};
 
 /// Lamport's messages, each with the sender's clock.

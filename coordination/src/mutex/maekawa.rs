@@ -18,10 +18,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::fifo::{Fifo, Sequenced};
-use super::gone::Gone;
 use super::quorum::grid_quorum;
 use super::{Action, LockState, MutexAlgorithm};
 use crate::clock::lamport::LamportClock;
+use crate::gone::Gone;
 use crate::view::{MemberId, View};
 
 /// Messages that wait for a view this member does not have yet.

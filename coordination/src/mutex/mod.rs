@@ -9,7 +9,6 @@
 
 mod central;
 mod fifo;
-mod gone;
 mod lamport;
 mod maekawa;
 mod quorum;

@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::gone::Gone;
 use super::{Action, LockState, MutexAlgorithm};
 use crate::clock::lamport::LamportClock;
+use crate::gone::Gone;
 use crate::view::{MemberId, View};
 
 /// Ricart–Agrawala's messages.
