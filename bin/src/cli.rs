@@ -100,6 +100,16 @@ pub enum Bench {
     ///
     /// Example: p2p bench net --overlay all --nodes 32 --lookups 2000
     Net(NetArgs),
+    /// Mutual exclusion (central server, token ring, Lamport, Ricart-Agrawala, Maekawa)
+    /// and elections (ring, bully) in a seeded cluster whose messages overtake each other:
+    /// messages per entry and per election against the textbook counts, synchronisation
+    /// delay, and the checkers' verdicts (never two members inside, every request granted,
+    /// one leader agreed by all), with crashes and joins on request.
+    ///
+    /// Examples:
+    ///   p2p bench coordination --nodes 4,16,64
+    ///   p2p bench coordination --algorithm maekawa --nodes 16 --requests 6250 --fail 0.25
+    Coordination(crate::bench::coordination::CoordinationArgs),
 }
 
 /// `p2p bench net`.
@@ -392,7 +402,7 @@ fn dimensions(s: &str) -> Result<usize, String> {
     }
 }
 
-fn positive_count(s: &str) -> Result<usize, String> {
+pub fn positive_count(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("`{s}` is not a positive whole number")),
