@@ -100,11 +100,13 @@ pub enum Bench {
     ///
     /// Example: p2p bench net --overlay all --nodes 32 --lookups 2000
     Net(NetArgs),
-    /// Mutual exclusion (central server, token ring, Lamport, Ricart-Agrawala, Maekawa)
-    /// and elections (ring, bully) in a seeded cluster whose messages overtake each other:
-    /// messages per entry and per election against the textbook counts, synchronisation
-    /// delay, and the checkers' verdicts (never two members inside, every request granted,
-    /// one leader agreed by all), with crashes and joins on request.
+    /// Mutual exclusion (central server, token ring, Lamport, Ricart-Agrawala, Maekawa),
+    /// elections (ring, bully) and clock synchronisation (Cristian, Berkeley, NTP) in a
+    /// seeded cluster whose messages overtake each other: messages per entry and per
+    /// election against the textbook counts, synchronisation delay, clock errors against
+    /// their bounds, and the checkers' verdicts (never two members inside, every request
+    /// granted, one leader agreed by all, no clock set back), with crashes and joins on
+    /// request.
     ///
     /// Examples:
     ///   p2p bench coordination --nodes 4,16,64

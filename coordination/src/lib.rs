@@ -1,5 +1,5 @@
 //! Coordination over the members of a `p2p` overlay: logical clocks, distributed mutual
-//! exclusion and leader election (clock synchronisation to come).
+//! exclusion, leader election and physical clock synchronisation.
 //!
 //! Every algorithm is a sans-IO state machine at one member of a group [`View`]: messages
 //! and new views go in, messages to other members come out. [`run_cluster`] drives one
@@ -13,8 +13,11 @@ mod election_cluster;
 mod gone;
 pub mod mutex;
 mod schedule;
+pub mod sync;
+mod sync_cluster;
 mod view;
 
 pub use cluster::{ClusterConfig, ClusterReport, Member, run_cluster};
 pub use election_cluster::{ElectionConfig, ElectionReport, Starters, run_elections};
+pub use sync_cluster::{Reference, SyncConfig, SyncReport, run_sync};
 pub use view::{MemberId, View};

@@ -1,5 +1,5 @@
-//! `p2p bench coordination`: the mutual-exclusion and election algorithms of crate
-//! `coordination` in a seeded cluster (random delays that reorder messages, crashes and
+//! `p2p bench coordination`: the mutual-exclusion, election and clock synchronisation
+//! algorithms of crate `coordination` in a seeded cluster (random delays that reorder messages, crashes and
 //! joins with views that reach members late), with their checkers' verdicts next to the
 //! textbook message counts.
 
@@ -17,6 +17,7 @@ use coordination::{
 };
 use serde::Serialize;
 
+use crate::bench::clock_sync;
 use crate::bench::progress::bar;
 use crate::bench::table;
 use crate::cli::{fraction, positive_count};
@@ -46,6 +47,12 @@ pub struct CoordinationArgs {
     /// messages overtake each other).
     #[arg(long, default_value = "1-20", value_parser = delay_range)]
     pub delay: (Duration, Duration),
+    /// Largest drift rate of a clock, in parts per million (clock synchronisation).
+    #[arg(long = "drift", default_value_t = 10.0, value_parser = drift_ppm)]
+    pub drift_ppm: f64,
+    /// Seconds between two synchronisations (clock synchronisation; the run lasts 40).
+    #[arg(long, default_value_t = 30.0, value_parser = crate::cli::positive_seconds)]
+    pub period: f64,
     /// Seed of every random choice: the same seed gives the same result.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -76,10 +83,16 @@ pub enum AlgorithmArg {
     RingElection,
     /// The bully algorithm.
     Bully,
+    /// Cristian's algorithm against a time server.
+    Cristian,
+    /// The Berkeley algorithm (the highest member is the master).
+    Berkeley,
+    /// NTP's four-timestamp offset, least delay of a burst of eight.
+    Ntp,
 }
 
 impl AlgorithmArg {
-    const EACH: [AlgorithmArg; 7] = [
+    const EACH: [AlgorithmArg; 10] = [
         AlgorithmArg::Central,
         AlgorithmArg::TokenRing,
         AlgorithmArg::Lamport,
@@ -87,6 +100,9 @@ impl AlgorithmArg {
         AlgorithmArg::Maekawa,
         AlgorithmArg::RingElection,
         AlgorithmArg::Bully,
+        AlgorithmArg::Cristian,
+        AlgorithmArg::Berkeley,
+        AlgorithmArg::Ntp,
     ];
 
     fn selected(self) -> Vec<AlgorithmArg> {
@@ -96,7 +112,8 @@ impl AlgorithmArg {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
         match self {
             AlgorithmArg::All => "all",
             AlgorithmArg::Central => "central",
@@ -106,6 +123,9 @@ impl AlgorithmArg {
             AlgorithmArg::Maekawa => "maekawa",
             AlgorithmArg::RingElection => "ring-election",
             AlgorithmArg::Bully => "bully",
+            AlgorithmArg::Cristian => "cristian",
+            AlgorithmArg::Berkeley => "berkeley",
+            AlgorithmArg::Ntp => "ntp",
         }
     }
 }
@@ -182,10 +202,18 @@ pub fn run(args: &CoordinationArgs) -> Result<()> {
     );
     let mut mutex_rows = Vec::new();
     let mut election_rows = Vec::new();
+    let mut sync_rows = Vec::new();
     for algorithm in algorithms {
         for &n in &args.nodes {
             pb.set_message(format!("{} n={n}", algorithm.name()));
             match algorithm {
+                AlgorithmArg::Cristian | AlgorithmArg::Berkeley | AlgorithmArg::Ntp => {
+                    let row = clock_sync::row(args, algorithm, n);
+                    if args.json {
+                        println!("{}", serde_json::to_string(&row)?);
+                    }
+                    sync_rows.push(row);
+                }
                 AlgorithmArg::RingElection | AlgorithmArg::Bully => {
                     for row in elections(args, algorithm, n) {
                         if args.json {
@@ -208,6 +236,12 @@ pub fn run(args: &CoordinationArgs) -> Result<()> {
     pb.finish_and_clear();
     if !args.json {
         print_tables(&mutex_rows, &election_rows);
+        if !sync_rows.is_empty() {
+            if !mutex_rows.is_empty() || !election_rows.is_empty() {
+                println!();
+            }
+            clock_sync::print_table(&sync_rows);
+        }
     }
     Ok(())
 }
@@ -413,6 +447,13 @@ fn print_tables(mutex: &[MutexRow], elections: &[ElectionRow]) {
 /// The mean of a uniform delay range, in ms.
 fn mean_ms((lo, hi): (Duration, Duration)) -> f64 {
     (lo + hi).as_secs_f64() * 1000.0 / 2.0
+}
+
+fn drift_ppm(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(p) if (0.0..=10_000.0).contains(&p) => Ok(p),
+        _ => Err(format!("drift `{s}` must be between 0 and 10000 ppm")),
+    }
 }
 
 fn group_size(s: &str) -> Result<u32, String> {

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod churn;
+pub mod clock_sync;
 pub mod coordination;
 pub mod hops;
 pub mod kad;
