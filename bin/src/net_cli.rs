@@ -22,7 +22,8 @@ pub struct NodeArgs {
     #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4001")]
     pub listen: Vec<Multiaddr>,
     /// A node to join through, as printed by that node at start: a multiaddress ending in
-    /// /p2p/<peer id>. Repeat for fallbacks: they are tried in order and the join goes
+    /// /p2p/<peer id>; a host name works too (/dns4/seed.example.org/tcp/4001/p2p/...,
+    /// resolved at start). Repeat for fallbacks: they are tried in order and the join goes
     /// through the first one reached. Without it, the node looks for an overlay on the LAN
     /// with mDNS and starts a new one if it finds none.
     #[arg(long)]

@@ -60,8 +60,8 @@ where
         None => Keypair::generate_ed25519(),
     };
     let peer = key.public().to_peer_id();
-    let mut bootstrap = cfg
-        .bootstrap
+    let mut bootstrap = crate::net::resolve::resolve_names(&cfg.bootstrap)
+        .await?
         .iter()
         .map(contact_from_multiaddr)
         .collect::<Result<VecDeque<_>, _>>()?;

@@ -20,6 +20,9 @@ pub enum NetError {
         /// What the transport said.
         reason: String,
     },
+    /// No bootstrap address given could be resolved to an IP address.
+    #[error("cannot resolve any bootstrap address: {0}")]
+    Resolve(String),
     /// The transport, Noise or mDNS could not be set up.
     #[error("cannot set up libp2p: {0}")]
     Setup(String),

@@ -17,6 +17,7 @@ pub mod identity;
 mod overlay_behaviour;
 mod peer_addr;
 mod persist;
+mod resolve;
 mod timers;
 
 pub use behaviour::NodeApps;
