@@ -96,16 +96,22 @@ pub async fn roots_agree<X: overlay::AppSet<PeerAddr>>(
 ) -> Result<BTreeMap<Key, NodeId>> {
     within(secs, "agreement on the roots", async {
         loop {
-            let mut roots = BTreeMap::new();
-            let mut agree = true;
-            for key in keys {
-                for n in nodes {
-                    let root = match n.lookup(*key).await {
+            // Every lookup of a round at once: one slowed by a crashed node's timeout does
+            // not hold up the others.
+            let asks = keys.iter().flat_map(|key| {
+                nodes.iter().map(move |n| async move {
+                    let root: Option<NodeId> = match n.lookup(*key).await {
                         Ok(report) => report.replicas.first().and_then(|r| r.0.parse().ok()),
                         Err(_) => None,
                     };
-                    agree &= root.is_some() && *roots.entry(*key).or_insert(root) == root;
-                }
+                    (*key, root)
+                })
+            });
+            let answers = futures::future::join_all(asks).await;
+            let mut roots: BTreeMap<Key, Option<NodeId>> = BTreeMap::new();
+            let mut agree = true;
+            for (key, root) in answers {
+                agree &= root.is_some() && *roots.entry(key).or_insert(root) == root;
             }
             if agree {
                 return roots
