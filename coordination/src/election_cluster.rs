@@ -38,6 +38,8 @@ pub struct ElectionConfig {
     pub delay: (Duration, Duration),
     /// Time from a crash to the new view reaching a member (each its own, uniformly).
     pub view_delay: Duration,
+    /// With each crash, a member with an id above every other joins (and must win).
+    pub joins: bool,
     /// The seed of every random choice.
     pub seed: u64,
 }
@@ -50,6 +52,7 @@ impl Default for ElectionConfig {
             starters: Starters::All,
             delay: (Duration::from_millis(1), Duration::from_millis(20)),
             view_delay: Duration::from_millis(50),
+            joins: false,
             seed: 1,
         }
     }
@@ -80,6 +83,7 @@ enum Event<M> {
     Deliver { to: Member, from: Member, msg: M },
     View { to: Member, view: View<Member> },
     Elect(Member),
+    Start(Member),
 }
 
 /// Runs `make`'s election at every member under `cfg`. `make` builds a member that starts
@@ -106,7 +110,7 @@ where
         .collect();
     let mut report = ElectionReport::default();
     let mut epoch = 1;
-    for _ in 0..cfg.rounds {
+    for round in 0..cfg.rounds {
         let Some(&leader) = seats.keys().next_back() else {
             break;
         };
@@ -115,8 +119,21 @@ where
         }
         seats.remove(&leader);
         epoch += 1;
-        let view = View::new(epoch, seats.keys().copied());
+        let joiner = cfg.joins.then_some(cfg.members + round);
+        let view = View::new(epoch, seats.keys().copied().chain(joiner));
         let start = schedule.now();
+        if let Some(j) = joiner {
+            let a = make(j, view.clone());
+            seats.insert(
+                j,
+                if cfg.starters == Starters::All {
+                    a
+                } else {
+                    manual(a)
+                },
+            );
+            schedule.at(Duration::ZERO, Event::Start(j));
+        }
         for p in view.members().to_vec() {
             let d = schedule.pick((Duration::ZERO, cfg.view_delay));
             schedule.at(
@@ -158,6 +175,11 @@ where
                 Event::Elect(p) => {
                     let Some(a) = seats.get_mut(&p) else { continue };
                     a.elect(&mut out);
+                    p
+                }
+                Event::Start(p) => {
+                    let Some(a) = seats.get_mut(&p) else { continue };
+                    a.start(&mut out);
                     p
                 }
             };

@@ -101,3 +101,18 @@ fn concurrent_elections_agree_on_one_leader() {
         run(&cfg, RingElection::new, RingElection::manual);
     }
 }
+
+#[test]
+fn a_higher_member_joining_as_the_leader_crashes_takes_over() {
+    for seed in 0..200 {
+        let cfg = ElectionConfig {
+            members: 12,
+            rounds: 6,
+            joins: true,
+            seed,
+            ..ElectionConfig::default()
+        };
+        run(&cfg, Bully::new, Bully::manual);
+        run(&cfg, RingElection::new, RingElection::manual);
+    }
+}
