@@ -11,6 +11,7 @@ mod cluster;
 pub mod election;
 mod election_cluster;
 mod gone;
+pub mod membership;
 pub mod mutex;
 mod schedule;
 pub mod sync;
