@@ -11,6 +11,7 @@ mod cluster;
 pub mod election;
 mod election_cluster;
 mod gone;
+pub mod locks;
 pub mod membership;
 pub mod mutex;
 mod schedule;
