@@ -8,13 +8,8 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use coordination::election::{Bully, RingElection};
-use coordination::mutex::{
-    Central, Lamport, Maekawa, MutexAlgorithm, RicartAgrawala, TokenRing, grid_quorum,
-};
-use coordination::{
-    ClusterConfig, ClusterReport, ElectionConfig, Member, Starters, View, run_cluster,
-    run_elections,
-};
+use coordination::mutex::{Central, Lamport, Maekawa, RicartAgrawala, TokenRing, grid_quorum};
+use coordination::{ClusterConfig, ElectionConfig, Starters, View, run_cluster, run_elections};
 use serde::Serialize;
 
 use crate::bench::clock_sync;
@@ -261,25 +256,25 @@ fn mutex(args: &CoordinationArgs, algorithm: AlgorithmArg, n: u32) -> MutexRow {
     };
     let (report, textbook) = match algorithm {
         AlgorithmArg::Central => (
-            cluster(&cfg, Central::new),
+            run_cluster(&cfg, Central::new),
             format!(
                 "3; 3(N−1)/N = {:.2} when a member coordinates",
                 3.0 * f64::from(n - 1) / f64::from(n)
             ),
         ),
-        AlgorithmArg::TokenRing => (cluster(&cfg, TokenRing::new), "1 … ∞".to_owned()),
+        AlgorithmArg::TokenRing => (run_cluster(&cfg, TokenRing::new), "1 … ∞".to_owned()),
         AlgorithmArg::Lamport => (
-            cluster(&cfg, Lamport::new),
+            run_cluster(&cfg, Lamport::new),
             format!("3(N−1) = {}", 3 * (n - 1)),
         ),
         AlgorithmArg::RicartAgrawala => (
-            cluster(&cfg, RicartAgrawala::new),
+            run_cluster(&cfg, RicartAgrawala::new),
             format!("2(N−1) = {}", 2 * (n - 1)),
         ),
         AlgorithmArg::Maekawa => {
             let k = grid_quorum(&View::new(1, 0..n), 0).len() as u32;
             (
-                cluster(&cfg, Maekawa::new),
+                run_cluster(&cfg, Maekawa::new),
                 format!(
                     "3(K−1) … 5(K−1) = {} … {}, K = {k}",
                     3 * (k - 1),
@@ -305,13 +300,6 @@ fn mutex(args: &CoordinationArgs, algorithm: AlgorithmArg, n: u32) -> MutexRow {
         starved: report.starved,
         seed: args.seed,
     }
-}
-
-fn cluster<A: MutexAlgorithm<Member>>(
-    cfg: &ClusterConfig,
-    make: fn(Member, View<Member>) -> A,
-) -> ClusterReport {
-    run_cluster(cfg, make)
 }
 
 fn elections(args: &CoordinationArgs, algorithm: AlgorithmArg, n: u32) -> Vec<ElectionRow> {

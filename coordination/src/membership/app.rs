@@ -159,14 +159,11 @@ impl<A: Address> Membership<A> {
             desk.members
                 .retain(|_, (_, heard)| now.since(*heard) < timeout);
             let expired = desk.members.len() != before;
-            if !desk.announced && now.since(desk.since) >= self.cfg.grace {
+            let grace_over = !desk.announced && now.since(desk.since) >= self.cfg.grace;
+            if grace_over {
                 desk.announced = true;
-                desk.epoch += 1;
-                let desk = desk.clone();
-                Self::announce(ctx, group, &desk, None);
-                let members = desk.members.values().map(|(c, _)| c.clone()).collect();
-                self.take_view(ctx, group, desk.epoch, members);
-            } else if expired {
+            }
+            if grace_over || expired {
                 self.changed(ctx, group);
             }
         }
