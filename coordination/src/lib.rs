@@ -6,15 +6,16 @@
 //! algorithm at every member of a seeded, simulated cluster (random delays, crashes, joins)
 //! with a checker that sees every entry and exit.
 
+pub mod choice;
 pub mod clock;
 mod cluster;
 pub mod election;
 mod election_cluster;
 mod gone;
-pub mod locks;
 pub mod membership;
 pub mod mutex;
 mod schedule;
+pub mod service;
 pub mod sync;
 mod sync_cluster;
 mod view;

@@ -45,6 +45,16 @@ impl<P: Ord + Clone> VectorClock<P> {
         self.entries.get(member).copied().unwrap_or(0)
     }
 
+    /// How many members have an entry.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether every entry is zero.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// The non-zero entries, in member order.
     pub fn entries(&self) -> impl Iterator<Item = (&P, u64)> {
         self.entries.iter().map(|(p, n)| (p, *n))
