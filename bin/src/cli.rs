@@ -60,6 +60,21 @@ pub enum Top {
     ///   p2p multicast groups                  (parent and children in each tree)
     #[command(subcommand)]
     Multicast(crate::multicast_cli::MulticastCommand),
+    /// Run a command while holding a distributed lock of the node's group.
+    ///
+    /// The lock is released when the command ends, and when this client or the node dies.
+    /// Exits with the command's status.
+    ///
+    /// Examples:
+    ///   p2p lock backups -- ./backup.sh
+    ///   p2p lock counter --group office -- sh -c 'n=$(cat n); echo $((n+1)) > n'
+    #[command(verbatim_doc_comment)]
+    Lock(crate::coordination_cli::LockArgs),
+    /// Print the group's leader (elected among the members; replaced when it crashes).
+    Leader(crate::coordination_cli::GroupArgs),
+    /// Print the node's Lamport and vector clocks and its estimated offset from the
+    /// group's time.
+    Clock(crate::coordination_cli::GroupArgs),
     /// Measure routing algorithms in the simulator.
     #[command(subcommand)]
     Bench(Bench),

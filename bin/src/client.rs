@@ -25,9 +25,19 @@ pub(crate) struct Client {
 impl Client {
     /// A client of the node at `api`, sending its token if a token file is given.
     pub(crate) fn new(api: &ApiArg) -> Result<Self> {
+        Self::with_timeout(api, Some(TIMEOUT))
+    }
+
+    /// A client whose requests may last as long as the node streams its answer (a
+    /// subscription, a held lock).
+    pub(crate) fn streaming(api: &ApiArg) -> Result<Self> {
+        Self::with_timeout(api, None)
+    }
+
+    fn with_timeout(api: &ApiArg, timeout: Option<Duration>) -> Result<Self> {
         let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(TIMEOUT));
+            .timeout_global(timeout);
         if let Some(path) = &api.token_file {
             let value = format!("Bearer {}", crate::daemon::read_token(path)?);
             let value = ureq::http::HeaderValue::from_str(&value).with_context(|| {

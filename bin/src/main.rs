@@ -3,6 +3,7 @@
 mod bench;
 mod cli;
 mod client;
+mod coordination_cli;
 mod daemon;
 mod demo;
 mod loopback;
@@ -76,6 +77,9 @@ fn run(cli: Cli) -> Result<()> {
         Top::Status(args) => client::status(args)?,
         Top::Leave(args) => client::leave(args)?,
         Top::Multicast(cmd) => multicast_cli::run(cmd)?,
+        Top::Lock(args) => coordination_cli::lock(args)?,
+        Top::Leader(args) => coordination_cli::leader(args)?,
+        Top::Clock(args) => coordination_cli::clock(args)?,
         Top::Bench(Bench::Hops(args)) => {
             let rows = rows(&args.common, &args.nodes, |overlay, n| {
                 overlay.with(&args.common, &mut bench::hops::Job { args: &args, n })

@@ -114,10 +114,8 @@ fn subscribe(args: SubscribeArgs) -> Result<()> {
     let c = Client::new(&g.api)?;
     // Listen first, so nothing delivered right after the node attaches is missed.
     let path = format!("{}/messages", Client::key_path("/groups", &g.group));
-    let stream = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent()
+    let stream = Client::streaming(&g.api)?
+        .agent
         .get(c.url(&path))
         .call()
         .with_context(|| format!("cannot reach the node's local API at {}", c.url("")))?;

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use clap::Args;
 use libp2p::Multiaddr;
 
+use coordination::choice::{ElectionKind, MutexKind};
+
 use crate::cli::{OverlayArg, RoutingArgs};
 
 /// Where the local API of `p2p node` listens unless told otherwise.
@@ -59,6 +61,25 @@ pub struct NodeArgs {
     /// The routing algorithms' parameters.
     #[command(flatten)]
     pub routing: RoutingArgs,
+    /// Coordination: groups, locks, election.
+    #[command(flatten)]
+    pub coordination: CoordinationArgs,
+}
+
+/// `p2p node`'s coordination options (every node of a group must choose the same
+/// algorithms).
+#[derive(Args, Debug, Clone)]
+pub struct CoordinationArgs {
+    /// A coordination group to join at start besides `default` (repeat for several).
+    #[arg(long = "group", value_name = "NAME")]
+    pub groups: Vec<String>,
+    /// Mutual-exclusion algorithm of `p2p lock`: central, token-ring, lamport,
+    /// ricart-agrawala or maekawa.
+    #[arg(long, default_value = "central", value_parser = |s: &str| s.parse::<MutexKind>())]
+    pub lock_algorithm: MutexKind,
+    /// Leader election algorithm of `p2p leader`: bully or ring.
+    #[arg(long, default_value = "bully", value_parser = |s: &str| s.parse::<ElectionKind>())]
+    pub election: ElectionKind,
 }
 
 /// Where a running node's local API is.

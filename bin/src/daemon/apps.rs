@@ -4,18 +4,20 @@
 //! daemon's core does not change.
 
 use axum::Router;
+use coordination::service::{Coordination, CoordinationConfig};
 use multicast::Scribe;
 use overlay::net::{NetHandle, PeerAddr};
 
 /// The applications hosted beside the DHT, as an `overlay::apps![..]` list.
-pub type Extra = overlay::apps![Scribe<PeerAddr>];
+pub type Extra = overlay::apps![Scribe<PeerAddr>, Coordination<PeerAddr>];
 
-/// Their state on a new node (Scribe with its documented defaults).
-pub fn extra() -> Extra {
-    (Scribe::default(), ())
+/// Their state on a new node: Scribe with its documented defaults, the coordination
+/// service with `coordination`.
+pub fn extra(coordination: CoordinationConfig) -> Extra {
+    (Scribe::default(), (Coordination::new(coordination), ()))
 }
 
 /// The local-API routes they add, each reaching its application through `node`.
 pub fn routes(node: &NetHandle<Extra>) -> Router {
-    super::multicast::routes(node.clone())
+    super::multicast::routes(node.clone()).merge(super::coordination::routes(node.clone()))
 }

@@ -2,6 +2,7 @@
 
 mod api;
 mod apps;
+mod coordination;
 mod guard;
 mod multicast;
 mod server;
@@ -16,10 +17,14 @@ use overlay::{DhtConfig, NodeConfig, Routing};
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
-use crate::net_cli::NodeArgs;
+use ::coordination::membership::MembershipConfig;
+use ::coordination::service::CoordinationConfig;
+
+use crate::net_cli::{CoordinationArgs, NodeArgs};
 use crate::overlays::{WithNetRouting, with_net_routing};
 
 pub use api::{ApiErrorBody, router};
+pub use coordination::LockLine;
 pub use multicast::{Delivery, GroupInfo};
 pub use token::read as read_token;
 
@@ -100,6 +105,34 @@ pub fn node_config() -> NodeConfig {
     }
 }
 
+/// The coordination service of a node run with `args`: the group `default` and those asked
+/// for, membership refreshed every maintenance round (the timeout and the grace period
+/// scale with it, as [`MembershipConfig`]'s defaults do with 5 s), a Berkeley round every
+/// two, the system clock.
+pub fn coordination_config(args: &CoordinationArgs, round: Duration) -> CoordinationConfig {
+    let mut groups = vec!["default".to_string()];
+    groups.extend(args.groups.iter().filter(|g| *g != "default").cloned());
+    let membership = MembershipConfig {
+        refresh_interval: round,
+        member_timeout: round.mul_f64(3.2).max(Duration::from_secs(3)),
+        grace: round.mul_f64(1.6).max(Duration::from_secs(1)),
+        ..MembershipConfig::default()
+    };
+    CoordinationConfig {
+        groups,
+        mutex: args.lock_algorithm,
+        election: args.election,
+        sync_period: (round * 2).max(Duration::from_secs(1)),
+        clock: Arc::new(|_| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64())
+        }),
+        membership: Arc::new(membership),
+        ..CoordinationConfig::default()
+    }
+}
+
 /// The DHT parameters a real node runs with: `replication` copies, repaired every two
 /// maintenance rounds.
 pub fn dht_config(replication: u16, round: Duration) -> DhtConfig {
@@ -128,9 +161,12 @@ async fn serve<R: Routing<Addr = PeerAddr>>(args: &NodeArgs, config: R::Config) 
         info!("no --data-dir: the identity and the records live in memory only");
     }
     let max_value = cfg.node.limits.max_value_bytes;
-    let node = spawn_with::<R, apps::Extra>(cfg, apps::extra())
-        .await
-        .context("cannot start the node")?;
+    let node = spawn_with::<R, apps::Extra>(
+        cfg,
+        apps::extra(coordination_config(&args.coordination, round)),
+    )
+    .await
+    .context("cannot start the node")?;
     println!("overlay  {}", R::NAME);
     println!("peer id  {}", node.peer_id());
     println!("node id  {}", node.id());

@@ -102,6 +102,7 @@ impl<A: Address> Coordination<A> {
             })
             .collect();
         CoordinationReport {
+            me: ctx.me().id,
             lamport: self.lamport.time(),
             vector: self.vector.entries().map(|(p, n)| (*p, n)).collect(),
             clock: (self.cfg.clock)(ctx.now),

@@ -166,9 +166,13 @@ pub enum CoordinationEvent<A> {
 /// A node's coordination state, as `p2p leader`, `p2p clock` and `p2p status` show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CoordinationReport {
+    /// The node's id.
+    #[serde(with = "super::hex::one")]
+    pub me: NodeId,
     /// The node's Lamport clock.
     pub lamport: u64,
     /// The node's vector clock.
+    #[serde(with = "super::hex::counts")]
     pub vector: Vec<(NodeId, u64)>,
     /// The node's clock now, in seconds.
     pub clock: f64,
@@ -186,8 +190,10 @@ pub struct GroupReport {
     /// The number of this node's view (0 before the first).
     pub epoch: u64,
     /// The members in that view.
+    #[serde(with = "super::hex::list")]
     pub members: Vec<NodeId>,
     /// The leader this node knows.
+    #[serde(with = "super::hex::option")]
     pub leader: Option<NodeId>,
     /// The election algorithm.
     pub election: String,

@@ -16,6 +16,7 @@
 
 mod app;
 mod group_slot;
+mod hex;
 mod lock_slot;
 mod messages;
 mod out;
