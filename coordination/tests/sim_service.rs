@@ -80,6 +80,8 @@ fn reports(sim: &mut Sim) -> BTreeMap<u32, CoordinationReport> {
     out
 }
 
+/// Every node takes the lock `ENTRIES` times while a waiting member and then the holder
+/// crash.
 fn lock_under_crashes(mutex: MutexKind) {
     let mut sim = simulator(mutex);
     let nodes: Vec<u32> = sim.live().to_vec();

@@ -7,6 +7,7 @@ use overlay::app::AppAction;
 use overlay::routing::ReqId;
 use overlay::{Address, Application, Contact, CtxOf, Key, NodeId, ProtocolError};
 
+use super::delivery::{Delivery, Pending};
 use super::group_slot::{GroupSlot, Setting};
 use super::lock_slot::LockSlot;
 use super::messages::{
@@ -34,7 +35,11 @@ pub struct Coordination<A: Address> {
     locks: BTreeMap<Key, LockSlot<A>>,
     lamport: LamportClock,
     vector: VectorClock<NodeId>,
+    delivery: Delivery<A>,
 }
+
+/// How long after a failed request its message is sent again.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Lifts group membership's actions into the service's.
 fn lift<A>(
@@ -65,6 +70,7 @@ impl<A: Address> Coordination<A> {
             locks: BTreeMap::new(),
             lamport: LamportClock::new(),
             vector: VectorClock::new(),
+            delivery: Delivery::default(),
         }
     }
 
@@ -220,6 +226,7 @@ impl<A: Address> Coordination<A> {
         for p in gone {
             self.vector.forget(&p);
         }
+        self.delivery.retain_senders(|p| live.contains(p));
     }
 
     /// A member's message, here from `from` (or from this node to itself).
@@ -273,7 +280,14 @@ impl<A: Address> Coordination<A> {
                         lamport,
                         vector: self.vector.clone(),
                     };
-                    ctx.request(contact, CoordinationMsg::Member(stamp, p));
+                    let msg = CoordinationMsg::Member(stamp, p);
+                    let id = ctx.request(contact.clone(), msg.clone());
+                    let pending = Pending {
+                        to: contact,
+                        msg,
+                        tries: 1,
+                    };
+                    self.delivery.sent(id, pending);
                 }
                 Out::Granted(ticket) => ctx.emit(CoordinationEvent::Acquired(ticket)),
                 Out::Leader(group, leader) => ctx.emit(CoordinationEvent::Leader { group, leader }),
@@ -328,6 +342,10 @@ impl<A: Address> Application<A> for Coordination<A> {
             }
             CoordinationMsg::Member(stamp, p) => {
                 ctx.respond(from.clone(), id, CoordinationMsg::Ack);
+                if !self.delivery.first_time(from.id, stamp.lamport) {
+                    // A retry of a message whose answer was lost.
+                    return Ok(());
+                }
                 self.lamport.receive(stamp.lamport);
                 self.vector.receive(&ctx.me().id, &stamp.vector);
                 let mut out = Vec::new();
@@ -339,12 +357,46 @@ impl<A: Address> Application<A> for Coordination<A> {
         Ok(())
     }
 
+    fn on_response(
+        &mut self,
+        _ctx: Cx<'_, '_, A>,
+        _from: &Contact<A>,
+        id: ReqId,
+        _msg: Self::Msg,
+    ) -> Result<(), ProtocolError> {
+        self.delivery.answered(id);
+        Ok(())
+    }
+
+    fn on_request_failed(
+        &mut self,
+        ctx: Cx<'_, '_, A>,
+        _to: &Contact<A>,
+        id: ReqId,
+        _unavailable: bool,
+    ) {
+        let in_view = |p: &NodeId| {
+            self.groups.values().any(|g| g.contacts.contains_key(p))
+                || self.locks.values().any(|l| l.contacts.contains_key(p))
+        };
+        if self.delivery.failed(id, in_view) {
+            ctx.set_timer(RETRY_AFTER, CoordinationTimer::Retry);
+        }
+    }
+
     fn on_timer(&mut self, ctx: Cx<'_, '_, A>, timer: CoordinationTimer) {
         match timer {
             CoordinationTimer::Membership(t) => {
                 let membership = &mut self.membership;
                 ctx.narrow(lift::<A>, |c| membership.on_timer(c, t));
                 self.after_membership(ctx);
+            }
+            CoordinationTimer::Retry => {
+                for p in self.delivery.due() {
+                    let id = ctx.request(p.to.clone(), p.msg.clone());
+                    let tries = p.tries + 1;
+                    self.delivery.sent(id, Pending { tries, ..p });
+                }
             }
             CoordinationTimer::Sync => {
                 let setting = self.setting(ctx);

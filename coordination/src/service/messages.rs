@@ -115,6 +115,8 @@ pub enum CoordinationTimer {
     Membership(MembershipTimer),
     /// A round of clock synchronisation in the groups this node leads.
     Sync,
+    /// Send again the messages whose requests failed.
+    Retry,
 }
 
 /// What a node's user asks of the coordination service.

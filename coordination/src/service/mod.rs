@@ -15,6 +15,7 @@
 //! the master of clock synchronisation and the central server's coordinator.
 
 mod app;
+mod delivery;
 mod group_slot;
 mod hex;
 mod lock_slot;
