@@ -455,7 +455,7 @@ pub fn non_negative_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
-fn plot_path(s: &str) -> Result<PathBuf, String> {
+pub(crate) fn plot_path(s: &str) -> Result<PathBuf, String> {
     let p = PathBuf::from(s);
     match p.extension().and_then(|e| e.to_str()) {
         Some("svg" | "png") => Ok(p),

@@ -57,6 +57,10 @@ pub struct CoordinationArgs {
     /// No progress bar on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Draw messages per entry and per election against N (with the textbook counts) and
+    /// clock error against its bound to this file (.svg or .png).
+    #[arg(long, value_name = "FILE", value_parser = crate::cli::plot_path)]
+    pub plot: Option<std::path::PathBuf>,
 }
 
 /// The algorithms `bench coordination` runs.
@@ -237,6 +241,15 @@ pub fn run(args: &CoordinationArgs) -> Result<()> {
             }
             clock_sync::print_table(&sync_rows);
         }
+    }
+    if let Some(path) = &args.plot {
+        crate::bench::plot_coordination::coordination(
+            &mutex_rows,
+            &election_rows,
+            &sync_rows,
+            path,
+        )?;
+        eprintln!("plot written to {}", path.display());
     }
     Ok(())
 }

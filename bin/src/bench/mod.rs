@@ -10,5 +10,6 @@ pub mod locate;
 pub mod multicast;
 pub mod net;
 pub mod plot;
+pub mod plot_coordination;
 pub mod progress;
 pub mod table;

@@ -25,7 +25,7 @@ const FONT_PATHS: &[&str] = &[
 /// Registers a system font as `sans-serif` for the plots' text. Plotters measures text to
 /// lay the chart out, so both SVG and PNG need one; reading a font file at run time keeps
 /// the build free of system libraries.
-fn register_font() -> Result<()> {
+pub(crate) fn register_font() -> Result<()> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     let result = REGISTERED.get_or_init(|| {
         let from_env = std::env::var("P2P_FONT").ok();
@@ -83,7 +83,10 @@ where
 }
 
 /// A legend entry: a short line in the series' colour and width.
-fn legend_line(color: RGBAColor, width: u32) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+pub(crate) fn legend_line(
+    color: RGBAColor,
+    width: u32,
+) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(width))
 }
 
