@@ -11,6 +11,9 @@ use crate::bench::clock_sync::SyncRow;
 use crate::bench::coordination::{ElectionRow, MutexRow};
 use crate::bench::plot::{legend_line, register_font};
 
+/// A textbook count as a function of N.
+type Curve = fn(f64) -> f64;
+
 /// One line of a panel: measured (solid, with points) or a textbook guide (dashed).
 struct Line {
     label: String,
@@ -103,7 +106,7 @@ fn mutex_panel(rows: &[MutexRow]) -> Option<Panel> {
             guide: false,
             color: k,
         });
-        let textbook: Vec<(&str, fn(f64) -> f64)> = match *name {
+        let textbook: Vec<(&str, Curve)> = match *name {
             "central" => vec![("3", |_| 3.0)],
             "ricart-agrawala" => vec![("2(N−1)", |n| 2.0 * (n - 1.0))],
             "lamport" => vec![("3(N−1)", |n| 3.0 * (n - 1.0))],
