@@ -261,3 +261,55 @@ fn leader_replaced_and_clocks_estimated() {
         check_offsets(&mut sim);
     }
 }
+
+#[test]
+fn a_node_in_as_many_groups_and_locks_as_allowed_refuses_another_lock() {
+    let mut sim = Sim::with_apps(
+        Default::default(),
+        SimConfig::default(),
+        3,
+        Arc::new(|_: &overlay::Contact<u32>| {
+            let membership = coordination::membership::MembershipConfig {
+                max_groups: 2,
+                ..Default::default()
+            };
+            let cfg = CoordinationConfig {
+                membership: Arc::new(membership),
+                ..CoordinationConfig::default()
+            };
+            (Coordination::new(cfg), ())
+        }),
+    );
+    sim.build_oracle(4);
+    let node = sim.live()[0];
+    for (ticket, lock) in [(1, "a"), (2, "b")] {
+        let cmd = CoordinationCommand::Acquire {
+            group: "default".into(),
+            lock: lock.into(),
+            ticket,
+        };
+        sim.command(node, Command::app(cmd));
+    }
+    sim.run_until(sim.now() + Duration::from_secs(30));
+    let outcome = |ticket: u64| {
+        sim.events
+            .iter()
+            .find_map(|e| match e.event.app::<CoordinationEvent<u32>, _>() {
+                Some(CoordinationEvent::Acquired(t)) if *t == ticket && e.node == node => {
+                    Some(Ok(()))
+                }
+                Some(CoordinationEvent::Refused { ticket: t, reason }) if *t == ticket => {
+                    Some(Err(reason.clone()))
+                }
+                _ => None,
+            })
+    };
+    assert_eq!(outcome(1), Some(Ok(())), "the first lock is granted");
+    let refused = outcome(2).expect("an answer for the second lock");
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|r| r.contains("2 groups and locks")),
+        "{refused:?}"
+    );
+}

@@ -144,10 +144,10 @@ impl<A: Address> Coordination<A> {
         self.join(ctx, key);
     }
 
-    /// Whether this node may join one more group or lock.
-    fn room(&self) -> Result<(), String> {
+    /// Whether this node may join `more` groups and locks and queue one more holder.
+    fn room(&self, more: usize) -> Result<(), String> {
         let max = self.cfg.membership.max_groups;
-        if self.groups.len() + self.locks.len() >= max {
+        if self.groups.len() + self.locks.len() + more > max {
             return Err(format!("this node is in {max} groups and locks already"));
         }
         let waiting: usize = self.locks.values().map(|l| l.waiting()).sum();
@@ -159,17 +159,16 @@ impl<A: Address> Coordination<A> {
 
     fn acquire(&mut self, ctx: Cx<'_, '_, A>, group: String, lock: String, ticket: u64) {
         let key = lock_key(&group, &lock);
-        let known = self.locks.contains_key(&key);
-        if let Err(reason) = self.room().map_err(|r| r.to_string()) {
-            if !known || reason.contains("wait") {
-                ctx.emit(CoordinationEvent::Refused { ticket, reason });
-                return;
-            }
+        let new_lock = !self.locks.contains_key(&key);
+        let new_group = !self.groups.contains_key(&group_key(&group));
+        if let Err(reason) = self.room(usize::from(new_lock) + usize::from(new_group)) {
+            ctx.emit(CoordinationEvent::Refused { ticket, reason });
+            return;
         }
-        if !self.groups.contains_key(&group_key(&group)) {
+        if new_group {
             self.join_group(ctx, &group);
         }
-        if !known {
+        if new_lock {
             self.locks.insert(key, LockSlot::new(key, group, lock));
             self.join(ctx, key);
         }
@@ -305,7 +304,19 @@ impl<A: Address> Application<A> for Coordination<A> {
 
     fn on_command(&mut self, ctx: Cx<'_, '_, A>, cmd: CoordinationCommand) {
         match cmd {
-            CoordinationCommand::Join(name) => self.join_group(ctx, &name),
+            CoordinationCommand::Join(name) => {
+                let key = group_key(&name);
+                if !self.groups.contains_key(&key)
+                    && let Err(reason) = self.room(1)
+                {
+                    ctx.emit(CoordinationEvent::Membership(MembershipEvent::Refused {
+                        group: key,
+                        reason,
+                    }));
+                    return;
+                }
+                self.join_group(ctx, &name);
+            }
             CoordinationCommand::Acquire {
                 group,
                 lock,
