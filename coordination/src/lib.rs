@@ -4,7 +4,10 @@
 //! Every algorithm is a sans-IO state machine at one member of a group [`View`]: messages
 //! and new views go in, messages to other members come out. [`run_cluster`] drives one
 //! algorithm at every member of a seeded, simulated cluster (random delays, crashes, joins)
-//! with a checker that sees every entry and exit.
+//! with a checker that sees every entry and exit. Over a real or simulated overlay,
+//! [`service::Coordination`] runs them between the members of groups that
+//! [`membership`] keeps: an election and clock synchronisation per group, and named locks
+//! with the algorithm chosen at run time ([`choice`]).
 
 pub mod choice;
 pub mod clock;
