@@ -2,7 +2,8 @@
 //! views; every node takes a named lock again and again with each mutual-exclusion
 //! algorithm while members crash (the holder among them), and a checker watching every
 //! grant finds no two holders at once and every live node served; the group's leader is
-//! replaced when it crashes, and the Berkeley estimates of drifting clocks' offsets from
+//! replaced when it crashes, coordinates the locks in use under the central server, and
+//! the Berkeley estimates of drifting clocks' offsets from
 //! the group's time are within their bounds.
 
 use std::collections::BTreeMap;
@@ -240,12 +241,48 @@ fn check_offsets(sim: &mut Sim) {
     }
 }
 
+/// Under the central server the leader coordinates every lock in use: it is in the view
+/// of each of `locks`, which the lowest node uses and the leader does not.
+fn check_leader_coordinates(sim: &mut Sim, locks: &[&str]) {
+    let leader = highest(sim);
+    let rs = reports(sim);
+    let (_, r) = rs
+        .iter()
+        .find(|(_, r)| r.me == leader)
+        .expect("the leader's report");
+    for name in locks {
+        let lock = r.locks.iter().find(|l| l.name == *name);
+        assert!(
+            lock.is_some_and(|l| l.members == 2),
+            "the leader is not in lock {name}'s view: {lock:?}"
+        );
+    }
+}
+
 #[test]
 fn leader_replaced_and_clocks_estimated() {
     let mut sim = simulator(MutexKind::Central);
+    let user = *sim
+        .live()
+        .iter()
+        .min_by_key(|a| sim.contact(**a).id)
+        .expect("nodes");
+    // Lock y is taken before the node knows a leader, z after.
+    let take = |sim: &mut Sim, lock: &str, ticket: u64| {
+        let cmd = CoordinationCommand::Acquire {
+            group: "default".into(),
+            lock: lock.into(),
+            ticket,
+        };
+        sim.command(user, Command::app(cmd));
+    };
+    take(&mut sim, "y", 100);
     sim.run_until(sim.now() + Duration::from_secs(30));
+    take(&mut sim, "z", 101);
+    sim.run_until(sim.now() + Duration::from_secs(20));
     check_leader(&mut sim);
     check_offsets(&mut sim);
+    check_leader_coordinates(&mut sim, &["y", "z"]);
     // The leader, then the next one, crash: membership drops each within its timeout, and
     // the election picks the next highest.
     for _ in 0..2 {
@@ -259,6 +296,7 @@ fn leader_replaced_and_clocks_estimated() {
         sim.run_until(sim.now() + Duration::from_secs(40));
         check_leader(&mut sim);
         check_offsets(&mut sim);
+        check_leader_coordinates(&mut sim, &["y", "z"]);
     }
 }
 

@@ -8,8 +8,10 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use coordination::election::{Bully, RingElection};
-use coordination::mutex::{Central, Lamport, Maekawa, RicartAgrawala, TokenRing, grid_quorum};
-use coordination::{ClusterConfig, ElectionConfig, Starters, View, run_cluster, run_elections};
+use coordination::mutex::{
+    Central, Lamport, Maekawa, RicartAgrawala, TokenRing, mean_other_voters,
+};
+use coordination::{ClusterConfig, ElectionConfig, Starters, run_cluster, run_elections};
 use serde::Serialize;
 
 use crate::bench::clock_sync;
@@ -76,7 +78,7 @@ pub enum AlgorithmArg {
     Lamport,
     /// Ricart and Agrawala.
     RicartAgrawala,
-    /// Maekawa with grid voting sets.
+    /// Maekawa with projective-plane or grid voting sets.
     Maekawa,
     /// Chang and Roberts' ring election.
     RingElection,
@@ -285,13 +287,15 @@ fn mutex(args: &CoordinationArgs, algorithm: AlgorithmArg, n: u32) -> MutexRow {
             format!("2(N−1) = {}", 2 * (n - 1)),
         ),
         AlgorithmArg::Maekawa => {
-            let k = grid_quorum(&View::new(1, 0..n), 0).len() as u32;
+            let others = mean_other_voters(n as usize);
+            let root = f64::from(n).sqrt();
             (
                 run_cluster(&cfg, Maekawa::new),
                 format!(
-                    "3(K−1) … 5(K−1) = {} … {}, K = {k}",
-                    3 * (k - 1),
-                    5 * (k - 1)
+                    "3√N … 5√N = {:.1} … {:.1}; 3(K−1) = {:.1}, K−1 = {others:.2}",
+                    3.0 * root,
+                    5.0 * root,
+                    3.0 * others
                 ),
             )
         }

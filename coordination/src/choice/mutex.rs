@@ -23,7 +23,7 @@ pub enum MutexKind {
     Lamport,
     /// Ricart and Agrawala ([`RicartAgrawala`]).
     RicartAgrawala,
-    /// Maekawa with grid voting sets ([`Maekawa`]).
+    /// Maekawa with projective-plane or grid voting sets ([`Maekawa`]).
     Maekawa,
 }
 

@@ -1,4 +1,5 @@
-//! Maekawa's voting algorithm (TOCS 1985) with grid voting sets: a requester needs the vote
+//! Maekawa's voting algorithm (TOCS 1985) over the voting sets of [`super::quorum`]
+//! (projective-plane lines or grid rows and columns): a requester needs the vote
 //! of every member of its set, and each member votes for one request at a time. Deadlock is
 //! prevented as Maekawa does: a voter that has voted for a request and then receives an
 //! earlier one asks the first back (INQUIRE); a requester that knows it cannot win yet (it
@@ -8,8 +9,8 @@
 //!
 //! Views: voting sets depend on the view, and two sets of different views need not meet, so
 //! every view is a fresh round of voting. On a new view each member reports to its new set
-//! whether it holds the lock; a voter votes for nobody until every member of its set has
-//! reported, and counts a holder's report as its vote; requests in progress start again in
+//! whether it holds the lock; a voter votes for nobody until every member that may hold its
+//! vote (its electors) has reported, and counts a holder's report as its vote; requests in progress start again in
 //! the new view. Messages carry their view's epoch: older ones are dropped, newer ones wait
 //! for the view.
 
@@ -18,11 +19,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::fifo::{Fifo, Sequenced};
-use super::quorum::grid_quorum;
+use super::quorum::{electors, voting_set};
 use super::{Action, LockState, MutexAlgorithm};
 use crate::clock::lamport::LamportClock;
 use crate::gone::Gone;
 use crate::view::{MemberId, View};
+
+/// `members` without `me`.
+fn others<P: MemberId>(members: Vec<P>, me: P) -> BTreeSet<P> {
+    members.into_iter().filter(|p| *p != me).collect()
+}
 
 /// Messages that wait for a view this member does not have yet.
 const FUTURE: usize = 4096;
@@ -82,7 +88,7 @@ pub struct Maekawa<P> {
     /// Requests waiting for this vote, and whether each was told it lost for now.
     waiting: BTreeMap<(u64, P), bool>,
     inquiring: bool,
-    /// Members of the set yet to report in this view.
+    /// Electors yet to report in this view.
     recovering: BTreeSet<P>,
 }
 
@@ -92,9 +98,9 @@ impl<P: MemberId> Maekawa<P> {
     /// Member `me` of `view`. A member whose first view is the group's first (epoch 1)
     /// votes at once; one that joins later first hears from its set.
     pub fn new(me: P, view: View<P>) -> Self {
-        let quorum = grid_quorum(&view, me);
+        let quorum = voting_set(&view, me);
         let recovering = if view.epoch() > 1 {
-            quorum.iter().copied().filter(|p| *p != me).collect()
+            others(electors(&view, me), me)
         } else {
             BTreeSet::new()
         };
@@ -220,7 +226,7 @@ impl<P: MemberId> Maekawa<P> {
         }
     }
 
-    /// Every member of the set has reported: votes for the earliest request that waited,
+    /// Every elector has reported: votes for the earliest request that waited,
     /// and tells the later ones they lost for now (as if they had come in one by one).
     fn recovered(&mut self, out: &mut Out<P>) {
         self.vote_next(out);
@@ -368,16 +374,11 @@ impl<P: MemberId> MutexAlgorithm<P> for Maekawa<P> {
         for p in old.departed(&self.view) {
             self.fifo.forget(p);
         }
-        self.quorum = grid_quorum(&self.view, self.me);
+        self.quorum = voting_set(&self.view, self.me);
         self.vote = None;
         self.waiting.clear();
         self.inquiring = false;
-        self.recovering = self
-            .quorum
-            .iter()
-            .copied()
-            .filter(|p| *p != self.me)
-            .collect();
+        self.recovering = others(electors(&self.view, self.me), self.me);
         // Every member reports to its new set (itself included), then asks again if it
         // was waiting.
         let holding = self.state == LockState::Held;

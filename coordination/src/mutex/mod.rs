@@ -23,7 +23,7 @@ pub use central::{Central, CentralMsg};
 pub use fifo::Sequenced;
 pub use lamport::{Lamport, LamportMsg};
 pub use maekawa::{Maekawa, MaekawaKind, MaekawaMsg};
-pub use quorum::grid_quorum;
+pub use quorum::{electors, grid_quorum, mean_other_voters, voting_set};
 pub use ricart_agrawala::{RaMsg, RicartAgrawala};
 pub use token_ring::{TokenEvent, TokenRing, TokenRingMsg};
 

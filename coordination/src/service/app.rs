@@ -16,6 +16,7 @@ use super::messages::{
     lock_key, state_name,
 };
 use super::out::Out;
+use crate::choice::MutexKind;
 use crate::clock::lamport::LamportClock;
 use crate::clock::vector::VectorClock;
 use crate::membership::{
@@ -168,15 +169,69 @@ impl<A: Address> Coordination<A> {
         if new_group {
             self.join_group(ctx, &group);
         }
+        let mut out = Vec::new();
         if new_lock {
+            let gkey = group_key(&group);
+            let leader = self.groups.get(&gkey).and_then(|g| g.leader());
+            if let Some(leader) = leader.filter(|l| *l != ctx.me().id && self.leader_joins()) {
+                out.push(Out::Send(leader, Protocol::Locks(gkey, vec![lock.clone()])));
+            }
             self.locks.insert(key, LockSlot::new(key, group, lock));
             self.join(ctx, key);
         }
-        let mut out = Vec::new();
         if let Some(slot) = self.locks.get_mut(&key) {
             slot.want(ticket, &mut out);
         }
         self.carry(ctx, out);
+    }
+
+    /// Whether a group's leader joins the group's locks: under the central server, so that
+    /// the elected leader, the highest member of every lock's view, is the coordinator.
+    fn leader_joins(&self) -> bool {
+        self.cfg.mutex == MutexKind::Central
+    }
+
+    /// The leader of group `gkey` hears that a member uses `names`: it joins those locks
+    /// (as far as it has room), as their coordinator.
+    fn join_locks(&mut self, ctx: Cx<'_, '_, A>, gkey: Key, names: Vec<String>) {
+        if !self.leader_joins() {
+            return;
+        }
+        let Some(group) = self.groups.get(&gkey).map(|g| g.name.clone()) else {
+            return;
+        };
+        for name in names {
+            let key = lock_key(&group, &name);
+            if self.locks.contains_key(&key) || self.room(1).is_err() {
+                continue;
+            }
+            self.locks
+                .insert(key, LockSlot::new(key, group.clone(), name));
+            self.join(ctx, key);
+        }
+    }
+
+    /// Tells each group's leader, when it is new to this node, the group's locks this
+    /// node uses, if the leader should join them.
+    fn tell_leaders(&mut self, me: NodeId) -> Vec<Out> {
+        let mut out = Vec::new();
+        let joins = self.leader_joins();
+        for g in self.groups.values_mut() {
+            let Some(leader) = g.leader().filter(|l| g.told != Some(*l)) else {
+                continue;
+            };
+            g.told = Some(leader);
+            let names: Vec<String> = self
+                .locks
+                .values()
+                .filter(|l| l.group == g.name)
+                .map(|l| l.name.clone())
+                .collect();
+            if joins && leader != me && !names.is_empty() {
+                out.push(Out::Send(leader, Protocol::Locks(g.key, names)));
+            }
+        }
+        out
     }
 
     /// After group membership ran: new views go to the groups' and locks' algorithms.
@@ -236,6 +291,7 @@ impl<A: Address> Coordination<A> {
                     slot.on_message(from, m, out);
                 }
             }
+            Protocol::Locks(key, names) => self.join_locks(ctx, key, names),
             Protocol::Election(key, _) | Protocol::Sync(key, _) => {
                 let setting = self.setting(ctx);
                 if let Some(slot) = self.groups.get_mut(&key) {
@@ -251,7 +307,14 @@ impl<A: Address> Coordination<A> {
     fn carry(&mut self, ctx: Cx<'_, '_, A>, out: Vec<Out>) {
         let me = ctx.me().clone();
         let mut queue: VecDeque<Out> = out.into();
-        while let Some(o) = queue.pop_front() {
+        loop {
+            if queue.is_empty() {
+                // What ran may have shown this node a new leader.
+                queue.extend(self.tell_leaders(me.id));
+            }
+            let Some(o) = queue.pop_front() else {
+                break;
+            };
             match o {
                 Out::Send(to, p) => {
                     if to == me.id {
@@ -264,7 +327,9 @@ impl<A: Address> Coordination<A> {
                         Protocol::Mutex(key, _) => {
                             self.locks.get(key).and_then(|l| l.contacts.get(&to))
                         }
-                        Protocol::Election(key, _) | Protocol::Sync(key, _) => {
+                        Protocol::Election(key, _)
+                        | Protocol::Sync(key, _)
+                        | Protocol::Locks(key, _) => {
                             self.groups.get(key).and_then(|g| g.contacts.get(&to))
                         }
                     };

@@ -37,6 +37,8 @@ pub(super) struct GroupSlot<A> {
     pub election: Option<AnyElection<NodeId>>,
     sync: Option<Berkeley<NodeId>>,
     pub offset: Option<Offset>,
+    /// The leader this node last told which of the group's locks it uses.
+    pub told: Option<NodeId>,
     early: Vec<(NodeId, Protocol)>,
 }
 
@@ -60,6 +62,7 @@ impl<A: Clone> GroupSlot<A> {
             election: None,
             sync: None,
             offset: None,
+            told: None,
             early: Vec::new(),
         }
     }
@@ -113,7 +116,7 @@ impl<A: Clone> GroupSlot<A> {
                 b.on_message(from, m, s.local, &mut acts);
                 synced(self.key, &mut self.offset, s, acts, out);
             }
-            Protocol::Mutex(..) => {}
+            Protocol::Mutex(..) | Protocol::Locks(..) => {}
         }
     }
 

@@ -85,6 +85,9 @@ pub enum Protocol {
     Election(Key, AnyElectionMsg<NodeId>),
     /// The clock synchronisation of the group with this key.
     Sync(Key, BerkeleyMsg),
+    /// To the leader of the group with this key: the sender uses these of its locks. Under
+    /// the central server the leader joins them, so that it is their coordinator.
+    Locks(Key, Vec<String>),
 }
 
 /// The coordination service's messages.
@@ -102,7 +105,13 @@ impl<A: overlay::Address> Message for CoordinationMsg<A> {
     fn validate(&self, limits: &Limits) -> Result<(), InvalidMessage> {
         match self {
             CoordinationMsg::Membership(m) => m.validate(limits),
-            CoordinationMsg::Member(stamp, _) => limits.list("vector clock", stamp.vector.len()),
+            CoordinationMsg::Member(stamp, p) => {
+                limits.list("vector clock", stamp.vector.len())?;
+                match p {
+                    Protocol::Locks(_, names) => limits.list("lock names", names.len()),
+                    _ => Ok(()),
+                }
+            }
             CoordinationMsg::Ack => Ok(()),
         }
     }
