@@ -75,6 +75,18 @@ pub enum Top {
     /// Print the node's Lamport and vector clocks and its estimated offset from the
     /// group's time.
     Clock(crate::coordination_cli::GroupArgs),
+    /// Make and read .torrent files (BitTorrent metainfo).
+    ///
+    /// Examples:
+    ///   p2p torrent create film.mkv --tracker http://tracker.lan:6969/announce
+    ///   p2p torrent show film.mkv.torrent
+    #[command(subcommand, verbatim_doc_comment)]
+    Torrent(crate::torrent_cli::TorrentCommand),
+    /// Run a BitTorrent tracker (HTTP announce with compact peer lists, and scrape) for
+    /// our peers and real clients.
+    ///
+    /// Example: p2p tracker --listen 0.0.0.0:6969   (announce URL http://HOST:6969/announce)
+    Tracker(crate::tracker_cli::TrackerArgs),
     /// Measure routing algorithms in the simulator.
     #[command(subcommand)]
     Bench(Bench),

@@ -11,6 +11,8 @@ mod multicast_cli;
 mod net_cli;
 mod overlays;
 mod rss;
+mod torrent_cli;
+mod tracker_cli;
 
 use anyhow::Result;
 use clap::Parser;
@@ -80,6 +82,8 @@ fn run(cli: Cli) -> Result<()> {
         Top::Lock(args) => coordination_cli::lock(args)?,
         Top::Leader(args) => coordination_cli::leader(args)?,
         Top::Clock(args) => coordination_cli::clock(args)?,
+        Top::Torrent(cmd) => torrent_cli::run(cmd)?,
+        Top::Tracker(args) => tracker_cli::run(args)?,
         Top::Bench(Bench::Hops(args)) => {
             let rows = rows(&args.common, &args.nodes, |overlay, n| {
                 overlay.with(&args.common, &mut bench::hops::Job { args: &args, n })

@@ -5,7 +5,7 @@ mod apps;
 mod coordination;
 mod guard;
 mod multicast;
-mod server;
+pub(crate) mod server;
 mod token;
 
 use std::sync::Arc;

@@ -35,13 +35,14 @@ fn busy_answer() -> String {
     )
 }
 
-/// Serves `app` on `listener` until the listener fails.
+/// Serves `app` on `listener` until the listener fails; each request carries its client's
+/// address as `ConnectInfo<SocketAddr>`.
 pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
     let app = app.layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT));
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and the like pass once connections close.
                 warn!(error = %e, "the local API cannot accept a connection");
@@ -53,7 +54,11 @@ pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
             tokio::spawn(refuse(stream));
             continue;
         };
-        let service = TowerToHyperService::new(app.clone());
+        // Handlers that need the client's address take it as `ConnectInfo`.
+        let service = TowerToHyperService::new(
+            app.clone()
+                .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+        );
         tokio::spawn(async move {
             let served = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())

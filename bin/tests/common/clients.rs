@@ -1,0 +1,73 @@
+//! Real BitTorrent tools in tests: found on the PATH or skipped with a notice, except where
+//! `P2P_REQUIRE_CLIENTS` is set (as `.ci/run` does after installing them), where a missing
+//! tool fails the test; each run bounded by a deadline, each long-running one killed by
+//! its own process id when the test ends.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const INSTALL: &str = "apt-get install transmission-cli mktorrent";
+
+/// Whether `name` is installed; a missing tool fails the test where tools are required.
+pub fn installed(name: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file()));
+    if !found {
+        assert!(
+            std::env::var_os("P2P_REQUIRE_CLIENTS").is_none(),
+            "{name} is not installed ({INSTALL})"
+        );
+        eprintln!("SKIPPED: {name} is not installed ({INSTALL})");
+    }
+    found
+}
+
+/// Runs installed tool `name` in `dir` to completion within a minute; its standard output.
+pub fn run(name: &str, args: &[&str], dir: &Path) -> String {
+    let mut child = Command::new(name)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{name} {args:?} did not finish within a minute");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A long-running process, killed when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts installed tool `name` in `dir`, its output discarded.
+pub fn start(name: &str, args: &[&str], dir: &Path) -> Running {
+    let child = Command::new(name)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    Running(child)
+}
