@@ -1,6 +1,6 @@
 //! `p2p torrent create|show`: metainfo files on the command line.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
@@ -110,14 +110,17 @@ fn create_torrent(args: &CreateArgs) -> Result<()> {
             .ok()
             .and_then(|d| i64::try_from(d.as_secs()).ok()),
     };
-    let bar = ProgressBar::new(total_bytes(path));
+    let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(
             "hashing {bar:40} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
         )
         .expect("a valid template"),
     );
-    let m = create(path, &opts, &mut |done| bar.set_position(done));
+    let m = create(path, &opts, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
     bar.finish_and_clear();
     let m = m?;
     let bytes = m.to_bytes()?;
@@ -126,20 +129,6 @@ fn create_torrent(args: &CreateArgs) -> Result<()> {
     println!("info-hash {}", m.info_hash);
     println!("{}", m.magnet());
     Ok(())
-}
-
-/// Bytes below `path`, for the progress bar only (0 if unreadable: `create` reports that).
-fn total_bytes(path: &Path) -> u64 {
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return 0;
-    };
-    if meta.is_dir() {
-        std::fs::read_dir(path)
-            .map(|rd| rd.flatten().map(|e| total_bytes(&e.path())).sum())
-            .unwrap_or(0)
-    } else {
-        meta.len()
-    }
 }
 
 /// What `p2p torrent show --json` prints.

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const INSTALL: &str = "apt-get install transmission-cli mktorrent";
 
@@ -25,25 +25,13 @@ pub fn installed(name: &str) -> bool {
 
 /// Runs installed tool `name` in `dir` to completion within a minute; its standard output.
 pub fn run(name: &str, args: &[&str], dir: &Path) -> String {
-    let mut child = Command::new(name)
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().expect("wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{name} {args:?} did not finish within a minute");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().expect("output");
+    let mut cmd = Command::new(name);
+    cmd.args(args).current_dir(dir);
+    let what = format!("{name} {args:?}");
+    let out = super::process::output_within(cmd, &what, Duration::from_secs(60));
     assert!(
         out.status.success(),
-        "{name} {args:?} failed: {}",
+        "{what} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -27,20 +27,27 @@ pub fn ok(out: Output) -> String {
 /// Runs `p2p` with `args`, which must exit by itself within `limit` (it is killed and the
 /// test fails otherwise).
 pub fn exits_within(args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_p2p"))
-        .args(args)
-        .env("RUST_LOG", "warn")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_p2p"));
+    cmd.args(args).env("RUST_LOG", "warn");
+    output_within(cmd, &format!("p2p {args:?}"), limit)
+}
+
+/// Runs `cmd` with its output captured; it must exit by itself within `limit` (it is
+/// killed and the test fails otherwise). `what` names it in the failure.
+pub fn output_within(mut cmd: Command, what: &str, limit: Duration) -> Output {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("p2p starts");
+        .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
     let deadline = Instant::now() + limit;
+    // Polled under the deadline: the standard library has no wait with a timeout.
     while child.try_wait().expect("child state").is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
             let out = child.wait_with_output().expect("output");
             panic!(
-                "p2p {args:?} still ran after {limit:?}: {}",
+                "{what} still ran after {limit:?}: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
         }

@@ -9,10 +9,10 @@
 //!
 //! Views: voting sets depend on the view, and two sets of different views need not meet, so
 //! every view is a fresh round of voting. On a new view each member reports to its new set
-//! whether it holds the lock; a voter votes for nobody until every member that may hold its
-//! vote (its electors) has reported, and counts a holder's report as its vote; requests in progress start again in
-//! the new view. Messages carry their view's epoch: older ones are dropped, newer ones wait
-//! for the view.
+//! whether it holds the lock; a voter votes for nobody until every member that may hold
+//! its vote (its electors) has reported, and counts a holder's report as its vote;
+//! requests in progress start again in the new view. Messages carry their view's epoch:
+//! older ones are dropped, newer ones wait for the view.
 
 use std::collections::{BTreeMap, BTreeSet};
 

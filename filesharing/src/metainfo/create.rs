@@ -57,12 +57,12 @@ pub fn default_piece_length(total: u64) -> u64 {
 }
 
 /// Makes the torrent of `path` (a file, or a folder and everything below it), calling
-/// `progress` with the bytes hashed so far. Symbolic links are refused, not followed, so
+/// `progress` with the bytes hashed so far and the total. Symbolic links are refused, not followed, so
 /// that a torrent never holds what lies outside `path`.
 pub fn create(
     path: &Path,
     opts: &CreateOptions,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Metainfo, CreateError> {
     let name = path
         .file_name()
@@ -166,9 +166,10 @@ fn hash_pieces(
     disk: &[PathBuf],
     files: &[FileEntry],
     piece_length: u64,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Vec<[u8; 20]>, CreateError> {
     use sha1::Digest;
+    let total: u64 = files.iter().map(|f| f.length).sum();
     let mut pieces = Vec::new();
     let mut hasher = sha1::Sha1::new();
     let mut in_piece = 0u64;
@@ -194,7 +195,7 @@ fn hash_pieces(
                 pieces.push(hasher.finalize_reset().into());
                 in_piece = 0;
             }
-            progress(done);
+            progress(done, total);
         }
         if read != entry.length {
             return Err(CreateError::Unshareable(format!(

@@ -146,6 +146,13 @@ impl Metainfo {
     /// the info-hash stays.
     pub fn to_bytes(&self) -> Result<Vec<u8>, MetainfoError> {
         let info: bt_bencode::Value = bt_bencode::from_slice(&self.info_bytes)?;
+        // A dictionary read in a non-canonical order would be re-sorted, which changes
+        // its hash: refuse rather than write a different torrent.
+        if InfoHash::of(&bt_bencode::to_vec(&info)?) != self.info_hash {
+            return Err(MetainfoError::Invalid(
+                "the info dictionary is not in canonical bencode; it cannot be rewritten".into(),
+            ));
+        }
         let out = RawMetainfoOut {
             info,
             announce: self.trackers.first().and_then(|t| t.first()).cloned(),
@@ -155,16 +162,7 @@ impl Metainfo {
             created_by: self.created_by.clone(),
             creation_date: self.creation_date,
         };
-        let bytes = bt_bencode::to_vec(&out)?;
-        // A dictionary read in a non-canonical order would be re-sorted, which changes
-        // its hash: refuse rather than write a different torrent.
-        let back = Self::from_bytes(&bytes)?;
-        if back.info_hash != self.info_hash {
-            return Err(MetainfoError::Invalid(
-                "the info dictionary is not in canonical bencode; it cannot be rewritten".into(),
-            ));
-        }
-        Ok(bytes)
+        Ok(bt_bencode::to_vec(&out)?)
     }
 
     /// The magnet link of this torrent, with its name and trackers.

@@ -17,7 +17,7 @@ fn made(path: &std::path::Path, piece: u64) -> Metainfo {
         piece_length: Some(piece),
         ..Default::default()
     };
-    create(path, &opts, &mut |_| {}).unwrap()
+    create(path, &opts, &mut |_, _| {}).unwrap()
 }
 
 #[test]
@@ -86,11 +86,11 @@ fn links_and_empty_data_are_refused() {
     fs::create_dir(&top).unwrap();
     fs::write(top.join("f"), b"x").unwrap();
     std::os::unix::fs::symlink("/etc/passwd", top.join("link")).unwrap();
-    let err = create(&top, &CreateOptions::default(), &mut |_| {}).unwrap_err();
+    let err = create(&top, &CreateOptions::default(), &mut |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("symbolic link"), "{err}");
     let empty = dir.path().join("empty");
     fs::write(&empty, b"").unwrap();
-    let err = create(&empty, &CreateOptions::default(), &mut |_| {}).unwrap_err();
+    let err = create(&empty, &CreateOptions::default(), &mut |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("nothing to share"), "{err}");
 }
 
