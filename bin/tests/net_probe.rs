@@ -249,32 +249,52 @@ async fn stop_and_redirect(
             .collect()
     };
     // Every route ends at its key's root, so a message told to stop there is sure to
-    // meet the node that stops it.
+    // meet the node that stops it, unless the overlay is still settling and the key's
+    // root moves between the agreement and the send. The roots are asked again right
+    // before each try, and a delivery at another node (the root moved) is tried again.
     let from = &nodes[0];
-    let (key, root) = roots
+    let (key, _) = roots
         .iter()
         .map(|(k, r)| (*k, *r))
         .find(|(_, r)| *r != from.id())
         .context("every key's root is the first node")?;
-    let (stopped, after) = (900_000, 900_001);
     let route = |tag, stop_at, redirect| overlay::conformance::probe::ProbeCommand::Route {
         tag,
         key,
         stop_at,
         redirect,
     };
-    from.command(route(stopped, Some(root), None)).await?;
-    from.command(route(after, None, None)).await?;
-    wait_for(20, "the message after the stopped one", || delivered(after)).await?;
-    ensure!(
-        !delivered(stopped),
-        "a message told to stop at its root {root} was delivered"
-    );
-    let seen = forwards(stopped);
-    ensure!(
-        seen.first().map(|h| h.0) == Some(from.id()) && seen.iter().any(|h| h.0 == root),
-        "the stopped message's forward calls: {seen:?}"
-    );
+    let delivered_at = |tag: u64| {
+        let events = events.lock().unwrap();
+        events.iter().find_map(|e| match e {
+            ProbeEvent::Delivered { tag: t, at, .. } if *t == tag => Some(*at),
+            _ => None,
+        })
+    };
+    let mut root = None;
+    for attempt in 0..3u64 {
+        let now = common::roots_agree(60, nodes, &[key]).await?[&key];
+        let (stopped, after) = (900_000 + 2 * attempt, 900_001 + 2 * attempt);
+        from.command(route(stopped, Some(now), None)).await?;
+        from.command(route(after, None, None)).await?;
+        wait_for(20, "the message after the stopped one", || delivered(after)).await?;
+        match delivered_at(stopped) {
+            None => {
+                let seen = forwards(stopped);
+                ensure!(
+                    seen.first().map(|h| h.0) == Some(from.id()) && seen.iter().any(|h| h.0 == now),
+                    "the stopped message's forward calls: {seen:?}"
+                );
+                root = Some(now);
+                break;
+            }
+            Some(at) => ensure!(
+                at != now,
+                "a message told to stop at its root {now} was delivered there"
+            ),
+        }
+    }
+    let root = root.context("the key's root kept moving over three tries")?;
 
     for (j, to) in nodes.iter().enumerate().skip(1).step_by(3) {
         let tag = 910_000 + j as u64;
@@ -292,13 +312,9 @@ async fn stop_and_redirect(
             path.contains(&(to.id(), Some(nodes[0].id()))),
             "the changed first hop was not followed: {path:?}"
         );
-        let events = events.lock().unwrap();
-        let at = events.iter().find_map(|e| match e {
-            ProbeEvent::Delivered { tag: t, at, .. } if *t == tag => Some(*at),
-            _ => None,
-        });
+        let at = delivered_at(tag);
         ensure!(
-            at == roots.get(&key).copied(),
+            at == Some(root),
             "the redirected message reached {at:?}, not the root"
         );
     }

@@ -14,7 +14,9 @@
 
 pub mod magnet;
 pub mod metainfo;
+pub mod session;
 pub mod tracker;
+pub mod wire;
 
 pub use magnet::{Magnet, MagnetError};
 pub use metainfo::{
