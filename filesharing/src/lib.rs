@@ -14,7 +14,10 @@
 
 pub mod magnet;
 pub mod metainfo;
+#[cfg(feature = "net")]
+pub mod net;
 pub mod session;
+pub mod storage;
 pub mod tracker;
 pub mod wire;
 

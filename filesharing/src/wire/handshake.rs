@@ -23,16 +23,22 @@ pub struct Handshake {
 }
 
 impl Handshake {
-    /// Ours: the fast extension (BEP 6) and the extension protocol (BEP 10).
+    /// Ours: the fast extension (BEP 6). The extension protocol's bit is set by
+    /// [`Handshake::with_extensions`] once a caller speaks it.
     pub fn new(info_hash: InfoHash, peer_id: PeerId) -> Self {
         let mut reserved = [0; 8];
-        reserved[5] |= 0x10;
         reserved[7] |= 0x04;
         Handshake {
             reserved,
             info_hash,
             peer_id,
         }
+    }
+
+    /// The same, announcing the extension protocol (BEP 10) too.
+    pub fn with_extensions(mut self) -> Self {
+        self.reserved[5] |= 0x10;
+        self
     }
 
     /// Whether the sender speaks the fast extension.

@@ -101,7 +101,7 @@ fn a_request_of_the_wrong_length_is_refused() {
 
 #[test]
 fn handshake_round_trips_with_its_extension_bits() {
-    let h = Handshake::new(InfoHash([7; 20]), *b"-P20001-abcdefghijkl");
+    let h = Handshake::new(InfoHash([7; 20]), *b"-P20001-abcdefghijkl").with_extensions();
     let bytes = h.encode();
     assert_eq!(&bytes[..20], b"\x13BitTorrent protocol");
     let back = Handshake::decode(&bytes).unwrap();
