@@ -87,6 +87,23 @@ pub enum Top {
     ///
     /// Example: p2p tracker --listen 0.0.0.0:6969   (announce URL http://HOST:6969/announce)
     Tracker(crate::tracker_cli::TrackerArgs),
+    /// Seed a torrent's files to BitTorrent peers (ours and other clients) until
+    /// interrupted. The files on disk are verified first.
+    ///
+    /// Examples:
+    ///   p2p seed film.mkv.torrent --dir ~/videos
+    ///   p2p seed film.mkv.torrent --dir ~/videos --no-trackers --listen 0.0.0.0:51413
+    #[command(verbatim_doc_comment)]
+    Seed(crate::transfer_cli::SeedArgs),
+    /// Download a torrent from its trackers' peers (and --peer), verifying every piece;
+    /// exits 0 once the files are complete. Interrupted, it keeps the verified pieces and
+    /// resumes from them next time.
+    ///
+    /// Examples:
+    ///   p2p download film.mkv.torrent --dir ~/downloads
+    ///   p2p download film.mkv.torrent --no-trackers --peer 192.168.1.20:6881
+    #[command(verbatim_doc_comment)]
+    Download(crate::transfer_cli::DownloadArgs),
     /// Measure routing algorithms in the simulator.
     #[command(subcommand)]
     Bench(Bench),

@@ -13,6 +13,7 @@ mod overlays;
 mod rss;
 mod torrent_cli;
 mod tracker_cli;
+mod transfer_cli;
 
 use anyhow::Result;
 use clap::Parser;
@@ -84,6 +85,8 @@ fn run(cli: Cli) -> Result<()> {
         Top::Clock(args) => coordination_cli::clock(args)?,
         Top::Torrent(cmd) => torrent_cli::run(cmd)?,
         Top::Tracker(args) => tracker_cli::run(args)?,
+        Top::Seed(args) => transfer_cli::seed(args)?,
+        Top::Download(args) => transfer_cli::download(args)?,
         Top::Bench(Bench::Hops(args)) => {
             let rows = rows(&args.common, &args.nodes, |overlay, n| {
                 overlay.with(&args.common, &mut bench::hops::Job { args: &args, n })

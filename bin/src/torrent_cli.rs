@@ -154,9 +154,14 @@ struct ShownFile {
     length: u64,
 }
 
+/// Reads and checks a .torrent file, naming it in any error.
+pub(crate) fn read_torrent(path: &std::path::Path) -> Result<Metainfo> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+    Metainfo::from_bytes(&bytes).with_context(|| format!("{}", path.display()))
+}
+
 fn show(args: &ShowArgs) -> Result<()> {
-    let bytes = std::fs::read(&args.file).with_context(|| format!("{}", args.file.display()))?;
-    let m = Metainfo::from_bytes(&bytes).with_context(|| format!("{}", args.file.display()))?;
+    let m = read_torrent(&args.file)?;
     let files: Vec<ShownFile> = m
         .info
         .files

@@ -46,7 +46,9 @@ async fn a_download_from_our_seeder_is_byte_identical() {
         peers: vec![seed_addr],
         ..ClientConfig::default()
     };
-    let client = Client::bind(meta.clone(), storage, have, config).await.unwrap();
+    let client = Client::bind(meta.clone(), storage, have, config)
+        .await
+        .unwrap();
     let (progress, _) = watch::channel(Default::default());
     let (stats, complete) = tokio::time::timeout(
         Duration::from_secs(120),

@@ -106,7 +106,11 @@ struct Conn {
     tx: mpsc::UnboundedSender<Outgoing>,
     addr: SocketAddr,
     peer_id: PeerId,
+    dialed: bool,
 }
+
+/// The start of our peer ids: our client, then its version.
+const CLIENT_PREFIX: &[u8] = b"-P2";
 
 impl Client {
     /// Binds the listening socket; `have` is what storage verified.
@@ -165,7 +169,8 @@ impl Client {
             ));
         }
         let mut known: Vec<SocketAddr> = self.config.peers.clone();
-        let mut retry_at: HashMap<SocketAddr, Instant> = HashMap::new();
+        // When each address may be dialed again, and how many dials have failed in a row.
+        let mut retry: HashMap<SocketAddr, (Instant, u32)> = HashMap::new();
         let mut dialing: HashSet<SocketAddr> = HashSet::new();
         let mut conns: HashMap<PeerKey, Conn> = HashMap::new();
         let mut banned: HashSet<PeerId> = HashSet::new();
@@ -198,13 +203,32 @@ impl Client {
                             if dialed {
                                 dialing.remove(&addr);
                             }
-                            let duplicate = conns.values().any(|c| c.peer_id == theirs.peer_id);
-                            if banned.contains(&theirs.peer_id) || duplicate {
+                            if banned.contains(&theirs.peer_id) {
                                 let _ = tx.send(Outgoing::Close);
                                 continue;
                             }
+                            // Two connections to one peer (each side dialed the other): of
+                            // ours, both sides keep the one the higher id dialed. Other
+                            // clients drop the one they do not want themselves; dropping one
+                            // here too could close both.
+                            let twin = conns.iter().find(|(_, c)| c.peer_id == theirs.peer_id).map(|(k, c)| (*k, c.dialed));
+                            if let Some((old, old_dialed)) = twin
+                                && theirs.peer_id.starts_with(CLIENT_PREFIX)
+                            {
+                                let keep_ours = self.peer_id > theirs.peer_id;
+                                if dialed != keep_ours {
+                                    let _ = tx.send(Outgoing::Close);
+                                    continue;
+                                }
+                                if old_dialed != keep_ours
+                                    && let Some(c) = conns.remove(&old)
+                                {
+                                    let _ = c.tx.send(Outgoing::Close);
+                                    self.session.peer_disconnected(old);
+                                }
+                            }
                             tracing::debug!(%addr, "peer connected");
-                            conns.insert(key, Conn { tx, addr, peer_id: theirs.peer_id });
+                            conns.insert(key, Conn { tx, addr, peer_id: theirs.peer_id, dialed });
                             self.session.peer_connected(key, theirs.fast(), now);
                         }
                         Event::Failed { addr, why } => {
@@ -234,7 +258,7 @@ impl Client {
                         stats: self.session.stats().clone(),
                     });
                     report_tx.send_replace(self.report());
-                    // Dial known peers while there is room, each again at most every 10 s.
+                    // Dial known peers while there is room.
                     let wall = Instant::now();
                     let connected: HashSet<SocketAddr> = conns.values().map(|c| c.addr).collect();
                     for addr in &known {
@@ -242,12 +266,16 @@ impl Client {
                             break;
                         }
                         if connected.contains(addr) || dialing.contains(addr)
-                            || retry_at.get(addr).is_some_and(|t| *t > wall)
+                            || retry.get(addr).is_some_and(|(t, _)| *t > wall)
                             || (self.session.is_complete() && !self.config.keep_seeding)
                         {
                             continue;
                         }
-                        retry_at.insert(*addr, wall + Duration::from_secs(10));
+                        // Each dial of an address waits longer than the last, so a peer that is not up
+                        // yet is tried again soon and one that keeps failing or closing rarely.
+                        let failures = retry.get(addr).map_or(0, |(_, n)| *n);
+                        let wait = Duration::from_secs(1 << failures.min(6)).min(Duration::from_secs(60));
+                        retry.insert(*addr, (wall + wait, failures + 1));
                         dialing.insert(*addr);
                         next_key += 1;
                         tokio::spawn(dial(*addr, next_key, ours, events_tx.clone()));

@@ -328,14 +328,10 @@ impl Session {
                 if peer.has.set(index) {
                     self.availability[index as usize] += 1;
                 }
-                peer.announced = true;
                 self.update_interest(key, now);
             }
             Message::Bitfield(bits) => {
                 let pieces = self.layout.pieces();
-                if peer.announced {
-                    return self.close(key, "a bitfield after the first message".into());
-                }
                 let Some(has) = Bitfield::from_wire(&bits, pieces) else {
                     return self.close(key, format!("a bitfield of {} bytes", bits.len()));
                 };
@@ -343,9 +339,6 @@ impl Session {
             }
             Message::HaveAll | Message::HaveNone if !fast => {
                 self.close(key, "have-all/none without the fast extension".into())
-            }
-            Message::HaveAll | Message::HaveNone if peer.announced => {
-                self.close(key, "have-all/none after the first message".into())
             }
             Message::HaveAll => {
                 let full = Bitfield::full(self.layout.pieces());
@@ -476,13 +469,17 @@ impl Session {
         }
     }
 
+    /// A peer's whole piece set. BEP 3 sends it first, but some clients (aria2c) send
+    /// have-none and then a bitfield; the last one wins.
     fn set_has(&mut self, key: PeerKey, has: Bitfield, now: Duration) {
         let peer = self.peers.get_mut(&key).expect("caller checked");
+        for i in peer.has.ones() {
+            self.availability[i as usize] -= 1;
+        }
         for i in has.ones() {
             self.availability[i as usize] += 1;
         }
         peer.has = has;
-        peer.announced = true;
         if peer.has.is_full() && self.have.is_full() {
             return self.close(key, "both sides are seeds".into());
         }

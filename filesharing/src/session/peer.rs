@@ -22,8 +22,6 @@ pub struct BlockRef {
 pub(super) struct Peer {
     pub fast: bool,
     pub has: Bitfield,
-    /// Whether its bitfield (or have-all/none) has been seen; only the first may come.
-    pub announced: bool,
     pub am_choking: bool,
     pub am_interested: bool,
     pub peer_choking: bool,
@@ -48,7 +46,6 @@ impl Peer {
         Peer {
             fast,
             has: Bitfield::empty(pieces),
-            announced: false,
             am_choking: true,
             am_interested: false,
             peer_choking: true,

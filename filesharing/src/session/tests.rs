@@ -315,3 +315,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_bitfield_after_have_none_replaces_it() {
+    // aria2c sends have-none, then a bitfield once it has pieces to show.
+    let (info, _) = torrent(100_000, 16 * 1024);
+    let pieces = info.pieces.len() as u32;
+    let mut s = Session::new(&info, Bitfield::empty(pieces), SessionConfig::default());
+    s.peer_connected(1, true, Duration::ZERO);
+    s.message(1, Message::HaveNone, Duration::ZERO);
+    s.message(
+        1,
+        Message::Bitfield(Bitfield::full(pieces).as_wire().to_vec()),
+        Duration::ZERO,
+    );
+    let actions: Vec<Action> = std::iter::from_fn(|| s.poll_action()).collect();
+    assert!(
+        actions.contains(&Action::Send(1, Message::Interested)),
+        "{actions:?}"
+    );
+    assert_eq!(s.availability, vec![1; pieces as usize]);
+    assert_eq!(s.peer_count(), 1);
+}

@@ -1,0 +1,205 @@
+//! `p2p seed` and `p2p download`: a BitTorrent peer for one torrent, with files on disk.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use filesharing::Metainfo;
+use filesharing::net::{Client, ClientConfig, Progress};
+use filesharing::storage::{OpenMode, Storage};
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::watch;
+
+/// Options both commands share.
+#[derive(Args, Debug)]
+pub struct PeerArgs {
+    /// The .torrent file.
+    pub torrent: PathBuf,
+    /// The folder the torrent's file (or folder) is in, or goes into.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Address to accept peers on.
+    #[arg(long, default_value = "0.0.0.0:6881")]
+    pub listen: SocketAddr,
+    /// A peer to connect to besides the trackers' (HOST:PORT); repeat for more.
+    #[arg(long = "peer", value_name = "ADDR")]
+    pub peers: Vec<SocketAddr>,
+    /// Most peer connections at once.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_peers: u32,
+    /// Do not announce to the torrent's trackers (use --peer).
+    #[arg(long)]
+    pub no_trackers: bool,
+    /// Print no progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `p2p seed`.
+#[derive(Args, Debug)]
+pub struct SeedArgs {
+    #[command(flatten)]
+    pub peer: PeerArgs,
+}
+
+/// `p2p download`.
+#[derive(Args, Debug)]
+pub struct DownloadArgs {
+    #[command(flatten)]
+    pub peer: PeerArgs,
+    /// Keep running and seeding once complete, until interrupted.
+    #[arg(long)]
+    pub keep_seeding: bool,
+}
+
+/// Seeds until interrupted.
+pub fn seed(args: SeedArgs) -> Result<()> {
+    let a = &args.peer;
+    let meta = load(&a.torrent)?;
+    let storage = Storage::open(&meta.info, &a.dir, OpenMode::Seed)?;
+    let have = check(&storage, &meta, a.quiet)?;
+    if have.count() == 0 {
+        bail!(
+            "no piece of {} in {} matches the torrent; is --dir the folder that holds it?",
+            meta.info.name,
+            a.dir.display()
+        );
+    }
+    if !have.is_full() {
+        eprintln!(
+            "warning: only {} of {} pieces on disk match; seeding those",
+            have.count(),
+            have.len()
+        );
+    }
+    let config = client_config(a, true);
+    crate::loopback::runtime()?.block_on(async move {
+        let client = Client::bind(meta.clone(), storage, have, config).await?;
+        eprintln!(
+            "seeding {} ({}) on {}; Ctrl-C to stop",
+            meta.info.name,
+            meta.info_hash,
+            client.local_addr()
+        );
+        let (tx, rx) = watch::channel(Progress::default());
+        let shown = show_progress(rx, "seeding", a.quiet);
+        let (stats, _) = client.run(tx, interrupted()).await?;
+        shown.abort();
+        eprintln!("sent {}", bytesize::ByteSize(stats.uploaded));
+        Ok(())
+    })
+}
+
+/// Downloads until complete and verified (exit 0), or until interrupted (an error, with what
+/// is kept for next time).
+pub fn download(args: DownloadArgs) -> Result<()> {
+    let a = &args.peer;
+    let meta = load(&a.torrent)?;
+    std::fs::create_dir_all(&a.dir).with_context(|| format!("{}", a.dir.display()))?;
+    let storage = Storage::open(&meta.info, &a.dir, OpenMode::Download)?;
+    let have = check(&storage, &meta, a.quiet)?;
+    let config = client_config(a, args.keep_seeding);
+    let path = a.dir.join(&meta.info.name);
+    let complete = crate::loopback::runtime()?.block_on(async move {
+        let client = Client::bind(meta.clone(), storage, have, config).await?;
+        if !a.quiet {
+            eprintln!(
+                "{} ({}) on {}",
+                meta.info.name,
+                meta.info_hash,
+                client.local_addr()
+            );
+        }
+        let (tx, rx) = watch::channel(Progress::default());
+        let shown = show_progress(rx, "downloading", a.quiet);
+        let (_, complete) = client.run(tx, interrupted()).await?;
+        shown.abort();
+        anyhow::Ok(complete)
+    })?;
+    if !complete {
+        bail!("interrupted; the verified pieces are kept, and running the same command resumes");
+    }
+    println!("{}", path.display());
+    Ok(())
+}
+
+fn load(path: &Path) -> Result<Metainfo> {
+    if path.to_string_lossy().starts_with("magnet:") {
+        bail!(
+            "magnet links need the torrent's metadata from peers (BEP 9), which this version \
+             does not fetch yet; give the .torrent file"
+        );
+    }
+    crate::torrent_cli::read_torrent(path)
+}
+
+fn client_config(a: &PeerArgs, keep_seeding: bool) -> ClientConfig {
+    ClientConfig {
+        listen: a.listen,
+        max_peers: a.max_peers as usize,
+        peers: a.peers.clone(),
+        use_trackers: !a.no_trackers,
+        keep_seeding,
+        ..ClientConfig::default()
+    }
+}
+
+/// Verifies what is on disk, with a bar.
+fn check(
+    storage: &Storage,
+    meta: &Metainfo,
+    quiet: bool,
+) -> Result<filesharing::session::Bitfield> {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(meta.info.pieces.len() as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("checking {bar:40} {pos}/{len} pieces")
+            .expect("a valid template"),
+    );
+    let have = storage.verify(&meta.info, |done, _| bar.set_position(done as u64))?;
+    bar.finish_and_clear();
+    Ok(have)
+}
+
+/// Draws a bar of bytes held, rates and peers until aborted.
+fn show_progress(
+    mut rx: watch::Receiver<Progress>,
+    what: &'static str,
+    quiet: bool,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if quiet {
+            return;
+        }
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{what} {{bar:30}} {{binary_bytes}}/{{binary_total_bytes}} {{msg}} eta {{eta}}"
+            ))
+            .expect("a valid template"),
+        );
+        while rx.changed().await.is_ok() {
+            let p = rx.borrow_and_update().clone();
+            bar.set_length(p.total);
+            bar.set_position(p.have);
+            bar.set_message(format!(
+                "↓ {}/s ↑ {}/s, {} peers",
+                bytesize::ByteSize(p.down_rate as u64),
+                bytesize::ByteSize(p.up_rate as u64),
+                p.peers
+            ));
+        }
+        bar.finish_and_clear();
+    })
+}
+
+async fn interrupted() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        // No signal handling here: run until complete.
+        std::future::pending::<()>().await;
+    }
+}

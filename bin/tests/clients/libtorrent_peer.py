@@ -1,0 +1,51 @@
+"""A libtorrent peer for the interoperability tests.
+
+usage: libtorrent_peer.py seed|download TORRENT DIR PORT [HOST:PORT ...]
+
+Listens on 127.0.0.1:PORT, dials the peers given, and, downloading, exits 0 once the
+torrent is complete (libtorrent has verified every piece) or 1 after 150 seconds. Seeding,
+it runs until killed. DHT, local discovery and port mapping are off: the only peers are the
+ones given and the torrent's trackers'.
+"""
+
+import sys
+import time
+
+import libtorrent as lt
+
+
+def main():
+    mode, torrent, folder, port = sys.argv[1:5]
+    peers = sys.argv[5:]
+    session = lt.session(
+        {
+            "listen_interfaces": f"127.0.0.1:{port}",
+            "enable_dht": False,
+            "enable_lsd": False,
+            "enable_upnp": False,
+            "enable_natpmp": False,
+            "allow_multiple_connections_per_ip": True,
+            "alert_mask": 0,
+        }
+    )
+    handle = session.add_torrent({"ti": lt.torrent_info(torrent), "save_path": folder})
+    deadline = time.time() + 150
+    dialed = 0.0
+    while mode == "seed" or time.time() < deadline:
+        status = handle.status()
+        if mode == "download" and status.is_seeding:
+            print("complete", flush=True)
+            return 0
+        # Dial again every few seconds until connected: the other side may start later.
+        if status.num_peers == 0 and time.time() - dialed > 3:
+            for peer in peers:
+                host, p = peer.rsplit(":", 1)
+                handle.connect_peer((host, int(p)))
+            dialed = time.time()
+        time.sleep(0.2)
+    print(f"incomplete: {handle.status().progress:.3f}", flush=True)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

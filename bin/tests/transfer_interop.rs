@@ -1,0 +1,341 @@
+//! Transfers between our peer (`p2p seed`, `p2p download`) and real BitTorrent clients
+//! from the distribution, in both directions, with every byte checked: libtorrent (through
+//! `python3-libtorrent`), aria2c and Transmission; and a mixed swarm on `p2p tracker`.
+//! Each client is bounded by a deadline and killed by its own process id.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::clients::{self, Running};
+use common::process::{exits_within, ok, output_within, p2p, wait_until};
+
+const SIZE: usize = 5 * 1024 * 1024 + 12_345;
+const LIMIT: Duration = Duration::from_secs(150);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A file of `SIZE` bytes in `dir/src` and its torrent (with `tracker` if given).
+fn shared_file(dir: &Path, tracker: Option<&str>) -> (PathBuf, Vec<u8>) {
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let data: Vec<u8> = (0..SIZE as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(src.join("shared.bin"), &data).unwrap();
+    let torrent = dir.join("shared.torrent");
+    let mut args = vec![
+        "torrent".to_string(),
+        "create".into(),
+        src.join("shared.bin").display().to_string(),
+        "--piece-size".into(),
+        "256KiB".into(),
+        "-o".into(),
+        torrent.display().to_string(),
+    ];
+    if let Some(t) = tracker {
+        args.extend(["--tracker".into(), t.into()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(p2p(&args));
+    (torrent, data)
+}
+
+fn holds(path: &Path, data: &[u8]) -> bool {
+    std::fs::read(path).is_ok_and(|got| got == data)
+}
+
+/// `p2p seed` in the background.
+fn our_seeder(torrent: &Path, dir: &Path, port: u16, extra: &[&str]) -> Running {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_p2p"));
+    cmd.args(["seed", "--quiet", "--listen", &format!("127.0.0.1:{port}")])
+        .arg(torrent)
+        .arg("--dir")
+        .arg(dir)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Running(cmd.spawn().expect("p2p seed runs"))
+}
+
+/// `p2p download` to completion within the limit; it must exit 0 with the bytes right.
+fn our_download(torrent: &Path, dir: &Path, data: &[u8], extra: &[&str]) {
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec![
+        "download",
+        "--quiet",
+        torrent.to_str().unwrap(),
+        "--dir",
+        dir.to_str().unwrap(),
+        "--listen",
+        &listen,
+    ];
+    args.extend(extra);
+    let out = exits_within(&args, LIMIT);
+    assert!(
+        out.status.success(),
+        "p2p download failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        holds(&dir.join("shared.bin"), data),
+        "downloaded bytes differ"
+    );
+}
+
+fn libtorrent(mode: &str, torrent: &Path, dir: &Path, port: u16, peers: &[String]) -> Command {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/libtorrent_peer.py");
+    // The distribution's module is for the distribution's interpreter.
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.arg(script)
+        .arg(mode)
+        .arg(torrent)
+        .arg(dir)
+        .arg(port.to_string())
+        .args(peers);
+    cmd
+}
+
+fn libtorrent_installed() -> bool {
+    let has = Path::new("/usr/bin/python3").exists()
+        && Command::new("/usr/bin/python3")
+            .args(["-c", "import libtorrent"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !has {
+        assert!(
+            std::env::var_os("P2P_REQUIRE_CLIENTS").is_none(),
+            "python3-libtorrent is not installed"
+        );
+        eprintln!("SKIPPED: python3-libtorrent is not installed");
+    }
+    has
+}
+
+#[test]
+fn libtorrent_downloads_from_us_and_we_download_from_libtorrent() {
+    if !libtorrent_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, data) = shared_file(dir.path(), None);
+    let src = dir.path().join("src");
+
+    let ours = free_port();
+    let _seed = our_seeder(&torrent, &src, ours, &["--no-trackers"]);
+    let into = dir.path().join("libtorrent");
+    let cmd = libtorrent(
+        "download",
+        &torrent,
+        &into,
+        free_port(),
+        &[format!("127.0.0.1:{ours}")],
+    );
+    let out = output_within(cmd, "libtorrent download", LIMIT);
+    assert!(
+        out.status.success(),
+        "libtorrent did not complete: {} {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(holds(&into.join("shared.bin"), &data));
+
+    let theirs = free_port();
+    let _lt = clients::Running(
+        libtorrent("seed", &torrent, &src, theirs, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs"),
+    );
+    let peer = format!("127.0.0.1:{theirs}");
+    our_download(
+        &torrent,
+        &dir.path().join("ours"),
+        &data,
+        &["--no-trackers", "--peer", &peer],
+    );
+}
+
+/// Starts `p2p tracker`; the process and its announce URL.
+fn our_tracker() -> (Running, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_p2p"))
+        .args(["tracker", "--listen", "127.0.0.1:0", "--interval", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("p2p tracker runs");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the tracker prints its URL");
+    let url = line
+        .trim()
+        .strip_prefix("tracker announce URL ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (Running(child), url)
+}
+
+fn aria2c(torrent: &Path, dir: &Path, port: u16, extra: &[&str]) -> Command {
+    let mut cmd = Command::new("aria2c");
+    cmd.args([
+        "--enable-dht=false",
+        "--enable-dht6=false",
+        "--bt-enable-lpd=false",
+        "--enable-peer-exchange=false",
+        "--summary-interval=0",
+        "--console-log-level=warn",
+        &format!("--listen-port={port}"),
+        &format!("--dir={}", dir.display()),
+    ])
+    .args(extra)
+    .arg(torrent);
+    cmd
+}
+
+#[test]
+fn aria2c_downloads_from_us_and_we_download_from_aria2c() {
+    if !clients::installed("aria2c") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // aria2c finds peers only through trackers, so ours serves this swarm.
+    let (_tracker, url) = our_tracker();
+    let (torrent, data) = shared_file(dir.path(), Some(&url));
+    let src = dir.path().join("src");
+
+    let _seed = our_seeder(&torrent, &src, free_port(), &[]);
+    let into = dir.path().join("aria2c");
+    let cmd = aria2c(&torrent, &into, free_port(), &["--seed-time=0"]);
+    let out = output_within(cmd, "aria2c download", LIMIT);
+    assert!(
+        out.status.success(),
+        "aria2c failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(holds(&into.join("shared.bin"), &data));
+    drop(_seed);
+
+    let theirs = free_port();
+    let mut seeding = aria2c(
+        &torrent,
+        &src,
+        theirs,
+        &["--check-integrity=true", "--seed-ratio=0.0"],
+    );
+    seeding
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null());
+    let _aria = Running(seeding.spawn().expect("aria2c runs"));
+    let peer = format!("127.0.0.1:{theirs}");
+    our_download(
+        &torrent,
+        &dir.path().join("ours"),
+        &data,
+        &["--peer", &peer],
+    );
+}
+
+#[test]
+fn transmission_downloads_from_us_and_we_download_from_transmission() {
+    if !clients::installed("transmission-cli") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Transmission never dials peers on 127.0.0.0/8, so our seeder must learn of it from
+    // the tracker and dial it.
+    let (_tracker, url) = our_tracker();
+    let (torrent, data) = shared_file(dir.path(), Some(&url));
+    let src = dir.path().join("src");
+
+    let _seed = our_seeder(&torrent, &src, free_port(), &[]);
+    let into = dir.path().join("transmission");
+    std::fs::create_dir_all(&into).unwrap();
+    let config = dir.path().join("transmission-config");
+    let port = free_port().to_string();
+    let _leecher = clients::start(
+        "transmission-cli",
+        &[
+            "-g",
+            config.to_str().unwrap(),
+            "-w",
+            into.to_str().unwrap(),
+            "-p",
+            &port,
+            torrent.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    wait_until("Transmission has every byte", LIMIT, || {
+        holds(&into.join("shared.bin"), &data)
+    });
+    drop(_seed);
+
+    let theirs = free_port();
+    let config = dir.path().join("transmission-seed-config");
+    let _seeder = clients::start(
+        "transmission-cli",
+        &[
+            "-g",
+            config.to_str().unwrap(),
+            "-w",
+            src.to_str().unwrap(),
+            "-p",
+            &theirs.to_string(),
+            torrent.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let peer = format!("127.0.0.1:{theirs}");
+    our_download(
+        &torrent,
+        &dir.path().join("ours"),
+        &data,
+        &["--no-trackers", "--peer", &peer],
+    );
+}
+
+#[test]
+fn our_tracker_serves_a_swarm_of_our_peers_libtorrent_and_aria2c() {
+    if !libtorrent_installed() || !clients::installed("aria2c") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_tracker, url) = our_tracker();
+    let (torrent, data) = shared_file(dir.path(), Some(&url));
+    let _seed = our_seeder(&torrent, &dir.path().join("src"), free_port(), &[]);
+
+    let lt_dir = dir.path().join("libtorrent");
+    let mut lt = libtorrent("download", &torrent, &lt_dir, free_port(), &[]);
+    let lt = Running(
+        lt.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let aria_dir = dir.path().join("aria2c");
+    let mut aria = aria2c(&torrent, &aria_dir, free_port(), &["--seed-time=0"]);
+    let aria = Running(
+        aria.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    our_download(&torrent, &dir.path().join("ours"), &data, &[]);
+    wait_until("libtorrent and aria2c have every byte", LIMIT, || {
+        holds(&lt_dir.join("shared.bin"), &data) && holds(&aria_dir.join("shared.bin"), &data)
+    });
+    drop((lt, aria));
+}
