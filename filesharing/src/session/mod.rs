@@ -10,7 +10,7 @@ mod peer;
 mod picker;
 mod rate;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use rand::SeedableRng;
@@ -173,8 +173,8 @@ pub struct Session {
     have: Bitfield,
     availability: Vec<u32>,
     partial: BTreeMap<u32, Partial>,
-    peers: HashMap<PeerKey, Peer>,
-    strikes: HashMap<PeerKey, u32>,
+    peers: BTreeMap<PeerKey, Peer>,
+    strikes: BTreeMap<PeerKey, u32>,
     actions: VecDeque<Action>,
     rng: Xoshiro256PlusPlus,
     stats: SessionStats,
@@ -205,8 +205,8 @@ impl Session {
             announced_complete: have.is_full(),
             have,
             partial: BTreeMap::new(),
-            peers: HashMap::new(),
-            strikes: HashMap::new(),
+            peers: BTreeMap::new(),
+            strikes: BTreeMap::new(),
             actions: VecDeque::new(),
             stats: SessionStats::default(),
             last_rechoke: None,

@@ -193,7 +193,7 @@ fn leechers_trade_so_the_seed_uploads_less_than_it_would_alone() {
 #[test]
 fn a_peer_sending_bad_data_is_banned_and_the_download_completes() {
     let (info, data) = torrent(600_000, 16 * 1024);
-    let mut swarm = Swarm::new(&info, &data, &[0], &[1], 3);
+    let mut swarm = Swarm::new(&info, &data, &[1], &[0], 3);
     swarm.run(3000, |s| s.nodes[2].complete);
     assert!(swarm.nodes[2].complete);
     assert_eq!(swarm.nodes[2].data, data);
@@ -201,7 +201,7 @@ fn a_peer_sending_bad_data_is_banned_and_the_download_completes() {
         swarm
             .closed
             .iter()
-            .any(|(i, j, _, ban)| *i == 2 && *j == 1 && *ban),
+            .any(|(i, j, _, ban)| *i == 2 && *j == 0 && *ban),
         "closed: {:?}",
         swarm.closed
     );
