@@ -97,10 +97,12 @@ pub enum Top {
     Seed(crate::transfer_cli::SeedArgs),
     /// Download a torrent from its trackers' peers (and --peer), verifying every piece;
     /// exits 0 once the files are complete. Interrupted, it keeps the verified pieces and
-    /// resumes from them next time.
+    /// resumes from them next time. A magnet link's metadata is fetched from its peers
+    /// first (BEP 9).
     ///
     /// Examples:
     ///   p2p download film.mkv.torrent --dir ~/downloads
+    ///   p2p download 'magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&x.pe=192.168.1.20:6881'
     ///   p2p download film.mkv.torrent --no-trackers --peer 192.168.1.20:6881
     #[command(verbatim_doc_comment)]
     Download(crate::transfer_cli::DownloadArgs),
@@ -156,6 +158,13 @@ pub enum Bench {
     ///   p2p bench coordination --nodes 4,16,64
     ///   p2p bench coordination --algorithm maekawa --nodes 16 --requests 6250 --fail 0.25
     Coordination(crate::bench::coordination::CoordinationArgs),
+    /// Our BitTorrent peer against libtorrent on loopback, one file in both directions:
+    /// our downloader and libtorrent's from a libtorrent seeder, and a libtorrent
+    /// downloader from our seeder and from libtorrent's; each peer its own process, timed
+    /// to its exit, every byte checked; our peer's peak memory. Needs python3-libtorrent.
+    ///
+    /// Example: p2p bench transfer --size 200MiB
+    Transfer(crate::bench::transfer::TransferArgs),
 }
 
 /// `p2p bench net`.

@@ -37,7 +37,7 @@ pub struct CreateArgs {
     pub trackers: Vec<String>,
     /// Bytes per piece, e.g. 256KiB or 4MiB (16 KiB to 256 MiB; default: a power of two
     /// giving about 1,500 pieces).
-    #[arg(long, value_name = "SIZE", value_parser = piece_size)]
+    #[arg(long, value_name = "SIZE", value_parser = size)]
     pub piece_size: Option<u64>,
     /// Mark the torrent private (BEP 27: peers from its trackers only).
     #[arg(long)]
@@ -63,7 +63,8 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
-fn piece_size(s: &str) -> Result<u64, String> {
+/// Reads a size such as 256KiB or 4MiB.
+pub(crate) fn size(s: &str) -> Result<u64, String> {
     let size: ByteSize = s
         .parse()
         .map_err(|e| format!("`{s}` is not a size (e.g. 256KiB, 4MiB): {e}"))?;

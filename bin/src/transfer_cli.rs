@@ -5,16 +5,20 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use filesharing::Metainfo;
+use std::time::Duration;
+
 use filesharing::net::{Client, ClientConfig, Progress};
 use filesharing::storage::{OpenMode, Storage};
+use filesharing::{Magnet, Metainfo};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 
 /// Options both commands share.
 #[derive(Args, Debug)]
 pub struct PeerArgs {
-    /// The .torrent file.
+    /// The .torrent file; to download, a magnet link (magnet:?xt=urn:btih:…) works too,
+    /// its metadata fetched from peers.
+    #[arg(value_name = "TORRENT")]
     pub torrent: PathBuf,
     /// The folder the torrent's file (or folder) is in, or goes into.
     #[arg(long, default_value = ".")]
@@ -95,13 +99,21 @@ pub fn seed(args: SeedArgs) -> Result<()> {
 /// is kept for next time).
 pub fn download(args: DownloadArgs) -> Result<()> {
     let a = &args.peer;
-    let meta = load(&a.torrent)?;
+    let runtime = crate::loopback::runtime()?;
+    let mut config = client_config(a, args.keep_seeding);
+    let meta = match magnet_of(&a.torrent)? {
+        Some(magnet) => {
+            let (meta, peers) = runtime.block_on(from_magnet(&magnet, a))?;
+            config.peers = peers;
+            meta
+        }
+        None => load(&a.torrent)?,
+    };
     std::fs::create_dir_all(&a.dir).with_context(|| format!("{}", a.dir.display()))?;
     let storage = Storage::open(&meta.info, &a.dir, OpenMode::Download)?;
     let have = check(&storage, &meta, a.quiet)?;
-    let config = client_config(a, args.keep_seeding);
     let path = a.dir.join(&meta.info.name);
-    let complete = crate::loopback::runtime()?.block_on(async move {
+    let complete = runtime.block_on(async move {
         let client = Client::bind(meta.clone(), storage, have, config).await?;
         if !a.quiet {
             eprintln!(
@@ -125,13 +137,41 @@ pub fn download(args: DownloadArgs) -> Result<()> {
 }
 
 fn load(path: &Path) -> Result<Metainfo> {
-    if path.to_string_lossy().starts_with("magnet:") {
-        bail!(
-            "magnet links need the torrent's metadata from peers (BEP 9), which this version \
-             does not fetch yet; give the .torrent file"
-        );
+    if magnet_of(path)?.is_some() {
+        bail!("seeding needs the .torrent file, not a magnet link");
     }
     crate::torrent_cli::read_torrent(path)
+}
+
+/// The magnet link given in place of a .torrent, if it is one.
+fn magnet_of(arg: &Path) -> Result<Option<Magnet>> {
+    let text = arg.to_string_lossy();
+    if !text.starts_with("magnet:") {
+        return Ok(None);
+    }
+    Ok(Some(text.parse().context("the magnet link")?))
+}
+
+/// How long a magnet link's metadata is looked for.
+const METADATA_LIMIT: Duration = Duration::from_secs(120);
+
+/// The torrent of a magnet link, its metadata asked of peers (BEP 9), with a spinner; and
+/// the peers found on the way.
+async fn from_magnet(magnet: &Magnet, a: &PeerArgs) -> Result<(Metainfo, Vec<SocketAddr>)> {
+    let spinner = if a.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    spinner.set_message(format!(
+        "fetching the metadata of {} from peers",
+        magnet.info_hash
+    ));
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let port = Some(a.listen.port()).filter(|p| *p != 0);
+    let got = filesharing::net::fetch_metadata(magnet, &a.peers, port, METADATA_LIMIT).await;
+    spinner.finish_and_clear();
+    Ok(got?)
 }
 
 fn client_config(a: &PeerArgs, keep_seeding: bool) -> ClientConfig {
@@ -145,12 +185,17 @@ fn client_config(a: &PeerArgs, keep_seeding: bool) -> ClientConfig {
     }
 }
 
-/// Verifies what is on disk, with a bar.
+/// Verifies what is on disk, with a bar (nothing, when storage has just created the files).
 fn check(
     storage: &Storage,
     meta: &Metainfo,
     quiet: bool,
 ) -> Result<filesharing::session::Bitfield> {
+    if storage.is_fresh() {
+        return Ok(filesharing::session::Bitfield::empty(
+            meta.info.pieces.len() as u32,
+        ));
+    }
     let bar = if quiet {
         ProgressBar::hidden()
     } else {

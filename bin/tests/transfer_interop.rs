@@ -166,6 +166,83 @@ fn libtorrent_downloads_from_us_and_we_download_from_libtorrent() {
     );
 }
 
+/// The magnet link `p2p torrent create` printed for `torrent`.
+fn magnet_of(torrent: &Path) -> String {
+    let shown: serde_json::Value = serde_json::from_str(&ok(p2p(&[
+        "torrent",
+        "show",
+        "--json",
+        torrent.to_str().unwrap(),
+    ])))
+    .unwrap();
+    shown["magnet"].as_str().expect("a magnet link").to_string()
+}
+
+#[test]
+fn magnet_links_resolve_between_us_and_libtorrent() {
+    if !libtorrent_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (torrent, data) = shared_file(dir.path(), None);
+    let src = dir.path().join("src");
+    let magnet = magnet_of(&torrent);
+
+    // libtorrent has only the link; our seeder hands it the metadata, then the data.
+    let ours = free_port();
+    let _seed = our_seeder(&torrent, &src, ours, &["--no-trackers"]);
+    let into = dir.path().join("libtorrent");
+    let cmd = libtorrent(
+        "download",
+        Path::new(&magnet),
+        &into,
+        free_port(),
+        &[format!("127.0.0.1:{ours}")],
+    );
+    let out = output_within(cmd, "libtorrent download from a magnet link", LIMIT);
+    assert!(
+        out.status.success(),
+        "libtorrent did not complete: {} {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(holds(&into.join("shared.bin"), &data));
+    drop(_seed);
+
+    // We have only the link, with libtorrent's address in it (x.pe).
+    let theirs = free_port();
+    let _lt = clients::Running(
+        libtorrent("seed", &torrent, &src, theirs, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs"),
+    );
+    let with_peer = format!("{magnet}&x.pe=127.0.0.1:{theirs}");
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let ours_dir = dir.path().join("ours");
+    let out = exits_within(
+        &[
+            "download",
+            "--quiet",
+            &with_peer,
+            "--dir",
+            ours_dir.to_str().unwrap(),
+            "--listen",
+            &listen,
+            "--no-trackers",
+        ],
+        LIMIT,
+    );
+    assert!(
+        out.status.success(),
+        "p2p download of a magnet link failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(holds(&ours_dir.join("shared.bin"), &data));
+}
+
 /// Starts `p2p tracker`; the process and its announce URL.
 fn our_tracker() -> (Running, String) {
     use std::io::{BufRead, BufReader};

@@ -13,3 +13,4 @@ pub mod plot;
 pub mod plot_coordination;
 pub mod progress;
 pub mod table;
+pub mod transfer;

@@ -1,13 +1,14 @@
 """A libtorrent peer for the interoperability tests.
 
-usage: libtorrent_peer.py seed|download TORRENT DIR PORT [HOST:PORT ...]
+usage: libtorrent_peer.py seed|download TORRENT|MAGNET DIR PORT [HOST:PORT ...]
 
 Listens on 127.0.0.1:PORT, dials the peers given, and, downloading, exits 0 once the
 torrent is complete (libtorrent has verified every piece) or 1 after 150 seconds. Seeding,
-it runs until killed. DHT, local discovery and port mapping are off: the only peers are the
+it prints "seeding" once it has checked the files, and runs until killed. DHT, local discovery and port mapping are off: the only peers are the
 ones given and the torrent's trackers'.
 """
 
+import os
 import sys
 import time
 
@@ -28,14 +29,23 @@ def main():
             "alert_mask": 0,
         }
     )
-    handle = session.add_torrent({"ti": lt.torrent_info(torrent), "save_path": folder})
-    deadline = time.time() + 150
+    if torrent.startswith("magnet:"):
+        params = lt.parse_magnet_uri(torrent)
+        params.save_path = folder
+    else:
+        params = {"ti": lt.torrent_info(torrent), "save_path": folder}
+    handle = session.add_torrent(params)
+    deadline = time.time() + float(os.environ.get("LIBTORRENT_PEER_LIMIT", "150"))
     dialed = 0.0
+    ready = False
     while mode == "seed" or time.time() < deadline:
         status = handle.status()
         if mode == "download" and status.is_seeding:
             print("complete", flush=True)
             return 0
+        if mode == "seed" and status.is_seeding and not ready:
+            print("seeding", flush=True)
+            ready = True
         # Dial again every few seconds until connected: the other side may start later.
         if status.num_peers == 0 and time.time() - dialed > 3:
             for peer in peers:

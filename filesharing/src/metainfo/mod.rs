@@ -127,6 +127,24 @@ impl Metainfo {
         })
     }
 
+    /// A torrent from an info dictionary's bytes as peers hand them over (BEP 9), with
+    /// the trackers of the magnet link it came from.
+    pub fn from_info_bytes(
+        info_bytes: Vec<u8>,
+        trackers: Vec<Vec<String>>,
+    ) -> Result<Self, MetainfoError> {
+        let info = Info::from_raw(bt_bencode::from_slice::<RawInfo>(&info_bytes)?)?;
+        Ok(Metainfo {
+            trackers,
+            info_hash: InfoHash::of(&info_bytes),
+            info_bytes,
+            info,
+            comment: None,
+            created_by: None,
+            creation_date: None,
+        })
+    }
+
     /// A torrent for `info`, its bytes written in canonical bencode.
     pub fn new(info: Info, trackers: Vec<Vec<String>>) -> Self {
         let info_bytes =

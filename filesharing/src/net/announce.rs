@@ -27,18 +27,7 @@ pub(super) async fn announce_loop(
     mut report: watch::Receiver<Report>,
     peers: mpsc::Sender<Vec<SocketAddr>>,
 ) {
-    let request = |r: Report, event| AnnounceRequest {
-        info_hash,
-        peer_id,
-        port,
-        left: r.left,
-        uploaded: r.uploaded,
-        downloaded: r.downloaded,
-        event,
-        numwant: Some(50),
-        compact: true,
-        ip: None,
-    };
+    let request = |r: Report, event| request(info_hash, peer_id, port, r, event);
     let mut event = Event::Started;
     let mut was_complete = report.borrow().left == 0;
     loop {
@@ -76,9 +65,34 @@ pub(super) async fn announce_loop(
     }
 }
 
+/// The announce of `peer_id` listening on `port`.
+pub(super) fn request(
+    info_hash: InfoHash,
+    peer_id: [u8; 20],
+    port: u16,
+    r: Report,
+    event: Event,
+) -> AnnounceRequest {
+    AnnounceRequest {
+        info_hash,
+        peer_id,
+        port,
+        left: r.left,
+        uploaded: r.uploaded,
+        downloaded: r.downloaded,
+        event,
+        numwant: Some(50),
+        compact: true,
+        ip: None,
+    }
+}
+
 /// One announce, tracker by tracker until one answers: its interval and peers. A tracker
 /// that fails is logged and the next one tried; if none answers, try again in a minute.
-async fn announce_once(trackers: &[String], req: AnnounceRequest) -> (Duration, Vec<SocketAddr>) {
+pub(super) async fn announce_once(
+    trackers: &[String],
+    req: AnnounceRequest,
+) -> (Duration, Vec<SocketAddr>) {
     for base in trackers {
         if !base.starts_with("http://") && !base.starts_with("https://") {
             continue;

@@ -4,6 +4,7 @@
 
 mod announce;
 mod connection;
+mod magnet;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use crate::session::{Action, Bitfield, PeerKey, Session, SessionConfig, SessionS
 use crate::storage::Storage;
 use crate::wire::{Handshake, PeerId};
 use connection::{Event, Outgoing};
+pub use magnet::fetch_metadata;
 
 /// How a client runs.
 #[derive(Clone, Debug)]
@@ -77,6 +79,9 @@ pub enum ClientError {
         /// The error.
         source: std::io::Error,
     },
+    /// A magnet link's metadata could not be had from peers.
+    #[error("{0}")]
+    Metadata(String),
     /// A piece could not be read or written.
     #[error("storage: {0}")]
     Storage(#[from] std::io::Error),
@@ -127,7 +132,8 @@ impl Client {
                     addr: config.listen,
                     source,
                 })?;
-        let session = Session::new(&meta.info, have, config.session.clone());
+        let session = Session::new(&meta.info, have, config.session.clone())
+            .with_metadata(meta.info_bytes.clone());
         Ok(Client {
             meta,
             storage,
@@ -153,7 +159,7 @@ impl Client {
     ) -> Result<(SessionStats, bool), ClientError> {
         let start = Instant::now();
         let total = self.meta.info.total_length();
-        let ours = Handshake::new(self.meta.info_hash, self.peer_id);
+        let ours = Handshake::new(self.meta.info_hash, self.peer_id).with_extensions();
         let (events_tx, mut events) = mpsc::channel::<Event>(1024);
         let (report_tx, report_rx) = watch::channel(self.report());
         let (peers_tx, mut found) = mpsc::channel::<Vec<SocketAddr>>(8);
@@ -229,7 +235,7 @@ impl Client {
                             }
                             tracing::debug!(%addr, "peer connected");
                             conns.insert(key, Conn { tx, addr, peer_id: theirs.peer_id, dialed });
-                            self.session.peer_connected(key, theirs.fast(), now);
+                            self.session.peer_connected(key, &theirs, now);
                         }
                         Event::Failed { addr, why } => {
                             dialing.remove(&addr);

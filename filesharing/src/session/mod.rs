@@ -21,7 +21,7 @@ pub use bitfield::Bitfield;
 pub use peer::BlockRef;
 
 use crate::Info;
-use crate::wire::{BLOCK_LEN, Message};
+use crate::wire::{BLOCK_LEN, ExtHandshake, Handshake, Message, MetadataMessage, UT_METADATA};
 use peer::Peer;
 
 /// A connection's number, chosen by the driver.
@@ -182,6 +182,7 @@ pub struct Session {
     last_optimistic: Option<Duration>,
     optimistic: Option<PeerKey>,
     announced_complete: bool,
+    metadata: Option<Vec<u8>>,
 }
 
 impl Session {
@@ -212,7 +213,15 @@ impl Session {
             last_rechoke: None,
             last_optimistic: None,
             optimistic: None,
+            metadata: None,
         }
+    }
+
+    /// Serves `info_bytes` (the info dictionary) to peers that ask for it (BEP 9), so that
+    /// they can start from a magnet link.
+    pub fn with_metadata(mut self, info_bytes: Vec<u8>) -> Self {
+        self.metadata = Some(info_bytes);
+        self
     }
 
     /// The pieces held.
@@ -255,10 +264,21 @@ impl Session {
         self.actions.pop_front()
     }
 
-    /// A connection finished its handshake; `fast` if both sides set BEP 6's bit.
-    pub fn peer_connected(&mut self, key: PeerKey, fast: bool, now: Duration) {
+    /// A connection finished its handshake; `theirs` is the peer's (ours always offers the
+    /// fast extension and the extension protocol).
+    pub fn peer_connected(&mut self, key: PeerKey, theirs: &Handshake, now: Duration) {
+        let fast = theirs.fast();
         self.peers
             .insert(key, Peer::new(self.layout.pieces(), fast, now));
+        if theirs.extended() {
+            // BEP 10: the extension handshake goes right after the handshake.
+            let ours = ExtHandshake::ours(
+                self.metadata.as_ref().map(Vec::len),
+                self.config.max_peer_requests,
+            );
+            let payload = ours.encode();
+            self.send(key, Message::Extended { id: 0, payload }, now);
+        }
         let announce = if fast && self.have.is_full() {
             Message::HaveAll
         } else if fast && self.have.count() == 0 {
@@ -298,7 +318,19 @@ impl Session {
         let fast = peer.fast;
         match message {
             Message::KeepAlive | Message::Port(_) | Message::Unknown(_) => {}
-            Message::Extended { .. } | Message::SuggestPiece(_) => {}
+            Message::SuggestPiece(_) => {}
+            Message::Extended { id: 0, payload } => {
+                if let Some(h) = ExtHandshake::decode(&payload) {
+                    peer.ut_metadata = h.ut_metadata();
+                }
+            }
+            Message::Extended { id, payload } => {
+                if id == UT_METADATA
+                    && let Some(MetadataMessage::Request(piece)) = MetadataMessage::decode(&payload)
+                {
+                    self.metadata_requested(key, piece, now);
+                }
+            }
             Message::Choke => {
                 peer.peer_choking = true;
                 if !fast {
@@ -471,6 +503,32 @@ impl Session {
 
     /// A peer's whole piece set. BEP 3 sends it first, but some clients (aria2c) send
     /// have-none and then a bitfield; the last one wins.
+    /// Answers a BEP 9 request with the piece of the info dictionary, or a reject.
+    fn metadata_requested(&mut self, key: PeerKey, piece: u32, now: Duration) {
+        let Some(their_id) = self.peers.get(&key).and_then(|p| p.ut_metadata) else {
+            return;
+        };
+        use crate::wire::METADATA_PIECE_LEN;
+        let start = piece as usize * METADATA_PIECE_LEN;
+        let reply = match &self.metadata {
+            Some(m) if start < m.len() => MetadataMessage::Data {
+                piece,
+                total_size: m.len() as u64,
+                data: m[start..m.len().min(start + METADATA_PIECE_LEN)].to_vec(),
+            },
+            _ => MetadataMessage::Reject(piece),
+        };
+        let payload = reply.encode();
+        self.send(
+            key,
+            Message::Extended {
+                id: their_id,
+                payload,
+            },
+            now,
+        );
+    }
+
     fn set_has(&mut self, key: PeerKey, has: Bitfield, now: Duration) {
         let peer = self.peers.get_mut(&key).expect("caller checked");
         for i in peer.has.ones() {

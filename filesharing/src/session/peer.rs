@@ -21,6 +21,8 @@ pub struct BlockRef {
 #[derive(Debug)]
 pub(super) struct Peer {
     pub fast: bool,
+    /// The number it wants BEP 9 messages under, if it speaks BEP 9.
+    pub ut_metadata: Option<u8>,
     pub has: Bitfield,
     pub am_choking: bool,
     pub am_interested: bool,
@@ -45,6 +47,7 @@ impl Peer {
     pub fn new(pieces: u32, fast: bool, now: Duration) -> Self {
         Peer {
             fast,
+            ut_metadata: None,
             has: Bitfield::empty(pieces),
             am_choking: true,
             am_interested: false,

@@ -28,6 +28,15 @@ fn torrent(len: usize, piece_length: u64) -> (Info, Vec<u8>) {
     (info, data)
 }
 
+/// A peer's handshake, with or without the fast extension.
+fn peer(fast: bool) -> crate::wire::Handshake {
+    let mut h = crate::wire::Handshake::new(crate::InfoHash([0; 20]), [1; 20]).with_extensions();
+    if !fast {
+        h.reserved[7] = 0;
+    }
+    h
+}
+
 struct Node {
     session: Session,
     data: Vec<u8>,
@@ -84,7 +93,7 @@ impl Swarm {
                 if i != j {
                     swarm.nodes[i]
                         .session
-                        .peer_connected(j as u64, true, Duration::ZERO);
+                        .peer_connected(j as u64, &peer(true), Duration::ZERO);
                 }
             }
         }
@@ -245,7 +254,7 @@ fn malformed_messages_close_the_connection() {
     ];
     for message in bad {
         let mut s = Session::new(&info, Bitfield::full(pieces), SessionConfig::default());
-        s.peer_connected(1, true, Duration::ZERO);
+        s.peer_connected(1, &peer(true), Duration::ZERO);
         s.message(1, message.clone(), Duration::ZERO);
         let closed = std::iter::from_fn(|| s.poll_action())
             .any(|a| matches!(a, Action::Close { peer: 1, .. }));
@@ -302,7 +311,7 @@ proptest! {
         let pieces = info.pieces.len() as u32;
         let have = if seed { Bitfield::full(pieces) } else { Bitfield::empty(pieces) };
         let mut s = Session::new(&info, have, SessionConfig::default());
-        s.peer_connected(1, fast, Duration::ZERO);
+        s.peer_connected(1, &peer(fast), Duration::ZERO);
         for (t, m) in messages.into_iter().enumerate() {
             let now = Duration::from_secs(t as u64);
             s.message(1, m, now);
@@ -322,7 +331,7 @@ fn a_bitfield_after_have_none_replaces_it() {
     let (info, _) = torrent(100_000, 16 * 1024);
     let pieces = info.pieces.len() as u32;
     let mut s = Session::new(&info, Bitfield::empty(pieces), SessionConfig::default());
-    s.peer_connected(1, true, Duration::ZERO);
+    s.peer_connected(1, &peer(true), Duration::ZERO);
     s.message(1, Message::HaveNone, Duration::ZERO);
     s.message(
         1,
@@ -336,4 +345,57 @@ fn a_bitfield_after_have_none_replaces_it() {
     );
     assert_eq!(s.availability, vec![1; pieces as usize]);
     assert_eq!(s.peer_count(), 1);
+}
+
+#[test]
+fn metadata_is_served_to_peers_that_ask() {
+    use crate::wire::{ExtHandshake, MetadataMessage, UT_METADATA};
+    let (info, _) = torrent(100_000, 16 * 1024);
+    let pieces = info.pieces.len() as u32;
+    let bytes: Vec<u8> = (0..20_000u32).map(|i| i as u8).collect();
+    let mut s = Session::new(&info, Bitfield::full(pieces), SessionConfig::default())
+        .with_metadata(bytes.clone());
+    s.peer_connected(1, &peer(true), Duration::ZERO);
+    let theirs = ExtHandshake {
+        m: [("ut_metadata".to_string(), 9)].into(),
+        ..ExtHandshake::default()
+    };
+    s.message(
+        1,
+        Message::Extended {
+            id: 0,
+            payload: theirs.encode(),
+        },
+        Duration::ZERO,
+    );
+    for piece in [1, 5] {
+        let payload = MetadataMessage::Request(piece).encode();
+        s.message(
+            1,
+            Message::Extended {
+                id: UT_METADATA,
+                payload,
+            },
+            Duration::ZERO,
+        );
+    }
+    let sent: Vec<MetadataMessage> = std::iter::from_fn(|| s.poll_action())
+        .filter_map(|a| match a {
+            Action::Send(1, Message::Extended { id: 9, payload }) => {
+                MetadataMessage::decode(&payload)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        vec![
+            MetadataMessage::Data {
+                piece: 1,
+                total_size: 20_000,
+                data: bytes[16_384..].to_vec()
+            },
+            MetadataMessage::Reject(5)
+        ]
+    );
 }

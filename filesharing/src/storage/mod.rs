@@ -52,6 +52,8 @@ struct Stored {
 /// The files of one torrent, open.
 pub struct Storage {
     files: Vec<Stored>,
+    /// Whether every file was created by this open, so nothing on disk needs verifying.
+    fresh: bool,
     piece_length: u64,
     total: u64,
 }
@@ -74,6 +76,7 @@ impl Storage {
         };
         let mut files = Vec::with_capacity(info.files.len());
         let mut offset = 0;
+        let mut fresh = mode == OpenMode::Download;
         for entry in &info.files {
             let mut path = dir.join(&info.name);
             for c in &entry.path {
@@ -101,6 +104,7 @@ impl Storage {
                         // Created folders are checked again: one may have been a link.
                         check_no_links(dir, &path, mode)?;
                     }
+                    fresh &= entry.length == 0 || !path.exists();
                     let file = OpenOptions::new()
                         .read(true)
                         .write(true)
@@ -125,9 +129,15 @@ impl Storage {
         }
         Ok(Storage {
             files,
+            fresh,
             piece_length: info.piece_length,
             total: offset,
         })
+    }
+
+    /// Whether every file was created just now (nothing to verify: no piece is there).
+    pub fn is_fresh(&self) -> bool {
+        self.fresh
     }
 
     /// Calls `f` for each file slice the bytes `[start, start + len)` of the torrent span.

@@ -32,6 +32,7 @@ fn pieces_across_files_are_copied_exactly_and_resume_finds_them() {
 
     let dst = tempfile::tempdir().unwrap();
     let down = Storage::open(&info, dst.path(), OpenMode::Download).unwrap();
+    assert!(down.is_fresh());
     let have = down.verify(&info, |_, _| {}).unwrap();
     assert_eq!(have.count(), 0);
     for i in (0..info.pieces.len() as u32).step_by(2) {
@@ -40,6 +41,7 @@ fn pieces_across_files_are_copied_exactly_and_resume_finds_them() {
     }
     drop(down);
     let again = Storage::open(&info, dst.path(), OpenMode::Download).unwrap();
+    assert!(!again.is_fresh());
     let have = again.verify(&info, |_, _| {}).unwrap();
     assert_eq!(
         have.ones().collect::<Vec<_>>(),

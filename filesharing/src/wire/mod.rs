@@ -4,10 +4,15 @@
 //! anything is allocated for it.
 
 mod decode;
+mod extension;
 mod handshake;
 mod message;
 
 pub use decode::{Decoder, MAX_MESSAGE_BYTES};
+pub use extension::{
+    ExtHandshake, MAX_METADATA_LEN, METADATA_PIECE_LEN, MetadataAssembler, MetadataMessage,
+    UT_METADATA,
+};
 pub use handshake::{HANDSHAKE_LEN, Handshake, PeerId};
 pub use message::{BLOCK_LEN, Message};
 
