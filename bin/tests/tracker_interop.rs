@@ -4,33 +4,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::clients::{self, Running};
+use common::clients;
 use common::process::{ok, p2p, wait_until};
-
-/// Starts `p2p tracker` on a port the system picks; the process and its announce URL.
-fn start_tracker() -> (Running, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_p2p"))
-        .args(["tracker", "--listen", "127.0.0.1:0", "--interval", "5"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("p2p tracker runs");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the tracker prints its URL");
-    let url = line
-        .trim()
-        .strip_prefix("tracker announce URL ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    (Running(child), url)
-}
 
 /// GET `path_and_query` from `host:port`, the body as bytes.
 fn get(authority: &str, path_and_query: &str) -> Vec<u8> {
@@ -67,7 +46,7 @@ fn transmission_announces_to_our_tracker_and_leechers_hear_of_it() {
     if !clients::installed("transmission-cli") {
         return;
     }
-    let (_tracker, url) = start_tracker();
+    let (_tracker, url) = clients::our_tracker(5);
     let authority = url
         .trim_start_matches("http://")
         .trim_end_matches("/announce")

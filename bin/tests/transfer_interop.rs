@@ -243,27 +243,6 @@ fn magnet_links_resolve_between_us_and_libtorrent() {
     assert!(holds(&ours_dir.join("shared.bin"), &data));
 }
 
-/// Starts `p2p tracker`; the process and its announce URL.
-fn our_tracker() -> (Running, String) {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_p2p"))
-        .args(["tracker", "--listen", "127.0.0.1:0", "--interval", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("p2p tracker runs");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the tracker prints its URL");
-    let url = line
-        .trim()
-        .strip_prefix("tracker announce URL ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    (Running(child), url)
-}
-
 fn aria2c(torrent: &Path, dir: &Path, port: u16, extra: &[&str]) -> Command {
     let mut cmd = Command::new("aria2c");
     cmd.args([
@@ -288,7 +267,7 @@ fn aria2c_downloads_from_us_and_we_download_from_aria2c() {
     }
     let dir = tempfile::tempdir().unwrap();
     // aria2c finds peers only through trackers, so ours serves this swarm.
-    let (_tracker, url) = our_tracker();
+    let (_tracker, url) = clients::our_tracker(2);
     let (torrent, data) = shared_file(dir.path(), Some(&url));
     let src = dir.path().join("src");
 
@@ -333,7 +312,7 @@ fn transmission_downloads_from_us_and_we_download_from_transmission() {
     let dir = tempfile::tempdir().unwrap();
     // Transmission never dials peers on 127.0.0.0/8, so our seeder must learn of it from
     // the tracker and dial it.
-    let (_tracker, url) = our_tracker();
+    let (_tracker, url) = clients::our_tracker(2);
     let (torrent, data) = shared_file(dir.path(), Some(&url));
     let src = dir.path().join("src");
 
@@ -390,7 +369,7 @@ fn our_tracker_serves_a_swarm_of_our_peers_libtorrent_and_aria2c() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_tracker, url) = our_tracker();
+    let (_tracker, url) = clients::our_tracker(2);
     let (torrent, data) = shared_file(dir.path(), Some(&url));
     let _seed = our_seeder(&torrent, &dir.path().join("src"), free_port(), &[]);
 

@@ -27,6 +27,13 @@ def main():
             "enable_natpmp": False,
             "allow_multiple_connections_per_ip": True,
             "alert_mask": 0,
+            # Our peer speaks plain BitTorrent over TCP: neither uTP (BEP 29) nor
+            # message stream encryption, which libtorrent would try first, falling back
+            # only after a failed connection.
+            "enable_outgoing_utp": False,
+            "enable_incoming_utp": False,
+            "out_enc_policy": 2,
+            "in_enc_policy": 2,
         }
     )
     if torrent.startswith("magnet:"):
@@ -46,13 +53,18 @@ def main():
         if mode == "seed" and status.is_seeding and not ready:
             print("seeding", flush=True)
             ready = True
-        # Dial again every few seconds until connected: the other side may start later.
-        if status.num_peers == 0 and time.time() - dialed > 3:
+        # Dial once the torrent is ready (libtorrent ignores peers while it checks its
+        # files), and again each second until connected: the other side may start later.
+        checking = status.state in (
+            lt.torrent_status.checking_resume_data,
+            lt.torrent_status.checking_files,
+        )
+        if status.num_peers == 0 and not checking and time.time() - dialed > 1:
             for peer in peers:
                 host, p = peer.rsplit(":", 1)
                 handle.connect_peer((host, int(p)))
             dialed = time.time()
-        time.sleep(0.2)
+        time.sleep(0.05)
     print(f"incomplete: {handle.status().progress:.3f}", flush=True)
     return 1
 

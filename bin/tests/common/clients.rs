@@ -59,3 +59,26 @@ pub fn start(name: &str, args: &[&str], dir: &Path) -> Running {
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     Running(child)
 }
+
+/// Starts `p2p tracker` on a port the system picks, telling peers to announce every
+/// `interval` seconds; the process and its announce URL.
+pub fn our_tracker(interval: u32) -> (Running, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_p2p"))
+        .args(["tracker", "--listen", "127.0.0.1:0", "--interval"])
+        .arg(interval.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("p2p tracker runs");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the tracker prints its URL");
+    let url = line
+        .trim()
+        .strip_prefix("tracker announce URL ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (Running(child), url)
+}

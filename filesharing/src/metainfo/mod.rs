@@ -134,21 +134,18 @@ impl Metainfo {
         trackers: Vec<Vec<String>>,
     ) -> Result<Self, MetainfoError> {
         let info = Info::from_raw(bt_bencode::from_slice::<RawInfo>(&info_bytes)?)?;
-        Ok(Metainfo {
-            trackers,
-            info_hash: InfoHash::of(&info_bytes),
-            info_bytes,
-            info,
-            comment: None,
-            created_by: None,
-            creation_date: None,
-        })
+        Ok(Self::bare(info, info_bytes, trackers))
     }
 
     /// A torrent for `info`, its bytes written in canonical bencode.
     pub fn new(info: Info, trackers: Vec<Vec<String>>) -> Self {
         let info_bytes =
             bt_bencode::to_vec(&info.to_raw()).expect("an info dictionary always encodes");
+        Self::bare(info, info_bytes, trackers)
+    }
+
+    /// A torrent of `info`, whose dictionary's bytes are `info_bytes`, with no free text.
+    fn bare(info: Info, info_bytes: Vec<u8>, trackers: Vec<Vec<String>>) -> Self {
         Metainfo {
             trackers,
             info_hash: InfoHash::of(&info_bytes),

@@ -67,7 +67,7 @@ impl Default for SessionConfig {
             snub_after: Duration::from_secs(60),
             request_timeout: Duration::from_secs(20),
             max_peer_requests: 500,
-            max_reads_in_flight: 16,
+            max_reads_in_flight: 64,
             ban_after_bad_pieces: 3,
             random_first_pieces: 4,
             rarest_first: true,
