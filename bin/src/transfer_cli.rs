@@ -3,11 +3,12 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use clap::Args;
 use std::time::Duration;
 
+use anyhow::{Context, Result, bail};
+use clap::Args;
 use filesharing::net::{Client, ClientConfig, Progress};
+use filesharing::session::{Bitfield, SessionStats};
 use filesharing::storage::{OpenMode, Storage};
 use filesharing::{Magnet, Metainfo};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -60,7 +61,10 @@ pub struct DownloadArgs {
 /// Seeds until interrupted.
 pub fn seed(args: SeedArgs) -> Result<()> {
     let a = &args.peer;
-    let meta = load(&a.torrent)?;
+    if magnet_of(&a.torrent)?.is_some() {
+        bail!("seeding needs the .torrent file, not a magnet link");
+    }
+    let meta = crate::torrent_cli::read_torrent(&a.torrent)?;
     let storage = Storage::open(&meta.info, &a.dir, OpenMode::Seed)?;
     let have = check(&storage, &meta, a.quiet)?;
     if have.count() == 0 {
@@ -78,21 +82,22 @@ pub fn seed(args: SeedArgs) -> Result<()> {
         );
     }
     let config = client_config(a, true);
-    crate::loopback::runtime()?.block_on(async move {
-        let client = Client::bind(meta.clone(), storage, have, config).await?;
-        eprintln!(
-            "seeding {} ({}) on {}; Ctrl-C to stop",
-            meta.info.name,
-            meta.info_hash,
-            client.local_addr()
-        );
-        let (tx, rx) = watch::channel(Progress::default());
-        let shown = show_progress(rx, "seeding", a.quiet);
-        let (stats, _) = client.run(tx, interrupted()).await?;
-        shown.abort();
-        eprintln!("sent {}", bytesize::ByteSize(stats.uploaded));
-        Ok(())
-    })
+    let (stats, _) = crate::loopback::runtime()?.block_on(run_client(
+        &meta,
+        storage,
+        have,
+        config,
+        "seeding",
+        a.quiet,
+        |addr| {
+            Some(format!(
+                "seeding {} ({}) on {addr}; Ctrl-C to stop",
+                meta.info.name, meta.info_hash
+            ))
+        },
+    ))?;
+    eprintln!("sent {}", bytesize::ByteSize(stats.uploaded));
+    Ok(())
 }
 
 /// Downloads until complete and verified (exit 0), or until interrupted (an error, with what
@@ -107,28 +112,21 @@ pub fn download(args: DownloadArgs) -> Result<()> {
             config.peers = peers;
             meta
         }
-        None => load(&a.torrent)?,
+        None => crate::torrent_cli::read_torrent(&a.torrent)?,
     };
     std::fs::create_dir_all(&a.dir).with_context(|| format!("{}", a.dir.display()))?;
     let storage = Storage::open(&meta.info, &a.dir, OpenMode::Download)?;
     let have = check(&storage, &meta, a.quiet)?;
     let path = a.dir.join(&meta.info.name);
-    let complete = runtime.block_on(async move {
-        let client = Client::bind(meta.clone(), storage, have, config).await?;
-        if !a.quiet {
-            eprintln!(
-                "{} ({}) on {}",
-                meta.info.name,
-                meta.info_hash,
-                client.local_addr()
-            );
-        }
-        let (tx, rx) = watch::channel(Progress::default());
-        let shown = show_progress(rx, "downloading", a.quiet);
-        let (_, complete) = client.run(tx, interrupted()).await?;
-        shown.abort();
-        anyhow::Ok(complete)
-    })?;
+    let (_, complete) = runtime.block_on(run_client(
+        &meta,
+        storage,
+        have,
+        config,
+        "downloading",
+        a.quiet,
+        |addr| (!a.quiet).then(|| format!("{} ({}) on {addr}", meta.info.name, meta.info_hash)),
+    ))?;
     if !complete {
         bail!("interrupted; the verified pieces are kept, and running the same command resumes");
     }
@@ -136,11 +134,26 @@ pub fn download(args: DownloadArgs) -> Result<()> {
     Ok(())
 }
 
-fn load(path: &Path) -> Result<Metainfo> {
-    if magnet_of(path)?.is_some() {
-        bail!("seeding needs the .torrent file, not a magnet link");
+/// Binds a client, prints `banner` (given the address it listens on) if there is one, and
+/// runs it with a progress bar until it is complete (unless seeding) or interrupted.
+async fn run_client(
+    meta: &Metainfo,
+    storage: Storage,
+    have: Bitfield,
+    config: ClientConfig,
+    what: &'static str,
+    quiet: bool,
+    banner: impl FnOnce(SocketAddr) -> Option<String>,
+) -> Result<(SessionStats, bool)> {
+    let client = Client::bind(meta.clone(), storage, have, config).await?;
+    if let Some(line) = banner(client.local_addr()) {
+        eprintln!("{line}");
     }
-    crate::torrent_cli::read_torrent(path)
+    let (tx, rx) = watch::channel(Progress::default());
+    let shown = show_progress(rx, what, quiet);
+    let ended = client.run(tx, interrupted()).await;
+    shown.abort();
+    Ok(ended?)
 }
 
 /// The magnet link given in place of a .torrent, if it is one.
@@ -186,15 +199,9 @@ fn client_config(a: &PeerArgs, keep_seeding: bool) -> ClientConfig {
 }
 
 /// Verifies what is on disk, with a bar (nothing, when storage has just created the files).
-fn check(
-    storage: &Storage,
-    meta: &Metainfo,
-    quiet: bool,
-) -> Result<filesharing::session::Bitfield> {
+fn check(storage: &Storage, meta: &Metainfo, quiet: bool) -> Result<Bitfield> {
     if storage.is_fresh() {
-        return Ok(filesharing::session::Bitfield::empty(
-            meta.info.pieces.len() as u32,
-        ));
+        return Ok(Bitfield::empty(meta.info.pieces.len() as u32));
     }
     let bar = if quiet {
         ProgressBar::hidden()

@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::clients;
-use common::process::{ok, p2p, wait_until};
+use common::process::{ok, p2p, torrent_json, wait_until};
 
 /// GET `path_and_query` from `host:port`, the body as bytes.
 fn get(authority: &str, path_and_query: &str) -> Vec<u8> {
@@ -64,23 +64,14 @@ fn transmission_announces_to_our_tracker_and_leechers_hear_of_it() {
         "-o",
         torrent.to_str().unwrap(),
     ]));
-    let info: serde_json::Value = serde_json::from_str(&ok(p2p(&[
-        "torrent",
-        "show",
-        "--json",
-        torrent.to_str().unwrap(),
-    ])))
-    .unwrap();
+    let info = torrent_json(&torrent);
     let hash: Vec<u8> = (0..20)
         .map(|i| {
             u8::from_str_radix(&info["info_hash"].as_str().unwrap()[2 * i..2 * i + 2], 16).unwrap()
         })
         .collect();
     // Transmission has the data, verifies it and seeds, announcing to our tracker.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = clients::free_port();
     let config = dir.path().join("transmission");
     let _seeder = clients::start(
         "transmission-cli",

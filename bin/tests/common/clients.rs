@@ -13,14 +13,28 @@ const INSTALL: &str = "apt-get install transmission-cli mktorrent aria2 python3-
 pub fn installed(name: &str) -> bool {
     let found = std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file()));
+    available(name, found)
+}
+
+/// `found`, after failing the test if `what` is missing where tools are required, or
+/// saying it is skipped elsewhere.
+pub fn available(what: &str, found: bool) -> bool {
     if !found {
         assert!(
             std::env::var_os("P2P_REQUIRE_CLIENTS").is_none(),
-            "{name} is not installed ({INSTALL})"
+            "{what} is not installed ({INSTALL})"
         );
-        eprintln!("SKIPPED: {name} is not installed ({INSTALL})");
+        eprintln!("SKIPPED: {what} is not installed ({INSTALL})");
     }
     found
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// Runs installed tool `name` in `dir` to completion within a minute; its standard output.
@@ -49,14 +63,19 @@ impl Drop for Running {
 
 /// Starts installed tool `name` in `dir`, its output discarded.
 pub fn start(name: &str, args: &[&str], dir: &Path) -> Running {
-    let child = Command::new(name)
-        .args(args)
-        .current_dir(dir)
+    let mut cmd = Command::new(name);
+    cmd.args(args).current_dir(dir);
+    spawn(cmd)
+}
+
+/// Starts `cmd` with no input and its output discarded.
+pub fn spawn(mut cmd: Command) -> Running {
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        .unwrap_or_else(|e| panic!("{:?}: {e}", cmd.get_program()));
     Running(child)
 }
 

@@ -24,6 +24,12 @@ pub fn ok(out: Output) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
+/// What `p2p torrent show --json` says of a .torrent file.
+pub fn torrent_json(torrent: &Path) -> serde_json::Value {
+    let path = torrent.to_str().expect("a UTF-8 path");
+    serde_json::from_str(&ok(p2p(&["torrent", "show", "--json", path]))).unwrap()
+}
+
 /// Runs `p2p` with `args`, which must exit by itself within `limit` (it is killed and the
 /// test fails otherwise).
 pub fn exits_within(args: &[&str], limit: Duration) -> Output {

@@ -91,7 +91,9 @@ async fn fail(events: &mpsc::Sender<Event>, addr: SocketAddr, why: String) {
     let _ = events.send(Event::Failed { addr, why }).await;
 }
 
-async fn handshake(
+/// Exchanges handshakes, the dialer first; the peer's, if it is for our torrent and not
+/// ourselves.
+pub(super) async fn handshake(
     stream: &mut TcpStream,
     ours: Handshake,
     dialed: bool,

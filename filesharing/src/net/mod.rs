@@ -264,16 +264,16 @@ impl Client {
                         stats: self.session.stats().clone(),
                     });
                     report_tx.send_replace(self.report());
-                    // Dial known peers while there is room.
+                    // Dial known peers while there is room, unless about to stop.
                     let wall = Instant::now();
                     let connected: HashSet<SocketAddr> = conns.values().map(|c| c.addr).collect();
-                    for addr in &known {
+                    let stopping = self.session.is_complete() && !self.config.keep_seeding;
+                    for addr in known.iter().filter(|_| !stopping) {
                         if conns.len() + dialing.len() >= self.config.max_peers {
                             break;
                         }
                         if connected.contains(addr) || dialing.contains(addr)
                             || retry.get(addr).is_some_and(|(t, _)| *t > wall)
-                            || (self.session.is_complete() && !self.config.keep_seeding)
                         {
                             continue;
                         }
