@@ -6,21 +6,14 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::clients::{self, Running};
-use common::process::{exits_within, ok, output_within, p2p, wait_until};
+use common::clients::{self, free_port};
+use common::process::{exits_within, ok, output_within, p2p, torrent_json, wait_until};
 
 const SIZE: usize = 5 * 1024 * 1024 + 12_345;
 const LIMIT: Duration = Duration::from_secs(150);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
 
 /// A file of `SIZE` bytes in `dir/src` and its torrent (with `tracker` if given).
 fn shared_file(dir: &Path, tracker: Option<&str>) -> (PathBuf, Vec<u8>) {
@@ -53,17 +46,14 @@ fn holds(path: &Path, data: &[u8]) -> bool {
 }
 
 /// `p2p seed` in the background.
-fn our_seeder(torrent: &Path, dir: &Path, port: u16, extra: &[&str]) -> Running {
+fn our_seeder(torrent: &Path, dir: &Path, port: u16, extra: &[&str]) -> clients::Running {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_p2p"));
     cmd.args(["seed", "--quiet", "--listen", &format!("127.0.0.1:{port}")])
         .arg(torrent)
         .arg("--dir")
         .arg(dir)
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    Running(cmd.spawn().expect("p2p seed runs"))
+        .args(extra);
+    clients::spawn(cmd)
 }
 
 /// `p2p download` to completion within the limit; it must exit 0 with the bytes right.
@@ -111,14 +101,7 @@ fn libtorrent_installed() -> bool {
             .args(["-c", "import libtorrent"])
             .output()
             .is_ok_and(|o| o.status.success());
-    if !has {
-        assert!(
-            std::env::var_os("P2P_REQUIRE_CLIENTS").is_none(),
-            "python3-libtorrent is not installed"
-        );
-        eprintln!("SKIPPED: python3-libtorrent is not installed");
-    }
-    has
+    clients::available("python3-libtorrent", has)
 }
 
 #[test]
@@ -150,13 +133,7 @@ fn libtorrent_downloads_from_us_and_we_download_from_libtorrent() {
     assert!(holds(&into.join("shared.bin"), &data));
 
     let theirs = free_port();
-    let _lt = clients::Running(
-        libtorrent("seed", &torrent, &src, theirs, &[])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 runs"),
-    );
+    let _lt = clients::spawn(libtorrent("seed", &torrent, &src, theirs, &[]));
     let peer = format!("127.0.0.1:{theirs}");
     our_download(
         &torrent,
@@ -166,16 +143,12 @@ fn libtorrent_downloads_from_us_and_we_download_from_libtorrent() {
     );
 }
 
-/// The magnet link `p2p torrent create` printed for `torrent`.
+/// The magnet link of `torrent`.
 fn magnet_of(torrent: &Path) -> String {
-    let shown: serde_json::Value = serde_json::from_str(&ok(p2p(&[
-        "torrent",
-        "show",
-        "--json",
-        torrent.to_str().unwrap(),
-    ])))
-    .unwrap();
-    shown["magnet"].as_str().expect("a magnet link").to_string()
+    torrent_json(torrent)["magnet"]
+        .as_str()
+        .expect("a magnet link")
+        .to_string()
 }
 
 #[test]
@@ -211,36 +184,14 @@ fn magnet_links_resolve_between_us_and_libtorrent() {
 
     // We have only the link, with libtorrent's address in it (x.pe).
     let theirs = free_port();
-    let _lt = clients::Running(
-        libtorrent("seed", &torrent, &src, theirs, &[])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 runs"),
-    );
+    let _lt = clients::spawn(libtorrent("seed", &torrent, &src, theirs, &[]));
     let with_peer = format!("{magnet}&x.pe=127.0.0.1:{theirs}");
-    let port = free_port().to_string();
-    let listen = format!("127.0.0.1:{port}");
-    let ours_dir = dir.path().join("ours");
-    let out = exits_within(
-        &[
-            "download",
-            "--quiet",
-            &with_peer,
-            "--dir",
-            ours_dir.to_str().unwrap(),
-            "--listen",
-            &listen,
-            "--no-trackers",
-        ],
-        LIMIT,
+    our_download(
+        Path::new(&with_peer),
+        &dir.path().join("ours"),
+        &data,
+        &["--no-trackers"],
     );
-    assert!(
-        out.status.success(),
-        "p2p download of a magnet link failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(holds(&ours_dir.join("shared.bin"), &data));
 }
 
 fn aria2c(torrent: &Path, dir: &Path, port: u16, extra: &[&str]) -> Command {
@@ -284,17 +235,13 @@ fn aria2c_downloads_from_us_and_we_download_from_aria2c() {
     drop(_seed);
 
     let theirs = free_port();
-    let mut seeding = aria2c(
+    let seeding = aria2c(
         &torrent,
         &src,
         theirs,
         &["--check-integrity=true", "--seed-ratio=0.0"],
     );
-    seeding
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .stdin(Stdio::null());
-    let _aria = Running(seeding.spawn().expect("aria2c runs"));
+    let _aria = clients::spawn(seeding);
     let peer = format!("127.0.0.1:{theirs}");
     our_download(
         &torrent,
@@ -374,24 +321,25 @@ fn our_tracker_serves_a_swarm_of_our_peers_libtorrent_and_aria2c() {
     let _seed = our_seeder(&torrent, &dir.path().join("src"), free_port(), &[]);
 
     let lt_dir = dir.path().join("libtorrent");
-    let mut lt = libtorrent("download", &torrent, &lt_dir, free_port(), &[]);
-    let lt = Running(
-        lt.stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let lt = clients::spawn(libtorrent("download", &torrent, &lt_dir, free_port(), &[]));
     let aria_dir = dir.path().join("aria2c");
-    let mut aria = aria2c(&torrent, &aria_dir, free_port(), &["--seed-time=0"]);
-    let aria = Running(
-        aria.stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let aria = clients::spawn(aria2c(&torrent, &aria_dir, free_port(), &["--seed-time=0"]));
     our_download(&torrent, &dir.path().join("ours"), &data, &[]);
     wait_until("libtorrent and aria2c have every byte", LIMIT, || {
         holds(&lt_dir.join("shared.bin"), &data) && holds(&aria_dir.join("shared.bin"), &data)
     });
     drop((lt, aria));
+}
+
+/// A magnet link with only a tracker (`tr=`): our downloader asks the tracker for peers,
+/// gets the metadata from our seeder, then the data.
+#[test]
+fn a_magnet_link_finds_its_peers_through_the_tracker() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_tracker, url) = clients::our_tracker(2);
+    let (torrent, data) = shared_file(dir.path(), Some(&url));
+    let magnet = magnet_of(&torrent);
+    assert!(magnet.contains("&tr="), "{magnet}");
+    let _seed = our_seeder(&torrent, &dir.path().join("src"), free_port(), &[]);
+    our_download(Path::new(&magnet), &dir.path().join("ours"), &data, &[]);
 }

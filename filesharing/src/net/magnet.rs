@@ -9,8 +9,7 @@ use tokio::net::TcpStream;
 
 use super::{ClientError, new_peer_id};
 use crate::wire::{
-    Decoder, ExtHandshake, HANDSHAKE_LEN, Handshake, Message, MetadataAssembler, MetadataMessage,
-    UT_METADATA,
+    Decoder, ExtHandshake, Handshake, Message, MetadataAssembler, MetadataMessage, UT_METADATA,
 };
 use crate::{InfoHash, Magnet, Metainfo};
 
@@ -36,32 +35,41 @@ pub async fn fetch_metadata(
     }
     let mut tried = 0;
     let mut last_error = String::from("no peers");
-    let mut asked_trackers = port.is_none();
+    // Trackers are asked with the port the download will listen on: again after the
+    // interval they name, or after a few seconds while they know no peer yet.
+    let mut next_announce = port.map(|_| Instant::now());
     while Instant::now() < deadline {
-        if !asked_trackers {
-            asked_trackers = true;
+        if let (Some(port), Some(at)) = (port, next_announce)
+            && Instant::now() >= at
+        {
             let report = super::announce::Report {
                 left: 1,
                 ..Default::default()
             };
-            let (_, found) = super::announce::announce_once(
+            let (interval, found) = super::announce::announce_once(
                 &magnet.trackers,
                 super::announce::request(
                     magnet.info_hash,
                     peer_id,
-                    0,
+                    port,
                     report,
                     crate::tracker::Event::None,
                 ),
             )
             .await;
+            let wait = if found.is_empty() {
+                Duration::from_secs(5)
+            } else {
+                interval
+            };
+            next_announce = Some(Instant::now() + wait);
             for p in found {
                 if !peers.contains(&p) {
                     peers.push(p);
                 }
             }
         }
-        if peers.is_empty() {
+        if peers.is_empty() && (magnet.trackers.is_empty() || port.is_none()) {
             break;
         }
         for &addr in &peers {
@@ -103,13 +111,7 @@ async fn from_peer(
     let io = |e: std::io::Error| e.to_string();
     let mut stream = TcpStream::connect(addr).await.map_err(io)?;
     let ours = Handshake::new(info_hash, peer_id).with_extensions();
-    stream.write_all(&ours.encode()).await.map_err(io)?;
-    let mut buf = [0u8; HANDSHAKE_LEN];
-    stream.read_exact(&mut buf).await.map_err(io)?;
-    let theirs = Handshake::decode(&buf).map_err(|e| e.to_string())?;
-    if theirs.info_hash != info_hash {
-        return Err("a handshake for another torrent".into());
-    }
+    let theirs = super::connection::handshake(&mut stream, ours, true).await?;
     if !theirs.extended() {
         return Err("the peer does not speak the extension protocol".into());
     }
