@@ -18,6 +18,7 @@ pub mod metainfo;
 pub mod net;
 pub mod session;
 pub mod storage;
+pub mod swarm;
 pub mod tracker;
 pub mod wire;
 
