@@ -165,6 +165,16 @@ pub enum Bench {
     ///
     /// Example: p2p bench transfer --size 200MiB
     Transfer(crate::bench::transfer::TransferArgs),
+    /// A simulated BitTorrent swarm with per-peer upload and download capacities (the
+    /// real client's choking and piece picking, at a scale one machine cannot run for
+    /// real): download times, upload used, the rarest piece's copies, rarest-first
+    /// against random picking, and Qiu and Srikant's fluid model over the same arrivals.
+    ///
+    /// Examples:
+    ///   p2p bench swarm --peers 1000 --plot swarm.svg
+    ///   p2p bench swarm --peers 1000 --flash-crowd --picker both
+    ///   p2p bench swarm --peers 500 --free-riders 0.3 --json
+    Swarm(crate::bench::swarm::SwarmArgs),
 }
 
 /// `p2p bench net`.

@@ -154,6 +154,22 @@ fn bad_flags_are_refused_with_a_reason() {
         (vec!["bench", "churn", "--fail", "1.5"], "between 0 and 1"),
         (vec!["bench", "hops", "--plot", "out.pdf"], ".svg or .png"),
         (vec!["bench", "hops", "--latency", "warp"], "latency model"),
+        (
+            vec!["bench", "swarm", "--piece-size", "1"],
+            "give a larger --piece-size",
+        ),
+        (
+            vec!["bench", "swarm", "--free-riders", "1"],
+            "from 0 to below 1",
+        ),
+        (
+            vec!["bench", "swarm", "--file-size", "lots"],
+            "is not a size",
+        ),
+        (
+            vec!["bench", "swarm", "--flash-crowd", "--seed-time", "5"],
+            "cannot be used with",
+        ),
     ] {
         let out = p2p(&args);
         assert!(!out.status.success(), "{args:?} was accepted");
@@ -315,4 +331,49 @@ fn a_node_refuses_bad_start_options_with_a_clear_error() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/file"));
+}
+
+#[test]
+fn bench_swarm_compares_the_pickers_and_the_fluid_model_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let plot = dir.path().join("swarm.svg");
+    let args = [
+        "bench",
+        "swarm",
+        "--peers",
+        "60",
+        "--file-size",
+        "4MiB",
+        "--piece-size",
+        "128KiB",
+        "--upload",
+        "256KiB",
+        "--arrival-rate",
+        "2",
+        "--seed-time",
+        "8",
+        "--json",
+        "--plot",
+        plot.to_str().unwrap(),
+    ];
+    let rows = json_lines(&p2p(&args));
+    assert_eq!(rows.len(), 2);
+    for (row, picker) in rows.iter().zip(["rarest", "random"]) {
+        assert_eq!(row["config"]["picker"], picker);
+        assert_eq!(row["download_times"].as_array().unwrap().len(), 60);
+        assert_eq!(row["unfinished"], 0);
+        for field in [
+            "mean_s",
+            "fluid_mean_s",
+            "steady_mean_s",
+            "fluid_steady_state_s",
+        ] {
+            assert!(row[field].as_f64().unwrap() > 0.0, "{field}: {row}");
+        }
+        assert!(row["samples"].as_array().unwrap().len() > 10);
+    }
+    // The same seed, the same run.
+    assert_eq!(json_lines(&p2p(&args)), rows);
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.contains("Download times"));
 }

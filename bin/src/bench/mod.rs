@@ -11,6 +11,8 @@ pub mod multicast;
 pub mod net;
 pub mod plot;
 pub mod plot_coordination;
+pub mod plot_swarm;
 pub mod progress;
+pub mod swarm;
 pub mod table;
 pub mod transfer;

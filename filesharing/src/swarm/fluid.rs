@@ -11,8 +11,9 @@
 //! capacities in files per second, `γ` the rate at which seeds leave, `η` how much of a
 //! downloader's upload capacity is put to use (the paper shows it is close to 1 with many
 //! pieces; 1 here). Nobody aborts (the paper's `θ` is 0). Two extensions for this
-//! simulator's swarms: seeds there from the start upload but never leave, and free riders
-//! upload nothing, so the upload term counts only the share `1 − f` of peers that do.
+//! simulator's swarms: seeds there from the start upload until a given time (if they
+//! leave at all), and free riders upload nothing, so the upload term counts only the share
+//! `1 − f` of peers that do.
 
 /// The capacities and rates of the model, in files and seconds.
 #[derive(Clone, Copy, Debug)]
@@ -27,8 +28,10 @@ pub struct FluidParams {
     pub eta: f64,
     /// Share of peers that upload (1 − the share of free riders).
     pub uploading: f64,
-    /// Seeds present from the start, which never leave.
+    /// Seeds present from the start.
     pub initial_seeds: f64,
+    /// When the initial seeds leave, if they do.
+    pub seeds_leave_at: Option<f64>,
 }
 
 /// The model integrated over given arrivals.
@@ -58,7 +61,12 @@ pub fn integrate(p: &FluidParams, arrivals: &[f64], dt: f64, max_time: f64) -> F
         if (next == arrivals.len() && x < 1e-6) || t >= max_time {
             break;
         }
-        let served = (p.c * x).min(p.mu * (p.uploading * (p.eta * x + y) + p.initial_seeds));
+        let seeds = if p.seeds_leave_at.is_some_and(|at| t >= at) {
+            0.0
+        } else {
+            p.initial_seeds
+        };
+        let served = (p.c * x).min(p.mu * (p.uploading * (p.eta * x + y) + seeds));
         let done = (served * dt).min(x);
         area += x * dt;
         x -= done;
@@ -97,6 +105,7 @@ mod tests {
             eta: 1.0,
             uploading: 1.0,
             initial_seeds: 1.0,
+            seeds_leave_at: None,
         }
     }
 

@@ -57,7 +57,7 @@ pub enum Picker {
 pub struct SwarmConfig {
     /// Downloaders that arrive.
     pub peers: usize,
-    /// Seeds present from the start, which never leave.
+    /// Seeds present from the start (they stay unless `seeds_leave_at`).
     pub seeds: usize,
     /// Bytes in the file.
     pub file_size: u64,
@@ -73,6 +73,9 @@ pub struct SwarmConfig {
     /// Mean seconds a finished peer stays as a seed (exponentially distributed); `None`:
     /// it stays to the end.
     pub seed_time: Option<f64>,
+    /// Simulated second at which the initial seeds leave; `None`: they never do. Once
+    /// they are gone, a piece nobody else has is lost for good.
+    pub seeds_leave_at: Option<f64>,
     /// How new pieces are chosen.
     pub picker: Picker,
     /// Share of the downloaders that never upload, 0 to 1.
@@ -96,6 +99,7 @@ impl Default for SwarmConfig {
             download: (4 << 20) as f64,
             arrival_rate: Some(1.0),
             seed_time: Some(32.0),
+            seeds_leave_at: None,
             picker: Picker::Rarest,
             free_riders: 0.0,
             seed: 1,
@@ -152,6 +156,9 @@ impl SwarmConfig {
         }
         if self.step.is_nan() || self.step <= 0.0 || self.step > 10.0 {
             return Err("the step must be above 0 and at most 10 s".into());
+        }
+        if self.seeds_leave_at.is_some_and(|t| t.is_nan() || t < 0.0) {
+            return Err("the seeds cannot leave before the start".into());
         }
         if self.max_time.is_nan() || self.max_time <= 0.0 {
             return Err("the run's time limit must be above zero".into());

@@ -78,7 +78,8 @@ impl<'a> Swarm<'a> {
             samples: Vec::new(),
         };
         for _ in 0..cfg.seeds {
-            let seed = SimPeer::new(0.0, cfg.upload, cfg.download, Bitfield::full(pieces));
+            let mut seed = SimPeer::new(0.0, cfg.upload, cfg.download, Bitfield::full(pieces));
+            seed.leaves = cfg.seeds_leave_at;
             swarm.peers.push(Some(seed));
             swarm.present.push(swarm.peers.len() - 1);
         }
@@ -102,12 +103,19 @@ impl<'a> Swarm<'a> {
                 self.sample();
             }
             let all_arrived = self.next_arrival == self.arrivals.len();
-            if (all_arrived && !downloading) || self.now >= self.cfg.max_time {
+            if (all_arrived && !downloading) || self.lost_a_piece() || self.now >= self.cfg.max_time
+            {
                 break;
             }
         }
         self.sample();
         self.report()
+    }
+
+    /// Whether some piece is gone for good: the initial seeds left, and nobody else has
+    /// it, so no downloader can finish any more.
+    fn lost_a_piece(&self) -> bool {
+        self.present.first().is_none_or(|&i| i >= self.cfg.seeds) && self.copies.contains(&0)
     }
 
     fn peer(&self, i: PeerIdx) -> &SimPeer {
@@ -423,13 +431,19 @@ impl<'a> Swarm<'a> {
             eta: 1.0,
             uploading: 1.0 - cfg.free_riders,
             initial_seeds: cfg.seeds as f64,
+            seeds_leave_at: cfg.seeds_leave_at,
         };
         let fluid = integrate(&params, &self.arrivals, cfg.step, cfg.max_time * 4.0);
         for s in &mut self.samples {
             let i = ((s.t / cfg.step).round() as usize).min(fluid.series.len() - 1);
             let (_, x, y) = fluid.series[i];
             s.fluid_downloaders = x;
-            s.fluid_seeds = y + cfg.seeds as f64;
+            let initial = if cfg.seeds_leave_at.is_some_and(|at| s.t >= at) {
+                0.0
+            } else {
+                cfg.seeds as f64
+            };
+            s.fluid_seeds = y + initial;
         }
         let download_times: Vec<f64> = self.download_times.iter().flatten().copied().collect();
         let unfinished = cfg.peers - download_times.len();

@@ -108,3 +108,26 @@ fn bad_configurations_are_refused_with_a_reason() {
     }
     assert!(small().check().is_ok());
 }
+
+#[test]
+fn a_swarm_finishes_without_its_seed_once_it_holds_a_full_copy_and_stops_when_a_piece_is_lost() {
+    let flash = SwarmConfig {
+        arrival_rate: None,
+        seed_time: None,
+        ..small()
+    };
+    let full = simulate(&flash).full_copy_s.unwrap();
+    let after = simulate(&SwarmConfig {
+        seeds_leave_at: Some(full + flash.step),
+        ..flash.clone()
+    });
+    assert_eq!(after.unfinished, 0);
+    // The seed leaves after one second, long before it has sent every piece: the run stops
+    // at once, nobody finished, rather than running to its time limit.
+    let early = simulate(&SwarmConfig {
+        seeds_leave_at: Some(1.0),
+        ..flash.clone()
+    });
+    assert_eq!(early.unfinished, flash.peers);
+    assert!(early.duration_s < 2.0, "ran to {}", early.duration_s);
+}
