@@ -1,6 +1,7 @@
 //! Transfers between our peer (`p2p seed`, `p2p download`) and real BitTorrent clients
 //! from the distribution, in both directions, with every byte checked: libtorrent (through
-//! `python3-libtorrent`), aria2c and Transmission; and a mixed swarm on `p2p tracker`.
+//! `python3-libtorrent`), aria2c, rtorrent and Transmission; and a mixed swarm on
+//! `p2p tracker`.
 //! Each client is bounded by a deadline and killed by its own process id.
 
 mod common;
@@ -248,6 +249,69 @@ fn aria2c_downloads_from_us_and_we_download_from_aria2c() {
         &dir.path().join("ours"),
         &data,
         &["--peer", &peer],
+    );
+}
+
+/// rtorrent in daemon mode (no terminal), without DHT, peer exchange or UDP trackers, its
+/// session in `session`, saving to or seeding from `dir`.
+fn rtorrent(torrent: &Path, dir: &Path, session: &Path, port: u16) -> Command {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::create_dir_all(session).unwrap();
+    let mut cmd = Command::new("rtorrent");
+    cmd.arg("-n");
+    for option in [
+        "system.daemon.set=true".to_string(),
+        format!("directory.default.set={}", dir.display()),
+        format!("session.path.set={}", session.display()),
+        format!("network.port_range.set={port}-{port}"),
+        "network.bind_address.set=127.0.0.1".into(),
+        "dht.mode.set=disable".into(),
+        "protocol.pex.set=no".into(),
+        "trackers.use_udp.set=no".into(),
+        format!("load.start={}", torrent.display()),
+    ] {
+        cmd.arg("-o").arg(option);
+    }
+    cmd
+}
+
+#[test]
+fn rtorrent_downloads_from_us_and_we_download_from_rtorrent() {
+    if !clients::installed("rtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // rtorrent takes peers from trackers only (DHT and exchange are off), so ours serves.
+    let (_tracker, url) = clients::our_tracker(2);
+    let (torrent, data) = shared_file(dir.path(), Some(&url));
+    let src = dir.path().join("src");
+
+    let _seed = our_seeder(&torrent, &src, free_port(), &[]);
+    let into = dir.path().join("rtorrent");
+    let leecher = clients::spawn(rtorrent(
+        &torrent,
+        &into,
+        &dir.path().join("rtorrent-session"),
+        free_port(),
+    ));
+    wait_until("rtorrent has every byte", LIMIT, || {
+        holds(&into.join("shared.bin"), &data)
+    });
+    drop((leecher, _seed));
+
+    let theirs = free_port();
+    let _seeder = clients::spawn(rtorrent(
+        &torrent,
+        &src,
+        &dir.path().join("rtorrent-seed-session"),
+        theirs,
+    ));
+    let peer = format!("127.0.0.1:{theirs}");
+    our_download(
+        &torrent,
+        &dir.path().join("ours"),
+        &data,
+        &["--no-trackers", "--peer", &peer],
     );
 }
 

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const INSTALL: &str = "apt-get install transmission-cli mktorrent aria2 python3-libtorrent";
+const INSTALL: &str =
+    "apt-get install transmission-cli mktorrent aria2 rtorrent python3-libtorrent";
 
 /// Whether `name` is installed; a missing tool fails the test where tools are required.
 pub fn installed(name: &str) -> bool {
