@@ -106,6 +106,25 @@ pub enum Top {
     ///   p2p download film.mkv.torrent --no-trackers --peer 192.168.1.20:6881
     #[command(verbatim_doc_comment)]
     Download(crate::transfer_cli::DownloadArgs),
+    /// Share a file or folder through a running node's overlay, with no tracker: its
+    /// torrent goes into the DHT under its info-hash and its name, and this peer is
+    /// announced there (again every 30 s) while it seeds, until interrupted.
+    ///
+    /// Examples:
+    ///   p2p share ~/videos/film.mkv
+    ///   p2p share ~/photos --name holiday-2026 --listen 0.0.0.0:51413
+    #[command(verbatim_doc_comment)]
+    Share(crate::share_cli::ShareArgs),
+    /// Fetch what a node of the overlay shares (`p2p share`), by name, info-hash or magnet
+    /// link: the torrent and its peers come from the DHT, and this peer is announced too
+    /// while it runs. Exits 0 once the files are complete and verified.
+    ///
+    /// Examples:
+    ///   p2p fetch film.mkv --dir ~/downloads
+    ///   p2p fetch holiday-2026 --dir ~/photos --keep-seeding
+    ///   p2p fetch c12fe1c06bba254a9dc9f519b335aa7c1367a88a
+    #[command(verbatim_doc_comment)]
+    Fetch(crate::share_cli::FetchArgs),
     /// Measure routing algorithms in the simulator.
     #[command(subcommand)]
     Bench(Bench),

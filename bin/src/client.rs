@@ -106,6 +106,20 @@ impl Client {
     pub(crate) fn get(&self, path: &str) -> Result<Vec<u8>> {
         self.finish(self.agent.get(self.url(path)).call())
     }
+
+    /// Stores `value` under `name` in the DHT.
+    pub(crate) fn put(&self, name: &str, value: &[u8]) -> Result<()> {
+        let path = Self::key_path("/keys", name);
+        self.finish(self.agent.put(self.url(&path)).send(value))
+            .map(|_| ())
+    }
+
+    /// Adds `member` to the set under `name` for `ttl_s` seconds.
+    pub(crate) fn announce(&self, name: &str, member: &str, ttl_s: u64) -> Result<()> {
+        let path = format!("{}?ttl={ttl_s}", Self::key_path("/sets", name));
+        self.finish(self.agent.post(self.url(&path)).send(member.as_bytes()))
+            .map(|_| ())
+    }
 }
 
 /// `p2p put`.
@@ -117,9 +131,7 @@ pub fn put(args: PutArgs) -> Result<()> {
         }
         (None, None) => bail!("give a value or --file"),
     };
-    let c = Client::new(&args.api)?;
-    let path = Client::key_path("/keys", &args.key);
-    c.finish(c.agent.put(c.url(&path)).send(&value[..]))?;
+    Client::new(&args.api)?.put(&args.key, &value)?;
     eprintln!(
         "stored {} bytes under {:?} (key {})",
         value.len(),

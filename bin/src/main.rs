@@ -11,6 +11,7 @@ mod multicast_cli;
 mod net_cli;
 mod overlays;
 mod rss;
+mod share_cli;
 mod torrent_cli;
 mod tracker_cli;
 mod transfer_cli;
@@ -87,6 +88,8 @@ fn run(cli: Cli) -> Result<()> {
         Top::Tracker(args) => tracker_cli::run(args)?,
         Top::Seed(args) => transfer_cli::seed(args)?,
         Top::Download(args) => transfer_cli::download(args)?,
+        Top::Share(args) => share_cli::share(args)?,
+        Top::Fetch(args) => share_cli::fetch(args)?,
         Top::Bench(Bench::Hops(args)) => {
             let rows = rows(&args.common, &args.nodes, |overlay, n| {
                 overlay.with(&args.common, &mut bench::hops::Job { args: &args, n })

@@ -95,6 +95,7 @@ pub fn seed(args: SeedArgs) -> Result<()> {
                 meta.info.name, meta.info_hash
             ))
         },
+        None,
     ))?;
     eprintln!("sent {}", bytesize::ByteSize(stats.uploaded));
     Ok(())
@@ -126,6 +127,7 @@ pub fn download(args: DownloadArgs) -> Result<()> {
         "downloading",
         a.quiet,
         |addr| (!a.quiet).then(|| format!("{} ({}) on {addr}", meta.info.name, meta.info_hash)),
+        None,
     ))?;
     if !complete {
         bail!("interrupted; the verified pieces are kept, and running the same command resumes");
@@ -134,9 +136,17 @@ pub fn download(args: DownloadArgs) -> Result<()> {
     Ok(())
 }
 
+/// A task run beside a client, given the address it listens on and where to send peers
+/// it finds (through the overlay, say); stopped when the client stops.
+pub(crate) type Beside = Box<dyn FnOnce(SocketAddr, PeerSender) -> tokio::task::JoinHandle<()>>;
+/// Where peers found beside the client go.
+pub(crate) type PeerSender = tokio::sync::mpsc::Sender<Vec<SocketAddr>>;
+
 /// Binds a client, prints `banner` (given the address it listens on) if there is one, and
-/// runs it with a progress bar until it is complete (unless seeding) or interrupted.
-async fn run_client(
+/// runs it with a progress bar, and `beside` if given, until it is complete (unless
+/// seeding) or interrupted.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run_client(
     meta: &Metainfo,
     storage: Storage,
     have: Bitfield,
@@ -144,15 +154,20 @@ async fn run_client(
     what: &'static str,
     quiet: bool,
     banner: impl FnOnce(SocketAddr) -> Option<String>,
+    beside: Option<Beside>,
 ) -> Result<(SessionStats, bool)> {
     let client = Client::bind(meta.clone(), storage, have, config).await?;
     if let Some(line) = banner(client.local_addr()) {
         eprintln!("{line}");
     }
+    let task = beside.map(|f| f(client.local_addr(), client.peer_sender()));
     let (tx, rx) = watch::channel(Progress::default());
     let shown = show_progress(rx, what, quiet);
     let ended = client.run(tx, interrupted()).await;
     shown.abort();
+    if let Some(task) = task {
+        task.abort();
+    }
     Ok(ended?)
 }
 
@@ -199,7 +214,7 @@ fn client_config(a: &PeerArgs, keep_seeding: bool) -> ClientConfig {
 }
 
 /// Verifies what is on disk, with a bar (nothing, when storage has just created the files).
-fn check(storage: &Storage, meta: &Metainfo, quiet: bool) -> Result<Bitfield> {
+pub(crate) fn check(storage: &Storage, meta: &Metainfo, quiet: bool) -> Result<Bitfield> {
     if storage.is_fresh() {
         return Ok(Bitfield::empty(meta.info.pieces.len() as u32));
     }

@@ -87,6 +87,13 @@ fn reads_right_after_crashes_find_a_replica() {
 }
 
 #[test]
+fn announced_members_are_read_anywhere_survive_crashes_and_expire() {
+    conformance::sets::announced_members_are_read_anywhere_survive_crashes_and_expire::<C>(
+        &CanConfig::default(),
+    );
+}
+
+#[test]
 fn decoders_survive_fuzzing() {
     conformance::fuzz::decoders_survive_fuzzing::<C>(&CanConfig::default());
 }

@@ -8,6 +8,8 @@
 //! | `GET /keys/{name}`    | read it                            | 200 with the bytes, or 404   |
 //! | `DELETE /keys/{name}` | remove it                          | 204                          |
 //! | `GET /lookup/{name}`  | find its root and the hop path     | 200, JSON `LookupReport`     |
+//! | `POST /sets/{name}?ttl=S` | add the body (UTF-8, ≤ 1 KiB) to the set under SHA-1(name) for S seconds (default 600) | 204 |
+//! | `GET /sets/{name}`    | the set's live members             | 200, JSON `{"members": [..]}`|
 //! | `POST /leave`         | hand records over, leave and exit  | 200 once left                |
 //!
 //! Errors are JSON `{"error": "..."}`: 400 bad request, 401 no or wrong token, 403 refused
@@ -20,7 +22,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -122,6 +124,7 @@ pub fn router<X: AppSet<PeerAddr>>(
             get(get_key::<X>).put(put_key::<X>).delete(remove_key::<X>),
         )
         .route("/lookup/{name}", get(lookup::<X>))
+        .route("/sets/{name}", get(members::<X>).post(announce::<X>))
         .route("/leave", post(leave::<X>))
         .layer(DefaultBodyLimit::max(max_value))
         .with_state(ApiState { node, left })
@@ -161,6 +164,65 @@ async fn remove_key<X: AppSet<PeerAddr>>(
 ) -> Result<StatusCode, Failure> {
     s.node.remove(Key::hash(&name)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The query of `POST /sets/{name}`.
+#[derive(Debug, Deserialize)]
+struct AnnounceQuery {
+    /// Seconds the member lives unless announced again.
+    ttl: Option<u64>,
+}
+
+/// The answer of `GET /sets/{name}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MembersBody {
+    /// The live members, most time left first.
+    pub members: Vec<String>,
+}
+
+/// A member's default time to live.
+const DEFAULT_TTL_S: u64 = 600;
+
+async fn announce<X: AppSet<PeerAddr>>(
+    State(s): State<ApiState<X>>,
+    Path(name): Path<String>,
+    Query(q): Query<AnnounceQuery>,
+    body: Bytes,
+) -> Result<StatusCode, Failure> {
+    let bad = |m: String| Failure(StatusCode::BAD_REQUEST, m);
+    let member =
+        String::from_utf8(body.to_vec()).map_err(|_| bad("a member must be UTF-8 text".into()))?;
+    if member.is_empty() {
+        return Err(bad("a member cannot be empty".into()));
+    }
+    let max_ttl = overlay::dht::MAX_TTL.as_secs();
+    let ttl = q.ttl.unwrap_or(DEFAULT_TTL_S);
+    if !(1..=max_ttl).contains(&ttl) {
+        return Err(bad(format!(
+            "ttl must be 1 to {max_ttl} seconds, not {ttl}"
+        )));
+    }
+    s.node
+        .announce(
+            Key::hash(&name),
+            member.into_bytes(),
+            std::time::Duration::from_secs(ttl),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn members<X: AppSet<PeerAddr>>(
+    State(s): State<ApiState<X>>,
+    Path(name): Path<String>,
+) -> Result<Json<MembersBody>, Failure> {
+    let members = s.node.members(Key::hash(&name)).await?;
+    Ok(Json(MembersBody {
+        members: members
+            .into_iter()
+            .map(|m| String::from_utf8_lossy(&m).into_owned())
+            .collect(),
+    }))
 }
 
 async fn lookup<X: AppSet<PeerAddr>>(

@@ -23,7 +23,7 @@ use ::coordination::service::CoordinationConfig;
 use crate::net_cli::{CoordinationArgs, NodeArgs};
 use crate::overlays::{WithNetRouting, with_net_routing};
 
-pub use api::{ApiErrorBody, router};
+pub use api::{ApiErrorBody, MembersBody, router};
 pub use coordination::LockLine;
 pub use multicast::{Delivery, GroupInfo};
 pub use token::read as read_token;

@@ -95,6 +95,9 @@ pub struct Client {
     config: ClientConfig,
     listener: TcpListener,
     peer_id: PeerId,
+    /// Peers found by trackers or by the caller ([`Client::peer_sender`]), to dial.
+    found_tx: mpsc::Sender<Vec<SocketAddr>>,
+    found_rx: mpsc::Receiver<Vec<SocketAddr>>,
 }
 
 /// A new peer id in Azureus style: our client code and version, then random bytes.
@@ -134,6 +137,7 @@ impl Client {
                 })?;
         let session = Session::new(&meta.info, have, config.session.clone())
             .with_metadata(meta.info_bytes.clone());
+        let (found_tx, found_rx) = mpsc::channel(8);
         Ok(Client {
             meta,
             storage,
@@ -141,7 +145,15 @@ impl Client {
             config,
             listener,
             peer_id: new_peer_id(),
+            found_tx,
+            found_rx,
         })
+    }
+
+    /// Where to send peers found some other way while the client runs (through the
+    /// overlay, say); it dials those it does not know yet.
+    pub fn peer_sender(&self) -> mpsc::Sender<Vec<SocketAddr>> {
+        self.found_tx.clone()
     }
 
     /// The address peers reach us at.
@@ -162,7 +174,9 @@ impl Client {
         let ours = Handshake::new(self.meta.info_hash, self.peer_id).with_extensions();
         let (events_tx, mut events) = mpsc::channel::<Event>(1024);
         let (report_tx, report_rx) = watch::channel(self.report());
-        let (peers_tx, mut found) = mpsc::channel::<Vec<SocketAddr>>(8);
+        let peers_tx = self.found_tx.clone();
+        // Taken out of `self`, which the loop borrows.
+        let mut found = std::mem::replace(&mut self.found_rx, mpsc::channel(1).1);
         let trackers: Vec<String> = self.meta.trackers.iter().flatten().cloned().collect();
         if self.config.use_trackers && !trackers.is_empty() {
             tokio::spawn(announce::announce_loop(

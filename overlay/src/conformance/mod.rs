@@ -14,6 +14,7 @@ pub mod fuzz;
 pub mod kbr;
 pub mod probe;
 pub mod reads;
+pub mod sets;
 pub mod versions;
 
 use std::time::Duration;
@@ -77,7 +78,17 @@ pub fn dht<R: SimRouting>(
     op: u64,
     cmd: DhtCommand,
 ) -> Option<DhtEvent> {
-    let done = |e: &Event<u32, _>| matches!(e.app(), Some(DhtEvent::PutDone { op: o, .. } | DhtEvent::GetDone { op: o, .. }) if *o == op);
+    let done = |e: &Event<u32, _>| {
+        matches!(
+            e.app(),
+            Some(
+                DhtEvent::PutDone { op: o, .. }
+                    | DhtEvent::GetDone { op: o, .. }
+                    | DhtEvent::AnnounceDone { op: o, .. }
+                    | DhtEvent::MembersDone { op: o, .. }
+            ) if *o == op
+        )
+    };
     sim.execute(from, Command::app(cmd), done, OP_TIMEOUT)
         .and_then(|e| e.app().cloned())
 }
@@ -447,5 +458,6 @@ pub fn run_all<R: SimRouting>(config: &R::Config) {
     versions::far_future_versions_are_refused::<R>(config);
     reads::reads_during_leaves_find_a_replica::<R>(config);
     reads::reads_right_after_crashes_find_a_replica::<R>(config);
+    sets::announced_members_are_read_anywhere_survive_crashes_and_expire::<R>(config);
     fuzz::decoders_survive_fuzzing::<R>(config);
 }

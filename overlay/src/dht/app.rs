@@ -8,6 +8,8 @@ use crate::app::{Application, CtxOf};
 use crate::contact::{Address, Contact};
 use crate::dht::config::DhtConfig;
 use crate::dht::messages::{DhtCommand, DhtEvent, DhtMsg, DhtTimer};
+use crate::dht::set_ops::SetOp;
+use crate::dht::sets::SetStore;
 use crate::error::{DhtError, LookupError, ProtocolError};
 use crate::id::Key;
 use crate::node::Phase;
@@ -49,6 +51,8 @@ pub(crate) enum Sent {
     Offer(Vec<Key>),
     /// Hand-over of records while leaving.
     Handover,
+    /// An announcement or read of members (by lookup tag).
+    SetOp(u64),
 }
 
 /// The DHT's state on one node.
@@ -63,6 +67,10 @@ pub struct Dht<A> {
     /// it may drop them.
     pub(crate) handoff: BTreeMap<Key, usize>,
     pub(crate) repair_soon: bool,
+    /// Set-valued records: members under keys, each until it expires.
+    pub(crate) sets: SetStore,
+    /// Announcements and reads of members by the tag of their lookup.
+    pub(crate) set_ops: SmallMap<u64, SetOp<A>>,
 }
 
 impl<A> Default for Dht<A> {
@@ -81,6 +89,8 @@ impl<A> Dht<A> {
             sent: SmallMap::default(),
             handoff: BTreeMap::new(),
             repair_soon: false,
+            sets: SetStore::default(),
+            set_ops: SmallMap::default(),
         }
     }
 
@@ -92,6 +102,11 @@ impl<A> Dht<A> {
     /// The record store, for a driver that persists it ([`Store::track_changes`]).
     pub fn store_mut(&mut self) -> &mut Store {
         &mut self.store
+    }
+
+    /// The set-valued records this node holds.
+    pub fn sets(&self) -> &SetStore {
+        &self.sets
     }
 
     /// Its parameters.
@@ -252,6 +267,13 @@ impl<A: Address> Application<A> for Dht<A> {
             DhtCommand::Put { op, key, value } => self.start(ctx, op, key, Some(Some(value))),
             DhtCommand::Remove { op, key } => self.start(ctx, op, key, Some(None)),
             DhtCommand::Get { op, key } => self.start(ctx, op, key, None),
+            DhtCommand::Announce {
+                op,
+                key,
+                member,
+                ttl,
+            } => self.start_set_op(ctx, op, key, Some((member, ttl))),
+            DhtCommand::Members { op, key } => self.start_set_op(ctx, op, key, None),
         }
     }
 
@@ -274,6 +296,15 @@ impl<A: Address> Application<A> for Dht<A> {
             DhtMsg::Offer { entries } => DhtMsg::Want {
                 keys: self.wanted(ctx, &entries),
             },
+            DhtMsg::Announce { key, member } => {
+                self.announce_as_root(ctx, key, member);
+                DhtMsg::Announced
+            }
+            DhtMsg::StoreMembers { key, members } => {
+                self.store_members(ctx, key, members);
+                DhtMsg::Stored
+            }
+            DhtMsg::FetchMembers { key } => DhtMsg::Members(self.sets.members(&key, ctx.now)),
             other => {
                 return Err(ProtocolError::Unexpected(format!(
                     "{other:?} is not a DHT request"
@@ -293,6 +324,7 @@ impl<A: Address> Application<A> for Dht<A> {
     ) -> Result<(), ProtocolError> {
         match (self.sent.remove(&id), msg) {
             (Some(Sent::Op(tag)), msg) => return self.op_answer(ctx, tag, msg),
+            (Some(Sent::SetOp(tag)), msg) => return self.set_answer(ctx, tag, msg),
             (Some(Sent::Offer(keys)), DhtMsg::Want { keys: wanted }) => {
                 self.on_want(ctx, from, keys, wanted)
             }
@@ -310,6 +342,7 @@ impl<A: Address> Application<A> for Dht<A> {
     fn on_request_failed(&mut self, ctx: Cx<'_, '_, A>, _: &Contact<A>, id: ReqId, _: bool) {
         match self.sent.remove(&id) {
             Some(Sent::Op(tag)) => self.try_next(ctx, tag),
+            Some(Sent::SetOp(tag)) => self.set_next(ctx, tag),
             Some(Sent::Handover) => self.handover_answered(ctx),
             _ => {}
         }
@@ -346,6 +379,10 @@ impl<A: Address> Application<A> for Dht<A> {
         result: Result<Vec<Contact<A>>, LookupError>,
         hops: u32,
     ) {
+        if self.is_set_op(tag) {
+            self.set_lookup_done(ctx, tag, result);
+            return;
+        }
         let Some(op) = self.ops.get_mut(&tag) else {
             return;
         };
@@ -379,7 +416,7 @@ impl<A: Address> Application<A> for Dht<A> {
     /// The neighbour set changed: run a repair pass soon, so new replica-set members get
     /// their keys (hand-over on join) and lost copies are made again (repair on failure).
     fn update(&mut self, ctx: Cx<'_, '_, A>, _: &Contact<A>, _: bool) {
-        if !self.repair_soon && !self.store.is_empty() {
+        if !self.repair_soon && !(self.store.is_empty() && self.sets.is_empty()) {
             self.repair_soon = true;
             ctx.set_timer(self.cfg.repair_after_change, DhtTimer::RepairSoon);
         }

@@ -2,11 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::dht::sets::{MAX_MEMBER_BYTES, Member};
 use crate::error::{DhtError, InvalidMessage};
 use crate::id::Key;
 use crate::limits::Limits;
 use crate::routing::Message;
 use crate::store::{Record, Version};
+use std::time::Duration;
 
 /// What DHT nodes say to each other.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +50,57 @@ pub enum DhtMsg {
         /// Keys to send.
         keys: Vec<Key>,
     },
+    /// Add a member to `key`'s set, at the key's root; answered by `Announced`.
+    Announce {
+        /// The key.
+        key: Key,
+        /// The member and its time to live.
+        member: Member,
+    },
+    /// Copies of `key`'s members (replication, repair, hand-over); answered by `Stored`.
+    StoreMembers {
+        /// The key.
+        key: Key,
+        /// Its members.
+        members: Vec<Member>,
+    },
+    /// Return `key`'s live members; answered by `Members`.
+    FetchMembers {
+        /// The key.
+        key: Key,
+    },
+    /// The answer to `Announce`: held.
+    Announced,
+    /// The answer to `FetchMembers`.
+    Members(Vec<Member>),
+}
+
+fn check_members(limits: &Limits, members: &[Member]) -> Result<(), InvalidMessage> {
+    limits.list("members", members.len())?;
+    let mut total = 0usize;
+    for m in members {
+        check_member(m)?;
+        total += m.value.len();
+    }
+    if total > limits.max_message_bytes {
+        return Err(InvalidMessage::TooLarge {
+            what: "members",
+            len: total,
+            max: limits.max_message_bytes,
+        });
+    }
+    Ok(())
+}
+
+fn check_member(m: &Member) -> Result<(), InvalidMessage> {
+    if m.value.len() > MAX_MEMBER_BYTES {
+        return Err(InvalidMessage::TooLarge {
+            what: "member",
+            len: m.value.len(),
+            max: MAX_MEMBER_BYTES,
+        });
+    }
+    Ok(())
 }
 
 fn check_records(limits: &Limits, records: &[Record]) -> Result<(), InvalidMessage> {
@@ -79,6 +132,11 @@ impl Message for DhtMsg {
             DhtMsg::Offer { entries } => limits.list("offer", entries.len()),
             DhtMsg::Fetched(r) => check_records(limits, r.as_slice()),
             DhtMsg::Want { keys } => limits.list("want", keys.len()),
+            DhtMsg::Announce { member, .. } => check_member(member),
+            DhtMsg::StoreMembers { members, .. } | DhtMsg::Members(members) => {
+                check_members(limits, members)
+            }
+            DhtMsg::FetchMembers { .. } | DhtMsg::Announced => Ok(()),
         }
     }
 }
@@ -120,6 +178,25 @@ pub enum DhtCommand {
         /// Key.
         key: Key,
     },
+    /// Add `member` to `key`'s set for `ttl` (or extend it): announce it again before then
+    /// to keep it; answered by [`DhtEvent::AnnounceDone`].
+    Announce {
+        /// Caller's tag.
+        op: u64,
+        /// Key.
+        key: Key,
+        /// The member, at most [`crate::dht::MAX_MEMBER_BYTES`].
+        member: Vec<u8>,
+        /// How long it lives unless announced again (at most [`crate::dht::MAX_TTL`]).
+        ttl: Duration,
+    },
+    /// Read `key`'s live members; answered by [`DhtEvent::MembersDone`].
+    Members {
+        /// Caller's tag.
+        op: u64,
+        /// Key.
+        key: Key,
+    },
 }
 
 /// What the DHT reports.
@@ -144,5 +221,24 @@ pub enum DhtEvent {
         result: Result<Option<Vec<u8>>, DhtError>,
         /// Hops of the lookup that found the root.
         hops: u32,
+    },
+    /// An announcement finished.
+    AnnounceDone {
+        /// Caller's tag.
+        op: u64,
+        /// The key.
+        key: Key,
+        /// Outcome.
+        result: Result<(), DhtError>,
+    },
+    /// A read of a set finished: its live members, most time left first (empty when no
+    /// replica holds any).
+    MembersDone {
+        /// Caller's tag.
+        op: u64,
+        /// The key.
+        key: Key,
+        /// The members, or the failure.
+        result: Result<Vec<Vec<u8>>, DhtError>,
     },
 }

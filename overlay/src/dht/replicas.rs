@@ -163,6 +163,7 @@ impl<A: Address> Dht<A> {
                 self.sent.insert(id, Sent::Offer(keys));
             }
         }
+        self.repair_sets(ctx);
     }
 
     /// Leaving: copies every record to its replica set one rank deeper (so the set keeps

@@ -121,6 +121,8 @@ where
         events: events.clone(),
         puts: HashMap::new(),
         gets: HashMap::new(),
+        announces: HashMap::new(),
+        members: HashMap::new(),
         lookups: HashMap::new(),
         join_waiters: Vec::new(),
         leave_waiters: Vec::new(),
@@ -297,6 +299,8 @@ struct Driver<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> {
     events: broadcast::Sender<X::Event>,
     puts: HashMap<u64, Reply<()>>,
     gets: HashMap<u64, Reply<Option<Vec<u8>>>>,
+    announces: HashMap<u64, Reply<()>>,
+    members: HashMap<u64, Reply<Vec<Vec<u8>>>>,
     lookups: HashMap<u64, Reply<LookupReport>>,
     join_waiters: Vec<oneshot::Sender<()>>,
     leave_waiters: Vec<oneshot::Sender<()>>,
@@ -488,6 +492,16 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
                     let _ = reply.send(result.map_err(|e| ApiError::Failed(e.to_string())));
                 }
             }
+            Event::App(Layer::Head(DhtEvent::AnnounceDone { op, result, .. })) => {
+                if let Some(reply) = self.announces.remove(&op) {
+                    let _ = reply.send(result.map_err(|e| ApiError::Failed(e.to_string())));
+                }
+            }
+            Event::App(Layer::Head(DhtEvent::MembersDone { op, result, .. })) => {
+                if let Some(reply) = self.members.remove(&op) {
+                    let _ = reply.send(result.map_err(|e| ApiError::Failed(e.to_string())));
+                }
+            }
             Event::App(Layer::Tail(e)) => {
                 // Nobody listening is fine: the events are for whoever wants them.
                 let _ = self.events.send(e);
@@ -533,6 +547,34 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
             ApiRequest::Get { key, reply } => {
                 let op = self.overlay().get(key);
                 self.gets.insert(op, reply);
+            }
+            ApiRequest::Announce { reply, .. } if !joined => {
+                let _ = reply.send(Err(ApiError::NotJoined));
+            }
+            ApiRequest::Announce { member, reply, .. }
+                if member.len() > crate::dht::MAX_MEMBER_BYTES =>
+            {
+                let _ = reply.send(Err(ApiError::BadRequest(format!(
+                    "the member has {} bytes; at most {} are allowed",
+                    member.len(),
+                    crate::dht::MAX_MEMBER_BYTES
+                ))));
+            }
+            ApiRequest::Announce {
+                key,
+                member,
+                ttl,
+                reply,
+            } => {
+                let op = self.overlay().announce(key, member, ttl);
+                self.announces.insert(op, reply);
+            }
+            ApiRequest::Members { reply, .. } if !joined => {
+                let _ = reply.send(Err(ApiError::NotJoined));
+            }
+            ApiRequest::Members { key, reply } => {
+                let op = self.overlay().members(key);
+                self.members.insert(op, reply);
             }
             ApiRequest::Lookup { reply, .. } if !joined => {
                 let _ = reply.send(Err(ApiError::NotJoined));

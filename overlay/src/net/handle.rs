@@ -2,6 +2,7 @@
 //! back on one-shot channels.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
@@ -85,6 +86,16 @@ pub(crate) enum ApiRequest<X: AppSet<PeerAddr>> {
     Lookup {
         key: Key,
         reply: oneshot::Sender<Result<LookupReport, ApiError>>,
+    },
+    Announce {
+        key: Key,
+        member: Vec<u8>,
+        ttl: Duration,
+        reply: oneshot::Sender<Result<(), ApiError>>,
+    },
+    Members {
+        key: Key,
+        reply: oneshot::Sender<Result<Vec<Vec<u8>>, ApiError>>,
     },
     Status {
         reply: oneshot::Sender<NodeStatus>,
@@ -208,6 +219,23 @@ impl<X: AppSet<PeerAddr>> NetHandle<X> {
     /// Reads `key`; `None` when no replica holds a value.
     pub async fn get(&self, key: Key) -> Result<Option<Vec<u8>>, ApiError> {
         self.ask(|reply| ApiRequest::Get { key, reply }).await?
+    }
+
+    /// Adds `member` to `key`'s set for `ttl` (at most a day), or extends its time: it
+    /// stays among the key's members until then, so announce it again before to keep it.
+    pub async fn announce(&self, key: Key, member: Vec<u8>, ttl: Duration) -> Result<(), ApiError> {
+        self.ask(|reply| ApiRequest::Announce {
+            key,
+            member,
+            ttl,
+            reply,
+        })
+        .await?
+    }
+
+    /// The live members of `key`'s set, most time left first.
+    pub async fn members(&self, key: Key) -> Result<Vec<Vec<u8>>, ApiError> {
+        self.ask(|reply| ApiRequest::Members { key, reply }).await?
     }
 
     /// Finds `key`'s root and the path to it.

@@ -269,6 +269,33 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
         op
     }
 
+    /// Adds `member` to `key`'s set for `ttl`; [`crate::DhtEvent::AnnounceDone`] follows
+    /// with the returned operation id.
+    pub fn announce<I>(&mut self, key: Key, member: Vec<u8>, ttl: std::time::Duration) -> u64
+    where
+        S::Command: Pick<DhtCommand, I>,
+    {
+        let op = self.next_op();
+        self.command(DhtCommand::Announce {
+            op,
+            key,
+            member,
+            ttl,
+        });
+        op
+    }
+
+    /// Reads `key`'s members; [`crate::DhtEvent::MembersDone`] follows with the returned
+    /// operation id.
+    pub fn members<I>(&mut self, key: Key) -> u64
+    where
+        S::Command: Pick<DhtCommand, I>,
+    {
+        let op = self.next_op();
+        self.command(DhtCommand::Members { op, key });
+        op
+    }
+
     /// Finds `key`'s replica set; [`Event::LookupDone`] follows with the returned id.
     pub fn lookup(&mut self, key: Key) -> u64 {
         let op = self.next_op();
