@@ -44,6 +44,15 @@ pub enum Top {
     Put(PutArgs),
     /// Read a key's value, through a running node (written to standard output).
     Get(GetArgs),
+    /// Add a member to the set under a key, for a time (announce it again before then to
+    /// keep it), through a running node: many members per key, each expiring on its own.
+    ///
+    /// Example: p2p announce printers 192.168.1.7:631 --ttl 300
+    Announce(crate::net_cli::AnnounceArgs),
+    /// List the live members of the set under a key, one per line, through a running node.
+    ///
+    /// Example: p2p members printers
+    Members(KeyArgs),
     /// Remove a key, through a running node.
     Remove(KeyArgs),
     /// Find a key's responsible node and the path the lookup took.

@@ -11,7 +11,7 @@ use overlay::net::{LookupReport, NodeStatus};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::daemon::ApiErrorBody;
-use crate::net_cli::{ApiArg, GetArgs, KeyArgs, PutArgs, StatusArgs};
+use crate::net_cli::{AnnounceArgs, ApiArg, GetArgs, KeyArgs, PutArgs, StatusArgs};
 
 /// Operations wait this long for the overlay (a leave hands every record over).
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -158,6 +158,32 @@ pub fn get(args: GetArgs) -> Result<()> {
                 writeln!(out)?;
             }
         }
+    }
+    Ok(())
+}
+
+/// `p2p announce`.
+pub fn announce(args: AnnounceArgs) -> Result<()> {
+    Client::new(&args.api)?.announce(&args.key, &args.member, args.ttl)?;
+    eprintln!(
+        "{:?} is a member of {:?} for {} s",
+        args.member, args.key, args.ttl
+    );
+    Ok(())
+}
+
+/// `p2p members`.
+pub fn members(args: KeyArgs) -> Result<()> {
+    let c = Client::new(&args.api)?;
+    let body = c.get(&Client::key_path("/sets", &args.key))?;
+    if args.json {
+        println!("{}", String::from_utf8_lossy(&body));
+        return Ok(());
+    }
+    let list: crate::daemon::MembersBody =
+        serde_json::from_slice(&body).context("the node's list of members")?;
+    for m in list.members {
+        println!("{m}");
     }
     Ok(())
 }

@@ -76,6 +76,8 @@ fn run(cli: Cli) -> Result<()> {
         Top::Node(args) => daemon::run(args)?,
         Top::Put(args) => client::put(args)?,
         Top::Get(args) => client::get(args)?,
+        Top::Announce(args) => client::announce(args)?,
+        Top::Members(args) => client::members(args)?,
         Top::Remove(args) => client::remove(args)?,
         Top::Lookup(args) => client::lookup(args)?,
         Top::Status(args) => client::status(args)?,

@@ -123,7 +123,22 @@ pub struct GetArgs {
     pub api: ApiArg,
 }
 
-/// `p2p remove` and `p2p lookup`: a key and a node.
+/// `p2p announce`.
+#[derive(Args, Debug, Clone)]
+pub struct AnnounceArgs {
+    /// The set's name.
+    pub key: String,
+    /// The member to add (UTF-8 text, at most 1 KiB).
+    pub member: String,
+    /// Seconds it stays unless announced again (at most a day).
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub ttl: u64,
+    /// The node.
+    #[command(flatten)]
+    pub api: ApiArg,
+}
+
+/// `p2p remove`, `p2p lookup` and `p2p members`: a key and a node.
 #[derive(Args, Debug, Clone)]
 pub struct KeyArgs {
     /// The key's name.

@@ -416,7 +416,8 @@ impl<A: Address> Application<A> for Dht<A> {
     /// The neighbour set changed: run a repair pass soon, so new replica-set members get
     /// their keys (hand-over on join) and lost copies are made again (repair on failure).
     fn update(&mut self, ctx: Cx<'_, '_, A>, _: &Contact<A>, _: bool) {
-        if !self.repair_soon && !(self.store.is_empty() && self.sets.is_empty()) {
+        let holds_something = !self.store.is_empty() || !self.sets.is_empty();
+        if !self.repair_soon && holds_something {
             self.repair_soon = true;
             ctx.set_timer(self.cfg.repair_after_change, DhtTimer::RepairSoon);
         }
