@@ -7,7 +7,10 @@
 //! every member of its view has told it; a grant from anyone but the current coordinator is
 //! refused. When the holder departs, the coordinator takes the lock back. Messages travel in
 //! first-in-first-out order ([`Sequenced`]), so that a release cannot overtake the report
-//! that it holds the lock.
+//! that it holds the lock. A member may learn of the new view before the new coordinator
+//! does: what it sends the coordinator meanwhile is kept there and taken once its view
+//! catches up, so no report is lost (the coordinator would otherwise wait for it forever).
+//! A member that joined with the change holds nothing and is not waited for.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -75,7 +78,13 @@ pub struct Central<P> {
     desk: Option<Desk<P>>,
     gone: Gone<P>,
     fifo: Fifo<P, CentralMsg>,
+    /// Messages for the coordinator that arrived while this member was not it, in order:
+    /// their senders' views were ahead of its own.
+    early: Vec<(P, CentralMsg)>,
 }
+
+/// Most such early messages kept.
+const MAX_EARLY: usize = 4096;
 
 type Out<P> = Vec<Action<P, Sequenced<CentralMsg>>>;
 
@@ -98,6 +107,7 @@ impl<P: MemberId> Central<P> {
             desk,
             gone: Gone::default(),
             fifo: Fifo::default(),
+            early: Vec::new(),
         }
     }
 
@@ -141,8 +151,12 @@ impl<P: MemberId> Central<P> {
     /// A message handled as coordinator.
     fn at_desk(&mut self, from: P, msg: CentralMsg, out: &mut Out<P>) {
         let Some(desk) = self.desk.as_mut() else {
-            // No longer (or not yet) the coordinator: the sender reports to the right one
-            // when its view catches up.
+            // Not the coordinator in this member's view, but in the sender's, which is
+            // ahead: kept until this view catches up (and dropped if it does not make this
+            // member the coordinator).
+            if from != self.me && self.early.len() < MAX_EARLY {
+                self.early.push((from, msg));
+            }
             return;
         };
         match msg {
@@ -236,9 +250,22 @@ impl<P: MemberId> MutexAlgorithm<P> for Central<P> {
         for p in &departed {
             self.fifo.forget(*p);
         }
+        let early = std::mem::take(&mut self.early);
         if old.highest() != self.view.highest() {
-            self.desk = (self.view.highest() == Some(self.me))
-                .then(|| Desk::new(self.view.others(self.me)));
+            // Only members of the old view can hold or wait for anything.
+            let reporting: Vec<P> = self
+                .view
+                .others(self.me)
+                .filter(|p| old.contains(p))
+                .collect();
+            self.desk = (self.view.highest() == Some(self.me)).then(|| Desk::new(reporting));
+            if self.desk.is_some() {
+                for (from, msg) in early {
+                    if self.view.contains(&from) {
+                        self.at_desk(from, msg, out);
+                    }
+                }
+            }
             let report = CentralMsg::Recover {
                 holding: (self.state == LockState::Held).then_some(self.id),
                 waiting: (self.state == LockState::Wanted).then_some(self.id),
@@ -256,5 +283,88 @@ impl<P: MemberId> MutexAlgorithm<P> for Central<P> {
 
     fn state(&self) -> LockState {
         self.state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Msgs = Vec<(u32, u32, Sequenced<CentralMsg>)>;
+
+    /// The messages `out` asks member `from` to send.
+    fn sent(from: u32, out: Out<u32>) -> Msgs {
+        out.into_iter()
+            .filter_map(|a| match a {
+                Action::Send { to, msg } => Some((from, to, msg)),
+                Action::Enter => None,
+            })
+            .collect()
+    }
+
+    fn entered(out: &Out<u32>) -> bool {
+        out.iter().any(|a| matches!(a, Action::Enter))
+    }
+
+    #[test]
+    fn a_report_that_reaches_the_new_coordinator_before_its_view_is_not_lost() {
+        let v1 = View::new(1, [1, 2, 3]);
+        let mut m: Vec<Central<u32>> = (1..=3).map(|i| Central::new(i, v1.clone())).collect();
+        let deliver = |m: &mut Vec<Central<u32>>, msgs: Msgs| -> (Msgs, bool) {
+            let (mut next, mut enter) = (Vec::new(), false);
+            for (from, to, msg) in msgs {
+                let mut out = Vec::new();
+                m[to as usize - 1].on_message(from, msg, &mut out);
+                enter |= entered(&out);
+                next.extend(sent(to, out));
+            }
+            (next, enter)
+        };
+        // Member 1 takes the lock from coordinator 3; member 2 waits behind it.
+        let mut out = Vec::new();
+        m[0].request(&mut out);
+        let (grant, _) = deliver(&mut m, sent(1, out));
+        let (_, entered1) = deliver(&mut m, grant);
+        assert!(entered1);
+        let mut out = Vec::new();
+        m[1].request(&mut out);
+        deliver(&mut m, sent(2, out));
+        // 3 crashes. Member 1 learns of it first and reports to 2, the new coordinator,
+        // whose view still has 3: the report arrives early.
+        let v2 = View::new(2, [1, 2]);
+        let mut out = Vec::new();
+        m[0].on_view(v2.clone(), &mut out);
+        let report = sent(1, out);
+        assert_eq!(report.len(), 1);
+        deliver(&mut m, report);
+        let mut out = Vec::new();
+        m[1].on_view(v2, &mut out);
+        assert!(!entered(&out), "1 still holds the lock");
+        // 1 releases: 2, waiting all along, enters.
+        let mut out = Vec::new();
+        m[0].release(&mut out);
+        let (_, entered2) = deliver(&mut m, sent(1, out));
+        assert!(entered2, "the new coordinator never granted the lock");
+    }
+
+    #[test]
+    fn a_member_that_joins_with_the_new_coordinator_is_not_waited_for() {
+        let v1 = View::new(1, [1, 2, 3]);
+        let mut two = Central::new(2, v1.clone());
+        let mut one = Central::new(1, v1);
+        // 3 crashes as 0 joins: 2 is the new coordinator, and 0 has nothing to report.
+        let v2 = View::new(2, [0, 1, 2]);
+        let mut out = Vec::new();
+        one.on_view(v2.clone(), &mut out);
+        let report = sent(1, out);
+        let mut out = Vec::new();
+        two.on_view(v2, &mut out);
+        for (from, _, msg) in report {
+            two.on_message(from, msg, &mut out);
+        }
+        // 2 asks for the lock itself: granted at once, without a report from 0.
+        let mut out = Vec::new();
+        two.request(&mut out);
+        assert!(entered(&out));
     }
 }
