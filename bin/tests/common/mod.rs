@@ -88,31 +88,17 @@ pub async fn wait_for(secs: u64, what: &str, mut check: impl FnMut() -> bool) ->
     .await
 }
 
-/// Rounds in a row whose lookups must give the same roots before they count as settled.
-const STABLE_ROUNDS: usize = 3;
-/// Lookups in flight at once while checking the roots.
-const CONCURRENT_LOOKUPS: usize = 16;
-
 /// Waits, for at most `secs`, until lookups from every node in `nodes` agree on the root
-/// of every key in `keys`, with the same answer over [`STABLE_ROUNDS`] rounds a [`ROUND`]
-/// apart (the overlay has settled for them); returns those roots.
-///
-/// One agreeing round is not enough: a node briefly out of the ring (a timeout under load
-/// made its neighbours drop it, and the next stabilization brings it back) leaves every
-/// lookup agreeing on the wrong root for a second or two.
+/// of every key in `keys` (the overlay has settled for them); returns those roots.
 pub async fn roots_agree<X: overlay::AppSet<PeerAddr>>(
     secs: u64,
     nodes: &[NetHandle<X>],
     keys: &[Key],
 ) -> Result<BTreeMap<Key, NodeId>> {
-    use futures::StreamExt;
     within(secs, "agreement on the roots", async {
-        let mut same = 0;
-        let mut last: Option<BTreeMap<Key, NodeId>> = None;
         loop {
-            // A bounded number at a time, so the check does not load the nodes into the
-            // very timeouts it waits out; unordered, so one slowed by a crashed node's
-            // timeout does not hold up the others.
+            // Every lookup of a round at once: one slowed by a crashed node's timeout does
+            // not hold up the others.
             let asks = keys.iter().flat_map(|key| {
                 nodes.iter().map(move |n| async move {
                     let root: Option<NodeId> = match n.lookup(*key).await {
@@ -122,34 +108,57 @@ pub async fn roots_agree<X: overlay::AppSet<PeerAddr>>(
                     (*key, root)
                 })
             });
-            let answers: Vec<_> = futures::stream::iter(asks)
-                .buffer_unordered(CONCURRENT_LOOKUPS)
-                .collect()
-                .await;
+            let answers = futures::future::join_all(asks).await;
             let mut roots: BTreeMap<Key, Option<NodeId>> = BTreeMap::new();
             let mut agree = true;
             for (key, root) in answers {
                 agree &= root.is_some() && *roots.entry(key).or_insert(root) == root;
             }
-            let roots: Option<BTreeMap<Key, NodeId>> = agree.then(|| {
-                roots
+            if agree {
+                return roots
                     .into_iter()
                     .filter_map(|(k, r)| Some((k, r?)))
-                    .collect()
-            });
-            same = match (&roots, &last) {
-                (Some(now), Some(before)) if now == before => same + 1,
-                (Some(_), _) => 1,
-                (None, _) => 0,
-            };
-            if same >= STABLE_ROUNDS {
-                return roots.expect("agreed");
+                    .collect();
             }
-            last = roots;
             tokio::time::sleep(ROUND).await;
         }
     })
     .await
+}
+
+/// How long after an agreement on the roots they are asked again, to be sure they hold.
+const STABLE_GAP: Duration = Duration::from_secs(2);
+
+/// [`roots_agree`], until two agreements [`STABLE_GAP`] apart give the same roots, within
+/// `secs` in all: for a test that takes the roots as where its messages must end up. One
+/// agreement is not enough there: a node briefly out of the ring (a timeout under load made
+/// its neighbours drop it, and the next stabilization brings it back) leaves every lookup
+/// agreeing on the wrong root for a second or so.
+pub async fn roots_stable<X: overlay::AppSet<PeerAddr>>(
+    secs: u64,
+    nodes: &[NetHandle<X>],
+    keys: &[Key],
+) -> Result<BTreeMap<Key, NodeId>> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    let left = || {
+        deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .as_secs()
+            .max(1)
+    };
+    let mut last = roots_agree(left(), nodes, keys).await?;
+    loop {
+        tokio::time::sleep(STABLE_GAP).await;
+        let now = roots_agree(left(), nodes, keys).await?;
+        if now == last {
+            return Ok(now);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the roots kept changing for {secs} s"
+        );
+        last = now;
+    }
 }
 
 /// `f`, or an error naming `what` if it takes more than `secs`.
