@@ -11,8 +11,6 @@ pub(super) type PeerIdx = usize;
 pub(super) struct SimPeer {
     /// Simulated time it arrived.
     pub arrived: f64,
-    /// When it had every piece (seeds from the start: never set).
-    pub finished: Option<f64>,
     /// When it leaves, once known.
     pub leaves: Option<f64>,
     /// Bytes per second it can send (0 for a free rider).
@@ -51,7 +49,6 @@ impl SimPeer {
         let pieces = have.len() as usize;
         SimPeer {
             arrived,
-            finished: None,
             leaves: None,
             upload,
             download,

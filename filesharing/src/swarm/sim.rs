@@ -388,7 +388,6 @@ impl<'a> Swarm<'a> {
         }
         let stay = seed_time.map(|mean| exponential(&mut self.rng, 1.0 / mean));
         let p = self.peer_mut(d);
-        p.finished = Some(now);
         p.leaves = stay.map(|s| now + s);
         let took = now - p.arrived;
         self.download_times[d - self.cfg.seeds] = Some(took);
