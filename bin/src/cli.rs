@@ -188,8 +188,9 @@ pub enum Bench {
     Coordination(crate::bench::coordination::CoordinationArgs),
     /// Our BitTorrent peer against libtorrent on loopback, one file in both directions:
     /// our downloader and libtorrent's from a libtorrent seeder, and a libtorrent
-    /// downloader from our seeder and from libtorrent's; each peer its own process, timed
-    /// to its exit, every byte checked; our peer's peak memory. Needs python3-libtorrent.
+    /// downloader from our seeder and from libtorrent's; aria2c and rtorrent beside
+    /// libtorrent where installed; each peer its own process, timed to its exit, every
+    /// byte checked; our peer's peak memory. Needs python3-libtorrent.
     ///
     /// Example: p2p bench transfer --size 200MiB
     Transfer(crate::bench::transfer::TransferArgs),

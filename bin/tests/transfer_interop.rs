@@ -4,12 +4,15 @@
 //! `p2p tracker`.
 //! Each client is bounded by a deadline and killed by its own process id.
 
+#[path = "clients/commands.rs"]
+mod commands;
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use commands::aria2c;
 use common::clients::{self, free_port};
 use common::process::{exits_within, ok, output_within, p2p, torrent_json, wait_until};
 
@@ -195,23 +198,6 @@ fn magnet_links_resolve_between_us_and_libtorrent() {
     );
 }
 
-fn aria2c(torrent: &Path, dir: &Path, port: u16, extra: &[&str]) -> Command {
-    let mut cmd = Command::new("aria2c");
-    cmd.args([
-        "--enable-dht=false",
-        "--enable-dht6=false",
-        "--bt-enable-lpd=false",
-        "--enable-peer-exchange=false",
-        "--summary-interval=0",
-        "--console-log-level=warn",
-        &format!("--listen-port={port}"),
-        &format!("--dir={}", dir.display()),
-    ])
-    .args(extra)
-    .arg(torrent);
-    cmd
-}
-
 #[test]
 fn aria2c_downloads_from_us_and_we_download_from_aria2c() {
     if !clients::installed("aria2c") {
@@ -252,27 +238,11 @@ fn aria2c_downloads_from_us_and_we_download_from_aria2c() {
     );
 }
 
-/// rtorrent in daemon mode (no terminal), without DHT, peer exchange or UDP trackers, its
-/// session in `session`, saving to or seeding from `dir`.
+/// rtorrent saving to or seeding from `dir`, its session in `session`.
 fn rtorrent(torrent: &Path, dir: &Path, session: &Path, port: u16) -> Command {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::create_dir_all(session).unwrap();
-    let mut cmd = Command::new("rtorrent");
-    cmd.arg("-n");
-    for option in [
-        "system.daemon.set=true".to_string(),
-        format!("directory.default.set={}", dir.display()),
-        format!("session.path.set={}", session.display()),
-        format!("network.port_range.set={port}-{port}"),
-        "network.bind_address.set=127.0.0.1".into(),
-        "dht.mode.set=disable".into(),
-        "protocol.pex.set=no".into(),
-        "trackers.use_udp.set=no".into(),
-        format!("load.start={}", torrent.display()),
-    ] {
-        cmd.arg("-o").arg(option);
-    }
-    cmd
+    commands::rtorrent(torrent, dir, session, port, None)
 }
 
 #[test]
