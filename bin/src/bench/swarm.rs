@@ -219,7 +219,7 @@ fn print_table(rows: &[SwarmRow]) {
     );
     println!(
         "\nmean: every downloader; fluid mean: Qiu-Srikant's model over the same arrivals \
-         (eta = 1). steady mean: downloaders arriving in the second half, against the \
+         and the run's mean seeding time (eta = 1). steady mean: downloaders arriving in the second half, against the \
          model's steady state max(1/c, 1/mu - 1/gamma); gap: steady mean over it. \
          full copy at: when the peers other than the initial seeds first held every piece; \
          1-copy after: share of later moments with a piece held by one of them only."

@@ -15,7 +15,7 @@
 //! download but never upload.
 //!
 //! The result is set beside the fluid model of Qiu and Srikant (SIGCOMM 2004), integrated
-//! over the same arrivals: see [`fluid`].
+//! over the same arrivals, its seeds leaving at the rate the run's did: see [`fluid`].
 //!
 //! ```
 //! use filesharing::swarm::{Picker, SwarmConfig, simulate};

@@ -34,13 +34,17 @@ pub struct SwarmReport {
     pub duration_s: f64,
     /// Mean of `download_times`.
     pub mean_s: f64,
-    /// The fluid model's mean download time over the same arrivals.
+    /// The fluid model's mean download time over the same arrivals, with the run's mean
+    /// seeding time.
     pub fluid_mean_s: f64,
     /// Mean download time of the downloaders that arrived in the second half of the
     /// arrivals (steady arrivals only): the swarm past its warm-up.
     pub steady_mean_s: Option<f64>,
     /// The fluid model's steady-state mean download time, where it has one (seeds leave).
     pub fluid_steady_state_s: Option<f64>,
+    /// Mean seconds the finished downloaders were drawn to stay as seeds (the configured
+    /// mean if none finished): the model's `1/γ`. `None` when seeds stay.
+    pub seed_time_mean_s: Option<f64>,
     /// Bytes uploaded over what the present uploaders could have sent while anyone was
     /// downloading, 0 to 1.
     pub upload_utilisation: f64,
