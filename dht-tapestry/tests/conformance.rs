@@ -85,6 +85,11 @@ fn announced_members_are_read_anywhere_survive_crashes_and_expire() {
 }
 
 #[test]
+fn sets_outlive_every_holder_leaving_at_once() {
+    conformance::sets::sets_outlive_every_holder_leaving_at_once::<C>(&TapestryConfig::default());
+}
+
+#[test]
 fn decoders_survive_fuzzing() {
     conformance::fuzz::decoders_survive_fuzzing::<C>(&TapestryConfig::default());
 }

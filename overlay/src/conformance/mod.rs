@@ -459,5 +459,6 @@ pub fn run_all<R: SimRouting>(config: &R::Config) {
     reads::reads_during_leaves_find_a_replica::<R>(config);
     reads::reads_right_after_crashes_find_a_replica::<R>(config);
     sets::announced_members_are_read_anywhere_survive_crashes_and_expire::<R>(config);
+    sets::sets_outlive_every_holder_leaving_at_once::<R>(config);
     fuzz::decoders_survive_fuzzing::<R>(config);
 }

@@ -53,6 +53,8 @@ pub(crate) enum Sent {
     Handover,
     /// An announcement or read of members (by lookup tag).
     SetOp(u64),
+    /// A set pushed by a node that is no longer one of its replicas.
+    SetHandoff(Key),
 }
 
 /// The DHT's state on one node.
@@ -66,6 +68,8 @@ pub struct Dht<A> {
     /// Keys this node is no longer a replica of, with the confirmations still needed before
     /// it may drop them.
     pub(crate) handoff: BTreeMap<Key, usize>,
+    /// The same for sets: acknowledgements of pushes still needed before dropping them.
+    pub(crate) set_handoff: BTreeMap<Key, usize>,
     pub(crate) repair_soon: bool,
     /// Set-valued records: members under keys, each until it expires.
     pub(crate) sets: SetStore,
@@ -88,6 +92,7 @@ impl<A> Dht<A> {
             ops: SmallMap::default(),
             sent: SmallMap::default(),
             handoff: BTreeMap::new(),
+            set_handoff: BTreeMap::new(),
             repair_soon: false,
             sets: SetStore::default(),
             set_ops: SmallMap::default(),
@@ -329,6 +334,7 @@ impl<A: Address> Application<A> for Dht<A> {
                 self.on_want(ctx, from, keys, wanted)
             }
             (Some(Sent::Handover), _) => self.handover_answered(ctx),
+            (Some(Sent::SetHandoff(key)), DhtMsg::Stored) => self.set_handed_off(key),
             (Some(Sent::Replicate), DhtMsg::Stored) | (None, _) => {}
             (Some(_), other) => {
                 return Err(ProtocolError::Unexpected(format!(

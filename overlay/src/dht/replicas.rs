@@ -166,8 +166,8 @@ impl<A: Address> Dht<A> {
         self.repair_sets(ctx);
     }
 
-    /// Leaving: copies every record to its replica set one rank deeper (so the set keeps
-    /// `r` copies without this node). Returns whether nothing had to be sent.
+    /// Leaving: copies every record, and every set, to its replica set one rank deeper (so
+    /// the set keeps `r` copies without this node). Returns whether nothing had to be sent.
     pub(crate) fn hand_over(&mut self, ctx: Cx<'_, '_, A>) -> bool {
         let me = ctx.me().id;
         let r = self.cfg.replication;
@@ -182,7 +182,8 @@ impl<A: Address> Dht<A> {
         for (to, records) in &batches {
             self.send_records(ctx, to, records, Sent::Handover);
         }
-        batches.is_empty()
+        let no_sets = self.hand_over_sets(ctx);
+        batches.is_empty() && no_sets
     }
 
     /// A hand-over copy was acknowledged or failed: the node may leave once none is left.

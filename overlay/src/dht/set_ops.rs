@@ -225,19 +225,17 @@ impl<A: Address> Dht<A> {
         }
     }
 
-    /// Every repair pass: expired members go; each set is pushed to the other members of
-    /// its replica set, and dropped here once this node is no longer one of them.
-    pub(crate) fn repair_sets(&mut self, ctx: Cx<'_, '_, A>) {
+    /// Leaving: copies every set to its replica set one rank deeper, as the records are.
+    /// Returns whether nothing had to be sent.
+    pub(crate) fn hand_over_sets(&mut self, ctx: Cx<'_, '_, A>) -> bool {
         self.sets.expire(ctx.now);
         let me = ctx.me().id;
         let keys: Vec<Key> = self.sets.keys().copied().collect();
+        let mut none = true;
         for key in keys {
             let members = self.sets.members(&key, ctx.now);
-            let set = ctx.overlay().replica_set(&key, self.cfg.replication);
-            let mut replica = false;
-            for c in set {
+            for c in ctx.overlay().replica_set(&key, self.cfg.replication + 1) {
                 if c.id == me {
-                    replica = true;
                     continue;
                 }
                 for chunk in members.chunks(ctx.limits().max_list) {
@@ -246,10 +244,58 @@ impl<A: Address> Dht<A> {
                         members: chunk.to_vec(),
                     };
                     let id = ctx.request(c.clone(), msg);
-                    self.sent.insert(id, Sent::Replicate);
+                    self.sent.insert(id, Sent::Handover);
+                    none = false;
                 }
             }
-            if !replica {
+        }
+        none
+    }
+
+    /// Every repair pass: expired members go; each set is pushed to the other members of
+    /// its replica set, and dropped here once this node is no longer one of them and they
+    /// all acknowledged it.
+    pub(crate) fn repair_sets(&mut self, ctx: Cx<'_, '_, A>) {
+        self.sets.expire(ctx.now);
+        self.set_handoff.clear();
+        let me = ctx.me().id;
+        let keys: Vec<Key> = self.sets.keys().copied().collect();
+        for key in keys {
+            let members = self.sets.members(&key, ctx.now);
+            let set = ctx.overlay().replica_set(&key, self.cfg.replication);
+            let replica = set.iter().any(|c| c.id == me);
+            let mut pushes = 0;
+            for c in set.into_iter().filter(|c| c.id != me) {
+                for chunk in members.chunks(ctx.limits().max_list) {
+                    let msg = DhtMsg::StoreMembers {
+                        key,
+                        members: chunk.to_vec(),
+                    };
+                    let id = ctx.request(c.clone(), msg);
+                    let sent = if replica {
+                        Sent::Replicate
+                    } else {
+                        Sent::SetHandoff(key)
+                    };
+                    self.sent.insert(id, sent);
+                    pushes += 1;
+                }
+            }
+            if !replica && pushes > 0 {
+                // Not a replica any more: kept until every push is acknowledged, since
+                // this node's view of the replica set may be older than the set's.
+                self.set_handoff.insert(key, pushes);
+            }
+        }
+    }
+
+    /// A push of a set this node no longer replicates was acknowledged: dropped once all
+    /// were.
+    pub(crate) fn set_handed_off(&mut self, key: Key) {
+        if let Some(left) = self.set_handoff.get_mut(&key) {
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                self.set_handoff.remove(&key);
                 self.sets.drop_key(&key);
             }
         }
