@@ -33,7 +33,15 @@ pub struct Chord<A> {
     stabilizing: Option<ReqId>,
     /// The node this one joins through, kept to retry a failed join.
     bootstrap: Option<Contact<A>>,
+    /// Nodes that notified this one, with the stabilize round of their last notification;
+    /// kept for [`NOTIFIER_ROUNDS`] rounds, at most a successor list's worth.
+    notifiers: Vec<(Contact<A>, u64)>,
+    /// Stabilize rounds so far.
+    round: u64,
 }
+
+/// Rounds a notifier is remembered: long enough for every node of a gap to ask once.
+const NOTIFIER_ROUNDS: u64 = 3;
 
 impl<A: Address> Chord<A> {
     /// A node whose tables are given (the oracle build).
@@ -55,6 +63,8 @@ impl<A: Address> Chord<A> {
             next_finger: None,
             stabilizing: None,
             bootstrap: None,
+            notifiers: Vec::new(),
+            round: 0,
         }
     }
 
@@ -144,12 +154,21 @@ impl<A: Address> Chord<A> {
         from: &Contact<A>,
         pred: Option<Contact<A>>,
         succ: Vec<Contact<A>>,
+        notifiers: Vec<Contact<A>>,
     ) {
-        let mut list = Vec::with_capacity(succ.len() + 2);
-        if let Some(x) = pred.filter(|x| x.id.in_open(&self.me.id, &from.id)) {
-            // A node joined between us and our successor: it is our new successor.
-            list.push(x);
-        }
+        // Nodes that joined between us and our successor, nearest first: the nearest is our
+        // new successor, and the others follow it.
+        let mut list: Vec<Contact<A>> = pred
+            .into_iter()
+            .chain(notifiers)
+            .filter(|x| x.id.in_open(&self.me.id, &from.id))
+            .collect();
+        list.sort_by(|a, b| {
+            self.me
+                .id
+                .distance_to(&a.id)
+                .cmp(&self.me.id.distance_to(&b.id))
+        });
         list.push(from.clone());
         list.extend(succ);
         self.set_successors(out, list);
@@ -160,6 +179,11 @@ impl<A: Address> Chord<A> {
 
     /// `notify`: `from` thinks it is our predecessor.
     fn on_notify(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>) {
+        self.notifiers.retain(|(c, _)| c.id != from.id);
+        self.notifiers.push((from.clone(), self.round));
+        if self.notifiers.len() > self.cfg.successors {
+            self.notifiers.remove(0);
+        }
         let better = match &self.pred {
             None => true,
             Some(p) => from.id.in_open(&p.id, &self.me.id),
@@ -317,6 +341,8 @@ impl<A: Address> Routing for Chord<A> {
             next_finger: None,
             stabilizing: None,
             bootstrap: None,
+            notifiers: Vec::new(),
+            round: 0,
         }
     }
 
@@ -373,6 +399,12 @@ impl<A: Address> Routing for Chord<A> {
             ChordMsg::GetNeighbors => ChordMsg::Neighbors {
                 pred: self.pred.clone(),
                 succ: self.succ.clone(),
+                notifiers: self
+                    .notifiers
+                    .iter()
+                    .filter(|(c, _)| self.pred.as_ref().is_none_or(|p| p.id != c.id))
+                    .map(|(c, _)| c.clone())
+                    .collect(),
             },
             ChordMsg::Notify => {
                 self.on_notify(out, from);
@@ -401,14 +433,18 @@ impl<A: Address> Routing for Chord<A> {
         msg: ChordMsg<A>,
     ) -> Result<(), ProtocolError> {
         match msg {
-            ChordMsg::Neighbors { pred, succ } => {
+            ChordMsg::Neighbors {
+                pred,
+                succ,
+                notifiers,
+            } => {
                 if self.stabilizing != Some(id) {
                     return Err(ProtocolError::Unexpected(
                         "neighbours nobody asked for".into(),
                     ));
                 }
                 self.stabilizing = None;
-                self.on_neighbors(out, from, pred, succ);
+                self.on_neighbors(out, from, pred, succ, notifiers);
                 Ok(())
             }
             ChordMsg::Ack => Ok(()),
@@ -430,6 +466,9 @@ impl<A: Address> Routing for Chord<A> {
     fn on_timer(&mut self, out: &mut RoutingOut<'_, Self>, timer: ChordTimer<A>) {
         match timer {
             ChordTimer::Stabilize => {
+                self.round += 1;
+                let oldest = self.round.saturating_sub(NOTIFIER_ROUNDS);
+                self.notifiers.retain(|(_, r)| *r >= oldest);
                 if self.stabilizing.is_none() {
                     self.stabilize(out);
                 }
@@ -500,6 +539,7 @@ impl<A: Address> Routing for Chord<A> {
 
     fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
         self.fingers.remove(&peer.id);
+        self.notifiers.retain(|(c, _)| c.id != peer.id);
         if self.pred.as_ref().is_some_and(|p| p.id == peer.id) {
             self.set_predecessor(out, None);
         }

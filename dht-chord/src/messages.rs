@@ -14,6 +14,10 @@ pub enum ChordMsg<A> {
         pred: Option<Contact<A>>,
         /// The responder's successor list.
         succ: Vec<Contact<A>>,
+        /// Other nodes that notified the responder lately: after concurrent joins, the
+        /// nodes in the gap before it, so that the asker can close the gap in one round
+        /// instead of one node per round.
+        notifiers: Vec<Contact<A>>,
     },
     /// `notify`: the sender thinks it might be the receiver's predecessor.
     Notify,
@@ -34,9 +38,13 @@ pub enum ChordMsg<A> {
 impl<A: overlay::Address> Message for ChordMsg<A> {
     fn validate(&self, limits: &Limits) -> Result<(), InvalidMessage> {
         match self {
-            ChordMsg::Neighbors { succ, .. } | ChordMsg::Leaving { succ, .. } => {
-                limits.list("successor list", succ.len())
+            ChordMsg::Neighbors {
+                succ, notifiers, ..
+            } => {
+                limits.list("successor list", succ.len())?;
+                limits.list("notifier list", notifiers.len())
             }
+            ChordMsg::Leaving { succ, .. } => limits.list("successor list", succ.len()),
             ChordMsg::GetNeighbors | ChordMsg::Notify | ChordMsg::Ping | ChordMsg::Ack => Ok(()),
         }
     }
