@@ -43,6 +43,8 @@ struct Reads {
     ok: usize,
     hops: Vec<u32>,
     latency_ms: Vec<f64>,
+    /// For each key, the peers a lookup named as its root and replicas, in order.
+    replicas: Vec<Vec<String>>,
 }
 
 impl Reads {
@@ -70,6 +72,7 @@ async fn read_all(
         ok: 0,
         hops: Vec::new(),
         latency_ms: Vec::new(),
+        replicas: Vec::new(),
     };
     for (key, value) in keys {
         let node = &nodes[rand::rng().random_range(0..nodes.len())];
@@ -78,9 +81,15 @@ async fn read_all(
         {
             reads.ok += 1;
         }
-        if let Ok(report) = node.lookup(*key).await {
-            reads.hops.push(report.hops);
-            reads.latency_ms.push(report.latency_ms);
+        match node.lookup(*key).await {
+            Ok(report) => {
+                reads.hops.push(report.hops);
+                reads.latency_ms.push(report.latency_ms);
+                reads
+                    .replicas
+                    .push(report.replicas.into_iter().map(|(_, peer)| peer).collect());
+            }
+            Err(_) => reads.replicas.push(Vec::new()),
         }
         pb.inc(1);
     }
@@ -135,12 +144,22 @@ async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -
     println!("  {}", reads.line(keys.len()));
 
     let killed = ((n as f64 * args.kill).round() as usize).min(n - 2);
+    let mut dead = std::collections::HashSet::new();
     for _ in 0..killed {
         let i = rand::rng().random_range(0..nodes.len());
+        dead.insert(nodes[i].peer_id().to_string());
         drop(nodes.swap_remove(i));
     }
+    // Values no repair can bring back: every node the overlay named as a replica died.
+    let r = usize::from(args.replication);
+    let lost = reads
+        .replicas
+        .iter()
+        .filter(|named| named.len() >= r && named.iter().take(r).all(|p| dead.contains(p)))
+        .count();
     println!(
-        "  killed {killed} nodes without warning; waiting {} maintenance rounds",
+        "  killed {killed} nodes without warning ({lost} keys had all {r} of their replicas \
+         among them); waiting {} maintenance rounds",
         6
     );
     tokio::time::sleep(round * 6).await;
