@@ -235,16 +235,7 @@ impl<A: Address> Dht<A> {
         for key in keys {
             let members = self.sets.members(&key, ctx.now);
             for c in ctx.overlay().replica_set(&key, self.cfg.replication + 1) {
-                if c.id == me {
-                    continue;
-                }
-                for chunk in members.chunks(ctx.limits().max_list) {
-                    let msg = DhtMsg::StoreMembers {
-                        key,
-                        members: chunk.to_vec(),
-                    };
-                    let id = ctx.request(c.clone(), msg);
-                    self.sent.insert(id, Sent::Handover);
+                if c.id != me && self.push_set(ctx, &c, key, &members, Sent::Handover) > 0 {
                     none = false;
                 }
             }
@@ -264,22 +255,14 @@ impl<A: Address> Dht<A> {
             let members = self.sets.members(&key, ctx.now);
             let set = ctx.overlay().replica_set(&key, self.cfg.replication);
             let replica = set.iter().any(|c| c.id == me);
+            let sent = if replica {
+                Sent::Replicate
+            } else {
+                Sent::SetHandoff(key)
+            };
             let mut pushes = 0;
-            for c in set.into_iter().filter(|c| c.id != me) {
-                for chunk in members.chunks(ctx.limits().max_list) {
-                    let msg = DhtMsg::StoreMembers {
-                        key,
-                        members: chunk.to_vec(),
-                    };
-                    let id = ctx.request(c.clone(), msg);
-                    let sent = if replica {
-                        Sent::Replicate
-                    } else {
-                        Sent::SetHandoff(key)
-                    };
-                    self.sent.insert(id, sent);
-                    pushes += 1;
-                }
+            for c in set.iter().filter(|c| c.id != me) {
+                pushes += self.push_set(ctx, c, key, &members, sent.clone());
             }
             if !replica && pushes > 0 {
                 // Not a replica any more: kept until every push is acknowledged, since
@@ -287,6 +270,29 @@ impl<A: Address> Dht<A> {
                 self.set_handoff.insert(key, pushes);
             }
         }
+    }
+
+    /// Sends `members` of `key` to `to`, in requests of at most a list's worth, each
+    /// remembered as `sent`; how many requests went.
+    fn push_set(
+        &mut self,
+        ctx: Cx<'_, '_, A>,
+        to: &Contact<A>,
+        key: Key,
+        members: &[Member],
+        sent: Sent,
+    ) -> usize {
+        let chunks = members.chunks(ctx.limits().max_list);
+        let n = chunks.len();
+        for chunk in chunks {
+            let msg = DhtMsg::StoreMembers {
+                key,
+                members: chunk.to_vec(),
+            };
+            let id = ctx.request(to.clone(), msg);
+            self.sent.insert(id, sent.clone());
+        }
+        n
     }
 
     /// A push of a set this node no longer replicates was acknowledged: dropped once all
