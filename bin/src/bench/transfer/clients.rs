@@ -77,9 +77,8 @@ pub fn libtorrent_download(
     expected: &[u8],
 ) -> Result<f64> {
     let port = free_port()?;
-    let t = Instant::now();
-    let child = Command::new(PYTHON)
-        .arg(script)
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg(script)
         .args([
             "download",
             path(torrent),
@@ -90,14 +89,31 @@ pub fn libtorrent_download(
         .env("LIBTORRENT_PEER_LIMIT", LIMIT.as_secs().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting libtorrent")?;
+        .stderr(Stdio::null());
+    time_download(cmd, "libtorrent", into, expected)
+}
+
+/// Seconds for the downloader `cmd` (`who`) to exit, checked to have left every byte of
+/// the file in `into`.
+fn time_download(mut cmd: Command, who: &str, into: &Path, expected: &[u8]) -> Result<f64> {
+    let t = Instant::now();
+    let child = cmd.spawn().with_context(|| format!("starting {who}"))?;
     let (ok, _) = Proc(child).wait_peak(LIMIT)?;
     let secs = t.elapsed().as_secs_f64();
-    ensure!(ok, "libtorrent's download from {peer} did not complete");
+    ensure!(ok, "{who}'s download did not complete");
     same(&into.join("bench.bin"), expected)?;
     Ok(secs)
+}
+
+/// Polls `done` every `every` until it holds (or fails), for at most [`LIMIT`]; `what`
+/// names the wait in the error.
+fn poll_until(what: &str, every: Duration, mut done: impl FnMut() -> Result<bool>) -> Result<()> {
+    let deadline = Instant::now() + LIMIT;
+    while !done()? {
+        ensure!(Instant::now() < deadline, "{what} within {LIMIT:?}");
+        std::thread::sleep(every);
+    }
+    Ok(())
 }
 
 /// Our seeder, once it has verified the file; and its port.
@@ -147,23 +163,16 @@ impl Tracker {
     /// has checked its files.
     pub fn wait_for_seeder(&self, hash: InfoHash, who: &str) -> Result<()> {
         let url = scrape_url(&self.url, &[hash]).context("our tracker's scrape URL")?;
-        let deadline = Instant::now() + LIMIT;
-        loop {
+        // Polled: the tracker has no way to push.
+        let what = format!("{who} did not announce itself as a seeder");
+        poll_until(&what, Duration::from_millis(20), || {
             let body = ureq::get(&url)
                 .call()
                 .and_then(|mut r| r.body_mut().read_to_vec())
                 .context("scraping our tracker")?;
             let counts = parse_scrape_response(&body)?;
-            if counts.iter().any(|(h, c)| *h == hash && c.complete > 0) {
-                return Ok(());
-            }
-            ensure!(
-                Instant::now() < deadline,
-                "{who} did not announce itself as a seeder within {LIMIT:?}"
-            );
-            // Polled: the tracker has no way to push.
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            Ok(counts.iter().any(|(h, c)| *h == hash && c.complete > 0))
+        })
     }
 }
 
@@ -178,15 +187,8 @@ fn aria2c(torrent: &Path, dir: &Path, port: u16, extra: &[&str]) -> Command {
 
 /// Seconds for aria2c to download `torrent` (whose tracker lists the seeder) and exit.
 pub fn aria2c_download(torrent: &Path, into: &Path, expected: &[u8]) -> Result<f64> {
-    let t = Instant::now();
-    let child = aria2c(torrent, into, free_port()?, &["--seed-time=0"])
-        .spawn()
-        .context("starting aria2c")?;
-    let (ok, _) = Proc(child).wait_peak(LIMIT)?;
-    let secs = t.elapsed().as_secs_f64();
-    ensure!(ok, "aria2c's download did not complete");
-    same(&into.join("bench.bin"), expected)?;
-    Ok(secs)
+    let cmd = aria2c(torrent, into, free_port()?, &["--seed-time=0"]);
+    time_download(cmd, "aria2c", into, expected)
 }
 
 /// An aria2c seeder of the files in `src`, once `tracker` has its announce as a seeder;
@@ -242,18 +244,17 @@ pub fn rtorrent_download(torrent: &Path, into: &Path, work: &Path, expected: &[u
             .spawn()
             .context("starting rtorrent")?,
     );
-    let deadline = t + LIMIT;
-    while !finished.exists() {
+    // Polled: the marker is a file, and rtorrent offers no other signal here.
+    let what = "rtorrent's download did not finish";
+    poll_until(what, Duration::from_millis(10), || {
+        if finished.exists() {
+            return Ok(true);
+        }
         if let Some(status) = proc.0.try_wait()? {
             bail!("rtorrent exited ({status}) before finishing its download");
         }
-        ensure!(
-            Instant::now() < deadline,
-            "rtorrent's download did not finish within {LIMIT:?}"
-        );
-        // Polled: the marker is a file, and rtorrent offers no other signal here.
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        Ok(false)
+    })?;
     let secs = t.elapsed().as_secs_f64();
     drop(proc);
     same(&into.join("bench.bin"), expected)?;
