@@ -139,31 +139,23 @@ pub async fn roots_stable<X: overlay::AppSet<PeerAddr>>(
     nodes: &[NetHandle<X>],
     keys: &[Key],
 ) -> Result<BTreeMap<Key, NodeId>> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    let left = || {
-        deadline
-            .saturating_duration_since(tokio::time::Instant::now())
-            .as_secs()
-            .max(1)
-    };
-    let mut held = (
-        roots_agree(left(), nodes, keys).await?,
-        tokio::time::Instant::now(),
-    );
-    loop {
-        let now = roots_agree(left(), nodes, keys).await?;
-        if now != held.0 {
-            held = (now, tokio::time::Instant::now());
-        } else if held.1.elapsed() >= STABLE_GAP {
-            return Ok(now);
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the roots kept changing for {secs} s"
+    within(secs, "roots that hold still", async {
+        let mut held = (
+            roots_agree(secs, nodes, keys).await?,
+            tokio::time::Instant::now(),
         );
-        // Polled a round apart, so the checks do not load the nodes into timeouts.
-        tokio::time::sleep(ROUND).await;
-    }
+        loop {
+            // Asked a round apart, so the checks do not load the nodes into timeouts.
+            tokio::time::sleep(ROUND).await;
+            let now = roots_agree(secs, nodes, keys).await?;
+            if now != held.0 {
+                held = (now, tokio::time::Instant::now());
+            } else if held.1.elapsed() >= STABLE_GAP {
+                return Ok(now);
+            }
+        }
+    })
+    .await?
 }
 
 /// `f`, or an error naming `what` if it takes more than `secs`.
