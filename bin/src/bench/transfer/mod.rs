@@ -142,11 +142,8 @@ pub fn run(args: &TransferArgs) -> Result<()> {
 
     let others = u64::from(aria) + u64::from(rt);
     let pb = bar(4 + 2 * others, "transfers", args.quiet);
-    let mut rows = vec![download(&b, aria, rt, &pb)?, upload(&b, aria, rt, &pb)?];
+    let rows = vec![download(&b, aria, rt, &pb)?, upload(&b, aria, rt, &pb)?];
     pb.finish_and_clear();
-    for r in &mut rows {
-        r.bytes = args.size;
-    }
     if args.json {
         for r in &rows {
             println!("{}", serde_json::to_string(r)?);
@@ -221,7 +218,7 @@ fn download(b: &Bench, aria: bool, rt: bool, pb: &indicatif::ProgressBar) -> Res
             s
         })
         .transpose()?;
-    Ok(row("download", ours_s, lt_s, aria2c_s, rtorrent_s, rss))
+    Ok(row("download", b, ours_s, lt_s, aria2c_s, rtorrent_s, rss))
 }
 
 /// A libtorrent downloader: from our seeder, libtorrent's, aria2c's and rtorrent's.
@@ -257,11 +254,12 @@ fn upload(b: &Bench, aria: bool, rt: bool, pb: &indicatif::ProgressBar) -> Resul
             Ok(fetch(seeder, port)?.0)
         })
         .transpose()?;
-    Ok(row("upload", ours_s, lt_s, aria2c_s, rtorrent_s, rss))
+    Ok(row("upload", b, ours_s, lt_s, aria2c_s, rtorrent_s, rss))
 }
 
 fn row(
     direction: &'static str,
+    b: &Bench,
     ours: f64,
     lt: f64,
     aria2c_s: Option<f64>,
@@ -270,7 +268,7 @@ fn row(
 ) -> Row {
     Row {
         direction,
-        bytes: 0,
+        bytes: b.expected.len() as u64,
         ours_s: ours,
         libtorrent_s: lt,
         ratio: lt / ours,
