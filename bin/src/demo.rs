@@ -14,6 +14,12 @@ use crate::loopback::start_nodes;
 use crate::net_cli::DemoArgs;
 use crate::overlays::{WithNetRouting, with_net_routing};
 
+/// Maintenance rounds a connection may stay unused before it is closed. Every node of the
+/// demo lives in this process, so each open connection costs two of its file descriptors;
+/// a Pastry join alone opens some 50 (its announcements and their probes), and at the
+/// default 120 s a 256-node overlay runs out of descriptors while it forms.
+const IDLE_ROUNDS: u32 = 5;
+
 /// Runs the demo and prints its report.
 pub fn run(args: DemoArgs) -> Result<()> {
     let runtime = crate::loopback::runtime()?;
@@ -112,6 +118,7 @@ async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -
         &config,
         &node_config(),
         &dht_config(args.replication, round),
+        round * IDLE_ROUNDS,
         args.quiet,
     )
     .await?;

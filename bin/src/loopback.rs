@@ -19,12 +19,14 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Starts `n` nodes of `R` on loopback, one after another, each joining through a random
-/// member (the first starts the overlay), and waits for every join.
+/// member (the first starts the overlay), and waits for every join. Connections idle for
+/// `idle_timeout` are closed.
 pub async fn start_nodes<R: Routing<Addr = PeerAddr>>(
     n: usize,
     routing: &R::Config,
     node: &NodeConfig,
     dht: &DhtConfig,
+    idle_timeout: Duration,
     quiet: bool,
 ) -> Result<Vec<NetHandle>> {
     let pb = bar(n as u64, &format!("{} join", R::NAME), quiet);
@@ -41,6 +43,7 @@ pub async fn start_nodes<R: Routing<Addr = PeerAddr>>(
             listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid multiaddr")],
             bootstrap,
             mdns: false,
+            idle_timeout,
             ..NetConfig::default()
         })
         .await?;

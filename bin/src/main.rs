@@ -30,6 +30,7 @@ use crate::overlays::Overlay;
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
+    raise_open_file_limit();
     if !matches!(cli.command, Top::Node(_)) {
         quiet_on_closed_pipe();
     }
@@ -39,6 +40,26 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Each peer connection holds a file descriptor at both of its ends, and `p2p demo` and
+/// `p2p bench net` run hundreds of nodes in this one process (a 256-node Tapestry holds
+/// some 30,000). So take the most the system allows, as servers do, rather than stop at a
+/// soft limit often set to 1,024: where the process may (root), past a low hard limit
+/// too; otherwise up to the hard limit.
+fn raise_open_file_limit() {
+    const WANTED: u64 = 1 << 20;
+    let nofile = rlimit::Resource::NOFILE;
+    if let Ok((_, hard)) = nofile.get()
+        && hard < WANTED
+    {
+        // Fails without the privilege; then the hard limit is as far as it goes.
+        let _ = nofile.set(WANTED, WANTED);
+    }
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open file limit"),
+        Err(e) => tracing::debug!(error = %e, "cannot raise the open file limit"),
     }
 }
 

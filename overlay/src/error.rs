@@ -60,6 +60,10 @@ pub enum ProtocolError {
     /// takes the node for failed.
     #[error("request before the join finished")]
     NotJoined,
+    /// A response to no request in flight: mostly one that came after its request timed
+    /// out (the request was already counted as failed), which a loaded network produces.
+    #[error("response {0} matches no request in flight (late after its timeout?)")]
+    Late(u64),
     /// The message failed validation.
     #[error(transparent)]
     Invalid(#[from] InvalidMessage),

@@ -404,11 +404,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                     "response {id} from the wrong peer"
                 )));
             }
-            None => {
-                return Err(ProtocolError::Unexpected(format!(
-                    "response {id} matches no request"
-                )));
-            }
+            None => return Err(ProtocolError::Late(id)),
         };
         if !shape_ok {
             return Err(ProtocolError::Unexpected(format!(

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use libp2p::futures::StreamExt;
 use libp2p::futures::stream;
-use overlay::net::PeerAddr;
+use overlay::net::{NetConfig, PeerAddr};
 use overlay::sim::SimRouting;
 use overlay::{Key, Routing};
 use rand::RngExt;
@@ -144,6 +144,7 @@ async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
         &config,
         &node_config(),
         &dht_config(args.replication, round),
+        NetConfig::<R::Config>::default().idle_timeout,
         args.quiet,
     )
     .await?;

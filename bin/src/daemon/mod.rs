@@ -155,7 +155,7 @@ async fn serve<R: Routing<Addr = PeerAddr>>(args: &NodeArgs, config: R::Config) 
         mdns: !args.no_mdns,
         discovery_wait: Duration::from_secs_f64(args.discovery_wait),
         data_dir: args.data_dir.clone(),
-        clock_offset_us: 0,
+        ..NetConfig::default()
     };
     if cfg.data_dir.is_none() {
         info!("no --data-dir: the identity and the records live in memory only");

@@ -28,6 +28,12 @@ pub struct NetConfig<C> {
     pub discovery_wait: Duration,
     /// Where the identity key and the records are kept; `None` keeps both in memory.
     pub data_dir: Option<PathBuf>,
+    /// How long a connection no request has used stays open. Neighbours in the routing
+    /// tables are asked every maintenance round, so this only closes connections made for a
+    /// one-off exchange (a join's announcements, a probe, a lookup's far hop). Many nodes in
+    /// one process (`p2p demo`) want it short: each open connection holds a file descriptor
+    /// at both ends.
+    pub idle_timeout: Duration,
     /// Microseconds added to the wall clock this node sees (negative: behind); 0 but in
     /// tests of clock skew.
     pub clock_offset_us: i64,
@@ -48,6 +54,7 @@ impl<C: Default> Default for NetConfig<C> {
             mdns: true,
             discovery_wait: Duration::from_secs(3),
             data_dir: None,
+            idle_timeout: Duration::from_secs(120),
             clock_offset_us: 0,
         }
     }

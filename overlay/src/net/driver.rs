@@ -89,7 +89,7 @@ where
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
         })
         .map_err(|e| NetError::Setup(e.to_string()))?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .with_swarm_config(|c| c.with_idle_connection_timeout(cfg.idle_timeout))
         .build();
     let mut early = Vec::new();
     let listen = start_listening(&mut swarm, &cfg.listen, &mut early).await?;
@@ -170,7 +170,7 @@ async fn start_listening<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>>(
             .listen_on(addr.clone())
             .map_err(|e| NetError::Listen {
                 addr: addr.clone(),
-                reason: e.to_string(),
+                reason: innermost_cause(&e),
             })?;
         waiting.push((id, addr.clone()));
     }
@@ -218,6 +218,16 @@ async fn start_listening<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>>(
     Ok(found)
 }
 
+/// The text of an error's deepest source: libp2p's transport errors print nothing of
+/// their own and carry the system's error ("Too many open files") as their source.
+fn innermost_cause(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause.to_string()
+}
+
 /// A dial error in one line: libp2p's own text for a transport failure is a list of
 /// every address with a nested error; the innermost cause is what a user needs.
 fn dial_reason(error: &libp2p::swarm::DialError) -> String {
@@ -225,13 +235,7 @@ fn dial_reason(error: &libp2p::swarm::DialError) -> String {
     match error {
         DialError::Transport(errors) => errors
             .iter()
-            .map(|(_, e)| {
-                let mut cause: &dyn std::error::Error = e;
-                while let Some(inner) = cause.source() {
-                    cause = inner;
-                }
-                cause.to_string()
-            })
+            .map(|(_, e)| innermost_cause(e))
             .collect::<Vec<_>>()
             .join("; "),
         DialError::WrongPeerId { obtained, .. } => {

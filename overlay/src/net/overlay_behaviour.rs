@@ -23,6 +23,7 @@ use crate::apps::{AppSet, Member, Pick};
 use crate::config::NodeConfig;
 use crate::contact::Contact;
 use crate::dht::{Dht, DhtCommand};
+use crate::error::ProtocolError;
 use crate::id::Key;
 use crate::io::{Command, CommandOf, Ctx, Event, Input, Output, TimerOf};
 use crate::net::codec::Frame;
@@ -32,7 +33,7 @@ use crate::net::error::NetError;
 use crate::net::peer_addr::{PeerAddr, is_genuine, node_id_of};
 use crate::net::persist::{Persister, RecordDb, Synced};
 use crate::net::timers::Timers;
-use crate::node::{DefaultApps, Node, Phase};
+use crate::node::{DefaultApps, Node, NodeError, Phase};
 use crate::routing::{ReqId, Routing};
 use crate::store::Store;
 use crate::time::Time;
@@ -95,8 +96,9 @@ pub struct OverlayBehaviour<
     store_of: Option<fn(&mut S) -> &mut Store>,
     /// Requests from peers waiting for the node's response, with when they arrived.
     inbound: HashMap<(PeerId, ReqId), (Instant, ResponseChannel<Frame>)>,
-    /// The node's request id of each request in flight.
-    outbound: HashMap<OutboundRequestId, ReqId>,
+    /// The node's request id of each request in flight, and what to send again if its
+    /// connection closes under it.
+    outbound: HashMap<OutboundRequestId, Outbound>,
     /// Messages the node sent to itself.
     loopback: VecDeque<WireOf<R, S>>,
     events: VecDeque<OverlayEvent<S::Event>>,
@@ -335,8 +337,17 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
             _ => None,
         };
         self.drive(|node, ctx| {
-            if let Err(e) = node.handle(ctx, input) {
-                warn!(peer = ?peer, error = %e, "rejected a message");
+            match node.handle(ctx, input) {
+                Ok(()) => {}
+                // A node on its way out no longer routes; its peers learn that from the
+                // failed request and repair around it, as they should.
+                Err(NodeError::Protocol(ProtocolError::NotJoined)) => {
+                    debug!(peer = ?peer, "a request reached this node after it began to leave");
+                }
+                Err(NodeError::Protocol(e @ ProtocolError::Late(_))) => {
+                    debug!(peer = ?peer, error = %e, "a response came too late");
+                }
+                Err(e) => warn!(peer = ?peer, error = %e, "rejected a message"),
             }
         });
     }
@@ -380,28 +391,32 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
             self.loopback.push_back(msg);
             return;
         }
-        let frame = |wire: WireOf<R, S>| {
-            Frame::Bytes(
-                Envelope {
-                    from: self.node.me().clone(),
-                    app: wire.app_msg().map(S::protocol_of),
-                    wire,
-                }
-                .encode(),
-            )
+        let encode = |wire: WireOf<R, S>| {
+            Envelope {
+                from: self.node.me().clone(),
+                app: wire.app_msg().map(S::protocol_of),
+                wire,
+            }
+            .encode()
         };
         match msg {
             Wire::Request { id, .. } => {
+                let bytes = encode(msg);
                 let rid = self.protocol.send_request_with_addresses(
                     &to.addr.peer,
-                    frame(msg),
-                    to.addr.addrs,
+                    Frame::Bytes(bytes.clone()),
+                    to.addr.addrs.clone(),
                 );
-                self.outbound.insert(rid, id);
+                let again = Some((to.addr.peer, to.addr.addrs, bytes));
+                self.outbound.insert(rid, Outbound { id, again });
             }
             Wire::Response { id, .. } => match self.inbound.remove(&(to.addr.peer, id)) {
                 Some((_, channel)) => {
-                    if self.protocol.send_response(channel, frame(msg)).is_err() {
+                    if self
+                        .protocol
+                        .send_response(channel, Frame::Bytes(encode(msg)))
+                        .is_err()
+                    {
                         debug!(peer = %to.addr.peer, "the requester closed the stream");
                     }
                 }
@@ -479,7 +494,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
                     },
                 ..
             } => {
-                let node_id = self.outbound.remove(&request_id);
+                let node_id = self.outbound.remove(&request_id).map(|o| o.id);
                 let Some(Envelope { from, wire, .. }) = self.decode(&peer, response) else {
                     if let Some(id) = node_id {
                         self.fail_request(id);
@@ -499,9 +514,28 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
                 error,
                 ..
             } => {
-                if let Some(id) = self.outbound.remove(&request_id) {
-                    debug!(%peer, %error, "request failed");
-                    self.fail_request(id);
+                let Some(Outbound { id, again }) = self.outbound.remove(&request_id) else {
+                    return;
+                };
+                match (error, again) {
+                    // A connection closes when it has been idle for a while, and a request
+                    // sent just then dies with it; the peer is not at fault. Send it once
+                    // more, on a new connection (as HTTP clients do on a reused one): a
+                    // crashed peer then fails the dial. The node's own timeout still runs.
+                    (request_response::OutboundFailure::ConnectionClosed, Some(again)) => {
+                        debug!(%peer, "connection closed under a request: sending it again");
+                        let (peer, addrs, bytes) = again;
+                        let rid = self.protocol.send_request_with_addresses(
+                            &peer,
+                            Frame::Bytes(bytes),
+                            addrs,
+                        );
+                        self.outbound.insert(rid, Outbound { id, again: None });
+                    }
+                    (error, _) => {
+                        debug!(%peer, %error, "request failed");
+                        self.fail_request(id);
+                    }
                 }
             }
             RrEvent::InboundFailure { peer, error, .. } => match error {
@@ -522,6 +556,14 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
     fn fail_request(&mut self, id: ReqId) {
         self.drive(|node, ctx| node.request_unreachable(ctx, id));
     }
+}
+
+/// A request in flight.
+struct Outbound {
+    /// The node's id for it.
+    id: ReqId,
+    /// Peer, addresses and bytes, while it may still be sent once more.
+    again: Option<(PeerId, Vec<Multiaddr>, Vec<u8>)>,
 }
 
 impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for OverlayBehaviour<R, S> {
