@@ -407,7 +407,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
                     Frame::Bytes(bytes.clone()),
                     to.addr.addrs.clone(),
                 );
-                let again = Some((to.addr.peer, to.addr.addrs, bytes));
+                let again = Some((to.addr.addrs, bytes));
                 self.outbound.insert(rid, Outbound { id, again });
             }
             Wire::Response { id, .. } => match self.inbound.remove(&(to.addr.peer, id)) {
@@ -524,7 +524,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
                     // crashed peer then fails the dial. The node's own timeout still runs.
                     (request_response::OutboundFailure::ConnectionClosed, Some(again)) => {
                         debug!(%peer, "connection closed under a request: sending it again");
-                        let (peer, addrs, bytes) = again;
+                        let (addrs, bytes) = again;
                         let rid = self.protocol.send_request_with_addresses(
                             &peer,
                             Frame::Bytes(bytes),
@@ -562,8 +562,9 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
 struct Outbound {
     /// The node's id for it.
     id: ReqId,
-    /// Peer, addresses and bytes, while it may still be sent once more.
-    again: Option<(PeerId, Vec<Multiaddr>, Vec<u8>)>,
+    /// The peer's addresses and the request's bytes, while it may still be sent once
+    /// more (the failure names the peer).
+    again: Option<(Vec<Multiaddr>, Vec<u8>)>,
 }
 
 impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for OverlayBehaviour<R, S> {
