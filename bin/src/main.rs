@@ -44,10 +44,10 @@ fn main() -> std::process::ExitCode {
 }
 
 /// Each peer connection holds a file descriptor at both of its ends, and `p2p demo` and
-/// `p2p bench net` run hundreds of nodes in this one process (a 256-node Tapestry holds
-/// some 30,000). So take the most the system allows, as servers do, rather than stop at a
-/// soft limit often set to 1,024: where the process may (root), past a low hard limit
-/// too; otherwise up to the hard limit.
+/// `p2p bench net` run hundreds of nodes in this one process (a 256-node Tapestry runs
+/// past 20,000 while it forms). So take the most the system allows, as servers do, rather
+/// than stop at a soft limit often set to 1,024: where the process may (root), past a low
+/// hard limit too; otherwise up to the hard limit.
 fn raise_open_file_limit() {
     const WANTED: u64 = 1 << 20;
     let nofile = rlimit::Resource::NOFILE;
