@@ -174,6 +174,14 @@ pub enum Bench {
     ///
     /// Example: p2p bench net --overlay all --nodes 32 --lookups 2000
     Net(NetArgs),
+    /// Scribe over each overlay and libp2p's gossipsub (its default configuration), real
+    /// nodes on loopback, one group with every node a member: delivery, publisher-to-member
+    /// latency and messages per delivery, then the same after a fraction of the nodes
+    /// crash without warning. Gossipsub has no discovery of its own: each of its nodes
+    /// dials 6 random nodes started before it.
+    ///
+    /// Example: p2p bench net-multicast --overlay all --nodes 32 --messages 500
+    NetMulticast(crate::bench::net_multicast::NetMulticastArgs),
     /// Mutual exclusion (central server, token ring, Lamport, Ricart-Agrawala, Maekawa),
     /// elections (ring, bully) and clock synchronisation (Cristian, Berkeley, NTP) in a
     /// seeded cluster whose messages overtake each other: messages per entry and per

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
-use overlay::{DhtConfig, NodeConfig, Routing};
+use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn_with};
+use overlay::{AppSet, DhtConfig, NodeConfig, Routing};
 use rand::RngExt;
 
 use crate::bench::progress::bar;
@@ -29,23 +29,39 @@ pub async fn start_nodes<R: Routing<Addr = PeerAddr>>(
     idle_timeout: Duration,
     quiet: bool,
 ) -> Result<Vec<NetHandle>> {
+    start_nodes_with::<R, ()>(n, routing, node, dht, idle_timeout, quiet, || ()).await
+}
+
+/// [`start_nodes`], each node hosting the applications `apps` makes beside the DHT.
+pub async fn start_nodes_with<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>>(
+    n: usize,
+    routing: &R::Config,
+    node: &NodeConfig,
+    dht: &DhtConfig,
+    idle_timeout: Duration,
+    quiet: bool,
+    apps: impl Fn() -> X,
+) -> Result<Vec<NetHandle<X>>> {
     let pb = bar(n as u64, &format!("{} join", R::NAME), quiet);
-    let mut nodes: Vec<NetHandle> = Vec::with_capacity(n);
+    let mut nodes: Vec<NetHandle<X>> = Vec::with_capacity(n);
     for _ in 0..n {
         let bootstrap = match nodes.len() {
             0 => Vec::new(),
             len => nodes[rand::rng().random_range(0..len)].listen_addrs()[..1].to_vec(),
         };
-        let handle = spawn::<R>(NetConfig {
-            routing: routing.clone(),
-            node: node.clone(),
-            dht: dht.clone(),
-            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid multiaddr")],
-            bootstrap,
-            mdns: false,
-            idle_timeout,
-            ..NetConfig::default()
-        })
+        let handle = spawn_with::<R, X>(
+            NetConfig {
+                routing: routing.clone(),
+                node: node.clone(),
+                dht: dht.clone(),
+                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid multiaddr")],
+                bootstrap,
+                mdns: false,
+                idle_timeout,
+                ..NetConfig::default()
+            },
+            apps(),
+        )
         .await?;
         tokio::time::timeout(Duration::from_secs(60), handle.joined())
             .await

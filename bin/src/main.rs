@@ -134,6 +134,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Top::Bench(Bench::Net(args)) => bench::net::run(&args)?,
+        Top::Bench(Bench::NetMulticast(args)) => bench::net_multicast::run(&args)?,
         Top::Bench(Bench::Coordination(args)) => bench::coordination::run(&args)?,
         Top::Bench(Bench::Transfer(args)) => bench::transfer::run(&args)?,
         Top::Bench(Bench::Swarm(args)) => bench::swarm::run(&args)?,

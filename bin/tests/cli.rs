@@ -155,6 +155,14 @@ fn bad_flags_are_refused_with_a_reason() {
         (vec!["bench", "hops", "--plot", "out.pdf"], ".svg or .png"),
         (vec!["bench", "hops", "--latency", "warp"], "latency model"),
         (
+            vec!["bench", "net-multicast", "--rate", "0"],
+            "messages per second",
+        ),
+        (
+            vec!["bench", "net-multicast", "--crash", "1"],
+            "strictly between 0 and 1",
+        ),
+        (
             vec!["bench", "swarm", "--piece-size", "1"],
             "give a larger --piece-size",
         ),
@@ -376,4 +384,54 @@ fn bench_swarm_compares_the_pickers_and_the_fluid_model_and_plots() {
     assert_eq!(json_lines(&p2p(&args)), rows);
     let svg = std::fs::read_to_string(&plot).unwrap();
     assert!(svg.contains("Download times"));
+}
+
+/// Real nodes on loopback: Scribe over Pastry and gossipsub, one row each, every field
+/// there, and every message of the stable half delivered to every member.
+#[test]
+fn bench_net_multicast_measures_scribe_beside_gossipsub() {
+    let out = p2p(&[
+        "bench",
+        "net-multicast",
+        "--overlay",
+        "pastry",
+        "--nodes",
+        "6",
+        "--messages",
+        "30",
+        "--rate",
+        "100",
+        "--settle",
+        "0.5",
+        "--repair",
+        "3",
+        "--json",
+        "--quiet",
+    ]);
+    let rows = json_lines(&out);
+    let protocols: Vec<&str> = rows
+        .iter()
+        .map(|r| r["protocol"].as_str().unwrap())
+        .collect();
+    assert_eq!(protocols, ["scribe", "gossipsub"]);
+    for row in &rows {
+        for field in [
+            "overlay",
+            "delivery_ratio",
+            "latency_p50_ms",
+            "latency_p99_ms",
+            "messages_per_delivery",
+            "delivery_after_crash",
+        ] {
+            assert!(row.get(field).is_some(), "missing {field} in {row}");
+        }
+        assert_eq!(row["nodes"], 6);
+        assert_eq!(row["crashed"], 2);
+        assert_eq!(row["delivery_ratio"], 1.0, "{row}");
+        let after = row["delivery_after_crash"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&after), "{row}");
+        assert!(row["messages_per_delivery"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(rows[0]["overlay"], "pastry");
+    assert!(rows[0]["p50_vs_gossipsub"].as_f64().unwrap() > 0.0);
 }

@@ -9,6 +9,7 @@ pub mod kad;
 pub mod locate;
 pub mod multicast;
 pub mod net;
+pub mod net_multicast;
 pub mod plot;
 pub mod plot_coordination;
 pub mod plot_swarm;

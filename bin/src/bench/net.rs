@@ -257,16 +257,19 @@ async fn measure_kad(args: &NetArgs) -> Result<Measured> {
     })
 }
 
-/// The overlays `--overlay` selects, each with the routing arguments it runs with (CAN once
+/// The overlays `overlay` selects, each with the routing arguments it runs with (CAN once
 /// per dimension).
-fn selected(args: &NetArgs) -> Vec<(OverlayArg, RoutingArgs, String)> {
-    let one = |o: OverlayArg, name: &str| (o, args.routing.clone(), name.to_string());
-    let cans = args.routing.dimensions.iter().map(|&d| {
-        let mut r = args.routing.clone();
+pub fn selected(
+    overlay: OverlayArg,
+    routing: &RoutingArgs,
+) -> Vec<(OverlayArg, RoutingArgs, String)> {
+    let one = |o: OverlayArg, name: &str| (o, routing.clone(), name.to_string());
+    let cans = routing.dimensions.iter().map(|&d| {
+        let mut r = routing.clone();
         r.dimensions = vec![d];
         (OverlayArg::Can, r, format!("can d={d}"))
     });
-    match args.overlay {
+    match overlay {
         OverlayArg::Chord => vec![one(OverlayArg::Chord, "chord")],
         OverlayArg::Pastry => vec![one(OverlayArg::Pastry, "pastry")],
         OverlayArg::Tapestry => vec![one(OverlayArg::Tapestry, "tapestry")],
@@ -302,7 +305,23 @@ pub fn run(args: &NetArgs) -> Result<()> {
     let runtime = crate::loopback::runtime()?;
     let round = Duration::from_secs_f64(args.maintenance);
     let mut rows = Vec::new();
-    for (overlay, routing, label) in selected(args) {
+    let print = |row: &NetRow| -> Result<()> {
+        if args.json {
+            println!("{}", serde_json::to_string(row)?);
+        }
+        Ok(())
+    };
+    // The baseline first, so each overlay's row carries its ratio when it is printed.
+    let kad = match args.no_kad {
+        true => None,
+        false => {
+            let started = Instant::now();
+            let m = runtime.block_on(measure_kad(args))?;
+            let wall = started.elapsed().as_secs_f64();
+            Some(row(args, "libp2p-kad".into(), None, m, wall))
+        }
+    };
+    for (overlay, routing, label) in selected(args.overlay, &args.routing) {
         let started = Instant::now();
         let job = NetJob {
             args,
@@ -310,34 +329,14 @@ pub fn run(args: &NetArgs) -> Result<()> {
         };
         let m = with_net_routing(overlay, &routing, round, job)??;
         let theory = theory(overlay, &routing, round, args.nodes);
-        rows.push(row(args, label, theory, m, started.elapsed().as_secs_f64()));
-        if args.json {
-            println!(
-                "{}",
-                serde_json::to_string(rows.last().expect("just pushed"))?
-            );
-        }
+        let mut r = row(args, label, theory, m, started.elapsed().as_secs_f64());
+        r.p50_vs_kad = kad.as_ref().map(|k| r.latency_ms_p50 / k.latency_ms_p50);
+        print(&r)?;
+        rows.push(r);
     }
-    if !args.no_kad {
-        let started = Instant::now();
-        let m = runtime.block_on(measure_kad(args))?;
-        let kad = row(
-            args,
-            "libp2p-kad".into(),
-            None,
-            m,
-            started.elapsed().as_secs_f64(),
-        );
-        for r in &mut rows {
-            r.p50_vs_kad = Some(r.latency_ms_p50 / kad.latency_ms_p50);
-        }
-        rows.push(kad);
-        if args.json {
-            println!(
-                "{}",
-                serde_json::to_string(rows.last().expect("just pushed"))?
-            );
-        }
+    if let Some(k) = kad {
+        print(&k)?;
+        rows.push(k);
     }
     if !args.json {
         print_table(&rows);
