@@ -28,6 +28,8 @@ pub struct Group<A> {
     /// Ids from the root down to this node (this node last), as its parent last said;
     /// a join from a node on it would close a loop.
     pub(crate) path: Vec<NodeId>,
+    /// The root's contact, as the parent last said (this node's own at the root).
+    pub(crate) root_contact: Option<Contact<A>>,
     /// Whether its chain of parents reaches the root, as its parent last said.
     pub(crate) rooted: bool,
     pub(crate) children: BTreeMap<NodeId, Child<A>>,
@@ -47,6 +49,7 @@ impl<A: Clone + PartialEq> Group<A> {
             root: false,
             parent: None,
             path: Vec::new(),
+            root_contact: None,
             rooted: false,
             children: BTreeMap::new(),
             heard_parent: now,
@@ -84,6 +87,11 @@ impl<A: Clone + PartialEq> Group<A> {
     /// The ids from the root to this node, as far as it knows.
     pub fn path(&self) -> &[NodeId] {
         &self.path
+    }
+
+    /// The root's contact, as far as it knows.
+    pub fn root_contact(&self) -> Option<&Contact<A>> {
+        self.root_contact.as_ref()
     }
 
     /// Whether its chain of parents reaches the root (as far as its parent said).

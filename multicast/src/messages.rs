@@ -63,7 +63,7 @@ pub enum ScribeMsg<A> {
     Anycast(AnycastMsg<A>),
     /// To a new child: it has been adopted; `path` is the ids from the root to the parent,
     /// `rooted` whether the parent is connected to the root (its own join may still be on
-    /// its way).
+    /// its way), `root` the root's contact as the parent knows it.
     Accepted {
         /// The group.
         group: GroupId,
@@ -71,6 +71,8 @@ pub enum ScribeMsg<A> {
         path: Vec<NodeId>,
         /// Whether the parent reaches the root.
         rooted: bool,
+        /// The root, for members to publish to directly.
+        root: Option<Contact<A>>,
     },
     /// From a child to its parent: keep me.
     Refresh {
@@ -78,7 +80,7 @@ pub enum ScribeMsg<A> {
         group: GroupId,
     },
     /// From a parent to a child it sent nothing else to lately, or at once when its path
-    /// to the root changed; `path` and `rooted` as in `Accepted`.
+    /// to the root changed; `path`, `rooted` and `root` as in `Accepted`.
     Heartbeat {
         /// The group.
         group: GroupId,
@@ -86,6 +88,8 @@ pub enum ScribeMsg<A> {
         path: Vec<NodeId>,
         /// Whether the parent reaches the root.
         rooted: bool,
+        /// The root, for members to publish to directly.
+        root: Option<Contact<A>>,
     },
     /// A published message on its way down the tree.
     Data(Publication),

@@ -109,7 +109,8 @@ impl<A: Address> Scribe<A> {
             ctx.request(old, ScribeMsg::Leave { group });
         }
         g.root = true;
-        self.set_path(ctx, group, vec![me], true);
+        let root = Some(ctx.me().clone());
+        self.set_path(ctx, group, vec![me], true, root);
         self.announce(ctx, group);
     }
 
@@ -136,7 +137,7 @@ impl<A: Address> Scribe<A> {
                 last_sent: now,
             },
         );
-        let (path, rooted) = (g.path.clone(), g.is_rooted());
+        let (path, rooted, root) = (g.path.clone(), g.is_rooted(), g.root_contact.clone());
         let sent = Sent::ToChild {
             group,
             child: child.id,
@@ -145,19 +146,22 @@ impl<A: Address> Scribe<A> {
             group,
             path,
             rooted,
+            root,
         };
         self.send(ctx, child, msg, sent);
     }
 
-    /// Sets this node's path from its parent's (or, at the root, to itself alone) and
-    /// whether it reaches the root, and tells the children when either changed: a loop is
-    /// seen quickly, and members learn when they are connected.
+    /// Sets this node's path from its parent's (or, at the root, to itself alone), whether
+    /// it reaches the root and the root's contact, and tells the children when the path or
+    /// its reach changed: a loop is seen quickly, and members learn when they are
+    /// connected.
     fn set_path(
         &mut self,
         ctx: Cx<'_, '_, A>,
         group: GroupId,
         mut path: Vec<NodeId>,
         rooted: bool,
+        root: Option<Contact<A>>,
     ) {
         let me = ctx.me().id;
         if path.last() != Some(&me) {
@@ -166,6 +170,8 @@ impl<A: Address> Scribe<A> {
         let Some(g) = self.groups.get_mut(&group) else {
             return;
         };
+        // A contact that is not the path's root is not the root's.
+        g.root_contact = root.filter(|r| path.first() == Some(&r.id));
         if g.path != path || g.rooted != rooted {
             g.path = path;
             g.rooted = rooted;
@@ -180,7 +186,7 @@ impl<A: Address> Scribe<A> {
         let Some(g) = self.groups.get_mut(&group) else {
             return;
         };
-        let (path, rooted) = (g.path.clone(), g.is_rooted());
+        let (path, rooted, root) = (g.path.clone(), g.is_rooted(), g.root_contact.clone());
         let kids: Vec<Contact<A>> = g
             .children
             .values_mut()
@@ -199,6 +205,7 @@ impl<A: Address> Scribe<A> {
                 group,
                 path: path.clone(),
                 rooted,
+                root: root.clone(),
             };
             self.send(ctx, kid, msg, sent);
         }
@@ -444,7 +451,15 @@ impl<A: Address> Application<A> for Scribe<A> {
                     payload,
                 };
                 ctx.emit(ScribeEvent::Published { group, seq: p.seq });
-                ctx.route(group, ScribeMsg::Publish(p), None);
+                // A member connected to the tree knows the root: straight there, as the
+                // paper's sources do with the root's address they cache; the route goes
+                // on from it if it is the root no longer, and around it if it is gone.
+                let root = self
+                    .groups
+                    .get(&group)
+                    .filter(|g| g.is_rooted())
+                    .and_then(|g| g.root_contact.clone());
+                ctx.route(group, ScribeMsg::Publish(p), root);
             }
             ScribeCommand::Anycast { group, payload } => {
                 if let Err(e) = self.check_payload(payload.len()) {
@@ -500,6 +515,7 @@ impl<A: Address> Application<A> for Scribe<A> {
                 group,
                 path,
                 rooted,
+                root,
             } => {
                 let Some(g) = self.groups.get_mut(&group) else {
                     answer(ctx, false);
@@ -517,7 +533,7 @@ impl<A: Address> Application<A> for Scribe<A> {
                 g.heard_parent = now;
                 g.refreshed_parent = now;
                 answer(ctx, true);
-                self.set_path(ctx, group, path, rooted);
+                self.set_path(ctx, group, path, rooted, root);
             }
             ScribeMsg::Refresh { group } => {
                 let child = self
@@ -533,6 +549,7 @@ impl<A: Address> Application<A> for Scribe<A> {
                 group,
                 path,
                 rooted,
+                root,
             } => {
                 let Some(g) = self.groups.get_mut(&group).filter(|g| g.is_parent(from)) else {
                     answer(ctx, false);
@@ -545,7 +562,7 @@ impl<A: Address> Application<A> for Scribe<A> {
                     self.join(ctx, group);
                 } else {
                     answer(ctx, true);
-                    self.set_path(ctx, group, path, rooted);
+                    self.set_path(ctx, group, path, rooted, root);
                 }
             }
             ScribeMsg::Data(p) => {

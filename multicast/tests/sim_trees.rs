@@ -30,7 +30,8 @@ fn events<R: SimRouting>(sim: &Simulator<R, Apps>) -> Vec<(u32, ScribeEvent<u32>
 }
 
 /// Checks the tree of `group`: every live member reaches the root by parent pointers,
-/// every parent knows its child, and the root is the overlay's root of the group id.
+/// every parent knows its child, the root is the overlay's root of the group id, and every
+/// member knows the root's contact (members publish straight to it).
 fn check_tree<R: SimRouting>(sim: &mut Simulator<R, Apps>, group: &GroupId, members: &[u32]) {
     let ids: BTreeMap<NodeId, u32> = sim
         .live()
@@ -43,7 +44,16 @@ fn check_tree<R: SimRouting>(sim: &mut Simulator<R, Apps>, group: &GroupId, memb
         tree_root.is_some_and(|g| g.is_root()),
         "the group id's root roots the tree"
     );
+    let root_contact = sim.contact(root).clone();
     for &m in members.iter().filter(|m| sim.node(**m).is_some()) {
+        let known = scribe(sim, m)
+            .and_then(|s| s.group(group))
+            .and_then(|g| g.root_contact().cloned());
+        assert_eq!(
+            known.as_ref(),
+            Some(&root_contact),
+            "member {m} knows the root"
+        );
         let mut at = m;
         for _ in 0..=NODES {
             let g = scribe(sim, at)
