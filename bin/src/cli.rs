@@ -166,7 +166,7 @@ pub enum Bench {
     /// join; with --fail, repair after a mass crash. Use --build protocol for Pastry's
     /// proximity neighbour selection (the oracle build knows no proximity).
     ///
-    /// Example: p2p bench multicast --overlay all --nodes 1000 --groups 100 --group-size zipf --fail 0.2
+    /// Example: p2p bench multicast --overlay all --nodes 1000 --groups 100 --group-size zipf --fail 0.2 --plot multicast.svg
     Multicast(MulticastArgs),
     /// Real libp2p nodes on loopback (not the simulator): lookup hops, latency, messages
     /// and throughput, and put→get success, for each overlay and for libp2p's own Kademlia
@@ -448,6 +448,10 @@ pub struct MulticastArgs {
     /// the repair (0 < F < 1).
     #[arg(long, value_parser = fraction)]
     pub fail: Option<f64>,
+    /// Draw each overlay's RDP (mean, median, p90) and mean link stress beside IP
+    /// multicast's and unicast's to this file (.svg or .png).
+    #[arg(long, value_name = "FILE", value_parser = plot_path)]
+    pub plot: Option<PathBuf>,
 }
 
 /// How big the groups of `bench multicast` are.

@@ -155,6 +155,9 @@ fn run(cli: Cli) -> Result<()> {
             if !args.common.json {
                 bench::multicast::print_table(&rows);
             }
+            if let Some(path) = &args.plot {
+                bench::plot_multicast::multicast(&rows, path)?;
+            }
         }
         Top::Bench(Bench::Locate(args)) => {
             let overlay = args.common.overlay.unwrap_or(OverlayArg::Tapestry);

@@ -143,6 +143,37 @@ fn bench_plot_writes_an_svg() {
 }
 
 #[test]
+fn bench_multicast_plots_rdp_and_link_stress_per_overlay() {
+    let dir = std::env::temp_dir().join(format!("p2p-mplot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("multicast.svg");
+    let out = p2p(&[
+        "bench",
+        "multicast",
+        "--overlay",
+        "all",
+        "--nodes",
+        "100",
+        "--groups",
+        "4",
+        "--quiet",
+        "--plot",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("Relative delay penalty"));
+    for label in ["chord", "pastry", "tapestry", "can d=2", "IP multicast"] {
+        assert!(svg.contains(label), "{label} missing from the plot");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn bad_flags_are_refused_with_a_reason() {
     for (args, reason) in [
         (vec!["bench", "hops", "--nodes", "0"], "at least 1 node"),

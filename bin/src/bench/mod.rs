@@ -12,6 +12,7 @@ pub mod net;
 pub mod net_multicast;
 pub mod plot;
 pub mod plot_coordination;
+pub mod plot_multicast;
 pub mod plot_swarm;
 pub mod progress;
 pub mod swarm;

@@ -52,23 +52,44 @@ pub(crate) fn register_font() -> Result<()> {
     result.clone().map_err(anyhow::Error::msg)
 }
 
-/// Draws `rows` to `path` (.svg or .png).
-pub fn hops(rows: &[HopsRow], path: &Path) -> Result<()> {
+/// A picture that draws itself on any plotters backend.
+pub(crate) trait Picture {
+    /// Draws on `root`.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static;
+}
+
+/// Draws `picture`, `size` pixels, to `path`: PNG if its name ends in `.png`, else SVG.
+pub(crate) fn render(path: &Path, size: (u32, u32), picture: &impl Picture) -> Result<()> {
     register_font()?;
-    let size = (1200, 500);
-    let is_png = path.extension().is_some_and(|e| e == "png");
-    if is_png {
+    let written = || format!("writing {}", path.display());
+    if path.extension().is_some_and(|e| e == "png") {
         let root = BitMapBackend::new(path, size).into_drawing_area();
-        draw(&root, rows)?;
-        root.present()
-            .with_context(|| format!("writing {}", path.display()))?;
+        picture.draw(&root)?;
+        root.present().with_context(written)?;
     } else {
         let root = SVGBackend::new(path, size).into_drawing_area();
-        draw(&root, rows)?;
-        root.present()
-            .with_context(|| format!("writing {}", path.display()))?;
+        picture.draw(&root)?;
+        root.present().with_context(written)?;
     }
     Ok(())
+}
+
+/// Draws `rows` to `path` (.svg or .png).
+pub fn hops(rows: &[HopsRow], path: &Path) -> Result<()> {
+    render(path, (1200, 500), &Hops(rows))
+}
+
+struct Hops<'a>(&'a [HopsRow]);
+
+impl Picture for Hops<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw(root, self.0)
+    }
 }
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[HopsRow]) -> Result<()>

@@ -3,13 +3,13 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::bench::clock_sync::SyncRow;
 use crate::bench::coordination::{ElectionRow, MutexRow};
-use crate::bench::plot::{legend_line, register_font};
+use crate::bench::plot::{Picture, legend_line, render};
 
 /// A textbook count as a function of N.
 type Curve = fn(f64) -> f64;
@@ -36,7 +36,6 @@ pub fn coordination(
     sync: &[SyncRow],
     path: &Path,
 ) -> Result<()> {
-    register_font()?;
     let panels: Vec<Panel> = [
         mutex_panel(mutex),
         election_panel(elections),
@@ -48,20 +47,18 @@ pub fn coordination(
     if panels.is_empty() {
         anyhow::bail!("nothing to plot");
     }
-    let size = (600 * panels.len() as u32, 500);
-    let is_png = path.extension().is_some_and(|e| e == "png");
-    if is_png {
-        let root = BitMapBackend::new(path, size).into_drawing_area();
-        draw(&root, &panels)?;
-        root.present()
-            .with_context(|| format!("writing {}", path.display()))?;
-    } else {
-        let root = SVGBackend::new(path, size).into_drawing_area();
-        draw(&root, &panels)?;
-        root.present()
-            .with_context(|| format!("writing {}", path.display()))?;
+    render(path, (600 * panels.len() as u32, 500), &Panels(&panels))
+}
+
+struct Panels<'a>(&'a [Panel]);
+
+impl Picture for Panels<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw(root, self.0)
     }
-    Ok(())
 }
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, panels: &[Panel]) -> Result<()>

@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::bench::plot::{legend_line, register_font};
+use crate::bench::plot::{Picture, legend_line, render};
 use crate::bench::swarm::{SwarmRow, label};
 
 /// One line of a panel: simulated (solid) or the fluid model (dashed).
@@ -28,21 +28,19 @@ struct Panel {
 
 /// Draws the rows to `path` (.svg or .png), three panels side by side.
 pub fn swarm(rows: &[SwarmRow], path: &Path) -> Result<()> {
-    register_font()?;
     let panels = [population(rows), download_times(rows), rarest(rows)];
-    let size = (1800, 500);
-    if path.extension().is_some_and(|e| e == "png") {
-        let root = BitMapBackend::new(path, size).into_drawing_area();
-        draw(&root, &panels)?;
-        root.present()
-            .with_context(|| format!("writing {}", path.display()))?;
-    } else {
-        let root = SVGBackend::new(path, size).into_drawing_area();
-        draw(&root, &panels)?;
-        root.present()
-            .with_context(|| format!("writing {}", path.display()))?;
+    render(path, (1800, 500), &Panels(&panels))
+}
+
+struct Panels<'a>(&'a [Panel]);
+
+impl Picture for Panels<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw(root, self.0)
     }
-    Ok(())
 }
 
 fn population(rows: &[SwarmRow]) -> Panel {
