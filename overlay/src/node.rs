@@ -200,6 +200,16 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         }
     }
 
+    /// A request sent by this node could not leave for a reason of this host's (out of
+    /// file descriptors, a dial its own driver refused): its owner is told at once, as
+    /// for a timeout, but the peer is not suspected.
+    pub fn request_lost(&mut self, ctx: &mut Ctx<'_, R, S>, id: ReqId) {
+        if let Some(p) = self.pending.remove(&id) {
+            self.stats.timeouts += 1;
+            self.request_unanswered(ctx, id, p.to, p.purpose, false);
+        }
+    }
+
     /// Where the node is in its life cycle.
     pub fn phase(&self) -> Phase {
         self.phase

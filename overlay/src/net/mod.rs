@@ -8,6 +8,7 @@
 mod behaviour;
 mod codec;
 mod config;
+mod dial_failure;
 mod discovery;
 mod driver;
 mod envelope;

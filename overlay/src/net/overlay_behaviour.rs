@@ -5,7 +5,7 @@
 //! libp2p protocols plug in beside it in a composed behaviour, as identify and mDNS do in
 //! the `p2p node` daemon.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -99,6 +99,9 @@ pub struct OverlayBehaviour<
     /// The node's request id of each request in flight, and what to send again if its
     /// connection closes under it.
     outbound: HashMap<OutboundRequestId, Outbound>,
+    /// Peers whose last dial failed for a reason of this host's, until one connects again:
+    /// requests that fail with that dial do not make the node suspect the peer.
+    dials_failed_here: HashSet<PeerId>,
     /// Messages the node sent to itself.
     loopback: VecDeque<WireOf<R, S>>,
     events: VecDeque<OverlayEvent<S::Event>>,
@@ -152,6 +155,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
             db: None,
             inbound: HashMap::new(),
             outbound: HashMap::new(),
+            dials_failed_here: HashSet::new(),
             loopback: VecDeque::new(),
             events: VecDeque::new(),
             next_op: 0,
@@ -532,6 +536,12 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
                         );
                         self.outbound.insert(rid, Outbound { id, again: None });
                     }
+                    (request_response::OutboundFailure::DialFailure, _)
+                        if self.dials_failed_here.contains(&peer) =>
+                    {
+                        debug!(%peer, "request lost: the dial failed on this host");
+                        self.drive(|node, ctx| node.request_lost(ctx, id));
+                    }
                     (error, _) => {
                         debug!(%peer, %error, "request failed");
                         self.fail_request(id);
@@ -630,6 +640,21 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
     }
 
     fn on_swarm_event(&mut self, event: FromSwarm) {
+        match &event {
+            FromSwarm::DialFailure(f) => {
+                if let Some(peer) = f.peer_id {
+                    if super::dial_failure::failed_here(f.error) {
+                        self.dials_failed_here.insert(peer);
+                    } else {
+                        self.dials_failed_here.remove(&peer);
+                    }
+                }
+            }
+            FromSwarm::ConnectionEstablished(c) => {
+                self.dials_failed_here.remove(&c.peer_id);
+            }
+            _ => {}
+        }
         self.protocol.on_swarm_event(event);
     }
 
