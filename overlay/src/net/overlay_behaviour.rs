@@ -641,7 +641,10 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
 
     fn on_swarm_event(&mut self, event: FromSwarm) {
         match &event {
-            FromSwarm::DialFailure(f) => {
+            // A dial not made because another is under way says nothing about either.
+            FromSwarm::DialFailure(f)
+                if !matches!(f.error, libp2p::swarm::DialError::DialPeerConditionFalse(_)) =>
+            {
                 if let Some(peer) = f.peer_id {
                     if super::dial_failure::failed_here(f.error) {
                         self.dials_failed_here.insert(peer);
