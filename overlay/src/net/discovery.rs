@@ -9,7 +9,7 @@ use std::time::Instant;
 use libp2p::{Multiaddr, PeerId};
 
 use crate::contact::Contact;
-use crate::net::envelope::HelloReply;
+use crate::net::envelope::{HelloReply, MAX_LAN_PEERS};
 use crate::net::peer_addr::{MAX_PEER_ADDRS, PeerAddr, is_genuine};
 
 /// What a node that is not in an overlay yet should do now.
@@ -51,9 +51,18 @@ impl Discovery {
     /// so a node that starts a moment later is found by the earlier nodes only through its
     /// hello; without this they could create an overlay without waiting for it.) Returns
     /// whether the peer is new.
-    pub(crate) fn asked_by(&mut self, peer: PeerId) -> bool {
+    /// `addrs` are where it says it listens, kept to pass on to others.
+    pub(crate) fn asked_by(&mut self, peer: PeerId, addrs: Vec<Multiaddr>) -> bool {
         let new = !self.lan.contains_key(&peer);
-        self.lan.entry(peer).or_default();
+        let known = self.lan.entry(peer).or_default();
+        for addr in addrs {
+            if known.len() >= MAX_PEER_ADDRS {
+                break;
+            }
+            if !known.contains(&addr) {
+                known.push(addr);
+            }
+        }
         new
     }
 
@@ -63,11 +72,48 @@ impl Discovery {
     }
 
     /// Records a peer's answer; an answer whose contact does not match the peer is ignored.
-    pub(crate) fn answered(&mut self, peer: PeerId, reply: HelloReply) {
-        if is_genuine(&reply.contact, &peer) {
-            self.silent.remove(&peer);
-            self.replies.insert(peer, reply);
+    /// Returns the LAN peers the answer told of that were not known yet (never `me`), with
+    /// their addresses, so that they can be asked too.
+    pub(crate) fn answered(
+        &mut self,
+        me: &PeerId,
+        peer: PeerId,
+        mut reply: HelloReply,
+    ) -> Vec<PeerAddr> {
+        if !is_genuine(&reply.contact, &peer) {
+            return Vec::new();
         }
+        let told = std::mem::take(&mut reply.lan);
+        self.silent.remove(&peer);
+        self.replies.insert(peer, reply);
+        let mut new = Vec::new();
+        for other in told.into_iter().take(MAX_LAN_PEERS) {
+            if other.peer == *me || other.peer == peer || self.lan.contains_key(&other.peer) {
+                continue;
+            }
+            let mut addrs = other.addrs;
+            addrs.truncate(MAX_PEER_ADDRS);
+            self.lan.insert(other.peer, addrs.clone());
+            new.push(PeerAddr {
+                peer: other.peer,
+                addrs,
+            });
+        }
+        new
+    }
+
+    /// The LAN peers to pass on to `asker` in a reply: those with an address, but not the
+    /// asker itself.
+    pub(crate) fn lan_for(&self, asker: &PeerId) -> Vec<PeerAddr> {
+        self.lan
+            .iter()
+            .filter(|(p, addrs)| *p != asker && !addrs.is_empty())
+            .take(MAX_LAN_PEERS)
+            .map(|(p, addrs)| PeerAddr {
+                peer: *p,
+                addrs: addrs.clone(),
+            })
+            .collect()
     }
 
     /// Records that a peer did not answer its hello.
@@ -121,7 +167,13 @@ mod tests {
             contact: contact(peer),
             overlay: overlay.into(),
             joined,
+            lan: vec![],
         }
+    }
+
+    /// A peer id that is none of the test's peers, for the node deciding.
+    fn outsider() -> PeerId {
+        PeerId::random()
     }
 
     /// Three random peers, in the order of their node ids.
@@ -139,15 +191,15 @@ mod tests {
             deadline: Some(now + Duration::from_secs(3)),
             ..Discovery::default()
         };
-        d.answered(small, reply(small, "chord", false));
-        d.answered(large, reply(large, "chord", false));
+        d.answered(&outsider(), small, reply(small, "chord", false));
+        d.answered(&outsider(), large, reply(large, "chord", false));
         assert_eq!(d.decide(&contact(mid), "chord", now), Decision::Wait);
         let later = now + Duration::from_secs(4);
         assert_eq!(d.decide(&contact(mid), "chord", later), Decision::Wait);
         let mut d_small = Discovery::default();
         d_small.found(mid, Multiaddr::empty());
         d_small.found(large, Multiaddr::empty());
-        d_small.answered(mid, reply(mid, "chord", false));
+        d_small.answered(&outsider(), mid, reply(mid, "chord", false));
         assert_eq!(
             d_small.decide(&contact(small), "chord", later),
             Decision::Wait
@@ -157,7 +209,7 @@ mod tests {
             d_small.decide(&contact(small), "chord", later),
             Decision::Create
         );
-        d.answered(small, reply(small, "chord", true));
+        d.answered(&outsider(), small, reply(small, "chord", true));
         assert_eq!(
             d.decide(&contact(mid), "chord", now),
             Decision::Join(contact(small))
@@ -172,14 +224,56 @@ mod tests {
         let (small, mid, large) = three_peers_by_id();
         let mut d = Discovery::default();
         d.found(large, Multiaddr::empty());
-        d.answered(large, reply(large, "chord", false));
+        d.answered(&outsider(), large, reply(large, "chord", false));
         assert_eq!(d.decide(&contact(mid), "chord", now), Decision::Create);
-        assert!(d.asked_by(small));
-        assert!(!d.asked_by(small));
+        assert!(d.asked_by(small, vec![]));
+        assert!(!d.asked_by(small, vec![]));
         assert_eq!(d.decide(&contact(mid), "chord", now), Decision::Wait);
-        d.answered(small, reply(small, "chord", false));
+        d.answered(&outsider(), small, reply(small, "chord", false));
         assert_eq!(d.decide(&contact(mid), "chord", now), Decision::Wait);
-        d.answered(small, reply(small, "chord", true));
+        d.answered(&outsider(), small, reply(small, "chord", true));
+        assert_eq!(
+            d.decide(&contact(mid), "chord", now),
+            Decision::Join(contact(small))
+        );
+    }
+
+    #[test]
+    fn peers_told_of_in_an_answer_are_waited_for() {
+        // As on a LAN where mDNS showed `mid` and `small` only `large`: `large` heard of
+        // both, and its answer tells `mid` of `small`, which `mid` must then wait for.
+        let now = Instant::now();
+        let (small, mid, large) = three_peers_by_id();
+        let addr: Multiaddr = "/ip4/10.0.0.1/tcp/4001".parse().unwrap();
+        let mut d = Discovery::default();
+        d.found(large, addr.clone());
+        let mut answer = reply(large, "chord", false);
+        answer.lan = vec![
+            PeerAddr {
+                peer: small,
+                addrs: vec![addr.clone()],
+            },
+            PeerAddr {
+                peer: mid,
+                addrs: vec![addr.clone()],
+            },
+        ];
+        let told = d.answered(&mid, large, answer.clone());
+        assert_eq!(told.len(), 1, "only `small` is new to `mid`");
+        assert_eq!(told[0].peer, small);
+        assert_eq!(d.decide(&contact(mid), "chord", now), Decision::Wait);
+        assert!(d.answered(&mid, large, answer).is_empty());
+        assert_eq!(d.lan_for(&large).len(), 1, "`large` is not told of itself");
+        let asker = PeerId::random();
+        assert!(d.asked_by(asker, vec![addr.clone()]));
+        assert_eq!(
+            d.lan_for(&large).len(),
+            2,
+            "a peer that asked is passed on with the address it gave"
+        );
+        assert!(d.asked_by(PeerId::random(), vec![]));
+        assert_eq!(d.lan_for(&large).len(), 2, "one without an address is not");
+        d.answered(&mid, small, reply(small, "chord", true));
         assert_eq!(
             d.decide(&contact(mid), "chord", now),
             Decision::Join(contact(small))
@@ -192,8 +286,8 @@ mod tests {
         let me = PeerId::random();
         let other = PeerId::random();
         let mut d = Discovery::default();
-        d.answered(other, reply(other, "pastry", true));
-        d.answered(other, reply(PeerId::random(), "chord", true));
+        d.answered(&outsider(), other, reply(other, "pastry", true));
+        d.answered(&outsider(), other, reply(PeerId::random(), "chord", true));
         assert_eq!(d.decide(&contact(me), "chord", now), Decision::Create);
     }
 }

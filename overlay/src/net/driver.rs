@@ -680,6 +680,7 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
     fn say_hello(&mut self, peer: PeerId) {
         let hello = Hello {
             overlay: R::NAME.to_string(),
+            addrs: self.swarm.behaviour().overlay.contact().addr.addrs.clone(),
         };
         self.swarm.behaviour_mut().hello.send_request(&peer, hello);
     }
@@ -731,10 +732,14 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
         match ev {
             RrEvent::Message {
                 peer,
-                message: Message::Request { channel, .. },
+                message:
+                    Message::Request {
+                        channel, request, ..
+                    },
                 ..
             } => {
-                if self.discovery.deadline.is_some() && self.discovery.asked_by(peer) {
+                if self.discovery.deadline.is_some() && self.discovery.asked_by(peer, request.addrs)
+                {
                     info!(%peer, "a peer on the LAN found us before mDNS showed it to us");
                     self.say_hello(peer);
                 }
@@ -742,6 +747,7 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
                     contact: self.swarm.behaviour().overlay.contact().clone(),
                     overlay: R::NAME.to_string(),
                     joined: self.phase() == Phase::Joined,
+                    lan: self.discovery.lan_for(&peer),
                 };
                 let _ = self
                     .swarm
@@ -753,7 +759,18 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
                 peer,
                 message: Message::Response { response, .. },
                 ..
-            } => self.discovery.answered(peer, response),
+            } => {
+                let me = *self.swarm.local_peer_id();
+                for told in self.discovery.answered(&me, peer, response) {
+                    info!(peer = %told.peer, via = %peer, "heard of a peer on the LAN");
+                    for addr in told.addrs {
+                        self.swarm.add_peer_address(told.peer, addr);
+                    }
+                    if self.discovery.deadline.is_some() {
+                        self.say_hello(told.peer);
+                    }
+                }
+            }
             RrEvent::OutboundFailure { peer, error, .. } => {
                 debug!(%peer, %error, "no answer to hello");
                 self.discovery.unanswered(peer);

@@ -1,7 +1,7 @@
 //! What travels over libp2p: the node's [`Wire`] messages with the sender's contact, and the
 //! discovery handshake.
 
-use libp2p::StreamProtocol;
+use libp2p::{Multiaddr, StreamProtocol};
 use serde::{Deserialize, Serialize};
 
 use crate::contact::Contact;
@@ -64,6 +64,10 @@ impl<M: Message, P: Message> Envelope<M, P> {
 pub struct Hello {
     /// The asking node's routing algorithm.
     pub overlay: String,
+    /// Where the asking node listens (at most [`MAX_PEER_ADDRS`] are kept), so that the
+    /// answerer can tell other nodes on the LAN of it. Absent from older nodes' hellos.
+    #[serde(default)]
+    pub addrs: Vec<Multiaddr>,
 }
 
 /// The answer to [`Hello`].
@@ -75,4 +79,13 @@ pub struct HelloReply {
     pub overlay: String,
     /// Whether it has joined (can take joins).
     pub joined: bool,
+    /// Other peers the answerer found on the LAN while it was looking for an overlay (at
+    /// most [`MAX_LAN_PEERS`]). mDNS may show each of several nodes started together only
+    /// some of the others; passing them on lets every one of them hear of all the others
+    /// before deciding who creates the overlay. Absent from older nodes' replies.
+    #[serde(default)]
+    pub lan: Vec<PeerAddr>,
 }
+
+/// Most LAN peers one [`HelloReply`] passes on.
+pub const MAX_LAN_PEERS: usize = 32;
