@@ -247,6 +247,9 @@ pub struct NetArgs {
     /// Skip the libp2p-kad baseline.
     #[arg(long)]
     pub no_kad: bool,
+    /// The consistency benchmark (`--churn`) and its settings.
+    #[command(flatten)]
+    pub churn: crate::bench::net_churn::ChurnArgs,
     /// Print one JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -533,6 +536,14 @@ pub fn positive_seconds(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(f) if f > 0.0 && f.is_finite() => Ok(f),
         _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
+}
+
+/// Parses a rate: messages (or writes) per second, above 0.
+pub fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
+        _ => Err(format!("`{s}` is not a positive number per second")),
     }
 }
 

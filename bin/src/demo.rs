@@ -10,15 +10,9 @@ use rand::RngExt;
 
 use crate::bench::progress::bar;
 use crate::daemon::{dht_config, node_config};
-use crate::loopback::start_nodes;
+use crate::loopback::{IDLE_ROUNDS, LoopbackNet};
 use crate::net_cli::DemoArgs;
 use crate::overlays::{WithNetRouting, with_net_routing};
-
-/// Maintenance rounds a connection may stay unused before it is closed. Every node of the
-/// demo lives in this process, so each open connection costs two of its file descriptors;
-/// a Pastry join alone opens some 50 (its announcements and their probes), and at the
-/// default 120 s a 256-node overlay runs out of descriptors while it forms.
-const IDLE_ROUNDS: u32 = 5;
 
 /// Runs the demo and prints its report.
 pub fn run(args: DemoArgs) -> Result<()> {
@@ -113,15 +107,13 @@ async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -
     );
 
     let started = Instant::now();
-    let mut nodes = start_nodes::<R>(
-        n,
-        &config,
-        &node_config(),
-        &dht_config(args.replication, round),
-        round * IDLE_ROUNDS,
-        args.quiet,
-    )
-    .await?;
+    let net = LoopbackNet::<R> {
+        routing: config,
+        node: node_config(),
+        dht: dht_config(args.replication, round),
+        idle_timeout: round * IDLE_ROUNDS,
+    };
+    let mut nodes = net.start_nodes(n, args.quiet).await?;
     println!(
         "  formed the overlay: {n} nodes joined in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -1,5 +1,5 @@
 //! Real nodes in this process: the runtime they run on, and networks of them on 127.0.0.1
-//! (`p2p demo`, `p2p bench net`).
+//! (`p2p demo`, `p2p bench net`, `p2p bench net-multicast`).
 
 use std::time::Duration;
 
@@ -18,57 +18,80 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Starts `n` nodes of `R` on loopback, one after another, each joining through a random
-/// member (the first starts the overlay), and waits for every join. Connections idle for
-/// `idle_timeout` are closed.
-pub async fn start_nodes<R: Routing<Addr = PeerAddr>>(
-    n: usize,
-    routing: &R::Config,
-    node: &NodeConfig,
-    dht: &DhtConfig,
-    idle_timeout: Duration,
-    quiet: bool,
-) -> Result<Vec<NetHandle>> {
-    start_nodes_with::<R, ()>(n, routing, node, dht, idle_timeout, quiet, || ()).await
+/// Maintenance rounds a connection may stay unused before it is closed, in networks of
+/// more than a few dozen nodes. Every node lives in this process, so each open connection
+/// costs two of its file descriptors; a Pastry join alone opens some 50 (its announcements
+/// and their probes), and at the default 120 s a 256-node overlay runs out of descriptors
+/// while it forms.
+pub const IDLE_ROUNDS: u32 = 5;
+
+/// How the nodes of one loopback network of `R` are set up.
+pub struct LoopbackNet<R: Routing> {
+    /// The routing algorithm's parameters.
+    pub routing: R::Config,
+    /// The node core's parameters.
+    pub node: NodeConfig,
+    /// The DHT's parameters.
+    pub dht: DhtConfig,
+    /// Connections idle this long are closed.
+    pub idle_timeout: Duration,
 }
 
-/// [`start_nodes`], each node hosting the applications `apps` makes beside the DHT.
-pub async fn start_nodes_with<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>>(
-    n: usize,
-    routing: &R::Config,
-    node: &NodeConfig,
-    dht: &DhtConfig,
-    idle_timeout: Duration,
-    quiet: bool,
-    apps: impl Fn() -> X,
-) -> Result<Vec<NetHandle<X>>> {
-    let pb = bar(n as u64, &format!("{} join", R::NAME), quiet);
-    let mut nodes: Vec<NetHandle<X>> = Vec::with_capacity(n);
-    for _ in 0..n {
-        let bootstrap = match nodes.len() {
-            0 => Vec::new(),
-            len => nodes[rand::rng().random_range(0..len)].listen_addrs()[..1].to_vec(),
-        };
+impl<R: Routing<Addr = PeerAddr>> LoopbackNet<R> {
+    /// Starts one node on a free loopback port hosting `apps` beside the DHT, joining
+    /// through `via` (without it, the node starts an overlay). Does not wait for the join.
+    pub async fn spawn<X: AppSet<PeerAddr>, Y: AppSet<PeerAddr>>(
+        &self,
+        via: Option<&NetHandle<Y>>,
+        apps: X,
+    ) -> Result<NetHandle<X>> {
+        let bootstrap = via.map_or_else(Vec::new, |v| v.listen_addrs()[..1].to_vec());
         let handle = spawn_with::<R, X>(
             NetConfig {
-                routing: routing.clone(),
-                node: node.clone(),
-                dht: dht.clone(),
+                routing: self.routing.clone(),
+                node: self.node.clone(),
+                dht: self.dht.clone(),
                 listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid multiaddr")],
                 bootstrap,
                 mdns: false,
-                idle_timeout,
+                idle_timeout: self.idle_timeout,
                 ..NetConfig::default()
             },
-            apps(),
+            apps,
         )
         .await?;
-        tokio::time::timeout(Duration::from_secs(60), handle.joined())
-            .await
-            .context("a node did not join within 60 s")??;
-        nodes.push(handle);
-        pb.inc(1);
+        Ok(handle)
     }
-    pb.finish_and_clear();
-    Ok(nodes)
+
+    /// Starts `n` nodes one after another, each joining through a random member (the
+    /// first starts the overlay), and waits for every join.
+    pub async fn start_nodes(&self, n: usize, quiet: bool) -> Result<Vec<NetHandle>> {
+        self.start_nodes_with(n, quiet, || ()).await
+    }
+
+    /// [`Self::start_nodes`], each node hosting the applications `apps` makes beside the
+    /// DHT.
+    pub async fn start_nodes_with<X: AppSet<PeerAddr>>(
+        &self,
+        n: usize,
+        quiet: bool,
+        apps: impl Fn() -> X,
+    ) -> Result<Vec<NetHandle<X>>> {
+        let pb = bar(n as u64, &format!("{} join", R::NAME), quiet);
+        let mut nodes: Vec<NetHandle<X>> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let via = match nodes.len() {
+                0 => None,
+                len => Some(&nodes[rand::rng().random_range(0..len)]),
+            };
+            let handle = self.spawn(via, apps()).await?;
+            tokio::time::timeout(Duration::from_secs(60), handle.joined())
+                .await
+                .context("a node did not join within 60 s")??;
+            nodes.push(handle);
+            pb.inc(1);
+        }
+        pb.finish_and_clear();
+        Ok(nodes)
+    }
 }

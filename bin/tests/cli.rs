@@ -187,8 +187,13 @@ fn bad_flags_are_refused_with_a_reason() {
         (vec!["bench", "hops", "--latency", "warp"], "latency model"),
         (
             vec!["bench", "net-multicast", "--rate", "0"],
-            "messages per second",
+            "positive number per second",
         ),
+        (
+            vec!["bench", "net", "--churn", "--write-rate", "-1"],
+            "positive number per second",
+        ),
+        (vec!["bench", "net", "--repair", "5"], "--churn"),
         (
             vec!["bench", "net-multicast", "--crash", "1"],
             "strictly between 0 and 1",
@@ -419,6 +424,53 @@ fn bench_swarm_compares_the_pickers_and_the_fluid_model_and_plots() {
 
 /// Real nodes on loopback: Scribe over Pastry and gossipsub, one row each, every field
 /// there, and every message of the stable half delivered to every member.
+#[test]
+fn bench_net_churn_reads_back_acknowledged_writes_beside_kad() {
+    let out = p2p(&[
+        "bench",
+        "net",
+        "--churn",
+        "--overlay",
+        "pastry",
+        "--nodes",
+        "8",
+        "--duration",
+        "6",
+        "--churn-interval",
+        "1.4",
+        "--repair",
+        "3",
+        "--json",
+        "--quiet",
+    ]);
+    let rows = json_lines(&out);
+    let overlays: Vec<&str> = rows
+        .iter()
+        .map(|r| r["overlay"].as_str().unwrap())
+        .collect();
+    assert_eq!(overlays, ["pastry", "libp2p-kad"]);
+    for row in &rows {
+        assert_eq!(row["bench"], "net-churn");
+        assert_eq!(row["nodes"], 8);
+        assert_eq!(row["join_failed"], 0, "{row}");
+        // Four churn events in 6 s: two joins, a crash and a leave.
+        assert_eq!(row["joins"], 2, "{row}");
+        assert_eq!(row["crashes"], 1, "{row}");
+        assert_eq!(row["leaves"], 1, "{row}");
+        let writes = row["writes"].as_u64().unwrap();
+        assert!((50..=61).contains(&writes), "10 writes a second: {row}");
+        for field in ["read_at_once", "read_after_repair"] {
+            let f = row[field].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&f), "{field} in {row}");
+        }
+        assert!(row["get_ms_p50"].as_f64().unwrap() > 0.0, "{row}");
+    }
+    let ours = &rows[0];
+    assert_eq!(ours["writes_acked"], ours["writes"], "{ours}");
+    assert_eq!(ours["read_after_repair"], 1.0, "{ours}");
+    assert!(ours["p50_vs_kad"].as_f64().unwrap() > 0.0);
+}
+
 #[test]
 fn bench_net_multicast_measures_scribe_beside_gossipsub() {
     let out = p2p(&[

@@ -14,10 +14,11 @@ use serde::Serialize;
 
 use crate::bench::kad::{self, KadNode};
 use crate::bench::progress::bar;
+use crate::bench::stats::{mean, percentile};
 use crate::bench::table;
 use crate::cli::{NetArgs, OverlayArg, RoutingArgs};
 use crate::daemon::{dht_config, node_config};
-use crate::loopback::start_nodes;
+use crate::loopback::LoopbackNet;
 use crate::overlays::{
     WithNetRouting, can_config, chord_config, pastry_config, tapestry_config, with_net_routing,
 };
@@ -63,17 +64,6 @@ pub struct NetRow {
     pub p50_vs_kad: Option<f64>,
     /// Wall-clock seconds of the whole row.
     pub wall_s: f64,
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
 /// What one network measured, before it becomes a row.
@@ -139,15 +129,13 @@ async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
 ) -> Result<Measured> {
     let round = Duration::from_secs_f64(args.maintenance);
     let n = args.nodes;
-    let nodes = start_nodes::<R>(
-        n,
-        &config,
-        &node_config(),
-        &dht_config(args.replication, round),
-        NetConfig::<R::Config>::default().idle_timeout,
-        args.quiet,
-    )
-    .await?;
+    let net = LoopbackNet::<R> {
+        routing: config,
+        node: node_config(),
+        dht: dht_config(args.replication, round),
+        idle_timeout: NetConfig::<R::Config>::default().idle_timeout,
+    };
+    let nodes = net.start_nodes(n, args.quiet).await?;
     tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
 
     let pb = bar(
@@ -302,6 +290,9 @@ fn theory(overlay: OverlayArg, routing: &RoutingArgs, round: Duration, n: usize)
 
 /// Runs `bench net` and prints its rows.
 pub fn run(args: &NetArgs) -> Result<()> {
+    if args.churn.enabled {
+        return crate::bench::net_churn::run(args);
+    }
     let runtime = crate::loopback::runtime()?;
     let round = Duration::from_secs_f64(args.maintenance);
     let mut rows = Vec::new();

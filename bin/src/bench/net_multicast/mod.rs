@@ -17,8 +17,11 @@ use tokio::time::MissedTickBehavior;
 
 use crate::bench::net::selected;
 use crate::bench::progress::bar;
+use crate::bench::stats::percentile;
 use crate::bench::table;
-use crate::cli::{OverlayArg, RoutingArgs, fraction, positive_count, positive_seconds};
+use crate::cli::{
+    OverlayArg, RoutingArgs, fraction, positive_count, positive_rate, positive_seconds,
+};
 use crate::overlays::{WithNetRouting, with_net_routing};
 use gossipsub::GossipNet;
 use scribe::ScribeNet;
@@ -72,15 +75,6 @@ pub struct NetMulticastArgs {
     /// The routing algorithms' parameters.
     #[command(flatten)]
     pub routing: RoutingArgs,
-}
-
-fn positive_rate(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
-        _ => Err(format!(
-            "`{s}` is not a positive number of messages per second"
-        )),
-    }
 }
 
 /// One line of `bench net-multicast`.
@@ -144,13 +138,6 @@ struct Half {
     p50: f64,
     p99: f64,
     messages_per_delivery: f64,
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
 /// Publishes `args.messages` messages numbered from `first`, each from a random live node

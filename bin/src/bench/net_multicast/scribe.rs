@@ -13,7 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::tally::Tally;
 use super::{Group, NetMulticastArgs};
 use crate::daemon::{dht_config, node_config};
-use crate::loopback::start_nodes_with;
+use crate::loopback::LoopbackNet;
 
 type Apps = overlay::apps![Scribe<PeerAddr>];
 
@@ -50,16 +50,15 @@ impl ScribeNet {
         tally: Arc<Tally>,
     ) -> Result<ScribeNet> {
         let round = Duration::from_secs_f64(args.maintenance);
-        let nodes = start_nodes_with::<R, Apps>(
-            args.nodes,
-            &config,
-            &node_config(),
-            &dht_config(3, round),
-            NetConfig::<R::Config>::default().idle_timeout,
-            args.quiet,
-            || (Scribe::default(), ()),
-        )
-        .await?;
+        let net = LoopbackNet::<R> {
+            routing: config,
+            node: node_config(),
+            dht: dht_config(3, round),
+            idle_timeout: NetConfig::<R::Config>::default().idle_timeout,
+        };
+        let nodes = net
+            .start_nodes_with(args.nodes, args.quiet, || (Scribe::default(), ()))
+            .await?;
         let group = Key::hash("bench");
         for (i, node) in nodes.iter().enumerate() {
             listen(i, node, Arc::clone(&tally));
