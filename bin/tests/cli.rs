@@ -190,7 +190,7 @@ fn bad_flags_are_refused_with_a_reason() {
             "positive number per second",
         ),
         (
-            vec!["bench", "net", "--churn", "--write-rate", "-1"],
+            vec!["bench", "net", "--churn", "--write-rate", "0"],
             "positive number per second",
         ),
         (vec!["bench", "net", "--repair", "5"], "--churn"),

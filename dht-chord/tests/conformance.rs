@@ -66,6 +66,13 @@ fn far_future_versions_are_refused() {
 }
 
 #[test]
+fn a_lagging_holder_does_not_shadow_the_latest_write() {
+    conformance::versions::a_lagging_holder_does_not_shadow_the_latest_write::<C>(
+        &ChordConfig::default(),
+    );
+}
+
+#[test]
 fn reads_during_leaves_find_a_replica() {
     conformance::reads::reads_during_leaves_find_a_replica::<C>(&ChordConfig::default());
 }

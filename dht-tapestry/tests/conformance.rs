@@ -68,6 +68,13 @@ fn far_future_versions_are_refused() {
 }
 
 #[test]
+fn a_lagging_holder_does_not_shadow_the_latest_write() {
+    conformance::versions::a_lagging_holder_does_not_shadow_the_latest_write::<C>(
+        &TapestryConfig::default(),
+    );
+}
+
+#[test]
 fn reads_during_leaves_find_a_replica() {
     conformance::reads::reads_during_leaves_find_a_replica::<C>(&TapestryConfig::default());
 }

@@ -456,6 +456,7 @@ pub fn run_all<R: SimRouting>(config: &R::Config) {
     kbr::probe_scenario_runs_as_expected::<R>(config);
     versions::acknowledged_writes_win_whatever_the_clocks::<R>(config);
     versions::far_future_versions_are_refused::<R>(config);
+    versions::a_lagging_holder_does_not_shadow_the_latest_write::<R>(config);
     reads::reads_during_leaves_find_a_replica::<R>(config);
     reads::reads_right_after_crashes_find_a_replica::<R>(config);
     sets::announced_members_are_read_anywhere_survive_crashes_and_expire::<R>(config);

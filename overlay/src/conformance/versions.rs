@@ -142,3 +142,47 @@ pub fn far_future_versions_are_refused<R: SimRouting>(config: &R::Config) {
         R::NAME
     );
 }
+
+/// A holder of a key's copies falls one write behind (its store rolled back to the
+/// version before, as a replica a copy has not reached yet), one holder after another:
+/// every node still reads the latest acknowledged value. Reads ask a majority of the
+/// replica set and return the newest answer, so the root's lag cannot shadow the write.
+pub fn a_lagging_holder_does_not_shadow_the_latest_write<R: SimRouting>(config: &R::Config) {
+    let mut sim = grown::<R>(config, 16, 33);
+    let nodes = sim.live().to_vec();
+    let key = Key::hash("lagging");
+    let held = |sim: &crate::sim::Simulator<R>, n: u32| {
+        sim.node(n)
+            .and_then(|node| node.apps().0.store().get(&key).cloned())
+    };
+    write(&mut sim, nodes[0], 1, key, Some("old"));
+    let holders: Vec<u32> = nodes
+        .iter()
+        .copied()
+        .filter(|&n| held(&sim, n).is_some())
+        .collect();
+    let old = held(&sim, holders[0]).expect("a holder holds the key");
+    write(&mut sim, nodes[1], 2, key, Some("new"));
+    let new = held(&sim, holders[0]).expect("a holder holds the key");
+    assert!(new.version > old.version);
+    let mut op = 10;
+    for &lagging in &holders {
+        sim.with_node(lagging, |node, _| {
+            let store = node.apps_mut().0.store_mut();
+            store.drop_key(&key);
+            store.merge(old.clone());
+        });
+        for &reader in &nodes {
+            op += 1;
+            assert_eq!(
+                read(&mut sim, reader, op, key).as_deref(),
+                Some(&b"new"[..]),
+                "{}: node {lagging} one write behind shadowed the latest (read at node {reader})",
+                R::NAME
+            );
+        }
+        sim.with_node(lagging, |node, _| {
+            node.apps_mut().0.store_mut().merge(new.clone());
+        });
+    }
+}

@@ -8,14 +8,15 @@ use crate::app::{Application, CtxOf};
 use crate::contact::{Address, Contact};
 use crate::dht::config::DhtConfig;
 use crate::dht::messages::{DhtCommand, DhtEvent, DhtMsg, DhtTimer};
+use crate::dht::replicas::{AckTo, WriteAck};
 use crate::dht::set_ops::SetOp;
 use crate::dht::sets::SetStore;
 use crate::error::{DhtError, LookupError, ProtocolError};
-use crate::id::Key;
+use crate::id::{Key, NodeId};
 use crate::node::Phase;
 use crate::routing::ReqId;
 use crate::small_map::SmallMap;
-use crate::store::Store;
+use crate::store::{Record, Store, Version};
 
 /// The context the DHT's handlers get.
 pub(crate) type Cx<'a, 'b, A> = &'a mut CtxOf<'b, A, Dht<A>>;
@@ -23,21 +24,30 @@ pub(crate) type Cx<'a, 'b, A> = &'a mut CtxOf<'b, A, Dht<A>>;
 /// A put (or remove) or get in progress.
 #[derive(Clone, Debug)]
 pub(crate) struct Op<A> {
-    op: u64,
-    key: Key,
+    pub(crate) op: u64,
+    pub(crate) key: Key,
     /// The value to write (`Some(None)` removes); `None` for a get.
-    write: Option<Option<Vec<u8>>>,
+    pub(crate) write: Option<Option<Vec<u8>>>,
     /// The root first, then the rest of the replica set; tried in order.
-    candidates: Vec<Contact<A>>,
-    hops: u32,
+    pub(crate) candidates: Vec<Contact<A>>,
+    pub(crate) hops: u32,
     /// Whether some replica answered that it holds nothing.
-    saw_empty: bool,
+    pub(crate) saw_empty: bool,
     /// Set when the lookup failed and a read falls back on the nodes this node knows
     /// closest to the key: why the lookup failed, the answer if none of them has it (a
     /// node there saying it holds nothing proves nothing).
-    fallback: Option<LookupError>,
+    pub(crate) fallback: Option<LookupError>,
     /// How many times the read's lookup was tried again.
-    retries: u32,
+    pub(crate) retries: u32,
+    /// A read's fetches in flight: it asks a quorum of candidates at once.
+    pub(crate) in_flight: usize,
+    /// The candidates that answered a read, with the version each held (`None`: nothing).
+    pub(crate) answers: Vec<(Contact<A>, Option<Version>)>,
+    /// The newest record those answers carried.
+    pub(crate) best: Option<Record>,
+    /// The ids of the replica set the lookup named (its first `r` nodes), which a read
+    /// brings up to date with what it found.
+    pub(crate) replicas: Vec<NodeId>,
 }
 
 /// What a request of the DHT was for.
@@ -47,6 +57,8 @@ pub(crate) enum Sent {
     Op(u64),
     /// A copy to a replica; nothing waits for it.
     Replicate,
+    /// A copy of a write to a replica, counted towards that write's acknowledgement.
+    Copy(u64),
     /// Anti-entropy offer of these keys.
     Offer(Vec<Key>),
     /// Hand-over of records while leaving.
@@ -75,6 +87,9 @@ pub struct Dht<A> {
     pub(crate) sets: SetStore,
     /// Announcements and reads of members by the tag of their lookup.
     pub(crate) set_ops: SmallMap<u64, SetOp<A>>,
+    /// Writes this node is root of, waiting for their copies before being acknowledged.
+    pub(crate) acks: SmallMap<u64, WriteAck<A>>,
+    pub(crate) next_ack: u64,
 }
 
 impl<A> Default for Dht<A> {
@@ -96,6 +111,8 @@ impl<A> Dht<A> {
             repair_soon: false,
             sets: SetStore::default(),
             set_ops: SmallMap::default(),
+            acks: SmallMap::default(),
+            next_ack: 0,
         }
     }
 
@@ -149,68 +166,70 @@ impl<A: Address> Dht<A> {
                 saw_empty: false,
                 fallback: None,
                 retries: 0,
+                in_flight: 0,
+                answers: Vec::new(),
+                best: None,
+                replicas: Vec::new(),
             },
         );
     }
 
-    /// Sends the operation to the next candidate replica, or serves it locally.
-    fn try_next(&mut self, ctx: Cx<'_, '_, A>, tag: u64) {
-        let me = ctx.me().id;
-        loop {
-            let Some(op) = self.ops.get_mut(&tag) else {
-                return;
-            };
-            if op.candidates.is_empty() {
-                if op.fallback.is_some() && op.retries < self.cfg.read_retries {
-                    // Each wait twice the last: the tables heal within a few rounds.
-                    let factor = 1u32.checked_shl(op.retries).unwrap_or(u32::MAX);
-                    let wait = self.cfg.read_retry_after.saturating_mul(factor);
-                    op.retries += 1;
-                    ctx.set_timer(wait, DhtTimer::RetryRead(tag));
-                    return;
-                }
-                let result = match (&op.write, op.fallback) {
-                    (_, Some(e)) => Err(DhtError::Lookup(e)),
-                    (None, None) if op.saw_empty => Ok(None),
-                    _ => Err(DhtError::Unreachable),
-                };
-                self.finish(ctx, tag, result);
-                return;
-            }
-            let to = op.candidates.remove(0);
-            if to.id != me {
-                let msg = match &op.write {
-                    Some(value) => DhtMsg::Write {
-                        key: op.key,
-                        value: value.clone(),
-                    },
-                    None => DhtMsg::Fetch { key: op.key },
-                };
-                let id = ctx.request(to, msg);
-                self.sent.insert(id, Sent::Op(tag));
-                return;
-            }
-            // This node is the candidate: serve it here.
-            let key = op.key;
-            match op.write.clone() {
-                Some(value) => {
-                    self.write_as_root(ctx, key, value);
-                    self.finish(ctx, tag, Ok(None));
-                    return;
-                }
-                None => {
-                    if let Some(rec) = self.store.get(&key) {
-                        let value = rec.value.clone();
-                        self.finish(ctx, tag, Ok(value));
-                        return;
-                    }
-                    op.saw_empty = true;
-                }
-            }
+    /// Sends the operation on: a write to the next candidate (or serves it here), a read
+    /// to as many candidates as its quorum still needs.
+    pub(crate) fn try_next(&mut self, ctx: Cx<'_, '_, A>, tag: u64) {
+        match self.ops.get(&tag) {
+            Some(op) if op.write.is_none() => self.read_next(ctx, tag),
+            Some(_) => self.write_next(ctx, tag),
+            None => {}
         }
     }
 
-    fn finish(&mut self, ctx: Cx<'_, '_, A>, tag: u64, result: Result<Option<Vec<u8>>, DhtError>) {
+    fn write_next(&mut self, ctx: Cx<'_, '_, A>, tag: u64) {
+        let me = ctx.me().id;
+        let Some(op) = self.ops.get_mut(&tag) else {
+            return;
+        };
+        if op.candidates.is_empty() {
+            self.exhausted(ctx, tag);
+            return;
+        }
+        let to = op.candidates.remove(0);
+        let (key, value) = (op.key, op.write.clone().unwrap_or(None));
+        if to.id == me {
+            self.write_as_root(ctx, key, value, AckTo::Op(tag));
+            return;
+        }
+        let id = ctx.request(to, DhtMsg::Write { key, value });
+        self.sent.insert(id, Sent::Op(tag));
+    }
+
+    /// Every candidate was tried: retry a read whose lookup failed, else answer.
+    pub(crate) fn exhausted(&mut self, ctx: Cx<'_, '_, A>, tag: u64) {
+        let Some(op) = self.ops.get_mut(&tag) else {
+            return;
+        };
+        if op.fallback.is_some() && op.retries < self.cfg.read_retries {
+            // Each wait twice the last: the tables heal within a few rounds.
+            let factor = 1u32.checked_shl(op.retries).unwrap_or(u32::MAX);
+            let wait = self.cfg.read_retry_after.saturating_mul(factor);
+            op.retries += 1;
+            ctx.set_timer(wait, DhtTimer::RetryRead(tag));
+            return;
+        }
+        let result = match (&op.write, op.fallback) {
+            (_, Some(e)) => Err(DhtError::Lookup(e)),
+            (None, None) if op.saw_empty => Ok(None),
+            _ => Err(DhtError::Unreachable),
+        };
+        self.finish(ctx, tag, result);
+    }
+
+    pub(crate) fn finish(
+        &mut self,
+        ctx: Cx<'_, '_, A>,
+        tag: u64,
+        result: Result<Option<Vec<u8>>, DhtError>,
+    ) {
         let Some(op) = self.ops.remove(&tag) else {
             return;
         };
@@ -233,6 +252,7 @@ impl<A: Address> Dht<A> {
     fn op_answer(
         &mut self,
         ctx: Cx<'_, '_, A>,
+        from: &Contact<A>,
         tag: u64,
         msg: DhtMsg,
     ) -> Result<(), ProtocolError> {
@@ -241,15 +261,16 @@ impl<A: Address> Dht<A> {
         };
         match (op.write.is_some(), msg) {
             (true, DhtMsg::Written { .. }) => self.finish(ctx, tag, Ok(None)),
-            (false, DhtMsg::Fetched(Some(rec))) if rec.key == op.key => {
-                self.finish(ctx, tag, Ok(rec.value))
+            (false, DhtMsg::Fetched(found)) if found.as_ref().is_none_or(|r| r.key == op.key) => {
+                op.in_flight = op.in_flight.saturating_sub(1);
+                op.heard(from.clone(), found);
+                self.read_next(ctx, tag);
             }
-            (false, DhtMsg::Fetched(None)) => {
-                op.saw_empty = true;
-                self.try_next(ctx, tag);
-            }
-            (_, other) => {
+            (write, other) => {
                 // The candidate answered nonsense: count it as failed and try the next.
+                if !write {
+                    op.in_flight = op.in_flight.saturating_sub(1);
+                }
                 self.try_next(ctx, tag);
                 return Err(ProtocolError::Unexpected(format!(
                     "{other:?} does not answer a DHT operation"
@@ -290,9 +311,11 @@ impl<A: Address> Application<A> for Dht<A> {
         msg: DhtMsg,
     ) -> Result<(), ProtocolError> {
         let answer = match msg {
-            DhtMsg::Write { key, value } => DhtMsg::Written {
-                version: self.write_as_root(ctx, key, value),
-            },
+            DhtMsg::Write { key, value } => {
+                // Answered once enough copies are made (`ack_write`).
+                self.write_as_root(ctx, key, value, AckTo::Writer(from.clone(), id));
+                return Ok(());
+            }
             DhtMsg::Store { records } => {
                 self.store_records(ctx, from, records);
                 DhtMsg::Stored
@@ -328,7 +351,8 @@ impl<A: Address> Application<A> for Dht<A> {
         msg: DhtMsg,
     ) -> Result<(), ProtocolError> {
         match (self.sent.remove(&id), msg) {
-            (Some(Sent::Op(tag)), msg) => return self.op_answer(ctx, tag, msg),
+            (Some(Sent::Op(tag)), msg) => return self.op_answer(ctx, from, tag, msg),
+            (Some(Sent::Copy(ack)), DhtMsg::Stored) => self.copy_done(ctx, ack, true),
             (Some(Sent::SetOp(tag)), msg) => return self.set_answer(ctx, tag, msg),
             (Some(Sent::Offer(keys)), DhtMsg::Want { keys: wanted }) => {
                 self.on_want(ctx, from, keys, wanted)
@@ -347,7 +371,15 @@ impl<A: Address> Application<A> for Dht<A> {
 
     fn on_request_failed(&mut self, ctx: Cx<'_, '_, A>, _: &Contact<A>, id: ReqId, _: bool) {
         match self.sent.remove(&id) {
-            Some(Sent::Op(tag)) => self.try_next(ctx, tag),
+            Some(Sent::Op(tag)) => {
+                if let Some(op) = self.ops.get_mut(&tag)
+                    && op.write.is_none()
+                {
+                    op.in_flight = op.in_flight.saturating_sub(1);
+                }
+                self.try_next(ctx, tag)
+            }
+            Some(Sent::Copy(ack)) => self.copy_done(ctx, ack, false),
             Some(Sent::SetOp(tag)) => self.set_next(ctx, tag),
             Some(Sent::Handover) => self.handover_answered(ctx),
             _ => {}
@@ -355,6 +387,10 @@ impl<A: Address> Application<A> for Dht<A> {
     }
 
     fn on_timer(&mut self, ctx: Cx<'_, '_, A>, timer: DhtTimer) {
+        if let DhtTimer::AckWrite(ack) = timer {
+            self.ack_write(ctx, ack);
+            return;
+        }
         if ctx.phase() != Phase::Joined {
             return;
         }
@@ -367,10 +403,13 @@ impl<A: Address> Application<A> for Dht<A> {
                 self.repair_soon = false;
                 self.repair(ctx);
             }
+            DhtTimer::AckWrite(_) => {}
             DhtTimer::RetryRead(tag) => {
                 if let Some(mut op) = self.ops.remove(&tag) {
                     op.fallback = None;
                     op.saw_empty = false;
+                    op.in_flight = 0;
+                    op.answers.clear();
                     let tag = ctx.lookup(op.key);
                     self.ops.insert(tag, op);
                 }
@@ -396,6 +435,11 @@ impl<A: Address> Application<A> for Dht<A> {
         match result {
             Ok(mut nodes) => {
                 nodes.truncate(self.cfg.replication.max(1) + 2);
+                op.replicas = nodes
+                    .iter()
+                    .take(self.cfg.replication.max(1))
+                    .map(|c| c.id)
+                    .collect();
                 op.candidates = nodes;
                 self.try_next(ctx, tag);
             }

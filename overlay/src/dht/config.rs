@@ -24,6 +24,10 @@ pub struct DhtConfig {
     pub read_retry_after: Duration,
     /// How many times such a read is looked up again before it fails.
     pub read_retries: u32,
+    /// A root acknowledges a write once a majority of the replica set holds it, or once
+    /// every copy was answered; at the latest after this long, with the copies made so far
+    /// (anti-entropy repair makes the rest).
+    pub write_ack_wait: Duration,
 }
 
 impl Default for DhtConfig {
@@ -36,6 +40,7 @@ impl Default for DhtConfig {
             max_clock_ahead: Duration::from_secs(300),
             read_retry_after: Duration::from_secs(1),
             read_retries: 5,
+            write_ack_wait: Duration::from_millis(500),
         }
     }
 }

@@ -150,6 +150,8 @@ pub enum DhtTimer {
     RepairSoon,
     /// Look the key of the read with this lookup tag up again.
     RetryRead(u64),
+    /// Acknowledge this write with the copies made so far.
+    AckWrite(u64),
 }
 
 /// What a user asks of the DHT.

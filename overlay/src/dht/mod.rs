@@ -8,6 +8,7 @@
 mod app;
 mod config;
 mod messages;
+mod reads;
 mod replicas;
 mod set_ops;
 mod sets;

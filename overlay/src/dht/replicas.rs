@@ -5,22 +5,46 @@ use std::collections::BTreeMap;
 
 use crate::contact::{Address, Contact};
 use crate::dht::app::{Cx, Dht, Sent};
-use crate::dht::messages::DhtMsg;
+use crate::dht::messages::{DhtMsg, DhtTimer};
 use crate::id::Key;
+use crate::routing::ReqId;
 use crate::store::{Record, Version};
 use crate::time::Time;
+
+/// Whom a write is acknowledged to.
+#[derive(Clone, Debug)]
+pub(crate) enum AckTo<A> {
+    /// A writer elsewhere, whose `Write` request this is.
+    Writer(Contact<A>, ReqId),
+    /// This node's own put or remove, by its lookup tag.
+    Op(u64),
+}
+
+/// A write waiting for its copies before it is acknowledged.
+#[derive(Clone, Debug)]
+pub(crate) struct WriteAck<A> {
+    to: AckTo<A>,
+    version: Version,
+    /// Copies still to be confirmed.
+    need: usize,
+    /// Copies not answered yet.
+    outstanding: usize,
+}
 
 impl<A: Address> Dht<A> {
     /// A write reached its root (or the replica standing in for it): it gets a version
     /// later than the node's clock and than every version held for the key (a hybrid
     /// logical clock), so a write acknowledged after another always outranks it even when
-    /// the writers' or roots' clocks disagree. Stored, then copied to the replica set.
+    /// the writers' or roots' clocks disagree. Stored, then copied to the replica set; `to`
+    /// is acknowledged once a majority of the replica set holds it (quorum reads then see
+    /// it), or once every copy has been answered, or after `write_ack_wait`.
     pub(crate) fn write_as_root(
         &mut self,
         ctx: Cx<'_, '_, A>,
         key: Key,
         value: Option<Vec<u8>>,
-    ) -> Version {
+        to: AckTo<A>,
+    ) {
         let me = ctx.me().id;
         let held = self
             .store
@@ -35,6 +59,9 @@ impl<A: Address> Dht<A> {
             version,
             value,
         };
+        let ack = self.next_ack;
+        self.next_ack += 1;
+        let mut copies = 0;
         if self.store.merge(record.clone()) {
             let r = self.cfg.replication;
             for c in ctx.overlay().replica_set(&key, r) {
@@ -45,11 +72,53 @@ impl<A: Address> Dht<A> {
                             records: vec![record.clone()],
                         },
                     );
-                    self.sent.insert(id, Sent::Replicate);
+                    self.sent.insert(id, Sent::Copy(ack));
+                    copies += 1;
                 }
             }
         }
-        version
+        let need = (self.cfg.replication.max(1) / 2).min(copies);
+        self.acks.insert(
+            ack,
+            WriteAck {
+                to,
+                version,
+                need,
+                outstanding: copies,
+            },
+        );
+        if need == 0 {
+            self.ack_write(ctx, ack);
+        } else {
+            ctx.set_timer(self.cfg.write_ack_wait, DhtTimer::AckWrite(ack));
+        }
+    }
+
+    /// A copy of write `ack` was stored (`ok`) or failed.
+    pub(crate) fn copy_done(&mut self, ctx: Cx<'_, '_, A>, ack: u64, ok: bool) {
+        let Some(w) = self.acks.get_mut(&ack) else {
+            return;
+        };
+        w.outstanding = w.outstanding.saturating_sub(1);
+        if ok {
+            w.need = w.need.saturating_sub(1);
+        }
+        if w.need == 0 || w.outstanding == 0 {
+            self.ack_write(ctx, ack);
+        }
+    }
+
+    /// Acknowledges write `ack` (once).
+    pub(crate) fn ack_write(&mut self, ctx: Cx<'_, '_, A>, ack: u64) {
+        let Some(w) = self.acks.remove(&ack) else {
+            return;
+        };
+        match w.to {
+            AckTo::Writer(writer, id) => {
+                ctx.respond(writer, id, DhtMsg::Written { version: w.version })
+            }
+            AckTo::Op(tag) => self.finish(ctx, tag, Ok(None)),
+        }
     }
 
     /// The latest version a peer may show: this node's clock plus the allowed drift.
