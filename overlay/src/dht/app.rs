@@ -17,6 +17,7 @@ use crate::node::Phase;
 use crate::routing::ReqId;
 use crate::small_map::SmallMap;
 use crate::store::{Record, Store, Version};
+use crate::time::Time;
 
 /// The context the DHT's handlers get.
 pub(crate) type Cx<'a, 'b, A> = &'a mut CtxOf<'b, A, Dht<A>>;
@@ -90,6 +91,9 @@ pub struct Dht<A> {
     /// Writes this node is root of, waiting for their copies before being acknowledged.
     pub(crate) acks: SmallMap<u64, WriteAck<A>>,
     pub(crate) next_ack: u64,
+    /// Until when this node's neighbourhood counts as changing (see
+    /// [`DhtConfig::miss_retries`]).
+    pub(crate) unsettled_until: Time,
 }
 
 impl<A> Default for Dht<A> {
@@ -113,6 +117,7 @@ impl<A> Dht<A> {
             set_ops: SmallMap::default(),
             acks: SmallMap::default(),
             next_ack: 0,
+            unsettled_until: Time(0),
         }
     }
 
@@ -208,7 +213,13 @@ impl<A: Address> Dht<A> {
         let Some(op) = self.ops.get_mut(&tag) else {
             return;
         };
-        if op.fallback.is_some() && op.retries < self.cfg.read_retries {
+        // A read that found nothing while the neighbourhood converges looks again: the
+        // write may have gone to a root the reader's lookup did not reach yet.
+        let unsettled_miss = op.write.is_none()
+            && op.fallback.is_none()
+            && ctx.now < self.unsettled_until
+            && op.retries < self.cfg.miss_retries;
+        if unsettled_miss || (op.fallback.is_some() && op.retries < self.cfg.read_retries) {
             // Each wait twice the last: the tables heal within a few rounds.
             let factor = 1u32.checked_shl(op.retries).unwrap_or(u32::MAX);
             let wait = self.cfg.read_retry_after.saturating_mul(factor);
@@ -410,6 +421,7 @@ impl<A: Address> Application<A> for Dht<A> {
                     op.saw_empty = false;
                     op.in_flight = 0;
                     op.answers.clear();
+                    op.best = None;
                     let tag = ctx.lookup(op.key);
                     self.ops.insert(tag, op);
                 }
@@ -466,6 +478,7 @@ impl<A: Address> Application<A> for Dht<A> {
     /// The neighbour set changed: run a repair pass soon, so new replica-set members get
     /// their keys (hand-over on join) and lost copies are made again (repair on failure).
     fn update(&mut self, ctx: Cx<'_, '_, A>, _: &Contact<A>, _: bool) {
+        self.unsettled_until = ctx.now + self.cfg.unsettled_after_change;
         let holds_something = !self.store.is_empty() || !self.sets.is_empty();
         if !self.repair_soon && holds_something {
             self.repair_soon = true;
@@ -474,6 +487,7 @@ impl<A: Address> Application<A> for Dht<A> {
     }
 
     fn on_joined(&mut self, ctx: Cx<'_, '_, A>) {
+        self.unsettled_until = ctx.now + self.cfg.unsettled_after_change;
         ctx.set_timer(self.cfg.repair_interval, DhtTimer::Repair);
     }
 

@@ -24,6 +24,15 @@ pub struct DhtConfig {
     pub read_retry_after: Duration,
     /// How many times such a read is looked up again before it fails.
     pub read_retries: u32,
+    /// A read that finds nothing while this node's neighbourhood is still changing (its
+    /// neighbour set changed, or it joined, less than `unsettled_after_change` ago) is
+    /// looked up again, after `read_retry_after` and then twice as long, up to this many
+    /// times: while the overlay converges, the reader's lookup may end at another node
+    /// than the writer's did a moment before.
+    pub miss_retries: u32,
+    /// How long after a change of its neighbour set a node counts its neighbourhood as
+    /// still changing.
+    pub unsettled_after_change: Duration,
     /// A root acknowledges a write once a majority of the replica set holds it, or once
     /// every copy was answered; at the latest after this long, with the copies made so far
     /// (anti-entropy repair makes the rest).
@@ -40,6 +49,8 @@ impl Default for DhtConfig {
             max_clock_ahead: Duration::from_secs(300),
             read_retry_after: Duration::from_secs(1),
             read_retries: 5,
+            miss_retries: 2,
+            unsettled_after_change: Duration::from_secs(5),
             write_ack_wait: Duration::from_millis(500),
         }
     }
