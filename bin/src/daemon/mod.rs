@@ -134,11 +134,14 @@ pub fn coordination_config(args: &CoordinationArgs, round: Duration) -> Coordina
 }
 
 /// The DHT parameters a real node runs with: `replication` copies, repaired every two
-/// maintenance rounds.
+/// maintenance rounds; reads that miss while the neighbourhood changes (for 5 rounds after
+/// each change) look again one round later and then two.
 pub fn dht_config(replication: u16, round: Duration) -> DhtConfig {
     DhtConfig {
         replication: replication as usize,
         repair_interval: round * 2,
+        read_retry_after: round,
+        unsettled_after_change: round * 5,
         ..DhtConfig::default()
     }
 }

@@ -459,6 +459,7 @@ pub fn run_all<R: SimRouting>(config: &R::Config) {
     versions::a_lagging_holder_does_not_shadow_the_latest_write::<R>(config);
     reads::reads_during_leaves_find_a_replica::<R>(config);
     reads::reads_right_after_crashes_find_a_replica::<R>(config);
+    reads::reads_while_joins_converge_find_every_write::<R>(config);
     sets::announced_members_are_read_anywhere_survive_crashes_and_expire::<R>(config);
     sets::sets_outlive_every_holder_leaving_at_once::<R>(config);
     fuzz::decoders_survive_fuzzing::<R>(config);

@@ -2,9 +2,16 @@
 //! finds a replica that holds the key.
 
 use crate::Key;
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::conformance::{NODES, dht, get, grown_in, put};
+use crate::contact::Contact;
+use crate::dht::{Dht, DhtConfig};
 use crate::dht::{DhtCommand, DhtEvent};
-use crate::sim::{SimConfig, SimRouting, Simulator};
+use crate::node::DefaultApps;
+use crate::node::Phase;
+use crate::sim::{AppFactory, SimConfig, SimRouting, Simulator};
 
 /// An eighth of the nodes leave gracefully at once; reads issued as soon as they have gone
 /// (while the others' tables still name them) all find their value.
@@ -101,5 +108,63 @@ pub fn reads_right_after_crashes_find_a_replica<R: SimRouting>(config: &R::Confi
         "{}: {} of {tried} reads right after crashes missed a held value: {failed:?}",
         R::NAME,
         failed.len(),
+    );
+}
+
+/// As many nodes again join at once, all through one member, as `p2p demo` and `bench net
+/// --churn` start theirs. As soon as each has joined, while the tables are still
+/// converging, values are written through random joined nodes and each is read back at
+/// once through another: every acknowledged write is read back (quorum reads, and reads
+/// that miss while the reader's neighbourhood changes look again).
+///
+/// A miss is looked up again about one maintenance round later and then two: the checks'
+/// routing configurations run maintenance every 30 s or so, real nodes every second.
+pub fn reads_while_joins_converge_find_every_write<R: SimRouting>(config: &R::Config) {
+    let dht = Arc::new(DhtConfig {
+        read_retry_after: Duration::from_secs(30),
+        ..DhtConfig::default()
+    });
+    let apps: AppFactory<DefaultApps<u32>> =
+        Arc::new(move |_: &Contact<u32>| (Dht::new(Arc::clone(&dht)), ()));
+    let mut sim = Simulator::<R>::with_apps(config.clone(), SimConfig::default(), 18, apps);
+    sim.grow(NODES / 2, Duration::from_secs(30), 0.1, |_| {});
+    let fraction = sim.settle(Duration::from_secs(3600), Duration::from_secs(30));
+    assert_eq!(
+        fraction,
+        1.0,
+        "{}: the first half did not converge",
+        R::NAME
+    );
+    let gate = sim.live()[0];
+    let joining: Vec<u32> = (0..NODES / 2).map(|_| sim.spawn(Some(gate))).collect();
+    let joined =
+        |sim: &Simulator<R>, a: u32| sim.node(a).is_some_and(|n| n.phase() == Phase::Joined);
+    let mut failed = Vec::new();
+    for i in 0..200usize {
+        let nodes: Vec<u32> = sim
+            .live()
+            .iter()
+            .copied()
+            .filter(|&a| joined(&sim, a))
+            .collect();
+        let writer = nodes[(i * 5) % nodes.len()];
+        let reader = nodes[(i * 11 + 1) % nodes.len()];
+        let key = Key::hash(format!("converging-{i}"));
+        put(&mut sim, writer, 2 * i as u64 + 1, key, vec![i as u8]);
+        if get(&mut sim, reader, 2 * i as u64 + 2, key) != Some(vec![i as u8]) {
+            failed.push(i);
+        }
+    }
+    assert!(
+        joining.iter().all(|&a| joined(&sim, a)),
+        "{}: not every node joined",
+        R::NAME
+    );
+    assert!(
+        failed.is_empty(),
+        "{}: {} of 200 writes made while {} joins converged were not read back at once: {failed:?}",
+        R::NAME,
+        failed.len(),
+        joining.len()
     );
 }
