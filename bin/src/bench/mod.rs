@@ -16,6 +16,7 @@ pub mod plot_coordination;
 pub mod plot_multicast;
 pub mod plot_swarm;
 pub mod progress;
+pub mod rows;
 pub mod stats;
 pub mod swarm;
 pub mod table;

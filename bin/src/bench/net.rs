@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::bench::kad::{self, KadNode};
 use crate::bench::progress::bar;
+use crate::bench::rows::print_beside_baseline;
 use crate::bench::stats::{mean, percentile};
 use crate::bench::table;
 use crate::cli::{NetArgs, OverlayArg, RoutingArgs};
@@ -295,14 +296,6 @@ pub fn run(args: &NetArgs) -> Result<()> {
     }
     let runtime = crate::loopback::runtime()?;
     let round = Duration::from_secs_f64(args.maintenance);
-    let mut rows = Vec::new();
-    let print = |row: &NetRow| -> Result<()> {
-        if args.json {
-            println!("{}", serde_json::to_string(row)?);
-        }
-        Ok(())
-    };
-    // The baseline first, so each overlay's row carries its ratio when it is printed.
     let kad = match args.no_kad {
         true => None,
         false => {
@@ -312,27 +305,26 @@ pub fn run(args: &NetArgs) -> Result<()> {
             Some(row(args, "libp2p-kad".into(), None, m, wall))
         }
     };
-    for (overlay, routing, label) in selected(args.overlay, &args.routing) {
-        let started = Instant::now();
-        let job = NetJob {
-            args,
-            runtime: &runtime,
-        };
-        let m = with_net_routing(overlay, &routing, round, job)??;
-        let theory = theory(overlay, &routing, round, args.nodes);
-        let mut r = row(args, label, theory, m, started.elapsed().as_secs_f64());
-        r.p50_vs_kad = kad.as_ref().map(|k| r.latency_ms_p50 / k.latency_ms_p50);
-        print(&r)?;
-        rows.push(r);
-    }
-    if let Some(k) = kad {
-        print(&k)?;
-        rows.push(k);
-    }
-    if !args.json {
-        print_table(&rows);
-    }
-    Ok(())
+    let measured =
+        selected(args.overlay, &args.routing)
+            .into_iter()
+            .map(|(overlay, routing, label)| {
+                let started = Instant::now();
+                let job = NetJob {
+                    args,
+                    runtime: &runtime,
+                };
+                let m = with_net_routing(overlay, &routing, round, job)??;
+                let theory = theory(overlay, &routing, round, args.nodes);
+                Ok(row(args, label, theory, m, started.elapsed().as_secs_f64()))
+            });
+    print_beside_baseline(
+        args.json,
+        kad,
+        measured,
+        |r, k| r.p50_vs_kad = Some(r.latency_ms_p50 / k.latency_ms_p50),
+        print_table,
+    )
 }
 
 fn opt(v: Option<f64>) -> String {

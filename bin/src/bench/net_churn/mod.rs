@@ -15,6 +15,7 @@ use overlay::net::PeerAddr;
 use serde::Serialize;
 
 use crate::bench::net::selected;
+use crate::bench::rows::print_beside_baseline;
 use crate::bench::stats::percentile;
 use crate::bench::table;
 use crate::cli::{NetArgs, positive_rate, positive_seconds};
@@ -164,48 +165,35 @@ impl WithNetRouting for ChurnJob<'_> {
 pub fn run(args: &NetArgs) -> Result<()> {
     let runtime = crate::loopback::runtime()?;
     let round = Duration::from_secs_f64(args.maintenance);
-    let print = |row: &NetChurnRow| -> Result<()> {
-        if args.json {
-            println!("{}", serde_json::to_string(row)?);
-        }
-        Ok(())
-    };
-    let mut rows = Vec::new();
-    // The baseline first, so each overlay's row carries its ratio when it is printed.
     let kad = match args.no_kad {
         true => None,
         false => {
             let started = Instant::now();
             let o = runtime.block_on(workload::run(&KadNet, &plan(args, "libp2p-kad")))?;
-            Some(row(
-                args,
-                "libp2p-kad".into(),
-                o,
-                started.elapsed().as_secs_f64(),
-            ))
+            let wall = started.elapsed().as_secs_f64();
+            Some(row(args, "libp2p-kad".into(), o, wall))
         }
     };
-    for (overlay, routing, label) in selected(args.overlay, &args.routing) {
-        let started = Instant::now();
-        let job = ChurnJob {
-            args,
-            label: &label,
-            runtime: &runtime,
-        };
-        let o = with_net_routing(overlay, &routing, round, job)??;
-        let mut r = row(args, label, o, started.elapsed().as_secs_f64());
-        r.p50_vs_kad = kad.as_ref().map(|k| r.get_ms_p50 / k.get_ms_p50);
-        print(&r)?;
-        rows.push(r);
-    }
-    if let Some(k) = kad {
-        print(&k)?;
-        rows.push(k);
-    }
-    if !args.json {
-        print_table(&rows);
-    }
-    Ok(())
+    let measured =
+        selected(args.overlay, &args.routing)
+            .into_iter()
+            .map(|(overlay, routing, label)| {
+                let started = Instant::now();
+                let job = ChurnJob {
+                    args,
+                    label: &label,
+                    runtime: &runtime,
+                };
+                let o = with_net_routing(overlay, &routing, round, job)??;
+                Ok(row(args, label, o, started.elapsed().as_secs_f64()))
+            });
+    print_beside_baseline(
+        args.json,
+        kad,
+        measured,
+        |r, k| r.p50_vs_kad = Some(r.get_ms_p50 / k.get_ms_p50),
+        print_table,
+    )
 }
 
 fn print_table(rows: &[NetChurnRow]) {

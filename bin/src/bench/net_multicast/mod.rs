@@ -17,6 +17,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::bench::net::selected;
 use crate::bench::progress::bar;
+use crate::bench::rows::print_beside_baseline;
 use crate::bench::stats::percentile;
 use crate::bench::table;
 use crate::cli::{
@@ -265,14 +266,6 @@ impl WithNetRouting for ScribeJob<'_> {
 pub fn run(args: &NetMulticastArgs) -> Result<()> {
     let runtime = crate::loopback::runtime()?;
     let round = Duration::from_secs_f64(args.maintenance);
-    let mut rows = Vec::new();
-    let print = |row: &NetMulticastRow| -> Result<()> {
-        if args.json {
-            println!("{}", serde_json::to_string(row)?);
-        }
-        Ok(())
-    };
-    // The baseline first, so each Scribe row carries its ratio when it is printed.
     let baseline = match args.no_gossipsub {
         true => None,
         false => Some(runtime.block_on(async {
@@ -281,27 +274,24 @@ pub fn run(args: &NetMulticastArgs) -> Result<()> {
             measure(net, &tally, args, "gossipsub", None).await
         })?),
     };
-    for (overlay, routing, label) in selected(args.overlay, &args.routing) {
-        let job = ScribeJob {
-            args,
-            runtime: &runtime,
-            label,
-        };
-        let mut row = with_net_routing(overlay, &routing, round, job)??;
-        row.p50_vs_gossipsub = baseline
-            .as_ref()
-            .map(|b| row.latency_p50_ms / b.latency_p50_ms);
-        print(&row)?;
-        rows.push(row);
-    }
-    if let Some(b) = baseline {
-        print(&b)?;
-        rows.push(b);
-    }
-    if !args.json {
-        print_table(&rows);
-    }
-    Ok(())
+    let measured =
+        selected(args.overlay, &args.routing)
+            .into_iter()
+            .map(|(overlay, routing, label)| {
+                let job = ScribeJob {
+                    args,
+                    runtime: &runtime,
+                    label,
+                };
+                with_net_routing(overlay, &routing, round, job)?
+            });
+    print_beside_baseline(
+        args.json,
+        baseline,
+        measured,
+        |r, b| r.p50_vs_gossipsub = Some(r.latency_p50_ms / b.latency_p50_ms),
+        print_table,
+    )
 }
 
 fn print_table(rows: &[NetMulticastRow]) {
