@@ -466,7 +466,7 @@ fn bench_net_churn_reads_back_acknowledged_writes_beside_kad() {
         assert!(row["get_ms_p50"].as_f64().unwrap() > 0.0, "{row}");
     }
     let ours = &rows[0];
-    // A write through the node that leaves, caught mid-way, may be refused; no other.
+    // A write caught mid-way by the crash or the leave may go unacknowledged.
     let acked = ours["writes_acked"].as_u64().unwrap();
     let writes = ours["writes"].as_u64().unwrap();
     assert!(acked + 2 >= writes, "{ours}");
