@@ -387,7 +387,8 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
     /// Says why a bootstrap node could not be reached, while the node is not joined: the
     /// warning names the address, and `status` shows it until the node joins.
     fn bootstrap_failed(&mut self, peer: PeerId, error: &libp2p::swarm::DialError) {
-        if self.phase() == Phase::Joined {
+        // Only a node still joining needs its bootstrap node; one leaving may find it gone.
+        if !matches!(self.phase(), Phase::Idle | Phase::Joining) {
             return;
         }
         let Some(addrs) = self.bootstrap_addrs.get(&peer) else {
