@@ -57,6 +57,16 @@ fn routed_messages_reach_the_root() {
 }
 
 #[test]
+fn recursive_lookups_match_iterative_ones() {
+    conformance::recursive::recursive_lookups_match_iterative_ones::<C>(&CanConfig::default());
+}
+
+#[test]
+fn recursive_lookups_route_around_crashed_hops() {
+    conformance::recursive::recursive_lookups_route_around_crashed_hops::<C>(&CanConfig::default());
+}
+
+#[test]
 fn update_calls_match_the_neighbour_set() {
     conformance::kbr::update_calls_match_the_neighbour_set::<C>(&CanConfig::default());
 }

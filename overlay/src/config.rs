@@ -13,6 +13,9 @@ pub struct NodeConfig {
     pub max_hops: u32,
     /// Contacts returned per routing step (the best next hop plus fallbacks).
     pub step_width: usize,
+    /// How this node's lookups travel, unless a [`crate::Command::Lookup`] names a mode.
+    /// A lookup made while joining (through the bootstrap node) is always iterative.
+    pub lookup_mode: LookupMode,
     /// Whether [`crate::Event::NeighborUpdate`] events are emitted.
     pub report_updates: bool,
     /// Bounds on network input.
@@ -26,8 +29,37 @@ impl Default for NodeConfig {
             // CAN in two dimensions takes O(N^(1/2)) hops: about 160 at 100,000 nodes.
             max_hops: 1024,
             step_width: 4,
+            lookup_mode: LookupMode::Iterative,
             report_updates: false,
             limits: Limits::default(),
+        }
+    }
+}
+
+/// How a lookup travels towards its key's root (OverSim's routing types).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LookupMode {
+    /// The initiator asks one node after another for its next hop: a round trip from the
+    /// initiator per hop, every failure seen and routed around by the initiator.
+    #[default]
+    Iterative,
+    /// Semi-recursive: each node passes the lookup on to its next hop (which acknowledges
+    /// it at once, so a failed hop is detected and routed around where it failed), and the
+    /// node that finds the root answers the initiator directly: one message per hop and
+    /// one back. If no answer comes within the request timeout, the initiator goes on
+    /// iteratively, and whichever answer comes first ends the lookup.
+    Recursive,
+}
+
+impl LookupMode {
+    /// Its name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            LookupMode::Iterative => "iterative",
+            LookupMode::Recursive => "recursive",
         }
     }
 }

@@ -6,6 +6,7 @@ use rand::Rng;
 
 use crate::app::TimerId;
 use crate::apps::{AppSet, Pick};
+use crate::config::LookupMode;
 use crate::contact::Contact;
 use crate::error::LookupError;
 use crate::id::Key;
@@ -29,6 +30,8 @@ pub enum Command<A, C> {
         op: u64,
         /// Key to look up.
         key: Key,
+        /// How it travels; `None` for the node's [`crate::NodeConfig::lookup_mode`].
+        mode: Option<LookupMode>,
     },
     /// A command for one of the node's applications.
     App(C),
@@ -108,6 +111,19 @@ pub enum NodeTimer<T, U> {
     },
     /// Time to fail the requests whose deadline has passed.
     RequestTimeouts,
+    /// A recursive lookup (by its tag) has had no answer in time: it goes on iteratively.
+    LookupFallback(u64),
+}
+
+impl<T, U> NodeTimer<T, U> {
+    /// Whether the node's own bookkeeping set it (request timeouts, lookup fallbacks):
+    /// such timers fire even where maintenance is switched off.
+    pub fn is_bookkeeping(&self) -> bool {
+        matches!(
+            self,
+            NodeTimer::RequestTimeouts | NodeTimer::LookupFallback(_)
+        )
+    }
 }
 
 /// The timer type of a node of `R` hosting `S`.

@@ -19,6 +19,7 @@ mod lookup;
 pub mod net;
 pub mod node;
 pub mod recently_dead;
+mod recursive;
 mod route;
 pub mod routing;
 pub mod sim;
@@ -33,7 +34,7 @@ pub mod conformance;
 
 pub use app::{AppCtx, Application, CtxOf, Forward, OverlayView, TimerId};
 pub use apps::{AppSet, Here, Layer, Member, Nothing, Pick, SetCtx, There};
-pub use config::NodeConfig;
+pub use config::{LookupMode, NodeConfig};
 pub use contact::{Address, Contact};
 pub use dht::{Dht, DhtCommand, DhtConfig, DhtEvent, DhtMsg};
 pub use error::{DecodeError, DhtError, InvalidMessage, LookupError, ProtocolError};

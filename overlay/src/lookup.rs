@@ -2,6 +2,7 @@
 //! after another for its [`Step`] towards the key, until one names the root.
 
 use crate::apps::AppSet;
+use crate::config::LookupMode;
 use crate::contact::Contact;
 use crate::error::LookupError;
 use crate::id::{Key, NodeId};
@@ -48,17 +49,44 @@ pub(crate) struct Lookup<A> {
     /// Asked nodes that did not answer, named in later queries.
     unanswered: Vec<NodeId>,
     fallback: Vec<Contact<A>>,
+    /// Whether it was started recursively ([`LookupMode::Recursive`]).
+    recursive: bool,
+    /// Whether it has gone on iteratively (a recursive one that had no answer in time).
+    iterating: bool,
+}
+
+impl<A> Lookup<A> {
+    /// Whether a recursive answer for `key` may end this lookup.
+    pub(crate) fn recursive_answers(&self, key: &Key) -> bool {
+        self.recursive && self.key == *key
+    }
+
+    /// Takes the path of a recursive answer as its own: each hop a message and its
+    /// acknowledgement, and the answer with its own (retries around failed hops on the
+    /// way are not seen here and not counted).
+    pub(crate) fn took_path(&mut self, path: Vec<NodeId>) {
+        self.hops = path.len() as u32;
+        self.messages += 2 * self.hops + 2;
+        if matches!(self.owner, Owner::User(_)) {
+            self.answered = path;
+        }
+    }
 }
 
 impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
-    /// Starts a lookup for `key`; with `via`, the first query goes there (joining).
+    /// Starts a lookup for `key`; with `via`, the first query goes there (joining, always
+    /// iterative); `mode` overrides the node's [`crate::NodeConfig::lookup_mode`].
     pub(crate) fn start_lookup(
         &mut self,
         ctx: &mut Ctx<'_, R, S>,
         key: Key,
         owner: Owner,
         via: Option<Contact<R::Addr>>,
+        mode: Option<LookupMode>,
     ) {
+        let recursive = via.is_none()
+            && self.routing.is_joined()
+            && mode.unwrap_or(self.cfg.lookup_mode) == LookupMode::Recursive;
         self.next_id += 1;
         let lid = self.next_id;
         self.lookups.insert(
@@ -74,6 +102,8 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 answered: Vec::new(),
                 unanswered: Vec::new(),
                 fallback: Vec::new(),
+                recursive,
+                iterating: !recursive,
             },
         );
         match via {
@@ -90,9 +120,31 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             }
             None => {
                 let step = self.routing.step(&key, self.cfg.step_width);
-                self.lookup_step(ctx, lid, step);
+                match step {
+                    Step::Next(_) if recursive => self.start_recursive(ctx, lid, key),
+                    step => self.lookup_step(ctx, lid, step),
+                }
             }
         }
+    }
+
+    /// A recursive lookup had no answer in time, or could not leave this node: it goes on
+    /// iteratively from here (a recursive answer that comes later still ends it).
+    pub(crate) fn lookup_fallback(&mut self, ctx: &mut Ctx<'_, R, S>, lid: u64) {
+        let Some(l) = self.lookups.get_mut(&lid) else {
+            return;
+        };
+        if l.iterating {
+            return;
+        }
+        l.iterating = true;
+        let key = l.key;
+        if !self.routing.is_joined() {
+            self.finish_lookup(ctx, lid, Err(LookupError::NotJoined));
+            return;
+        }
+        let step = self.routing.step(&key, self.cfg.step_width);
+        self.lookup_step(ctx, lid, step);
     }
 
     /// A queried node answered with its step.
@@ -198,7 +250,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         self.request(ctx, next, body, Purpose::Lookup(lid));
     }
 
-    fn finish_lookup(
+    pub(crate) fn finish_lookup(
         &mut self,
         ctx: &mut Ctx<'_, R, S>,
         lid: u64,

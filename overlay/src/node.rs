@@ -14,6 +14,7 @@ use crate::dht::Dht;
 use crate::error::{DecodeError, ProtocolError};
 use crate::io::{Command, CommandOf, Ctx, Event, Input, NodeTimer, Output, TimerOf};
 use crate::lookup::Lookup;
+use crate::recursive::Relayed;
 use crate::routing::{Action, Out, ReqId, Routing};
 use crate::small_map::SmallMap;
 use crate::time::Time;
@@ -30,6 +31,10 @@ pub(crate) enum Purpose<A, P> {
     App(usize),
     /// A routed message, kept to try another next hop if this one fails.
     Route(Box<Routed<A, P>>),
+    /// A recursive lookup passed on, kept to try another next hop if this one fails.
+    Relay(Box<Relayed<A>>),
+    /// A recursive lookup's answer to its origin.
+    Answer,
 }
 
 /// A routed message on its way through this node.
@@ -296,8 +301,8 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 }
             }
             Command::Leave => self.leave(ctx),
-            Command::Lookup { op, key } => {
-                self.start_lookup(ctx, key, crate::lookup::Owner::User(op), None)
+            Command::Lookup { op, key, mode } => {
+                self.start_lookup(ctx, key, crate::lookup::Owner::User(op), None, mode)
             }
             Command::App(c) => self.call_apps(ctx, |apps, cx| apps.on_command(cx, c)),
         }
@@ -317,6 +322,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 }
                 self.call_apps(ctx, |apps, cx| apps.on_timer(cx, timer));
             }
+            NodeTimer::LookupFallback(lid) => self.lookup_fallback(ctx, lid),
             NodeTimer::RequestTimeouts => {
                 self.timeout_armed = None;
                 let expired: Vec<ReqId> = self
@@ -384,6 +390,32 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 };
                 self.route_on(ctx, routed, here);
             }
+            Request::FindRoot {
+                key,
+                origin,
+                lookup,
+                path,
+                avoid,
+            } => {
+                self.respond(ctx, from, id, Response::Ack);
+                let relayed = Relayed {
+                    key,
+                    origin,
+                    lookup,
+                    path,
+                    avoid,
+                };
+                self.on_find_root(ctx, relayed);
+            }
+            Request::RootFound {
+                key,
+                lookup,
+                path,
+                root,
+            } => {
+                self.respond(ctx, from, id, Response::Ack);
+                self.root_found(ctx, lookup, key, path, root);
+            }
             Request::App(msg) => {
                 return self.call_apps(ctx, |apps, cx| apps.on_request(cx, &from, id, msg));
             }
@@ -405,7 +437,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 (_, Response::Unavailable)
                 | (Purpose::Routing, Response::Routing(_))
                 | (Purpose::Lookup(_), Response::Next(_))
-                | (Purpose::Route(_), Response::Ack) => true,
+                | (Purpose::Route(_) | Purpose::Relay(_) | Purpose::Answer, Response::Ack) => true,
                 (Purpose::App(app), Response::App(msg)) => S::index_of(msg) == *app,
                 _ => false,
             },
@@ -467,6 +499,8 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 routed.avoid.push(to.id);
                 self.route_on(ctx, *routed, None)
             }
+            Purpose::Relay(relayed) => self.relay_failed(ctx, *relayed, to.id),
+            Purpose::Answer => {}
         }
     }
 
@@ -597,7 +631,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 self.route_on(ctx, routed, hint);
             }
             AppAction::Lookup { key, tag, app } => {
-                self.start_lookup(ctx, key, crate::lookup::Owner::App { app, tag }, None)
+                self.start_lookup(ctx, key, crate::lookup::Owner::App { app, tag }, None, None)
             }
             AppAction::SetTimer { id, after, timer } => ctx.out.push(Output::Timer {
                 after,
@@ -627,7 +661,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 timer: NodeTimer::Routing(timer),
             }),
             Action::Lookup { key, tag, via } => {
-                self.start_lookup(ctx, key, crate::lookup::Owner::Routing(tag), via)
+                self.start_lookup(ctx, key, crate::lookup::Owner::Routing(tag), via, None)
             }
             Action::Update { node, joined } => {
                 self.call_apps(ctx, |apps, cx| apps.update(cx, &node, joined));

@@ -27,6 +27,32 @@ pub enum Request<A, M, P> {
         #[serde(default)]
         avoid: Vec<NodeId>,
     },
+    /// A recursive lookup passed on hop by hop; the receiver acknowledges it at once, then
+    /// passes it on or, if it finds the root, answers `origin` with
+    /// [`Request::RootFound`].
+    FindRoot {
+        /// The key being looked up.
+        key: Key,
+        /// The node that started the lookup and gets the answer.
+        origin: Contact<A>,
+        /// The origin's tag for the lookup.
+        lookup: u64,
+        /// The nodes it has passed through, the receiver not yet included.
+        path: Vec<NodeId>,
+        /// Nodes that failed it on the way: the receiver routes as if they had failed.
+        avoid: Vec<NodeId>,
+    },
+    /// The answer of a recursive lookup, from the node that found the root to the origin.
+    RootFound {
+        /// The key looked up.
+        key: Key,
+        /// The origin's tag for the lookup.
+        lookup: u64,
+        /// The nodes the lookup passed through, the sender last.
+        path: Vec<NodeId>,
+        /// The root and its replica set.
+        root: Vec<Contact<A>>,
+    },
     /// An application's message routed hop by hop towards `key`'s root (the common API's
     /// `route`).
     Route {
@@ -55,7 +81,8 @@ pub enum Response<A, M, P> {
     Routing(M),
     /// The answer to `FindNext`.
     Next(Step<A>),
-    /// A routed message was taken over by the next hop.
+    /// A routed message or recursive lookup was taken over by the next hop, or a
+    /// recursive lookup's answer reached its origin.
     Ack,
     /// An application's answer.
     App(P),
@@ -93,6 +120,14 @@ impl<A, M: Message, P: Message> Wire<A, M, P> {
             Wire::Request { body, .. } => match body {
                 Request::Routing(m) => m.validate(limits),
                 Request::FindNext { avoid, .. } => limits.list("avoid", avoid.len()),
+                Request::FindRoot { path, avoid, .. } => {
+                    limits.list("path", path.len())?;
+                    limits.list("avoid", avoid.len())
+                }
+                Request::RootFound { path, root, .. } => {
+                    limits.list("path", path.len())?;
+                    limits.list("root", root.len())
+                }
                 Request::Route { msg, .. } | Request::App(msg) => msg.validate(limits),
             },
             Wire::Response { body, .. } => match body {

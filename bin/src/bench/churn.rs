@@ -108,7 +108,14 @@ impl Gets {
             return;
         };
         sim.command(from, Command::app(DhtCommand::Get { op, key: key_of(i) }));
-        sim.command(from, Command::Lookup { op, key: key_of(i) });
+        sim.command(
+            from,
+            Command::Lookup {
+                op,
+                key: key_of(i),
+                mode: None,
+            },
+        );
         self.pending.insert(op, i);
         if count {
             self.issued += 1;

@@ -116,7 +116,14 @@ pub fn run<R: SimRouting>(config: &R::Config, args: &HopsArgs, n: usize, label: 
         while issued < total && issued - finished(&sim) < IN_FLIGHT {
             let from = sim.random_joined().expect("the network has joined nodes");
             let key = Key::random(sim.rng());
-            sim.command(from, Command::Lookup { op: issued, key });
+            sim.command(
+                from,
+                Command::Lookup {
+                    op: issued,
+                    key,
+                    mode: None,
+                },
+            );
             issued += 1;
         }
         let target = if issued == total {

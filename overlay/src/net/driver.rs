@@ -584,8 +584,8 @@ impl<R: Routing<Addr = PeerAddr>, X: AppSet<PeerAddr>> Driver<R, X> {
             ApiRequest::Lookup { reply, .. } if !joined => {
                 let _ = reply.send(Err(ApiError::NotJoined));
             }
-            ApiRequest::Lookup { key, reply } => {
-                let op = self.overlay().lookup(key);
+            ApiRequest::Lookup { key, mode, reply } => {
+                let op = self.overlay().lookup(key, mode);
                 self.lookups.insert(op, reply);
             }
             ApiRequest::Status { reply } => {

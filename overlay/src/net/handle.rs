@@ -85,6 +85,7 @@ pub(crate) enum ApiRequest<X: AppSet<PeerAddr>> {
     },
     Lookup {
         key: Key,
+        mode: Option<crate::LookupMode>,
         reply: oneshot::Sender<Result<LookupReport, ApiError>>,
     },
     Announce {
@@ -238,9 +239,20 @@ impl<X: AppSet<PeerAddr>> NetHandle<X> {
         self.ask(|reply| ApiRequest::Members { key, reply }).await?
     }
 
-    /// Finds `key`'s root and the path to it.
+    /// Finds `key`'s root and the path to it, the node's way
+    /// ([`crate::NodeConfig::lookup_mode`]).
     pub async fn lookup(&self, key: Key) -> Result<LookupReport, ApiError> {
-        self.ask(|reply| ApiRequest::Lookup { key, reply }).await?
+        self.lookup_with(key, None).await
+    }
+
+    /// Finds `key`'s root and the path to it, in `mode` if given.
+    pub async fn lookup_with(
+        &self,
+        key: Key,
+        mode: Option<crate::LookupMode>,
+    ) -> Result<LookupReport, ApiError> {
+        self.ask(|reply| ApiRequest::Lookup { key, mode, reply })
+            .await?
     }
 
     /// The node's state.

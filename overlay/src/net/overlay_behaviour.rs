@@ -302,10 +302,11 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
         op
     }
 
-    /// Finds `key`'s replica set; [`Event::LookupDone`] follows with the returned id.
-    pub fn lookup(&mut self, key: Key) -> u64 {
+    /// Finds `key`'s replica set (`mode` overriding the node's lookup mode);
+    /// [`Event::LookupDone`] follows with the returned id.
+    pub fn lookup(&mut self, key: Key, mode: Option<crate::LookupMode>) -> u64 {
         let op = self.next_op();
-        self.feed(Input::Command(CommandOf::<R, S>::Lookup { op, key }));
+        self.feed(Input::Command(CommandOf::<R, S>::Lookup { op, key, mode }));
         self.wake();
         op
     }

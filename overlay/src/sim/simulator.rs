@@ -9,7 +9,7 @@ use crate::apps::AppSet;
 use crate::config::NodeConfig;
 use crate::contact::Contact;
 use crate::id::Key;
-use crate::io::{Command, CommandOf, Ctx, Event, Input, NodeTimer, Output, TimerOf};
+use crate::io::{Command, CommandOf, Ctx, Event, Input, Output, TimerOf};
 use crate::node::{DefaultApps, Node, Phase};
 use crate::routing::ReqId;
 use crate::sim::SimRouting;
@@ -599,7 +599,7 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
     pub fn stop_maintenance(&mut self) {
         self.maintenance = false;
         self.queue.retain(|ev| match ev {
-            Ev::Timer { timer, .. } => matches!(timer, NodeTimer::RequestTimeouts),
+            Ev::Timer { timer, .. } => timer.is_bookkeeping(),
             _ => true,
         });
     }
@@ -669,7 +669,7 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
                 self.dispatch_with(node, |n, ctx| n.request_unreachable(ctx, id));
             }
             Ev::Timer { node, timer } => {
-                if self.maintenance || matches!(timer, NodeTimer::RequestTimeouts) {
+                if self.maintenance || timer.is_bookkeeping() {
                     self.dispatch(node, Input::Timer(timer));
                 }
             }
@@ -785,7 +785,7 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
                     );
                 }
                 Output::Timer { after, timer } => {
-                    if !self.maintenance && !matches!(timer, NodeTimer::RequestTimeouts) {
+                    if !self.maintenance && !timer.is_bookkeeping() {
                         continue;
                     }
                     // Prebuilt nodes start their periodic timers at random phases, as nodes
