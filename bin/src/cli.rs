@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use overlay::LookupMode;
 use overlay::sim::LatencyModel;
 
 use crate::net_cli::{ApiArg, DemoArgs, GetArgs, KeyArgs, NodeArgs, PutArgs, StatusArgs};
@@ -56,7 +57,9 @@ pub enum Top {
     /// Remove a key, through a running node.
     Remove(KeyArgs),
     /// Find a key's responsible node and the path the lookup took.
-    Lookup(KeyArgs),
+    ///
+    /// Example: p2p lookup greeting --mode iterative
+    Lookup(crate::net_cli::LookupArgs),
     /// Show a running node's id, overlay, routing state, neighbours and stored keys.
     Status(StatusArgs),
     /// Make a running node hand its keys over, leave the overlay and exit.
@@ -244,6 +247,16 @@ pub struct NetArgs {
     /// put→get pairs still met two different roots; with 30 s none did.
     #[arg(long, default_value_t = 30.0, value_parser = positive_seconds)]
     pub settle: f64,
+    /// How lookups travel: each mode measured on the same network, lookups of the modes
+    /// taking turns. The DHT's own lookups (put→get, and the gets of --churn) use the
+    /// last one given.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "iterative,recursive"
+    )]
+    pub lookup_mode: Vec<LookupModeArg>,
     /// Skip the libp2p-kad baseline.
     #[arg(long)]
     pub no_kad: bool,
@@ -259,6 +272,27 @@ pub struct NetArgs {
     /// The routing algorithms' parameters.
     #[command(flatten)]
     pub routing: RoutingArgs,
+}
+
+/// How lookups travel on real nodes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LookupModeArg {
+    /// The node asks one node after another for its next hop (a round trip per hop).
+    Iterative,
+    /// Each node passes the lookup on, and the one that finds the root answers directly
+    /// (semi-recursive); after two request timeouts without an answer the node goes on
+    /// iteratively.
+    Recursive,
+}
+
+impl LookupModeArg {
+    /// The node's setting.
+    pub fn mode(self) -> LookupMode {
+        match self {
+            LookupModeArg::Iterative => LookupMode::Iterative,
+            LookupModeArg::Recursive => LookupMode::Recursive,
+        }
+    }
 }
 
 /// A routing algorithm to measure.

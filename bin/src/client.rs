@@ -11,7 +11,7 @@ use overlay::net::{LookupReport, NodeStatus};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::daemon::ApiErrorBody;
-use crate::net_cli::{AnnounceArgs, ApiArg, GetArgs, KeyArgs, PutArgs, StatusArgs};
+use crate::net_cli::{AnnounceArgs, ApiArg, GetArgs, KeyArgs, LookupArgs, PutArgs, StatusArgs};
 
 /// Operations wait this long for the overlay (a leave hands every record over).
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -198,9 +198,14 @@ pub fn remove(args: KeyArgs) -> Result<()> {
 }
 
 /// `p2p lookup`.
-pub fn lookup(args: KeyArgs) -> Result<()> {
+pub fn lookup(args: LookupArgs) -> Result<()> {
+    let LookupArgs { key: args, mode } = args;
     let c = Client::new(&args.api)?;
-    let body = c.get(&Client::key_path("/lookup", &args.key))?;
+    let mut path = Client::key_path("/lookup", &args.key);
+    if let Some(mode) = mode {
+        path = format!("{path}?mode={}", mode.mode().name());
+    }
+    let body = c.get(&path)?;
     let report: LookupReport =
         serde_json::from_slice(&body).context("the node's lookup answer is not valid")?;
     if args.json {

@@ -109,7 +109,7 @@ async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -
     let started = Instant::now();
     let net = LoopbackNet::<R> {
         routing: config,
-        node: node_config(),
+        node: node_config(args.lookup_mode.mode()),
         dht: dht_config(args.replication, round),
         idle_timeout: round * IDLE_ROUNDS,
     };

@@ -9,7 +9,7 @@ use libp2p::Multiaddr;
 
 use coordination::choice::{ElectionKind, MutexKind};
 
-use crate::cli::{OverlayArg, RoutingArgs};
+use crate::cli::{LookupModeArg, OverlayArg, RoutingArgs};
 
 /// Where the local API of `p2p node` listens unless told otherwise.
 pub const DEFAULT_API: &str = "127.0.0.1:4080";
@@ -51,6 +51,9 @@ pub struct NodeArgs {
     /// Seconds between maintenance rounds (stabilize, heartbeats, replica repair).
     #[arg(long, default_value_t = 5.0, value_parser = crate::cli::positive_seconds)]
     pub maintenance: f64,
+    /// How this node's lookups (its own, and those of `p2p get`, `put`, ...) travel.
+    #[arg(long, value_enum, default_value = "recursive")]
+    pub lookup_mode: LookupModeArg,
     /// Seconds to wait for the join (through --bootstrap) before giving up with an error;
     /// 0 waits forever.
     #[arg(long, default_value_t = 60.0, value_parser = crate::cli::non_negative_seconds)]
@@ -138,7 +141,18 @@ pub struct AnnounceArgs {
     pub api: ApiArg,
 }
 
-/// `p2p remove`, `p2p lookup` and `p2p members`: a key and a node.
+/// `p2p lookup`: a key, a node, and how the lookup travels.
+#[derive(Args, Debug, Clone)]
+pub struct LookupArgs {
+    /// The key and the node.
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// How the lookup travels (default: the node's --lookup-mode).
+    #[arg(long, value_enum)]
+    pub mode: Option<LookupModeArg>,
+}
+
+/// `p2p remove` and `p2p members`: a key and a node.
 #[derive(Args, Debug, Clone)]
 pub struct KeyArgs {
     /// The key's name.
@@ -183,6 +197,9 @@ pub struct DemoArgs {
     /// Seconds between maintenance rounds.
     #[arg(long, default_value_t = 1.0, value_parser = crate::cli::positive_seconds)]
     pub maintenance: f64,
+    /// How the nodes' lookups travel.
+    #[arg(long, value_enum, default_value = "recursive")]
+    pub lookup_mode: LookupModeArg,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,

@@ -444,11 +444,18 @@ fn bench_net_churn_reads_back_acknowledged_writes_beside_kad() {
         "--quiet",
     ]);
     let rows = json_lines(&out);
-    let overlays: Vec<&str> = rows
+    let overlays: Vec<(&str, Option<&str>)> = rows
         .iter()
-        .map(|r| r["overlay"].as_str().unwrap())
+        .map(|r| (r["overlay"].as_str().unwrap(), r["mode"].as_str()))
         .collect();
-    assert_eq!(overlays, ["pastry", "libp2p-kad"]);
+    assert_eq!(
+        overlays,
+        [
+            ("pastry", Some("iterative")),
+            ("pastry", Some("recursive")),
+            ("libp2p-kad", None)
+        ]
+    );
     for row in &rows {
         assert_eq!(row["bench"], "net-churn");
         assert_eq!(row["nodes"], 8);
@@ -465,13 +472,51 @@ fn bench_net_churn_reads_back_acknowledged_writes_beside_kad() {
         }
         assert!(row["get_ms_p50"].as_f64().unwrap() > 0.0, "{row}");
     }
-    let ours = &rows[0];
-    // A write caught mid-way by the crash or the leave may go unacknowledged.
-    let acked = ours["writes_acked"].as_u64().unwrap();
-    let writes = ours["writes"].as_u64().unwrap();
-    assert!(acked + 2 >= writes, "{ours}");
-    assert_eq!(ours["read_after_repair"], 1.0, "{ours}");
-    assert!(ours["p50_vs_kad"].as_f64().unwrap() > 0.0);
+    for ours in &rows[..2] {
+        // A write caught mid-way by the crash or the leave may go unacknowledged.
+        let acked = ours["writes_acked"].as_u64().unwrap();
+        let writes = ours["writes"].as_u64().unwrap();
+        assert!(acked + 2 >= writes, "{ours}");
+        assert_eq!(ours["read_after_repair"], 1.0, "{ours}");
+        assert!(ours["p50_vs_kad"].as_f64().unwrap() > 0.0);
+    }
+}
+
+/// Real nodes on loopback: each lookup mode on the same Chord network, every lookup
+/// answered, over as many hops either way, and the DHT's put→get (in the last mode given)
+/// on that mode's row alone.
+#[test]
+fn bench_net_measures_each_lookup_mode_on_one_network() {
+    let out = p2p(&[
+        "bench",
+        "net",
+        "--overlay",
+        "chord",
+        "--nodes",
+        "8",
+        "--lookups",
+        "60",
+        "--keys",
+        "10",
+        "--maintenance",
+        "0.5",
+        "--settle",
+        "5",
+        "--no-kad",
+        "--json",
+        "--quiet",
+    ]);
+    let rows = json_lines(&out);
+    let modes: Vec<&str> = rows.iter().map(|r| r["mode"].as_str().unwrap()).collect();
+    assert_eq!(modes, ["iterative", "recursive"]);
+    for row in &rows {
+        assert_eq!(row["overlay"], "chord");
+        assert_eq!(row["lookups"], 30, "{row}");
+        assert_eq!(row["lookups_ok"], 30, "{row}");
+        assert!(row["hops_p99"].as_f64().unwrap() <= 3.0, "{row}");
+    }
+    assert_eq!(rows[0]["put_get_success"], serde_json::Value::Null);
+    assert_eq!(rows[1]["put_get_success"], 1.0, "{}", rows[1]);
 }
 
 #[test]

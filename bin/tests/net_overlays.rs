@@ -1,6 +1,7 @@
 //! Real libp2p nodes on loopback, 16 per overlay, for each routing algorithm: join, put and
 //! get from every node, graceful leave without losing a key, and a crash of a quarter of
-//! the nodes after which every key is still read (replication factor 3).
+//! the nodes after which every key is still read (replication factor 3). Every other node
+//! looks keys up recursively, the others iteratively: the modes share one overlay.
 
 mod common;
 
@@ -11,19 +12,36 @@ use dht_chord::Chord;
 use dht_pastry::Pastry;
 use dht_tapestry::Tapestry;
 use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
-use overlay::{DhtConfig, Key, Routing};
+use overlay::{DhtConfig, Key, LookupMode, NodeConfig, Routing};
 
 const NODES: usize = 16;
 const KEYS: usize = 40;
 
-fn net_config<C: Default>(routing: C, bootstrap: Option<&NetHandle>) -> NetConfig<C> {
+fn net_config<C: Default>(
+    routing: C,
+    bootstrap: Option<&NetHandle>,
+    lookup_mode: LookupMode,
+) -> NetConfig<C> {
+    let base = common::loopback(routing, bootstrap.map(|b| b.listen_addrs()));
     NetConfig {
         dht: DhtConfig {
             replication: 3,
             repair_interval: ROUND * 2,
             ..DhtConfig::default()
         },
-        ..common::loopback(routing, bootstrap.map(|b| b.listen_addrs()))
+        node: NodeConfig {
+            lookup_mode,
+            ..base.node.clone()
+        },
+        ..base
+    }
+}
+
+/// Node `i`'s lookup mode: odd ones recursive.
+fn mode_of(i: usize) -> LookupMode {
+    match i % 2 {
+        1 => LookupMode::Recursive,
+        _ => LookupMode::Iterative,
     }
 }
 
@@ -72,12 +90,12 @@ async fn read_all(nodes: &[NetHandle], keys: &[(Key, Vec<u8>)], stage: &str) -> 
 }
 
 async fn exercise<R: Routing<Addr = PeerAddr>>(config: R::Config) -> Result<()> {
-    let first = spawn::<R>(net_config(config.clone(), None)).await?;
+    let first = spawn::<R>(net_config(config.clone(), None, mode_of(0))).await?;
     within(10, "first node", first.joined()).await??;
     let mut nodes = vec![first];
     for i in 1..NODES {
         let via = &nodes[i / 2];
-        let node = spawn::<R>(net_config(config.clone(), Some(via))).await?;
+        let node = spawn::<R>(net_config(config.clone(), Some(via), mode_of(i))).await?;
         within(30, "join", node.joined()).await??;
         nodes.push(node);
     }

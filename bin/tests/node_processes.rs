@@ -84,6 +84,21 @@ fn nodes_in_separate_processes_survive_sigkill_and_restart_from_their_data_dir()
     let before = status(&apis[2]);
     assert!(before["stored_values"].as_u64().unwrap() > 0);
 
+    // Either lookup mode, asked for by the client, names the same root.
+    for k in 0..4 {
+        let key = format!("key{k}");
+        let root = |mode: &str| {
+            let out = ok(p2p(&[
+                "lookup", &key, "--mode", mode, "--json", "--api", &apis[k],
+            ]));
+            let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+            report["replicas"][0][0].clone()
+        };
+        let iterative = root("iterative");
+        assert!(iterative.is_string(), "{iterative}");
+        assert_eq!(root("recursive"), iterative, "{key}");
+    }
+
     // SIGKILL: no leave, no flush; the others must still serve every key.
     let mut victim = nodes.remove(2);
     victim.child.kill().unwrap();

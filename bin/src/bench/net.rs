@@ -8,7 +8,7 @@ use libp2p::futures::StreamExt;
 use libp2p::futures::stream;
 use overlay::net::{NetConfig, PeerAddr};
 use overlay::sim::SimRouting;
-use overlay::{Key, Routing};
+use overlay::{Key, LookupMode, Routing};
 use rand::RngExt;
 use serde::Serialize;
 
@@ -16,7 +16,7 @@ use crate::bench::kad::{self, KadNode};
 use crate::bench::progress::bar;
 use crate::bench::rows::print_beside_baseline;
 use crate::bench::stats::{mean, percentile};
-use crate::bench::table;
+use crate::bench::table::{self, opt};
 use crate::cli::{NetArgs, OverlayArg, RoutingArgs};
 use crate::daemon::{dht_config, node_config};
 use crate::loopback::LoopbackNet;
@@ -31,6 +31,8 @@ pub struct NetRow {
     pub bench: &'static str,
     /// The overlay (`chord`, `can d=2`, `libp2p-kad`).
     pub overlay: String,
+    /// How its lookups travelled (`iterative`, `recursive`; `null` for Kademlia).
+    pub mode: Option<&'static str>,
     /// Nodes.
     pub nodes: usize,
     /// Lookups made.
@@ -59,25 +61,28 @@ pub struct NetRow {
     pub concurrency: usize,
     /// Values written, each then read through another random node.
     pub puts: usize,
-    /// Fraction of those reads that returned the value written.
-    pub put_get_success: f64,
+    /// Fraction of those reads that returned the value written; on the row of the mode
+    /// the DHT's own lookups used (the last one measured), `null` on the others.
+    pub put_get_success: Option<f64>,
     /// This overlay's median latency over libp2p-kad's (≤ 1 is as fast or faster).
     pub p50_vs_kad: Option<f64>,
-    /// Wall-clock seconds of the whole row.
+    /// Wall-clock seconds of the network that measured the row (shared by its modes).
     pub wall_s: f64,
 }
 
-/// What one network measured, before it becomes a row.
+/// What one network measured in one lookup mode, before it becomes a row.
 struct Measured {
+    mode: Option<LookupMode>,
+    lookups: usize,
     ok: usize,
     hops: Vec<f64>,
     latency_ms: Vec<f64>,
     messages: f64,
     lookups_per_s: f64,
-    put_get: f64,
+    put_get: Option<f64>,
 }
 
-fn row(args: &NetArgs, overlay: String, theory: Option<f64>, m: Measured, wall: f64) -> NetRow {
+fn row(args: &NetArgs, overlay: &str, theory: Option<f64>, m: Measured, wall: f64) -> NetRow {
     let mut hops = m.hops;
     hops.sort_by(f64::total_cmp);
     let mut lat = m.latency_ms;
@@ -85,9 +90,10 @@ fn row(args: &NetArgs, overlay: String, theory: Option<f64>, m: Measured, wall: 
     let has_hops = !hops.is_empty();
     NetRow {
         bench: "net",
-        overlay,
+        overlay: overlay.to_string(),
+        mode: m.mode.map(LookupMode::name),
         nodes: args.nodes,
-        lookups: args.lookups,
+        lookups: m.lookups,
         lookups_ok: m.ok,
         hops_mean: has_hops.then(|| mean(&hops)),
         hops_p50: has_hops.then(|| percentile(&hops, 0.5)),
@@ -116,23 +122,28 @@ struct NetJob<'a> {
 }
 
 impl WithNetRouting for NetJob<'_> {
-    type Out = Result<Measured>;
+    type Out = Result<Vec<Measured>>;
 
-    fn run<R: Routing<Addr = PeerAddr>>(self, config: R::Config) -> Result<Measured> {
+    fn run<R: Routing<Addr = PeerAddr>>(self, config: R::Config) -> Result<Vec<Measured>> {
         self.runtime
             .block_on(measure_overlay::<R>(self.args, config))
     }
 }
 
+/// The lookups of one mode: (hops, latency in ms, messages) of each that found a root.
+type Done = Vec<(f64, f64, f64)>;
+
 async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
     args: &NetArgs,
     config: R::Config,
-) -> Result<Measured> {
+) -> Result<Vec<Measured>> {
     let round = Duration::from_secs_f64(args.maintenance);
     let n = args.nodes;
+    let modes: Vec<LookupMode> = args.lookup_mode.iter().map(|m| m.mode()).collect();
+    let dht_mode = *modes.last().expect("clap requires a mode");
     let net = LoopbackNet::<R> {
         routing: config,
-        node: node_config(),
+        node: node_config(dht_mode),
         dht: dht_config(args.replication, round),
         idle_timeout: NetConfig::<R::Config>::default().idle_timeout,
     };
@@ -144,23 +155,30 @@ async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
         &format!("{} lookups", R::NAME),
         args.quiet,
     );
-    let keys = random_keys(args.lookups);
+    // The modes take turns, so each meets the same network under the same load.
+    let queries: Vec<(usize, Key)> = random_keys(args.lookups)
+        .into_iter()
+        .enumerate()
+        .map(|(i, key)| (i % modes.len(), key))
+        .collect();
     let started = Instant::now();
-    let results: Vec<Option<(f64, f64, f64)>> = stream::iter(keys)
-        .map(|key| {
+    let results: Vec<(usize, Option<(f64, f64, f64)>)> = stream::iter(queries)
+        .map(|(m, key)| {
             let node = nodes[rand::rng().random_range(0..n)].clone();
             let pb = pb.clone();
+            let mode = modes[m];
             async move {
                 let t = Instant::now();
-                let r = node.lookup(key).await.ok();
+                let r = node.lookup_with(key, Some(mode)).await.ok();
                 pb.inc(1);
-                r.map(|r| {
+                let done = r.map(|r| {
                     (
                         r.hops as f64,
                         t.elapsed().as_secs_f64() * 1e3,
                         r.messages as f64,
                     )
-                })
+                });
+                (m, done)
             }
         })
         .buffer_unordered(args.concurrency)
@@ -168,7 +186,11 @@ async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
         .await;
     let elapsed = started.elapsed().as_secs_f64();
     pb.finish_and_clear();
-    let done: Vec<(f64, f64, f64)> = results.into_iter().flatten().collect();
+    let mut by_mode: Vec<(usize, Done)> = vec![(0, Vec::new()); modes.len()];
+    for (m, done) in results {
+        by_mode[m].0 += 1;
+        by_mode[m].1.extend(done);
+    }
 
     let mut read = 0;
     for key in random_keys(args.keys) {
@@ -184,14 +206,23 @@ async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
     for node in nodes {
         let _ = tokio::time::timeout(Duration::from_secs(10), node.leave()).await;
     }
-    Ok(Measured {
-        ok: done.len(),
-        hops: done.iter().map(|d| d.0).collect(),
-        latency_ms: done.iter().map(|d| d.1).collect(),
-        messages: mean(&done.iter().map(|d| d.2).collect::<Vec<_>>()),
-        lookups_per_s: done.len() as f64 / elapsed,
-        put_get: read as f64 / args.keys.max(1) as f64,
-    })
+    let put_get = read as f64 / args.keys.max(1) as f64;
+    let last = modes.len() - 1;
+    Ok(by_mode
+        .into_iter()
+        .enumerate()
+        .map(|(m, (lookups, done))| Measured {
+            mode: Some(modes[m]),
+            lookups,
+            ok: done.len(),
+            hops: done.iter().map(|d| d.0).collect(),
+            latency_ms: done.iter().map(|d| d.1).collect(),
+            messages: mean(&done.iter().map(|d| d.2).collect::<Vec<_>>()),
+            // The modes shared the time: each one's rate is its share of the lookups.
+            lookups_per_s: done.len() as f64 / elapsed,
+            put_get: (m == last).then_some(put_get),
+        })
+        .collect())
 }
 
 async fn measure_kad(args: &NetArgs) -> Result<Measured> {
@@ -237,12 +268,14 @@ async fn measure_kad(args: &NetArgs) -> Result<Measured> {
         }
     }
     Ok(Measured {
+        mode: None,
+        lookups: args.lookups,
         ok: done.len(),
         hops: Vec::new(),
         latency_ms: done.iter().map(|d| d.0).collect(),
         messages: mean(&done.iter().map(|d| d.1).collect::<Vec<_>>()),
         lookups_per_s: done.len() as f64 / elapsed,
-        put_get: read as f64 / args.keys.max(1) as f64,
+        put_get: Some(read as f64 / args.keys.max(1) as f64),
     })
 }
 
@@ -302,22 +335,29 @@ pub fn run(args: &NetArgs) -> Result<()> {
             let started = Instant::now();
             let m = runtime.block_on(measure_kad(args))?;
             let wall = started.elapsed().as_secs_f64();
-            Some(row(args, "libp2p-kad".into(), None, m, wall))
+            Some(row(args, "libp2p-kad", None, m, wall))
         }
     };
-    let measured =
-        selected(args.overlay, &args.routing)
-            .into_iter()
-            .map(|(overlay, routing, label)| {
-                let started = Instant::now();
-                let job = NetJob {
-                    args,
-                    runtime: &runtime,
-                };
-                let m = with_net_routing(overlay, &routing, round, job)??;
-                let theory = theory(overlay, &routing, round, args.nodes);
-                Ok(row(args, label, theory, m, started.elapsed().as_secs_f64()))
-            });
+    let measured = selected(args.overlay, &args.routing)
+        .into_iter()
+        .map(|(overlay, routing, label)| {
+            let started = Instant::now();
+            let job = NetJob {
+                args,
+                runtime: &runtime,
+            };
+            let by_mode = with_net_routing(overlay, &routing, round, job)??;
+            let theory = theory(overlay, &routing, round, args.nodes);
+            let wall = started.elapsed().as_secs_f64();
+            Ok(by_mode
+                .into_iter()
+                .map(|m| row(args, &label, theory, m, wall))
+                .collect::<Vec<_>>())
+        })
+        .flat_map(|rows: Result<Vec<NetRow>>| match rows {
+            Ok(rows) => rows.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        });
     print_beside_baseline(
         args.json,
         kad,
@@ -327,13 +367,10 @@ pub fn run(args: &NetArgs) -> Result<()> {
     )
 }
 
-fn opt(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.2}"))
-}
-
 fn print_table(rows: &[NetRow]) {
     let headers = [
         "overlay",
+        "mode",
         "nodes",
         "lookups ok",
         "hops",
@@ -353,6 +390,7 @@ fn print_table(rows: &[NetRow]) {
         .map(|r| {
             vec![
                 r.overlay.clone(),
+                r.mode.unwrap_or("-").to_string(),
                 r.nodes.to_string(),
                 format!("{}/{}", r.lookups_ok, r.lookups),
                 opt(r.hops_mean),
@@ -364,7 +402,8 @@ fn print_table(rows: &[NetRow]) {
                 format!("{:.2}", r.latency_ms_p99),
                 format!("{:.1}", r.messages_per_lookup),
                 format!("{:.0}", r.lookups_per_s),
-                format!("{:.1}", 100.0 * r.put_get_success),
+                r.put_get_success
+                    .map_or("-".into(), |f| format!("{:.1}", 100.0 * f)),
                 opt(r.p50_vs_kad),
             ]
         })

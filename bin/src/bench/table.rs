@@ -21,3 +21,8 @@ pub fn print(headers: &[&str], rows: &[Vec<String>]) {
         println!("{}", line(row.iter().map(String::as_str).collect()));
     }
 }
+
+/// A cell of an optional figure with two decimals, `-` where there is none.
+pub fn opt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.2}"))
+}

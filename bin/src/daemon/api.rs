@@ -7,7 +7,7 @@
 //! | `PUT /keys/{name}`    | store the body under SHA-1(name)   | 204                          |
 //! | `GET /keys/{name}`    | read it                            | 200 with the bytes, or 404   |
 //! | `DELETE /keys/{name}` | remove it                          | 204                          |
-//! | `GET /lookup/{name}`  | find its root and the hop path     | 200, JSON `LookupReport`     |
+//! | `GET /lookup/{name}?mode=M` | find its root and the hop path (M: `iterative` or `recursive`, default the node's) | 200, JSON `LookupReport` |
 //! | `POST /sets/{name}?ttl=S` | add the body (UTF-8, ≤ 1 KiB) to the set under SHA-1(name) for S seconds (default 600) | 204 |
 //! | `GET /sets/{name}`    | the set's live members             | 200, JSON `{"members": [..]}`|
 //! | `POST /leave`         | hand records over, leave and exit  | 200 once left                |
@@ -27,8 +27,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use overlay::AppSet;
-use overlay::Key;
 use overlay::net::{ApiError, LookupReport, NetHandle, NodeStatus, PeerAddr};
+use overlay::{Key, LookupMode};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -225,11 +225,18 @@ async fn members<X: AppSet<PeerAddr>>(
     }))
 }
 
+/// `?mode=iterative|recursive`; the node's own mode without it.
+#[derive(serde::Deserialize)]
+struct LookupQuery {
+    mode: Option<LookupMode>,
+}
+
 async fn lookup<X: AppSet<PeerAddr>>(
     State(s): State<ApiState<X>>,
     Path(name): Path<String>,
+    Query(q): Query<LookupQuery>,
 ) -> Result<Json<LookupReport>, Failure> {
-    Ok(Json(s.node.lookup(Key::hash(&name)).await?))
+    Ok(Json(s.node.lookup_with(Key::hash(&name), q.mode).await?))
 }
 
 async fn leave<X: AppSet<PeerAddr>>(

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use overlay::net::{NetConfig, PeerAddr, spawn_with};
-use overlay::{DhtConfig, NodeConfig, Routing};
+use overlay::{DhtConfig, LookupMode, NodeConfig, Routing};
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
@@ -97,10 +97,11 @@ impl WithNetRouting for NodeJob<'_> {
     }
 }
 
-/// The node parameters a real node runs with.
-pub fn node_config() -> NodeConfig {
+/// The node parameters a real node runs with, its lookups travelling in `lookup_mode`.
+pub fn node_config(lookup_mode: LookupMode) -> NodeConfig {
     NodeConfig {
         request_timeout: Duration::from_secs(3),
+        lookup_mode,
         ..NodeConfig::default()
     }
 }
@@ -151,7 +152,7 @@ async fn serve<R: Routing<Addr = PeerAddr>>(args: &NodeArgs, config: R::Config) 
     let round = Duration::from_secs_f64(args.maintenance);
     let cfg = NetConfig {
         routing: config,
-        node: node_config(),
+        node: node_config(args.lookup_mode.mode()),
         dht: dht_config(args.replication, round),
         listen: args.listen.clone(),
         bootstrap: args.bootstrap.clone(),

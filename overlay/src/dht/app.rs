@@ -32,8 +32,6 @@ pub(crate) struct Op<A> {
     /// The root first, then the rest of the replica set; tried in order.
     pub(crate) candidates: Vec<Contact<A>>,
     pub(crate) hops: u32,
-    /// Whether some replica answered that it holds nothing.
-    pub(crate) saw_empty: bool,
     /// Set when the lookup failed and a read falls back on the nodes this node knows
     /// closest to the key: why the lookup failed, the answer if none of them has it (a
     /// node there saying it holds nothing proves nothing).
@@ -168,7 +166,6 @@ impl<A: Address> Dht<A> {
                 write,
                 candidates: Vec::new(),
                 hops: 0,
-                saw_empty: false,
                 fallback: None,
                 retries: 0,
                 in_flight: 0,
@@ -229,7 +226,7 @@ impl<A: Address> Dht<A> {
         }
         let result = match (&op.write, op.fallback) {
             (_, Some(e)) => Err(DhtError::Lookup(e)),
-            (None, None) if op.saw_empty => Ok(None),
+            (None, None) if op.saw_empty() => Ok(None),
             _ => Err(DhtError::Unreachable),
         };
         self.finish(ctx, tag, result);
@@ -417,11 +414,7 @@ impl<A: Address> Application<A> for Dht<A> {
             DhtTimer::AckWrite(_) => {}
             DhtTimer::RetryRead(tag) => {
                 if let Some(mut op) = self.ops.remove(&tag) {
-                    op.fallback = None;
-                    op.saw_empty = false;
-                    op.in_flight = 0;
-                    op.answers.clear();
-                    op.best = None;
+                    op.restart();
                     let tag = ctx.lookup(op.key);
                     self.ops.insert(tag, op);
                 }

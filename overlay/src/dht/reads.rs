@@ -18,9 +18,21 @@ impl<A: Address> Op<A> {
             Some(rec) if self.best.as_ref().is_none_or(|b| rec.version > b.version) => {
                 self.best = Some(rec)
             }
-            Some(_) => {}
-            None => self.saw_empty = true,
+            Some(_) | None => {}
         }
+    }
+
+    /// Whether some candidate answered that it holds nothing.
+    pub(crate) fn saw_empty(&self) -> bool {
+        self.answers.iter().any(|(_, v)| v.is_none())
+    }
+
+    /// Forgets what the read heard, to look the key up again.
+    pub(crate) fn restart(&mut self) {
+        self.fallback = None;
+        self.in_flight = 0;
+        self.answers.clear();
+        self.best = None;
     }
 }
 

@@ -20,7 +20,8 @@ pub struct LookupReport {
     pub key: String,
     /// The root, then the rest of the replica set: `(node id, peer id)`.
     pub replicas: Vec<(String, String)>,
-    /// The node ids that answered, in order.
+    /// The node ids on the way, in order: those that answered an iterative lookup, or
+    /// those a recursive one passed through.
     pub path: Vec<String>,
     /// Number of hops.
     pub hops: u32,

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::Args;
-use overlay::Routing;
 use overlay::net::PeerAddr;
+use overlay::{LookupMode, Routing};
 use serde::Serialize;
 
 use crate::bench::net::selected;
@@ -60,6 +60,9 @@ pub struct NetChurnRow {
     pub bench: &'static str,
     /// The overlay (`chord`, `can d=2`, `libp2p-kad`).
     pub overlay: String,
+    /// How its lookups (and so its gets) travelled (`iterative`, `recursive`; `null` for
+    /// Kademlia).
+    pub mode: Option<&'static str>,
     /// Nodes started at once.
     pub nodes: usize,
     /// Seconds until every one of them had joined (or missed the join timeout).
@@ -98,12 +101,19 @@ pub struct NetChurnRow {
     pub wall_s: f64,
 }
 
-fn row(args: &NetArgs, overlay: String, o: Outcome, wall_s: f64) -> NetChurnRow {
+fn row(
+    args: &NetArgs,
+    overlay: String,
+    mode: Option<LookupMode>,
+    o: Outcome,
+    wall_s: f64,
+) -> NetChurnRow {
     let mut ms = o.get_ms;
     ms.sort_by(f64::total_cmp);
     NetChurnRow {
         bench: "net-churn",
         overlay,
+        mode: mode.map(LookupMode::name),
         nodes: args.nodes,
         formed_s: o.formed_s,
         join_failed: o.join_failed,
@@ -142,6 +152,7 @@ fn plan(args: &NetArgs, label: &str) -> Plan {
 struct ChurnJob<'a> {
     args: &'a NetArgs,
     label: &'a str,
+    mode: LookupMode,
     runtime: &'a tokio::runtime::Runtime,
 }
 
@@ -152,7 +163,7 @@ impl WithNetRouting for ChurnJob<'_> {
         let round = Duration::from_secs_f64(self.args.maintenance);
         let net = LoopbackNet::<R> {
             routing: config,
-            node: node_config(),
+            node: node_config(self.mode),
             dht: dht_config(self.args.replication, round),
             idle_timeout: round * IDLE_ROUNDS,
         };
@@ -171,22 +182,29 @@ pub fn run(args: &NetArgs) -> Result<()> {
             let started = Instant::now();
             let o = runtime.block_on(workload::run(&KadNet, &plan(args, "libp2p-kad")))?;
             let wall = started.elapsed().as_secs_f64();
-            Some(row(args, "libp2p-kad".into(), o, wall))
+            Some(row(args, "libp2p-kad".into(), None, o, wall))
         }
     };
-    let measured =
-        selected(args.overlay, &args.routing)
-            .into_iter()
-            .map(|(overlay, routing, label)| {
-                let started = Instant::now();
-                let job = ChurnJob {
-                    args,
-                    label: &label,
-                    runtime: &runtime,
-                };
-                let o = with_net_routing(overlay, &routing, round, job)??;
-                Ok(row(args, label, o, started.elapsed().as_secs_f64()))
-            });
+    // Each mode on a network of its own: the DHT's gets travel in the nodes' mode.
+    let measured = selected(args.overlay, &args.routing)
+        .into_iter()
+        .flat_map(|(overlay, routing, label)| {
+            args.lookup_mode
+                .iter()
+                .map(move |m| (overlay, routing.clone(), label.clone(), m.mode()))
+        })
+        .map(|(overlay, routing, label, mode)| {
+            let started = Instant::now();
+            let job = ChurnJob {
+                args,
+                label: &format!("{label} {}", mode.name()),
+                mode,
+                runtime: &runtime,
+            };
+            let o = with_net_routing(overlay, &routing, round, job)??;
+            let wall = started.elapsed().as_secs_f64();
+            Ok(row(args, label, Some(mode), o, wall))
+        });
     print_beside_baseline(
         args.json,
         kad,
@@ -199,6 +217,7 @@ pub fn run(args: &NetArgs) -> Result<()> {
 fn print_table(rows: &[NetChurnRow]) {
     let headers = [
         "overlay",
+        "mode",
         "nodes",
         "formed s",
         "join fails",
@@ -217,6 +236,7 @@ fn print_table(rows: &[NetChurnRow]) {
         .map(|r| {
             vec![
                 r.overlay.clone(),
+                r.mode.unwrap_or("-").to_string(),
                 r.nodes.to_string(),
                 format!("{:.1}", r.formed_s),
                 r.join_failed.to_string(),
@@ -228,7 +248,7 @@ fn print_table(rows: &[NetChurnRow]) {
                 format!("{:.2}", r.get_ms_p50),
                 format!("{:.2}", r.get_ms_p99),
                 format!("{}/{}/{}", r.joins, r.crashes, r.leaves),
-                r.p50_vs_kad.map_or("-".into(), |v| format!("{v:.2}")),
+                table::opt(r.p50_vs_kad),
             ]
         })
         .collect();

@@ -324,7 +324,7 @@ fn print_table(rows: &[NetMulticastRow]) {
                 format!("{:.2}", 100.0 * r.delivery_after_crash),
                 format!("{:.2}", r.latency_after_crash_p50_ms),
                 format!("{:.2}", r.latency_after_crash_p99_ms),
-                r.p50_vs_gossipsub.map_or("-".into(), |v| format!("{v:.2}")),
+                table::opt(r.p50_vs_gossipsub),
             ]
         })
         .collect();

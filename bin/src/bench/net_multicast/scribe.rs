@@ -52,7 +52,7 @@ impl ScribeNet {
         let round = Duration::from_secs_f64(args.maintenance);
         let net = LoopbackNet::<R> {
             routing: config,
-            node: node_config(),
+            node: node_config(overlay::LookupMode::Recursive),
             dht: dht_config(3, round),
             idle_timeout: NetConfig::<R::Config>::default().idle_timeout,
         };
