@@ -247,9 +247,9 @@ pub struct NetArgs {
     /// put→get pairs still met two different roots; with 30 s none did.
     #[arg(long, default_value_t = 30.0, value_parser = positive_seconds)]
     pub settle: f64,
-    /// How lookups travel: each mode measured on the same network, lookups of the modes
-    /// taking turns. The DHT's own lookups (put→get, and the gets of --churn) use the
-    /// last one given.
+    /// How lookups travel. Each mode is measured on the same network, lookups of the
+    /// modes taking turns, and the DHT's own lookups (put→get) use the last one given;
+    /// with --churn each mode has a network of its own, whose gets travel in it.
     #[arg(
         long,
         value_enum,

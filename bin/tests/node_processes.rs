@@ -85,11 +85,11 @@ fn nodes_in_separate_processes_survive_sigkill_and_restart_from_their_data_dir()
     assert!(before["stored_values"].as_u64().unwrap() > 0);
 
     // Either lookup mode, asked for by the client, names the same root.
-    for k in 0..4 {
+    for (k, api) in apis.iter().enumerate() {
         let key = format!("key{k}");
         let root = |mode: &str| {
             let out = ok(p2p(&[
-                "lookup", &key, "--mode", mode, "--json", "--api", &apis[k],
+                "lookup", &key, "--mode", mode, "--json", "--api", api,
             ]));
             let report: serde_json::Value = serde_json::from_str(&out).unwrap();
             report["replicas"][0][0].clone()

@@ -38,6 +38,15 @@ pub enum Command<A, C> {
 }
 
 impl<A, C> Command<A, C> {
+    /// A lookup of `key` tagged `op`, in the node's own lookup mode.
+    pub fn lookup(op: u64, key: Key) -> Self {
+        Command::Lookup {
+            op,
+            key,
+            mode: None,
+        }
+    }
+
     /// A command for the application whose command type is `X` (its position in the set
     /// is inferred).
     pub fn app<X, I>(cmd: X) -> Self

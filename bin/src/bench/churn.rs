@@ -108,14 +108,7 @@ impl Gets {
             return;
         };
         sim.command(from, Command::app(DhtCommand::Get { op, key: key_of(i) }));
-        sim.command(
-            from,
-            Command::Lookup {
-                op,
-                key: key_of(i),
-                mode: None,
-            },
-        );
+        sim.command(from, Command::lookup(op, key_of(i)));
         self.pending.insert(op, i);
         if count {
             self.issued += 1;

@@ -116,14 +116,7 @@ pub fn run<R: SimRouting>(config: &R::Config, args: &HopsArgs, n: usize, label: 
         while issued < total && issued - finished(&sim) < IN_FLIGHT {
             let from = sim.random_joined().expect("the network has joined nodes");
             let key = Key::random(sim.rng());
-            sim.command(
-                from,
-                Command::Lookup {
-                    op: issued,
-                    key,
-                    mode: None,
-                },
-            );
+            sim.command(from, Command::lookup(issued, key));
             issued += 1;
         }
         let target = if issued == total {

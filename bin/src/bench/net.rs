@@ -130,8 +130,10 @@ impl WithNetRouting for NetJob<'_> {
     }
 }
 
-/// The lookups of one mode: (hops, latency in ms, messages) of each that found a root.
-type Done = Vec<(f64, f64, f64)>;
+/// One lookup that found a root: hops, latency in ms, messages.
+type Found = (f64, f64, f64);
+/// The lookups of one mode that found a root.
+type Done = Vec<Found>;
 
 async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
     args: &NetArgs,
@@ -162,7 +164,7 @@ async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
         .map(|(i, key)| (i % modes.len(), key))
         .collect();
     let started = Instant::now();
-    let results: Vec<(usize, Option<(f64, f64, f64)>)> = stream::iter(queries)
+    let results: Vec<(usize, Option<Found>)> = stream::iter(queries)
         .map(|(m, key)| {
             let node = nodes[rand::rng().random_range(0..n)].clone();
             let pb = pb.clone();

@@ -127,14 +127,7 @@ fn random_lookups<R: SimRouting>(sim: &mut Simulator<R>, count: u64, run_for: Du
     for op in 0..count {
         let from = sim.random_joined().expect("nodes");
         let key = Key::random(sim.rng());
-        sim.command(
-            from,
-            Command::Lookup {
-                op,
-                key,
-                mode: None,
-            },
-        );
+        sim.command(from, Command::lookup(op, key));
     }
     let until = sim.now() + run_for;
     sim.run_until(until);
@@ -149,14 +142,7 @@ pub fn lookups_reach_the_root<R: SimRouting>(config: &R::Config) {
         for _ in 0..8 {
             op += 1;
             let key = Key::random(sim.rng());
-            sim.command(
-                from,
-                Command::Lookup {
-                    op,
-                    key,
-                    mode: None,
-                },
-            );
+            sim.command(from, Command::lookup(op, key));
         }
     }
     let until = sim.now() + Duration::from_secs(60);
@@ -332,14 +318,7 @@ pub fn crash_then_repair_keeps_surviving_keys<R: SimRouting>(config: &R::Config)
         op += 1;
         let from = sim.random_joined().expect("live nodes remain");
         let key = Key::random(sim.rng());
-        sim.command(
-            from,
-            Command::Lookup {
-                op,
-                key,
-                mode: None,
-            },
-        );
+        sim.command(from, Command::lookup(op, key));
     }
     let until = sim.now() + Duration::from_secs(60);
     sim.run_until(until);
