@@ -15,8 +15,9 @@ use crate::wire::Request;
 
 /// Longest list of fallback candidates a lookup keeps.
 const MAX_FALLBACK: usize = 8;
-/// Most unanswering nodes a lookup names to the nodes it asks.
-const MAX_AVOID: usize = 8;
+/// Most unanswering nodes a lookup names to the nodes it asks (recursive lookups carry as
+/// many failed hops).
+pub(crate) const MAX_AVOID: usize = 8;
 
 /// Who started a lookup and gets its result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

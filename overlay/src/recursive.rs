@@ -7,13 +7,10 @@ use crate::apps::AppSet;
 use crate::contact::Contact;
 use crate::id::{Key, NodeId};
 use crate::io::{Ctx, NodeTimer, Output};
+use crate::lookup::MAX_AVOID;
 use crate::node::{Node, Purpose};
 use crate::routing::{Routing, Step};
 use crate::wire::Request;
-
-/// Most failed hops a recursive lookup carries (as an iterative lookup names at most
-/// this many unanswering nodes).
-const MAX_AVOID: usize = 8;
 
 /// A recursive lookup on its way through this node.
 #[derive(Clone, Debug)]
