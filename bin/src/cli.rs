@@ -295,6 +295,25 @@ impl LookupModeArg {
     }
 }
 
+/// Which of a node's routing state its next hops come from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NextHopsArg {
+    /// As each algorithm's paper defines them, whose path lengths the simulator benchmarks
+    /// compare with: Chord's closest preceding finger, CAN's closest neighbour.
+    Basic,
+    /// From state the nodes keep anyway: Chord's whole successor list too (the Chord
+    /// journal paper's variant, as in OverSim), CAN's neighbours' neighbours from their
+    /// listings ("Know thy neighbor's neighbor"). Pastry and Tapestry are unchanged.
+    Extended,
+}
+
+impl NextHopsArg {
+    /// Whether next hops come from the extended state.
+    pub fn extended(self) -> bool {
+        self == NextHopsArg::Extended
+    }
+}
+
 /// A routing algorithm to measure.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OverlayArg {
@@ -370,6 +389,11 @@ pub struct RoutingArgs {
     /// Chord: successor-list length.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub successors: u16,
+    /// Chord and CAN: which routing state next hops come from [default: basic in the
+    /// simulator benchmarks, which reproduce the papers' path lengths; extended on real
+    /// nodes].
+    #[arg(long, value_enum)]
+    pub next_hops: Option<NextHopsArg>,
     /// Pastry: bits per digit (`b`; ids are read in base 2^b). Tapestry reads base 16.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=8))]
     pub digit_bits: u32,

@@ -10,7 +10,7 @@ use overlay::Routing;
 use overlay::net::PeerAddr;
 use overlay::sim::SimRouting;
 
-use crate::cli::{CommonArgs, OverlayArg, RoutingArgs};
+use crate::cli::{CommonArgs, NextHopsArg, OverlayArg, RoutingArgs};
 
 /// One routing algorithm with the parameters that make it a separate series.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -68,7 +68,8 @@ impl Overlay {
     pub fn with<J: WithOverlay>(self, common: &CommonArgs, job: &mut J) -> J::Out {
         match self {
             Overlay::Chord => {
-                job.run::<Chord<u32>>(chord_config(&common.routing, round(common)), self.label())
+                let config = chord_config(&common.routing, round(common), NextHopsArg::Basic);
+                job.run::<Chord<u32>>(config, self.label())
             }
             Overlay::Pastry => {
                 job.run::<Pastry<u32>>(pastry_config(&common.routing, round(common)), self.label())
@@ -77,7 +78,10 @@ impl Overlay {
                 tapestry_config(&common.routing, round(common)),
                 self.label(),
             ),
-            Overlay::Can(d) => job.run::<Can<u32>>(can_config(round(common), d), self.label()),
+            Overlay::Can(d) => {
+                let config = can_config(&common.routing, round(common), d, NextHopsArg::Basic);
+                job.run::<Can<u32>>(config, self.label())
+            }
         }
     }
 }
@@ -99,10 +103,15 @@ pub fn with_net_routing<J: WithNetRouting>(
     job: J,
 ) -> anyhow::Result<J::Out> {
     Ok(match overlay {
-        OverlayArg::Chord => job.run::<Chord<PeerAddr>>(chord_config(args, round)),
+        OverlayArg::Chord => {
+            job.run::<Chord<PeerAddr>>(chord_config(args, round, NextHopsArg::Extended))
+        }
         OverlayArg::Pastry => job.run::<Pastry<PeerAddr>>(pastry_config(args, round)),
         OverlayArg::Tapestry => job.run::<Tapestry<PeerAddr>>(tapestry_config(args, round)),
-        OverlayArg::Can => job.run::<Can<PeerAddr>>(can_config(round, args.dimensions[0])),
+        OverlayArg::Can => {
+            let d = args.dimensions[0];
+            job.run::<Can<PeerAddr>>(can_config(args, round, d, NextHopsArg::Extended))
+        }
         OverlayArg::All => {
             anyhow::bail!("a node runs one routing algorithm: pick chord, pastry, tapestry or can")
         }
@@ -113,14 +122,16 @@ fn round(common: &CommonArgs) -> Duration {
     Duration::from_secs_f64(common.maintenance)
 }
 
-/// Chord's parameters from the command line.
-pub fn chord_config(args: &RoutingArgs, round: Duration) -> ChordConfig {
+/// Chord's parameters from the command line; next hops as `next_hops` unless
+/// `--next-hops` says.
+pub fn chord_config(args: &RoutingArgs, round: Duration, next_hops: NextHopsArg) -> ChordConfig {
     ChordConfig {
         successors: args.successors as usize,
         stabilize_interval: round,
         fix_fingers_interval: round,
         check_predecessor_interval: round,
         join_retry: ChordConfig::default().join_retry.min(round),
+        route_through_successors: args.next_hops.unwrap_or(next_hops).extended(),
     }
 }
 
@@ -147,10 +158,17 @@ pub fn tapestry_config(args: &RoutingArgs, round: Duration) -> TapestryConfig {
     }
 }
 
-/// CAN's parameters from the command line, in `d` dimensions.
-pub fn can_config(round: Duration, d: usize) -> CanConfig {
+/// CAN's parameters from the command line, in `d` dimensions; next hops as `next_hops`
+/// unless `--next-hops` says.
+pub fn can_config(
+    args: &RoutingArgs,
+    round: Duration,
+    d: usize,
+    next_hops: NextHopsArg,
+) -> CanConfig {
     CanConfig {
         dims: d,
+        two_hop_routing: args.next_hops.unwrap_or(next_hops).extended(),
         update_interval: round,
         takeover_delay: CanConfig::default().takeover_delay.min(round),
         join_retry: CanConfig::default().join_retry.min(round),

@@ -259,8 +259,10 @@ impl<A: Address> Can<A> {
         takeover::overlap(&self.zones, zones)
     }
 
-    /// Neighbours ordered by how close their zones come to `key`'s point.
-    fn by_distance(&self, key: &Key, with_me: bool) -> Vec<Contact<A>> {
+    /// Neighbours ordered by how close their zones come to `key`'s point; with
+    /// `listed`, the nodes their listings name too (each once, by its closest zone),
+    /// except those in `listed`'s slice.
+    fn by_distance(&self, key: &Key, with_me: bool, listed: Option<&[Key]>) -> Vec<Contact<A>> {
         let d = self.d();
         let p = Point::of(key, d);
         let path = key_path(key);
@@ -288,12 +290,37 @@ impl<A: Address> Can<A> {
         if with_me {
             scored.push((score(&self.zones), &self.me));
         }
+        if let Some(avoid) = listed {
+            let beyond = self.neighbours.iter().flat_map(|n| &n.theirs);
+            scored.extend(
+                beyond
+                    .filter(|(c, _)| c.id != self.me.id && !avoid.contains(&c.id))
+                    .map(|(c, z)| (score(std::slice::from_ref(z)), c)),
+            );
+        }
         scored.sort_by(|a, b| {
             a.0.partial_cmp(&b.0)
                 .expect("distances are finite")
                 .then_with(|| a.1.id.cmp(&b.1.id))
         });
+        if listed.is_some() {
+            // A node listed by several neighbours, or with several zones, keeps its best row.
+            let mut seen = std::collections::HashSet::new();
+            scored.retain(|(_, c)| seen.insert(c.id));
+        }
         scored.into_iter().map(|(_, c)| c.clone()).collect()
+    }
+
+    /// Greedy next hops toward `key`'s point: the neighbour whose zone comes closest, the
+    /// others as fallbacks. With two-hop routing the nodes the neighbours list compete
+    /// too, but not those in `avoid`: a failed neighbour leaves the table once CAN's own
+    /// requests to it fail, while listed nodes are not probed, so the ones a lookup found
+    /// failed are skipped here.
+    fn greedy_step(&self, key: &Key, num: usize, avoid: &[Key]) -> Step<A> {
+        let listed = self.cfg.two_hop_routing.then_some(avoid);
+        let mut next = self.by_distance(key, false, listed);
+        next.truncate(num);
+        Step::Next(next)
     }
 
     fn owns(&self, key: &Key) -> bool {
@@ -745,9 +772,14 @@ impl<A: Address> Routing for Can<A> {
             return Step::Root(self.replica_set(key, num));
         }
         // Greedy: the neighbour whose zone comes closest to the point, others as fallbacks.
-        let mut next = self.by_distance(key, false);
-        next.truncate(num);
-        Step::Next(next)
+        self.greedy_step(key, num, &[])
+    }
+
+    fn step_avoiding(&self, key: &Key, num: usize, avoid: &[Key]) -> Step<A> {
+        if !self.joined || self.owns(key) {
+            return self.step(key, num);
+        }
+        self.greedy_step(key, num.max(1), avoid)
     }
 
     fn local_lookup(&self, key: &Key, num: usize, _safe: bool) -> Vec<Contact<A>> {
@@ -766,7 +798,7 @@ impl<A: Address> Routing for Can<A> {
         if !self.joined {
             return Vec::new();
         }
-        let mut v = self.by_distance(key, true);
+        let mut v = self.by_distance(key, true, None);
         // Our own zones are exact; what we hold about a neighbour's may be a split behind.
         if self.owns(key)
             && let Some(at) = v.iter().position(|c| c.id == self.me.id)

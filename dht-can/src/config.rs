@@ -18,6 +18,12 @@ pub struct CanConfig {
     /// The paper's "more uniform partitioning": the owner of a joining node's point lets
     /// a neighbour with a larger zone split instead, so zone volumes even out.
     pub uniform_partitioning: bool,
+    /// Greedy next hops among the neighbours' neighbours too (their zones come with every
+    /// neighbour's listing): a lookup moves up to two zones a hop, as in Manku, Naor and
+    /// Wieder's "Know thy neighbor's neighbor" (STOC 2004). Off by default: the CAN
+    /// paper's path lengths ((d/4)·N^(1/d)), which the simulator benchmarks reproduce, are
+    /// those of neighbours alone.
+    pub two_hop_routing: bool,
 }
 
 impl Default for CanConfig {
@@ -28,6 +34,7 @@ impl Default for CanConfig {
             takeover_delay: Duration::from_secs(5),
             join_retry: Duration::from_secs(5),
             uniform_partitioning: true,
+            two_hop_routing: false,
         }
     }
 }

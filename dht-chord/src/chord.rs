@@ -262,8 +262,8 @@ impl<A: Address> Chord<A> {
 
     /// Nodes known to precede `key` (in `(me, key)`): first the paper's
     /// `closest_preceding_node` over the finger table (whose lowest entry is the
-    /// successor), then, as fallbacks should it fail, the next-closest fingers and
-    /// successor-list entries.
+    /// successor), and over the whole successor list if so configured; then, as fallbacks
+    /// should it fail, the next-closest fingers and successor-list entries.
     fn closest_preceding(&self, key: &Key, num: usize) -> Vec<Contact<A>> {
         let limit = self.me.id.distance_to(key);
         // One pass over everything known, each distance computed once: `first` is the
@@ -281,7 +281,7 @@ impl<A: Address> Chord<A> {
             .fingers
             .nodes()
             .map(|c| (true, c))
-            .chain(successors.map(|(i, c)| (i == 0, c)));
+            .chain(successors.map(|(i, c)| (i == 0 || self.cfg.route_through_successors, c)));
         for (primary, c) in candidates {
             let d = self.me.id.distance_to(&c.id);
             if d.is_zero() || d >= limit {

@@ -90,7 +90,8 @@ pub struct NodeStats {
     pub messages_sent: u64,
     /// Requests that timed out.
     pub timeouts: u64,
-    /// Messages rejected as malformed, invalid or unexpected.
+    /// Messages rejected as malformed, invalid or unexpected (a response that comes after
+    /// its request timed out is not counted: it is late, not bad).
     pub rejected: u64,
 }
 
@@ -286,7 +287,12 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             Wire::Request { id, body } => self.on_request(ctx, from, id, body),
             Wire::Response { id, body } => self.on_response(ctx, from, id, body),
         };
-        if result.is_err() {
+        // A response after its request timed out, or a request reaching a node on its way
+        // out, is what a loaded or changing network produces, not a bad message.
+        if result
+            .as_ref()
+            .is_err_and(|e| !matches!(e, ProtocolError::Late(_) | ProtocolError::NotJoined))
+        {
             self.stats.rejected += 1;
         }
         result.map_err(NodeError::from)

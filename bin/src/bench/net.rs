@@ -17,7 +17,7 @@ use crate::bench::progress::bar;
 use crate::bench::rows::print_beside_baseline;
 use crate::bench::stats::{mean, percentile};
 use crate::bench::table::{self, opt};
-use crate::cli::{NetArgs, OverlayArg, RoutingArgs};
+use crate::cli::{NetArgs, NextHopsArg, OverlayArg, RoutingArgs};
 use crate::daemon::{dht_config, node_config};
 use crate::loopback::LoopbackNet;
 use crate::overlays::{
@@ -316,10 +316,15 @@ fn theory(overlay: OverlayArg, routing: &RoutingArgs, round: Duration, n: usize)
     use dht_pastry::Pastry;
     use dht_tapestry::Tapestry;
     Some(match overlay {
-        OverlayArg::Chord => Chord::<u32>::theory_hops(n, &chord_config(routing, round)),
+        OverlayArg::Chord => {
+            Chord::<u32>::theory_hops(n, &chord_config(routing, round, NextHopsArg::Extended))
+        }
         OverlayArg::Pastry => Pastry::<u32>::theory_hops(n, &pastry_config(routing, round)),
         OverlayArg::Tapestry => Tapestry::<u32>::theory_hops(n, &tapestry_config(routing, round)),
-        OverlayArg::Can => Can::<u32>::theory_hops(n, &can_config(round, routing.dimensions[0])),
+        OverlayArg::Can => Can::<u32>::theory_hops(
+            n,
+            &can_config(routing, round, routing.dimensions[0], NextHopsArg::Extended),
+        ),
         OverlayArg::All => return None,
     })
 }

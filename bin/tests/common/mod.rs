@@ -37,13 +37,15 @@ pub fn loopback<C: Default>(routing: C, bootstrap: Option<&[Multiaddr]>) -> NetC
     }
 }
 
-/// Chord with every maintenance task each [`ROUND`].
+/// Chord as real nodes run it (next hops from the successor list too), with every
+/// maintenance task each [`ROUND`].
 pub fn chord() -> ChordConfig {
     ChordConfig {
         stabilize_interval: ROUND,
         fix_fingers_interval: ROUND,
         check_predecessor_interval: ROUND,
         join_retry: ROUND,
+        route_through_successors: true,
         ..ChordConfig::default()
     }
 }
@@ -68,9 +70,11 @@ pub fn tapestry() -> TapestryConfig {
     }
 }
 
-/// CAN with every maintenance task each [`ROUND`].
+/// CAN as real nodes run it (next hops among the neighbours' neighbours too), with every
+/// maintenance task each [`ROUND`].
 pub fn can() -> CanConfig {
     CanConfig {
+        two_hop_routing: true,
         update_interval: ROUND,
         takeover_delay: ROUND,
         join_retry: ROUND,
@@ -165,10 +169,13 @@ pub async fn within<T>(secs: u64, what: &str, f: impl Future<Output = T>) -> Res
         .with_context(|| format!("{what}: no answer within {secs} s"))
 }
 
-/// A two-thread runtime for one test, with logs from `RUST_LOG` going to the test output.
+/// A two-thread runtime for one test, with logs going to the test output (shown when the
+/// test fails): warnings, or what `RUST_LOG` asks for.
 pub fn runtime() -> tokio::runtime::Runtime {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
         .with_test_writer()
         .try_init();
     tokio::runtime::Builder::new_multi_thread()

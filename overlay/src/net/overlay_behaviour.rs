@@ -550,11 +550,16 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
                 }
             }
             RrEvent::InboundFailure { peer, error, .. } => match error {
+                // No message to reject: the stream broke before a whole request was read or
+                // answered (most often its sender crashed in the middle of it). The sender's
+                // own timeout deals with it.
                 request_response::InboundFailure::ResponseOmission
-                | request_response::InboundFailure::ConnectionClosed => {
+                | request_response::InboundFailure::ConnectionClosed
+                | request_response::InboundFailure::Timeout
+                | request_response::InboundFailure::Io(_) => {
                     debug!(%peer, %error, "inbound request dropped")
                 }
-                error => {
+                error @ request_response::InboundFailure::UnsupportedProtocols => {
                     warn!(%peer, %error, "rejected a request");
                     self.rejected += 1;
                 }
