@@ -125,34 +125,11 @@ fn decoders_survive_fuzzing() {
     conformance::fuzz::decoders_survive_fuzzing::<C>(&CanConfig::default());
 }
 
-/// The checks routing depends on, with next hops among the neighbours' neighbours too.
-mod two_hop_routing {
-    use super::*;
-
-    fn config() -> CanConfig {
-        CanConfig {
-            two_hop_routing: true,
-            ..CanConfig::default()
-        }
-    }
-
-    #[test]
-    fn lookups_reach_the_root() {
-        conformance::lookups_reach_the_root::<C>(&config());
-    }
-
-    #[test]
-    fn put_get_from_any_node() {
-        conformance::put_get_from_any_node::<C>(&config());
-    }
-
-    #[test]
-    fn crash_then_repair_keeps_surviving_keys() {
-        conformance::crash_then_repair_keeps_surviving_keys::<C>(&config());
-    }
-
-    #[test]
-    fn recursive_lookups_route_around_crashed_hops() {
-        conformance::recursive::recursive_lookups_route_around_crashed_hops::<C>(&config());
-    }
+/// The checks next hops matter to, with next hops among the neighbours' neighbours too.
+#[test]
+fn next_hops_two_zones_away() {
+    conformance::next_hop_checks::<C>(&CanConfig {
+        two_hop_routing: true,
+        ..CanConfig::default()
+    });
 }

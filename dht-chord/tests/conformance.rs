@@ -116,34 +116,11 @@ fn decoders_survive_fuzzing() {
     conformance::fuzz::decoders_survive_fuzzing::<C>(&ChordConfig::default());
 }
 
-/// The checks routing depends on, with next hops from the successor list too.
-mod through_successors {
-    use super::*;
-
-    fn config() -> ChordConfig {
-        ChordConfig {
-            route_through_successors: true,
-            ..ChordConfig::default()
-        }
-    }
-
-    #[test]
-    fn lookups_reach_the_root() {
-        conformance::lookups_reach_the_root::<C>(&config());
-    }
-
-    #[test]
-    fn put_get_from_any_node() {
-        conformance::put_get_from_any_node::<C>(&config());
-    }
-
-    #[test]
-    fn crash_then_repair_keeps_surviving_keys() {
-        conformance::crash_then_repair_keeps_surviving_keys::<C>(&config());
-    }
-
-    #[test]
-    fn recursive_lookups_route_around_crashed_hops() {
-        conformance::recursive::recursive_lookups_route_around_crashed_hops::<C>(&config());
-    }
+/// The checks next hops matter to, with next hops from the successor list too.
+#[test]
+fn next_hops_through_successors() {
+    conformance::next_hop_checks::<C>(&ChordConfig {
+        route_through_successors: true,
+        ..ChordConfig::default()
+    });
 }

@@ -1,34 +1,16 @@
 //! Next hops from the successor list as well as the fingers (`route_through_successors`):
 //! every lookup still reaches the true root, in fewer hops than over the fingers alone.
 
-use std::time::Duration;
-
 use dht_chord::{Chord, ChordConfig};
+use overlay::conformance;
 use overlay::sim::{LookupStats, SimConfig, Simulator};
-use overlay::{Command, Key};
 
-const LOOKUPS: u64 = 2000;
-
-/// `LOOKUPS` lookups for random keys from random nodes over oracle-built tables of `nodes`
+/// 2,000 lookups for random keys from random nodes over oracle-built tables of `nodes`
 /// nodes (the same network and the same lookups for the same `nodes`).
 fn lookups(config: ChordConfig, nodes: usize) -> LookupStats {
     let mut sim = Simulator::<Chord<u32>>::new(config, SimConfig::default(), 7);
     sim.build_oracle(nodes);
-    for op in 0..LOOKUPS {
-        let from = sim.random_joined().expect("nodes");
-        let key = Key::random(sim.rng());
-        sim.command(from, Command::lookup(op, key));
-    }
-    let until = sim.now() + Duration::from_secs(60);
-    sim.run_until(until);
-    let stats = sim.lookup_stats.clone();
-    assert_eq!(
-        stats.succeeded(),
-        LOOKUPS,
-        "lookups did not all finish: {stats:?}"
-    );
-    assert_eq!(stats.wrong, 0, "wrong roots: {stats:?}");
-    stats
+    conformance::lookup_stats(&mut sim, 2000)
 }
 
 fn through_successors() -> ChordConfig {

@@ -28,7 +28,7 @@ use crate::Key;
 use crate::apps::Layer;
 use crate::dht::{DhtCommand, DhtEvent, DhtMsg};
 use crate::io::{Command, Event};
-use crate::sim::{SimConfig, SimRouting, Simulator};
+use crate::sim::{LookupStats, SimConfig, SimRouting, Simulator};
 use crate::time::Time;
 use crate::wire::{Request, Wire};
 
@@ -441,6 +441,32 @@ pub fn same_seed_same_run<R: SimRouting>(config: &R::Config) {
         )
     };
     assert_eq!(run(), run(), "{}: same seed gave different runs", R::NAME);
+}
+
+/// The checks that depend on how an algorithm picks its next hops, for a variant of its
+/// routing rule (a configuration with extra next-hop candidates): lookups, reads and
+/// writes, repair after crashes, and recursive lookups around crashed hops.
+pub fn next_hop_checks<R: SimRouting>(config: &R::Config) {
+    lookups_reach_the_root::<R>(config);
+    put_get_from_any_node::<R>(config);
+    crash_then_repair_keeps_surviving_keys::<R>(config);
+    recursive::recursive_lookups_route_around_crashed_hops::<R>(config);
+}
+
+/// `count` lookups for random keys from random nodes of `sim`, run until they finish;
+/// fails unless every one finished at the true root. Returns their measurements.
+pub fn lookup_stats<R: SimRouting>(sim: &mut Simulator<R>, count: u64) -> LookupStats {
+    sim.lookup_stats = LookupStats::default();
+    random_lookups(sim, count, Duration::from_secs(60));
+    let stats = sim.lookup_stats.clone();
+    assert_eq!(
+        stats.succeeded(),
+        count,
+        "{}: lookups did not all finish: {stats:?}",
+        R::NAME
+    );
+    assert_eq!(stats.wrong, 0, "{}: wrong roots: {stats:?}", R::NAME);
+    stats
 }
 
 /// Every check of the suite, in order.
