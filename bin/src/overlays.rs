@@ -131,7 +131,7 @@ pub fn chord_config(args: &RoutingArgs, round: Duration, next_hops: NextHopsArg)
         fix_fingers_interval: round,
         check_predecessor_interval: round,
         join_retry: ChordConfig::default().join_retry.min(round),
-        route_through_successors: args.next_hops.unwrap_or(next_hops).extended(),
+        route_through_successors: args.extended_next_hops(next_hops),
     }
 }
 
@@ -168,7 +168,7 @@ pub fn can_config(
 ) -> CanConfig {
     CanConfig {
         dims: d,
-        two_hop_routing: args.next_hops.unwrap_or(next_hops).extended(),
+        two_hop_routing: args.extended_next_hops(next_hops),
         update_interval: round,
         takeover_delay: CanConfig::default().takeover_delay.min(round),
         join_retry: CanConfig::default().join_retry.min(round),

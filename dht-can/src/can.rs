@@ -771,7 +771,6 @@ impl<A: Address> Routing for Can<A> {
         if self.owns(key) {
             return Step::Root(self.replica_set(key, num));
         }
-        // Greedy: the neighbour whose zone comes closest to the point, others as fallbacks.
         self.greedy_step(key, num, &[])
     }
 

@@ -46,6 +46,11 @@ fn routed_messages_reach_the_root() {
 }
 
 #[test]
+fn routed_messages_route_around_crashed_hops() {
+    conformance::kbr::routed_messages_route_around_crashed_hops::<C>(&TapestryConfig::default());
+}
+
+#[test]
 fn recursive_lookups_match_iterative_ones() {
     conformance::recursive::recursive_lookups_match_iterative_ones::<C>(&TapestryConfig::default());
 }

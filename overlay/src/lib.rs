@@ -24,6 +24,7 @@ mod route;
 pub mod routing;
 pub mod sim;
 pub mod small_map;
+mod step_around;
 pub mod store;
 pub mod time;
 mod visited;

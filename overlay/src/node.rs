@@ -372,9 +372,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         match body {
             Request::Routing(_) => unreachable!("handled above"),
             Request::FindNext { key, avoid } => {
-                let step = self
-                    .routing
-                    .step_avoiding(&key, self.cfg.step_width, &avoid);
+                let step = self.step_around(&key, self.cfg.step_width, &avoid);
                 self.respond(ctx, from, id, Response::Next(step));
             }
             Request::Route {

@@ -60,25 +60,16 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             tracing::debug!(key = ?relayed.key, hops = relayed.path.len(), "recursive lookup dropped");
             return;
         }
-        let step = if relayed.avoid.is_empty() {
-            self.routing.step(&relayed.key, self.cfg.step_width)
-        } else {
-            self.routing
-                .step_avoiding(&relayed.key, self.cfg.step_width, &relayed.avoid)
-        };
+        let step = self.step_around(&relayed.key, self.cfg.step_width, &relayed.avoid);
         // As an iterative lookup asks no node twice, a recursive one visits none twice:
-        // greedy routing around failed nodes could otherwise go round in circles. Nor does
-        // it try a failed hop again, which an algorithm that keeps `step_avoiding`'s
-        // default (or still lists the node elsewhere) may offer.
+        // greedy routing around failed nodes could otherwise go round in circles.
         let next = match step {
             Step::Root(root) if !root.is_empty() => {
                 return self.answer_origin(ctx, relayed, root);
             }
-            Step::Next(next) => next.into_iter().find(|c| {
-                c.id != relayed.origin.id
-                    && !relayed.path.contains(&c.id)
-                    && !relayed.avoid.contains(&c.id)
-            }),
+            Step::Next(next) => next
+                .into_iter()
+                .find(|c| c.id != relayed.origin.id && !relayed.path.contains(&c.id)),
             Step::Root(_) => None,
         };
         match next {

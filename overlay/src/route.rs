@@ -29,11 +29,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         let (next, root) = match hint {
             Some(h) => (Some(h), false),
             None => {
-                let step = if routed.avoid.is_empty() {
-                    self.routing.step(&routed.key, 1)
-                } else {
-                    self.routing.step_avoiding(&routed.key, 1, &routed.avoid)
-                };
+                let step = self.step_around(&routed.key, 1, &routed.avoid);
                 let root = matches!(step, Step::Root(_));
                 (step.contacts().first().cloned(), root)
             }

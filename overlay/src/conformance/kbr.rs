@@ -235,6 +235,53 @@ pub fn routed_messages_reach_the_root<R: SimRouting>(config: &R::Config) {
     }
 }
 
+/// An eighth of the nodes crash without a word and messages are routed at once, while
+/// tables still name the crashed nodes: each message whose key's root lives is delivered
+/// there exactly once, a hop that fails it being routed around (and never tried again).
+pub fn routed_messages_route_around_crashed_hops<R: SimRouting>(config: &R::Config) {
+    let mut sim: ProbeSim<R> = grown_with(config, super::NODES, 23);
+    let mut nodes = sim.live().to_vec();
+    for i in (1..nodes.len()).rev() {
+        let j = sim.rng().random_range(0..=i);
+        nodes.swap(i, j);
+    }
+    let (crashed, live) = nodes.split_at(nodes.len() / 8);
+    let mut sent = Vec::new();
+    for tag in 0..400u64 {
+        let key = Key::random(sim.rng());
+        let root = sim.truth_root(&key).expect("a root");
+        if !crashed.contains(&root) {
+            sent.push((tag, key, sim.contact(root).id));
+        }
+    }
+    for &v in crashed {
+        sim.crash(v);
+    }
+    sim.events.clear();
+    for &(tag, key, _) in &sent {
+        let from = live[sim.rng().random_range(0..live.len())];
+        route(&mut sim, from, tag, key, None, None);
+    }
+    let until = sim.now() + Duration::from_secs(60);
+    sim.run_until(until);
+    let (_, delivered) = routes_seen(probe_events(&sim.events).map(|(_, e)| e));
+    let lost: Vec<u64> = sent
+        .iter()
+        .filter(|&&(tag, _, root)| {
+            let at = delivered.get(&tag).map(Vec::as_slice).unwrap_or_default();
+            !(at.len() == 1 && at[0].0 == root)
+        })
+        .map(|&(tag, _, _)| tag)
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{}: {} of {} messages not delivered once at their live root: {lost:?}",
+        R::NAME,
+        lost.len(),
+        sent.len()
+    );
+}
+
 /// Replaying a node's `update` up-calls (entered, left) gives exactly its neighbour set,
 /// after growth and after a quarter of the nodes leave or crash.
 pub fn update_calls_match_the_neighbour_set<R: SimRouting>(config: &R::Config) {
