@@ -232,6 +232,14 @@ pub struct NetArgs {
     /// Lookups in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub concurrency: usize,
+    /// Lookups made before the measured ones, as they are (same modes, random keys and
+    /// nodes), and not counted, for our overlays and libp2p-kad alike: the measured
+    /// lookups then meet the connections a node in use keeps open. A first lookup to a
+    /// node the caller has no connection with pays a handshake; libp2p-kad's bootstrap
+    /// connects each node to most others before any lookup, our overlays' maintenance
+    /// only to the nodes in their tables. 0 measures from cold.
+    #[arg(long, default_value_t = 1000)]
+    pub warmup: usize,
     /// Values written and read back through random nodes.
     #[arg(long, default_value_t = 200, value_parser = positive_count)]
     pub keys: usize,
@@ -406,6 +414,14 @@ pub struct RoutingArgs {
     /// Tapestry: backups per neighbour-map entry besides the closest node (`c`).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(0..=16))]
     pub backups: u16,
+}
+
+impl RoutingArgs {
+    /// Whether Chord's and CAN's next hops come from the extended state: as `--next-hops`
+    /// says, or as `default` where it is not given.
+    pub fn extended_next_hops(&self, default: NextHopsArg) -> bool {
+        self.next_hops.unwrap_or(default).extended()
+    }
 }
 
 /// `p2p bench hops`.

@@ -112,6 +112,29 @@ fn row(args: &NetArgs, overlay: &str, theory: Option<f64>, m: Measured, wall: f6
     }
 }
 
+/// Makes `args.warmup` lookups through `lookup` (given the lookup's index and key), with
+/// `args.concurrency` in flight, and forgets their results.
+async fn warm_up<F, Fut>(args: &NetArgs, name: &str, lookup: F)
+where
+    F: Fn(usize, Key) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let pb = bar(args.warmup as u64, &format!("{name} warm-up"), args.quiet);
+    stream::iter(random_keys(args.warmup).into_iter().enumerate())
+        .map(|(i, key)| {
+            let pb = pb.clone();
+            let done = lookup(i, key);
+            async move {
+                done.await;
+                pb.inc(1);
+            }
+        })
+        .buffer_unordered(args.concurrency)
+        .collect::<Vec<()>>()
+        .await;
+    pb.finish_and_clear();
+}
+
 fn random_keys(n: usize) -> Vec<Key> {
     (0..n).map(|_| Key::random(&mut rand::rng())).collect()
 }
@@ -151,6 +174,14 @@ async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
     };
     let nodes = net.start_nodes(n, args.quiet).await?;
     tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
+    warm_up(args, R::NAME, |i, key| {
+        let node = nodes[rand::rng().random_range(0..n)].clone();
+        let mode = modes[i % modes.len()];
+        async move {
+            let _ = node.lookup_with(key, Some(mode)).await;
+        }
+    })
+    .await;
 
     let pb = bar(
         args.lookups as u64,
@@ -233,6 +264,13 @@ async fn measure_kad(args: &NetArgs) -> Result<Measured> {
         kad::start_network(args.nodes, Duration::from_secs_f64(args.settle)).await?;
     pb.finish_and_clear();
     let n = nodes.len();
+    warm_up(args, "kad", |_, key| {
+        let node = nodes[rand::rng().random_range(0..n)].clone();
+        async move {
+            let _ = node.closest(key.as_bytes().to_vec()).await;
+        }
+    })
+    .await;
     let keys = random_keys(args.lookups);
     let pb = bar(args.lookups as u64, "kad lookups", args.quiet);
     let started = Instant::now();
