@@ -112,27 +112,30 @@ fn row(args: &NetArgs, overlay: &str, theory: Option<f64>, m: Measured, wall: f6
     }
 }
 
-/// Makes `args.warmup` lookups through `lookup` (given the lookup's index and key), with
-/// `args.concurrency` in flight, and forgets their results.
-async fn warm_up<F, Fut>(args: &NetArgs, name: &str, lookup: F)
+/// Makes `count` lookups for random keys through `lookup` (given the lookup's index and
+/// key), `args.concurrency` in flight, under a progress bar named `label`; returns their
+/// results as they finished.
+async fn run_lookups<T, F, Fut>(args: &NetArgs, count: usize, label: &str, lookup: F) -> Vec<T>
 where
     F: Fn(usize, Key) -> Fut,
-    Fut: Future<Output = ()>,
+    Fut: Future<Output = T>,
 {
-    let pb = bar(args.warmup as u64, &format!("{name} warm-up"), args.quiet);
-    stream::iter(random_keys(args.warmup).into_iter().enumerate())
+    let pb = bar(count as u64, label, args.quiet);
+    let results = stream::iter(random_keys(count).into_iter().enumerate())
         .map(|(i, key)| {
             let pb = pb.clone();
             let done = lookup(i, key);
             async move {
-                done.await;
+                let result = done.await;
                 pb.inc(1);
+                result
             }
         })
         .buffer_unordered(args.concurrency)
-        .collect::<Vec<()>>()
+        .collect()
         .await;
     pb.finish_and_clear();
+    results
 }
 
 fn random_keys(n: usize) -> Vec<Key> {
@@ -174,51 +177,32 @@ async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
     };
     let nodes = net.start_nodes(n, args.quiet).await?;
     tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
-    warm_up(args, R::NAME, |i, key| {
+    // One closure for the warm-up and the measured lookups, so that they are made alike;
+    // the modes take turns, so each meets the same network under the same load.
+    let lookup = |i: usize, key: Key| {
         let node = nodes[rand::rng().random_range(0..n)].clone();
-        let mode = modes[i % modes.len()];
+        let m = i % modes.len();
+        let mode = modes[m];
         async move {
-            let _ = node.lookup_with(key, Some(mode)).await;
+            let t = Instant::now();
+            let r = node.lookup_with(key, Some(mode)).await.ok();
+            let done = r.map(|r| {
+                (
+                    r.hops as f64,
+                    t.elapsed().as_secs_f64() * 1e3,
+                    r.messages as f64,
+                )
+            });
+            (m, done)
         }
-    })
-    .await;
-
-    let pb = bar(
-        args.lookups as u64,
-        &format!("{} lookups", R::NAME),
-        args.quiet,
-    );
-    // The modes take turns, so each meets the same network under the same load.
-    let queries: Vec<(usize, Key)> = random_keys(args.lookups)
-        .into_iter()
-        .enumerate()
-        .map(|(i, key)| (i % modes.len(), key))
-        .collect();
+    };
+    let warm_up = format!("{} warm-up", R::NAME);
+    run_lookups(args, args.warmup, &warm_up, &lookup).await;
     let started = Instant::now();
-    let results: Vec<(usize, Option<Found>)> = stream::iter(queries)
-        .map(|(m, key)| {
-            let node = nodes[rand::rng().random_range(0..n)].clone();
-            let pb = pb.clone();
-            let mode = modes[m];
-            async move {
-                let t = Instant::now();
-                let r = node.lookup_with(key, Some(mode)).await.ok();
-                pb.inc(1);
-                let done = r.map(|r| {
-                    (
-                        r.hops as f64,
-                        t.elapsed().as_secs_f64() * 1e3,
-                        r.messages as f64,
-                    )
-                });
-                (m, done)
-            }
-        })
-        .buffer_unordered(args.concurrency)
-        .collect()
-        .await;
+    let label = format!("{} lookups", R::NAME);
+    let results: Vec<(usize, Option<Found>)> =
+        run_lookups(args, args.lookups, &label, &lookup).await;
     let elapsed = started.elapsed().as_secs_f64();
-    pb.finish_and_clear();
     let mut by_mode: Vec<(usize, Done)> = vec![(0, Vec::new()); modes.len()];
     for (m, done) in results {
         by_mode[m].0 += 1;
@@ -264,37 +248,24 @@ async fn measure_kad(args: &NetArgs) -> Result<Measured> {
         kad::start_network(args.nodes, Duration::from_secs_f64(args.settle)).await?;
     pb.finish_and_clear();
     let n = nodes.len();
-    warm_up(args, "kad", |_, key| {
+    let lookup = |_: usize, key: Key| {
         let node = nodes[rand::rng().random_range(0..n)].clone();
         async move {
-            let _ = node.closest(key.as_bytes().to_vec()).await;
+            let t = Instant::now();
+            let r = node.closest(key.as_bytes().to_vec()).await;
+            r.filter(|r| r.ok).map(|r| {
+                (
+                    t.elapsed().as_secs_f64() * 1e3,
+                    (r.requests + r.answered) as f64,
+                )
+            })
         }
-    })
-    .await;
-    let keys = random_keys(args.lookups);
-    let pb = bar(args.lookups as u64, "kad lookups", args.quiet);
+    };
+    run_lookups(args, args.warmup, "kad warm-up", &lookup).await;
     let started = Instant::now();
-    let results: Vec<Option<(f64, f64)>> = stream::iter(keys)
-        .map(|key| {
-            let node = nodes[rand::rng().random_range(0..n)].clone();
-            let pb = pb.clone();
-            async move {
-                let t = Instant::now();
-                let r = node.closest(key.as_bytes().to_vec()).await;
-                pb.inc(1);
-                r.filter(|r| r.ok).map(|r| {
-                    (
-                        t.elapsed().as_secs_f64() * 1e3,
-                        (r.requests + r.answered) as f64,
-                    )
-                })
-            }
-        })
-        .buffer_unordered(args.concurrency)
-        .collect()
-        .await;
+    let results: Vec<Option<(f64, f64)>> =
+        run_lookups(args, args.lookups, "kad lookups", &lookup).await;
     let elapsed = started.elapsed().as_secs_f64();
-    pb.finish_and_clear();
     let done: Vec<(f64, f64)> = results.into_iter().flatten().collect();
     let mut read = 0;
     for key in random_keys(args.keys) {

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use rand::RngExt;
 
-use crate::conformance::grown_with;
 use crate::conformance::probe::{Probe, ProbeCommand, ProbeEvent};
+use crate::conformance::{grown_with, live_in_random_order};
 use crate::id::{Key, NodeId};
 use crate::io::Command;
 use crate::sim::{SimEvent, SimRouting, Simulator};
@@ -240,11 +240,7 @@ pub fn routed_messages_reach_the_root<R: SimRouting>(config: &R::Config) {
 /// there exactly once, a hop that fails it being routed around (and never tried again).
 pub fn routed_messages_route_around_crashed_hops<R: SimRouting>(config: &R::Config) {
     let mut sim: ProbeSim<R> = grown_with(config, super::NODES, 23);
-    let mut nodes = sim.live().to_vec();
-    for i in (1..nodes.len()).rev() {
-        let j = sim.rng().random_range(0..=i);
-        nodes.swap(i, j);
-    }
+    let nodes = live_in_random_order(&mut sim);
     let (crashed, live) = nodes.split_at(nodes.len() / 8);
     let mut sent = Vec::new();
     for tag in 0..400u64 {

@@ -36,6 +36,17 @@ use crate::wire::{Request, Wire};
 pub const NODES: usize = 64;
 const OP_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The live nodes of `sim` in an order drawn from its seeded RNG (a Fisher–Yates shuffle),
+/// so that a prefix of them is a random set to crash.
+pub fn live_in_random_order<R: SimRouting, S: AppSet<u32>>(sim: &mut Simulator<R, S>) -> Vec<u32> {
+    let mut nodes = sim.live().to_vec();
+    for i in (1..nodes.len()).rev() {
+        let j = sim.rng().random_range(0..=i);
+        nodes.swap(i, j);
+    }
+    nodes
+}
+
 /// An overlay of `n` nodes with the DHT grown by real joins, then maintained until
 /// converged.
 pub fn grown<R: SimRouting>(config: &R::Config, n: usize, seed: u64) -> Simulator<R> {

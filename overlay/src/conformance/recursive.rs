@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use rand::RngExt;
-
 use crate::Key;
 use crate::config::LookupMode;
-use crate::conformance::{NODES, grown};
+use crate::conformance::{NODES, grown, live_in_random_order};
 use crate::io::Command;
 use crate::sim::{LookupStats, SimConfig, SimRouting, Simulator};
 
@@ -99,11 +97,7 @@ pub fn recursive_lookups_route_around_crashed_hops<R: SimRouting>(config: &R::Co
     for mode in [LookupMode::Iterative, LookupMode::Recursive] {
         // The same seed grows the same overlay and crashes the same nodes for both modes.
         let mut sim = grown::<R>(config, NODES, 22);
-        let mut nodes = sim.live().to_vec();
-        for i in (1..nodes.len()).rev() {
-            let j = sim.rng().random_range(0..=i);
-            nodes.swap(i, j);
-        }
+        let nodes = live_in_random_order(&mut sim);
         for &v in &nodes[..NODES / 8] {
             sim.crash(v);
         }
