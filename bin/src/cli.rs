@@ -150,12 +150,13 @@ pub enum Bench {
     ///
     /// Example: p2p bench hops --overlay chord --nodes 1000,10000 --lookups 100000 --plot hops.svg
     Hops(HopsArgs),
-    /// Lookups and stored keys under failures: many nodes crashing at once (--fail), or
-    /// continuous churn (--session-median with --duration).
+    /// Lookups and stored keys under failures: many nodes crashing at once (--fail),
+    /// continuous churn (--session-median with --duration), or fast growth (--grow).
     ///
     /// Examples:
     ///   p2p bench churn --nodes 10000 --fail 0.5
     ///   p2p bench churn --nodes 10000 --session-median 3600 --duration 7200
+    ///   p2p bench churn --nodes 10000 --grow 0.25 --replication 3
     Churn(ChurnArgs),
     /// Tapestry's object location: publish objects from random servers, locate each from
     /// a random node, crash a fraction of the nodes, let maintenance and republishing run,
@@ -444,7 +445,7 @@ pub struct HopsArgs {
 
 /// `p2p bench churn`.
 #[derive(Args, Debug, Clone)]
-#[command(group(clap::ArgGroup::new("mode").required(true).args(["fail", "session_median"])))]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["fail", "session_median", "grow"])))]
 pub struct ChurnArgs {
     /// Shared options.
     #[command(flatten)]
@@ -463,13 +464,20 @@ pub struct ChurnArgs {
     /// Continuous churn: simulated seconds to run it.
     #[arg(long, value_parser = positive_seconds)]
     pub duration: Option<f64>,
-    /// Keys stored before the failures.
+    /// Growth: the network grows from one node to --nodes, by this fraction of its size
+    /// per maintenance round (0 < RATE < 1), while --keys puts and --lookups gets (each of
+    /// an acknowledged key) are spread over the joins; then maintenance runs until every
+    /// node's tables have converged, for at most 100 rounds.
+    #[arg(long, value_name = "RATE", value_parser = fraction)]
+    pub grow: Option<f64>,
+    /// Keys stored before the failures (with --grow: written during growth).
     #[arg(long, default_value_t = 10_000, value_parser = positive_count)]
     pub keys: usize,
     /// Replication factors to compare, comma-separated (1 = no replication).
     #[arg(long, value_delimiter = ',', default_value = "1,3", value_parser = replication)]
     pub replication: Vec<usize>,
-    /// Gets measured: after the crash and repair (--fail), or spread over the run (churn).
+    /// Gets measured: after the crash and repair (--fail), or spread over the run (churn,
+    /// growth).
     #[arg(long, default_value_t = 10_000, value_parser = positive_count)]
     pub lookups: usize,
     /// Simulated seconds of maintenance after a mass crash before measuring.

@@ -11,7 +11,7 @@ fn a_ring_growing_a_quarter_per_round_converges() {
     let cfg = ChordConfig::default();
     let round = cfg.stabilize_interval;
     let mut sim = Simulator::<Chord<u32>>::new(cfg, SimConfig::default(), 5);
-    sim.grow(400, round, 0.25, |_| {});
+    sim.grow(400, round, 0.25, |_, _| {});
     let fraction = sim.settle(round * 16, round);
     assert_eq!(
         fraction,

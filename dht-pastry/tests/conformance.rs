@@ -107,6 +107,11 @@ fn reads_while_joins_converge_find_every_write() {
 }
 
 #[test]
+fn reads_while_growing_fast_find_every_write() {
+    conformance::reads::reads_while_growing_fast_find_every_write::<C>(&PastryConfig::default());
+}
+
+#[test]
 fn announced_members_are_read_anywhere_survive_crashes_and_expire() {
     conformance::sets::announced_members_are_read_anywhere_survive_crashes_and_expire::<C>(
         &PastryConfig::default(),

@@ -29,6 +29,8 @@ pub fn simulator<R: SimRouting>(
     let dht = Arc::new(DhtConfig {
         replication,
         repair_interval: Duration::from_secs_f64(common.maintenance),
+        read_retry_after: Duration::from_secs_f64(common.maintenance),
+        unsettled_after_change: Duration::from_secs_f64(common.maintenance) * 5,
         ..DhtConfig::default()
     });
     let make_apps = Arc::new(move |_: &Contact<u32>| (Dht::new(Arc::clone(&dht)), ()));
@@ -50,7 +52,7 @@ pub fn build<R: SimRouting, S: AppSet<u32>>(
         BuildArg::Protocol => {
             let pb = bar(n as u64, "joins", common.quiet);
             let round = Duration::from_secs_f64(common.maintenance);
-            sim.grow(n, round, GROWTH_PER_ROUND, |k| {
+            sim.grow(n, round, GROWTH_PER_ROUND, |_, k| {
                 if k % 256 == 0 || k == n {
                     pb.set_position(k as u64);
                 }

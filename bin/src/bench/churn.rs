@@ -11,6 +11,7 @@ use rand::RngExt;
 use serde::Serialize;
 
 use crate::bench::build::{build, simulator};
+use crate::bench::growth::{FIRST_GET_OP, grow_while_reading};
 use crate::bench::progress::bar;
 use crate::cli::ChurnArgs;
 use crate::rss;
@@ -20,7 +21,8 @@ use crate::rss;
 pub struct ChurnRow {
     /// Always `churn`.
     pub bench: &'static str,
-    /// `fail` (mass crash) or `churn` (continuous).
+    /// `fail` (mass crash), `churn` (continuous) or `grow` (growth while writing and
+    /// reading).
     pub mode: &'static str,
     /// Routing algorithm.
     pub overlay: &'static str,
@@ -35,7 +37,7 @@ pub struct ChurnRow {
     pub build: &'static str,
     /// Replication factor `r`.
     pub replication: usize,
-    /// Keys stored.
+    /// Keys stored (in `grow` mode, those whose put was acknowledged).
     pub keys: usize,
     /// Fraction of nodes crashed at once (`fail` mode).
     pub fail: Option<f64>,
@@ -43,6 +45,15 @@ pub struct ChurnRow {
     pub session_median_s: Option<f64>,
     /// Simulated seconds of churn (`churn` mode).
     pub duration_s: Option<f64>,
+    /// Growth per maintenance round (`grow` mode).
+    pub grow: Option<f64>,
+    /// Puts that failed during growth (`grow` mode; `keys` counts the acknowledged ones).
+    pub put_failures: Option<usize>,
+    /// Maintenance rounds after the last join until every node's tables had converged
+    /// (`grow` mode; none if they had not within 100 rounds).
+    pub converge_rounds: Option<u32>,
+    /// Fraction of nodes with converged tables at the end of growth mode's wait.
+    pub converged_fraction: Option<f64>,
     /// Nodes that joined during the run.
     pub joins: usize,
     /// Live nodes at the end.
@@ -71,11 +82,13 @@ pub struct ChurnRow {
     pub peak_rss_mb: Option<f64>,
 }
 
-fn value_of(i: usize) -> Vec<u8> {
+/// The value stored under key `i`.
+pub fn value_of(i: usize) -> Vec<u8> {
     (i as u64).to_be_bytes().to_vec()
 }
 
-fn key_of(i: usize) -> Key {
+/// The `i`-th key the benchmark stores.
+pub fn key_of(i: usize) -> Key {
     Key::hash(format!("bench-key-{i}"))
 }
 
@@ -94,16 +107,19 @@ fn held<R: SimRouting>(sim: &Simulator<R>, key: &Key) -> bool {
 
 /// Outcome of gets, by op.
 #[derive(Default)]
-struct Gets {
+pub struct Gets {
     /// op → key index, for gets still running.
     pending: BTreeMap<u64, usize>,
-    issued: usize,
+    /// Gets issued and counted.
+    pub issued: usize,
     ok: usize,
     counted: usize,
 }
 
 impl Gets {
-    fn issue<R: SimRouting>(&mut self, sim: &mut Simulator<R>, op: u64, i: usize, count: bool) {
+    /// Reads key `i` through a random joined node, and looks the key up there so that the
+    /// lookup's root is checked against the truth.
+    pub fn issue<R: SimRouting>(&mut self, sim: &mut Simulator<R>, op: u64, i: usize, count: bool) {
         let Some(from) = sim.random_joined() else {
             return;
         };
@@ -118,13 +134,20 @@ impl Gets {
     /// Scores the finished gets among `sim.events`.
     fn collect<R: SimRouting>(&mut self, sim: &mut Simulator<R>) {
         for e in sim.events.drain(..) {
-            if let Some(DhtEvent::GetDone { op, result, .. }) = e.event.app()
-                && let Some(i) = self.pending.remove(op)
-            {
-                self.counted += 1;
-                if result.as_ref().ok().and_then(Option::as_deref) == Some(&value_of(i)[..]) {
-                    self.ok += 1;
-                }
+            if let Some(event) = e.event.app() {
+                self.score(event);
+            }
+        }
+    }
+
+    /// Scores `event` if it ends one of these gets.
+    pub fn score(&mut self, event: &DhtEvent) {
+        if let DhtEvent::GetDone { op, result, .. } = event
+            && let Some(i) = self.pending.remove(op)
+        {
+            self.counted += 1;
+            if result.as_ref().ok().and_then(Option::as_deref) == Some(&value_of(i)[..]) {
+                self.ok += 1;
             }
         }
     }
@@ -179,7 +202,8 @@ impl WithOverlay for Job<'_> {
     }
 }
 
-/// Runs one row: build, store, then the mass crash or the churn, then measure.
+/// Runs one row: build, store, then the mass crash or the churn, then measure; or, with
+/// `--grow`, grow while writing and reading, then measure.
 pub fn run<R: SimRouting>(
     config: &R::Config,
     args: &ChurnArgs,
@@ -190,89 +214,66 @@ pub fn run<R: SimRouting>(
     rss::reset_peak();
     let started = Instant::now();
     let mut sim = simulator::<R>(config, common, replication);
-    build(&mut sim, args.nodes, common);
-    let put_failures = store_keys(&mut sim, args.keys, common.quiet);
-    if put_failures > 0 {
-        tracing::warn!(put_failures, "some puts failed before the failures began");
-    }
-    let round = Duration::from_secs_f64(common.maintenance);
-    let until = sim.now() + round * 2;
-    sim.run_until(until);
-    let first_new = sim.contact_count();
-    sim.lookup_stats = Default::default();
     let mut gets = Gets::default();
-    let mut op = 1u64 << 40;
-
-    if let Some(p) = args.fail {
-        let mut victims = sim.live().to_vec();
-        let count = (victims.len() as f64 * p).round() as usize;
-        for i in 0..count.min(victims.len().saturating_sub(1)) {
-            let j = sim.rng().random_range(i..victims.len());
-            victims.swap(i, j);
+    let (first_new, growth) = match args.grow {
+        Some(rate) => {
+            let growth = grow_while_reading(&mut sim, args, rate, &mut gets);
+            (1, Some(growth))
         }
-        for v in &victims[..count] {
-            sim.crash(*v);
-        }
-        let until = sim.now() + Duration::from_secs_f64(args.settle);
-        sim.run_until(until);
-        let survivors: Vec<usize> = (0..args.keys).filter(|i| held(&sim, &key_of(*i))).collect();
-        let pb = bar(args.lookups as u64, "gets", common.quiet);
-        for _ in 0..args.lookups {
-            if survivors.is_empty() {
-                break;
+        None => {
+            build(&mut sim, args.nodes, common);
+            let put_failures = store_keys(&mut sim, args.keys, common.quiet);
+            if put_failures > 0 {
+                tracing::warn!(put_failures, "some puts failed before the failures began");
             }
-            let i = survivors[sim.rng().random_range(0..survivors.len())];
-            op += 1;
-            gets.issue(&mut sim, op, i, true);
-            if gets.issued % 100 == 0 {
-                let next = sim.now() + Duration::from_millis(100);
-                sim.run_until(next);
-                gets.collect(&mut sim);
-                pb.set_position(gets.issued as u64);
+            let until = sim.now() + Duration::from_secs_f64(common.maintenance) * 2;
+            sim.run_until(until);
+            let first_new = sim.contact_count();
+            sim.lookup_stats = Default::default();
+            match args.fail {
+                Some(p) => crash_and_read(&mut sim, args, p, &mut gets),
+                None => churn_and_read(&mut sim, args, &mut gets),
             }
+            (first_new, None)
         }
-    } else {
-        let median = Duration::from_secs_f64(args.session_median.expect("clap requires a mode"));
-        let duration =
-            Duration::from_secs_f64(args.duration.expect("clap requires --duration with churn"));
-        sim.start_churn(ChurnConfig::balanced(args.nodes, median, 0.5));
-        let interval = duration.div_f64(args.lookups as f64);
-        let end = sim.now() + duration;
-        let pb = bar(args.lookups as u64, "churn gets", common.quiet);
-        for _ in 0..args.lookups {
-            let next = sim.now() + interval;
-            sim.run_until(next.min(end));
-            gets.collect(&mut sim);
-            let i = sim.rng().random_range(0..args.keys);
-            op += 1;
-            gets.issue(&mut sim, op, i, true);
-            pb.set_position(gets.issued as u64);
-        }
-        sim.run_until(end);
-        sim.stop_churn();
-        pb.finish_and_clear();
-    }
+    };
     // Let the last operations finish and the last repairs run.
-    let until = sim.now() + round * 2;
+    let until = sim.now() + Duration::from_secs_f64(common.maintenance) * 2;
     sim.run_until(until);
     gets.collect(&mut sim);
 
-    let keys_lost = (0..args.keys).filter(|i| !held(&sim, &key_of(*i))).count();
+    let written: Vec<usize> = match &growth {
+        Some(g) => g.acknowledged.clone(),
+        None => (0..args.keys).collect(),
+    };
+    let keys_lost = written.iter().filter(|i| !held(&sim, &key_of(**i))).count();
     let stats = &sim.lookup_stats;
     let lookups = gets.issued;
     ChurnRow {
         bench: "churn",
-        mode: if args.fail.is_some() { "fail" } else { "churn" },
+        mode: match (args.fail, args.grow) {
+            (Some(_), _) => "fail",
+            (_, Some(_)) => "grow",
+            _ => "churn",
+        },
         overlay: R::NAME,
         variant: label,
         nodes: args.nodes,
         seed: common.seed,
-        build: common.build.name(),
+        build: if growth.is_some() {
+            "protocol"
+        } else {
+            common.build.name()
+        },
         replication,
-        keys: args.keys,
+        keys: written.len(),
         fail: args.fail,
         session_median_s: args.session_median,
         duration_s: args.duration,
+        grow: args.grow,
+        put_failures: growth.as_ref().map(|g| g.put_failures),
+        converge_rounds: growth.as_ref().and_then(|g| g.converge_rounds),
+        converged_fraction: growth.as_ref().map(|g| g.converged_fraction),
         joins: sim.contact_count() - first_new,
         nodes_at_end: sim.live().len(),
         gets: gets.issued,
@@ -286,12 +287,78 @@ pub fn run<R: SimRouting>(
             + (lookups as u64).saturating_sub(stats.succeeded() + stats.failed),
         wrong_root: stats.wrong,
         keys_lost,
-        lost_fraction: keys_lost as f64 / args.keys as f64,
+        lost_fraction: if written.is_empty() {
+            0.0
+        } else {
+            keys_lost as f64 / written.len() as f64
+        },
         theory_lost_fraction: args.fail.map(|p| p.powi(replication as i32)),
         messages: sim.messages(),
         wall_s: started.elapsed().as_secs_f64(),
         peak_rss_mb: rss::peak_mb(),
     }
+}
+
+/// Crashes the fraction `p` of the nodes at once, lets maintenance run for `--settle`, then
+/// reads keys that still have a live replica.
+fn crash_and_read<R: SimRouting>(
+    sim: &mut Simulator<R>,
+    args: &ChurnArgs,
+    p: f64,
+    gets: &mut Gets,
+) {
+    let mut victims = sim.live().to_vec();
+    let count = (victims.len() as f64 * p).round() as usize;
+    for i in 0..count.min(victims.len().saturating_sub(1)) {
+        let j = sim.rng().random_range(i..victims.len());
+        victims.swap(i, j);
+    }
+    for v in &victims[..count] {
+        sim.crash(*v);
+    }
+    let until = sim.now() + Duration::from_secs_f64(args.settle);
+    sim.run_until(until);
+    let survivors: Vec<usize> = (0..args.keys).filter(|i| held(sim, &key_of(*i))).collect();
+    let pb = bar(args.lookups as u64, "gets", args.common.quiet);
+    let mut op = FIRST_GET_OP;
+    for _ in 0..args.lookups {
+        if survivors.is_empty() {
+            break;
+        }
+        let i = survivors[sim.rng().random_range(0..survivors.len())];
+        op += 1;
+        gets.issue(sim, op, i, true);
+        if gets.issued % 100 == 0 {
+            let next = sim.now() + Duration::from_millis(100);
+            sim.run_until(next);
+            gets.collect(sim);
+            pb.set_position(gets.issued as u64);
+        }
+    }
+}
+
+/// Runs continuous churn for `--duration`, reading random keys at a steady rate.
+fn churn_and_read<R: SimRouting>(sim: &mut Simulator<R>, args: &ChurnArgs, gets: &mut Gets) {
+    let median = Duration::from_secs_f64(args.session_median.expect("clap requires a mode"));
+    let duration =
+        Duration::from_secs_f64(args.duration.expect("clap requires --duration with churn"));
+    sim.start_churn(ChurnConfig::balanced(args.nodes, median, 0.5));
+    let interval = duration.div_f64(args.lookups as f64);
+    let end = sim.now() + duration;
+    let pb = bar(args.lookups as u64, "churn gets", args.common.quiet);
+    let mut op = FIRST_GET_OP;
+    for _ in 0..args.lookups {
+        let next = sim.now() + interval;
+        sim.run_until(next.min(end));
+        gets.collect(sim);
+        let i = sim.rng().random_range(0..args.keys);
+        op += 1;
+        gets.issue(sim, op, i, true);
+        pb.set_position(gets.issued as u64);
+    }
+    sim.run_until(end);
+    sim.stop_churn();
+    pb.finish_and_clear();
 }
 
 /// Prints rows as a table.
@@ -312,6 +379,7 @@ pub fn print_table(rows: &[ChurnRow]) {
         "wrong",
         "joins",
         "end nodes",
+        "converged",
         "wall s",
     ];
     let cells: Vec<Vec<String>> = rows
@@ -319,9 +387,10 @@ pub fn print_table(rows: &[ChurnRow]) {
         .map(|r| {
             vec![
                 r.variant.clone(),
-                match (r.fail, r.session_median_s) {
-                    (Some(p), _) => format!("fail {p}"),
-                    (_, Some(m)) => format!("churn {m}s"),
+                match (r.fail, r.session_median_s, r.grow) {
+                    (Some(p), _, _) => format!("fail {p}"),
+                    (_, Some(m), _) => format!("churn {m}s"),
+                    (_, _, Some(g)) => format!("grow {g}"),
                     _ => r.mode.to_string(),
                 },
                 r.nodes.to_string(),
@@ -338,6 +407,11 @@ pub fn print_table(rows: &[ChurnRow]) {
                 r.wrong_root.to_string(),
                 r.joins.to_string(),
                 r.nodes_at_end.to_string(),
+                match (r.converge_rounds, r.converged_fraction) {
+                    (Some(rounds), _) => format!("{rounds} rounds"),
+                    (None, Some(f)) => format!("{:.1}% only", 100.0 * f),
+                    (None, None) => "-".into(),
+                },
                 format!("{:.1}", r.wall_s),
             ]
         })

@@ -4,6 +4,7 @@ pub mod build;
 pub mod churn;
 pub mod clock_sync;
 pub mod coordination;
+pub mod growth;
 pub mod hops;
 pub mod kad;
 pub mod locate;

@@ -154,7 +154,7 @@ pub fn decoders_survive_fuzzing<R: SimRouting>(config: &R::Config) {
     let mut sim = grown::<R>(config, NODES / 8, 17);
     sim.capture_messages(4);
     // More joins, keys written and read: routing, join, DHT and repair messages.
-    sim.grow(4, std::time::Duration::from_secs(5), 0.1, |_| {});
+    sim.grow(4, std::time::Duration::from_secs(5), 0.1, |_, _| {});
     let nodes = sim.live().to_vec();
     for i in 0..20u64 {
         let key = crate::Key::hash(format!("fuzz-{i}"));

@@ -71,7 +71,7 @@ pub fn grown_in<R: SimRouting, S: AppSet<u32> + Default>(
     seed: u64,
 ) -> Simulator<R, S> {
     let mut sim = Simulator::<R, S>::new(config.clone(), sim_cfg, seed);
-    sim.grow(n, Duration::from_secs(30), 0.1, |_| {});
+    sim.grow(n, Duration::from_secs(30), 0.1, |_, _| {});
     let fraction = sim.settle(Duration::from_secs(3600), Duration::from_secs(30));
     assert_eq!(
         fraction,
@@ -422,7 +422,7 @@ pub fn same_seed_same_run<R: SimRouting>(config: &R::Config) {
     let run = || {
         let mut sim = Simulator::<R>::new(config.clone(), SimConfig::default(), 16);
         sim.trace_events();
-        sim.grow(32, Duration::from_secs(30), 0.1, |_| {});
+        sim.grow(32, Duration::from_secs(30), 0.1, |_, _| {});
         sim.settle(Duration::from_secs(1800), Duration::from_secs(30));
         for i in 0..20u64 {
             let from = sim.random_joined().expect("nodes");
@@ -498,6 +498,7 @@ pub fn run_all<R: SimRouting>(config: &R::Config) {
     reads::reads_during_leaves_find_a_replica::<R>(config);
     reads::reads_right_after_crashes_find_a_replica::<R>(config);
     reads::reads_while_joins_converge_find_every_write::<R>(config);
+    reads::reads_while_growing_fast_find_every_write::<R>(config);
     sets::announced_members_are_read_anywhere_survive_crashes_and_expire::<R>(config);
     sets::sets_outlive_every_holder_leaving_at_once::<R>(config);
     fuzz::decoders_survive_fuzzing::<R>(config);

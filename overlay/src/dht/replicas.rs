@@ -128,7 +128,7 @@ impl<A: Address> Dht<A> {
     }
 
     /// Copies arrived (replication, repair, hand-over); versions too far in the future are
-    /// refused.
+    /// refused. New ones are passed on at once (see [`Dht::pass_on`]).
     pub(crate) fn store_records(
         &mut self,
         ctx: Cx<'_, '_, A>,
@@ -136,12 +136,63 @@ impl<A: Address> Dht<A> {
         records: Vec<Record>,
     ) {
         let latest = self.latest_acceptable(ctx.now);
+        let mut fresh = Vec::new();
         for rec in records {
             if rec.version.time > latest {
                 tracing::warn!(key = ?rec.key, from = ?from.id, "refused a record versioned too far in the future");
                 continue;
             }
-            self.store.merge(rec);
+            let (key, version) = (rec.key, rec.version);
+            if self.store.merge(rec) {
+                fresh.push((key, version));
+            }
+        }
+        self.pass_on(ctx, from, fresh);
+    }
+
+    /// Offers records that just arrived from `from` to the rest of their replica set as this
+    /// node sees it, when `from` is not in that set. A copy from outside the set means the
+    /// set has moved (nodes joined nearer the key than its holders): passing it on at once
+    /// carries it to the new root at network speed, where waiting for each node's next
+    /// repair would move it one node per repair period, slower than a fast-growing overlay
+    /// adds nodes in front of it. Copies from inside the set (a root replicating a write)
+    /// are not passed on: their sender copies to the whole set itself.
+    fn pass_on(&mut self, ctx: Cx<'_, '_, A>, from: &Contact<A>, fresh: Vec<(Key, Version)>) {
+        let me = ctx.me().id;
+        if from.id == me {
+            return;
+        }
+        let r = self.cfg.replication;
+        let mut offers: BTreeMap<Contact<A>, Vec<(Key, Version)>> = BTreeMap::new();
+        for (key, version) in fresh {
+            let set = ctx.overlay().replica_set(&key, r);
+            if set.iter().any(|c| c.id == from.id) {
+                continue;
+            }
+            for c in set.into_iter().filter(|c| c.id != me) {
+                offers.entry(c).or_default().push((key, version));
+            }
+        }
+        self.send_offers(ctx, offers);
+    }
+
+    /// Offers each contact the versions listed for it; it asks for what it lacks.
+    fn send_offers(
+        &mut self,
+        ctx: Cx<'_, '_, A>,
+        offers: BTreeMap<Contact<A>, Vec<(Key, Version)>>,
+    ) {
+        for (to, entries) in offers {
+            for chunk in entries.chunks(ctx.limits().max_list) {
+                let keys = chunk.iter().map(|(k, _)| *k).collect();
+                let id = ctx.request(
+                    to.clone(),
+                    DhtMsg::Offer {
+                        entries: chunk.to_vec(),
+                    },
+                );
+                self.sent.insert(id, Sent::Offer(keys));
+            }
         }
     }
 
@@ -220,18 +271,7 @@ impl<A: Address> Dht<A> {
                 offers.entry(c).or_default().push((rec.key, rec.version));
             }
         }
-        for (to, entries) in offers {
-            for chunk in entries.chunks(ctx.limits().max_list) {
-                let keys = chunk.iter().map(|(k, _)| *k).collect();
-                let id = ctx.request(
-                    to.clone(),
-                    DhtMsg::Offer {
-                        entries: chunk.to_vec(),
-                    },
-                );
-                self.sent.insert(id, Sent::Offer(keys));
-            }
-        }
+        self.send_offers(ctx, offers);
         self.repair_sets(ctx);
     }
 

@@ -484,24 +484,25 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
         R::converged(&nodes, &self.routing_cfg) as f64 / self.live.len() as f64
     }
 
-    /// Grows the overlay by real joins: `n` nodes, each joining through a random node that
-    /// has already joined. Joins arrive at `rate` times the current size per `round` of
-    /// simulated time (the network grows by that fraction per maintenance round), so no
-    /// part of the ring receives more joins than stabilization absorbs; `progress` is told
-    /// how many nodes have been added.
+    /// Grows an empty overlay by real joins: `n` nodes, each joining through a random node
+    /// that has already joined. Joins arrive at `rate` times the current size per `round`
+    /// of simulated time (the network grows by that fraction per maintenance round), so no
+    /// part of the ring receives more joins than stabilization absorbs. After each join's
+    /// interval, `after_join` gets the simulator and how many nodes have been added (to
+    /// show progress, or to run a workload while the overlay grows).
     pub fn grow(
         &mut self,
         n: usize,
         round: std::time::Duration,
         rate: f64,
-        mut progress: impl FnMut(usize),
+        mut after_join: impl FnMut(&mut Self, usize),
     ) {
         for k in 0..n {
             let bootstrap = self.random_joined();
             self.spawn(bootstrap);
             let next = self.now + round.div_f64(rate * (k + 1) as f64);
             self.run_until(next);
-            progress(k + 1);
+            after_join(self, k + 1);
         }
     }
 
