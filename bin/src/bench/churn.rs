@@ -363,7 +363,7 @@ fn churn_and_read<R: SimRouting>(sim: &mut Simulator<R>, args: &ChurnArgs, gets:
 
 /// Prints rows as a table.
 pub fn print_table(rows: &[ChurnRow]) {
-    let headers = [
+    let mut headers = vec![
         "overlay",
         "mode",
         "nodes",
@@ -382,7 +382,7 @@ pub fn print_table(rows: &[ChurnRow]) {
         "converged",
         "wall s",
     ];
-    let cells: Vec<Vec<String>> = rows
+    let mut cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             vec![
@@ -416,5 +416,13 @@ pub fn print_table(rows: &[ChurnRow]) {
             ]
         })
         .collect();
+    // Only growth waits for convergence; the other modes leave the column out.
+    if rows.iter().all(|r| r.grow.is_none()) {
+        let column = headers.len() - 2;
+        headers.remove(column);
+        for row in &mut cells {
+            row.remove(column);
+        }
+    }
     crate::bench::table::print(&headers, &cells);
 }
