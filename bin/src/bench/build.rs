@@ -26,12 +26,11 @@ pub fn simulator<R: SimRouting>(
         loss: common.loss,
         ..SimConfig::default()
     };
+    let round = Duration::from_secs_f64(common.maintenance);
     let dht = Arc::new(DhtConfig {
         replication,
-        repair_interval: Duration::from_secs_f64(common.maintenance),
-        read_retry_after: Duration::from_secs_f64(common.maintenance),
-        unsettled_after_change: Duration::from_secs_f64(common.maintenance) * 5,
-        ..DhtConfig::default()
+        repair_interval: round,
+        ..DhtConfig::paced_by(round)
     });
     let make_apps = Arc::new(move |_: &Contact<u32>| (Dht::new(Arc::clone(&dht)), ()));
     Simulator::with_apps(config.clone(), cfg, common.seed, make_apps)

@@ -11,10 +11,13 @@ use rand::RngExt;
 use serde::Serialize;
 
 use crate::bench::build::{build, simulator};
-use crate::bench::growth::{FIRST_GET_OP, grow_while_reading};
+use crate::bench::growth::grow_while_reading;
 use crate::bench::progress::bar;
 use crate::cli::ChurnArgs;
 use crate::rss;
+
+/// Puts are numbered from 0, gets from here on, so one drain of the events tells them apart.
+pub const FIRST_GET_OP: u64 = 1 << 40;
 
 /// One line of the failure benchmark: one overlay, one replication factor.
 #[derive(Clone, Debug, Serialize)]
@@ -215,7 +218,7 @@ pub fn run<R: SimRouting>(
     let started = Instant::now();
     let mut sim = simulator::<R>(config, common, replication);
     let mut gets = Gets::default();
-    let (first_new, growth) = match args.grow {
+    let (first_new, mut growth) = match args.grow {
         Some(rate) => {
             let growth = grow_while_reading(&mut sim, args, rate, &mut gets);
             (1, Some(growth))
@@ -242,8 +245,8 @@ pub fn run<R: SimRouting>(
     sim.run_until(until);
     gets.collect(&mut sim);
 
-    let written: Vec<usize> = match &growth {
-        Some(g) => g.acknowledged.clone(),
+    let written: Vec<usize> = match &mut growth {
+        Some(g) => std::mem::take(&mut g.acknowledged),
         None => (0..args.keys).collect(),
     };
     let keys_lost = written.iter().filter(|i| !held(&sim, &key_of(**i))).count();
@@ -417,8 +420,9 @@ pub fn print_table(rows: &[ChurnRow]) {
         })
         .collect();
     // Only growth waits for convergence; the other modes leave the column out.
-    if rows.iter().all(|r| r.grow.is_none()) {
-        let column = headers.len() - 2;
+    if rows.iter().all(|r| r.grow.is_none())
+        && let Some(column) = headers.iter().position(|h| *h == "converged")
+    {
         headers.remove(column);
         for row in &mut cells {
             row.remove(column);

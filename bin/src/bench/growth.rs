@@ -8,16 +8,13 @@ use overlay::sim::{SimRouting, Simulator};
 use overlay::{Command, DhtCommand, DhtEvent};
 use rand::RngExt;
 
-use crate::bench::churn::{Gets, key_of, value_of};
+use crate::bench::churn::{FIRST_GET_OP, Gets, key_of, value_of};
 use crate::bench::progress::bar;
 use crate::cli::ChurnArgs;
 
 /// Maintenance rounds after the last join within which the tables must converge; a run
 /// that has not converged by then reports the fraction that had.
 const MAX_ROUNDS: u32 = 100;
-
-/// Puts are numbered from 0, gets from here on, so one drain of the events tells them apart.
-pub const FIRST_GET_OP: u64 = 1 << 40;
 
 /// What a growth run measured beyond the gets.
 pub struct Growth {
@@ -89,6 +86,9 @@ pub fn grow_while_reading<R: SimRouting>(
         pb.set_position((growth.converged_fraction * 100.0) as u64);
         if growth.converged_fraction >= 1.0 {
             growth.converge_rounds = Some(rounds);
+            break;
+        }
+        if rounds == MAX_ROUNDS {
             break;
         }
         let next = sim.now() + round;

@@ -141,9 +141,7 @@ pub fn dht_config(replication: u16, round: Duration) -> DhtConfig {
     DhtConfig {
         replication: replication as usize,
         repair_interval: round * 2,
-        read_retry_after: round,
-        unsettled_after_change: round * 5,
-        ..DhtConfig::default()
+        ..DhtConfig::paced_by(round)
     }
 }
 

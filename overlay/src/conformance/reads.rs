@@ -173,8 +173,9 @@ pub fn reads_while_joins_converge_find_every_write<R: SimRouting>(config: &R::Co
 /// The overlay grows from one node to 10,000 by a quarter of its size per maintenance
 /// round, while values are written through random joined nodes as it grows from 1 to
 /// 1,000: each value then sees the overlay grow at least tenfold, with new nodes joining
-/// between the key and its holders faster than a copy would move if each holder passed it towards the key's new
-/// root only at its next repair (Chord missed 2 of 300 reads that way). Right after the
+/// between the key and its holders faster than a copy would move if each holder passed it
+/// towards the key's new root only at its next repair (Chord missed 2 of 300 reads that
+/// way). Right after the
 /// last join, before the tables have converged, every acknowledged write is read back at
 /// once through random joined nodes: every read finds its value.
 pub fn reads_while_growing_fast_find_every_write<R: SimRouting>(config: &R::Config) {
@@ -182,15 +183,13 @@ pub fn reads_while_growing_fast_find_every_write<R: SimRouting>(config: &R::Conf
     const WRITES: usize = 300;
     let round = Duration::from_secs(30);
     // The same timings, in maintenance rounds, as real nodes use.
-    let dht = Arc::new(DhtConfig {
-        read_retry_after: round,
-        unsettled_after_change: round * 5,
-        ..DhtConfig::default()
-    });
+    let dht = Arc::new(DhtConfig::paced_by(round));
     let apps: AppFactory<DefaultApps<u32>> =
         Arc::new(move |_: &Contact<u32>| (Dht::new(Arc::clone(&dht)), ()));
     let mut sim = Simulator::<R>::with_apps(config.clone(), SimConfig::default(), 21, apps);
     let key = |i: usize| Key::hash(format!("growing-{i}"));
+    // Distinct for every write, so a read answered with another key's value fails.
+    let value_of = |i: usize| (i as u16).to_be_bytes().to_vec();
     let mut acknowledged = Vec::new();
     let mut written = 0;
     sim.grow(GROWN, round, 0.25, |sim, size| {
@@ -206,7 +205,7 @@ pub fn reads_while_growing_fast_find_every_write<R: SimRouting>(config: &R::Conf
         // tenfold before they are read.
         while written < (WRITES * size * 10 / GROWN).min(WRITES) {
             if let Some(from) = sim.random_joined() {
-                let value = vec![written as u8];
+                let value = value_of(written);
                 let cmd = DhtCommand::Put {
                     op: written as u64,
                     key: key(written),
@@ -244,7 +243,7 @@ pub fn reads_while_growing_fast_find_every_write<R: SimRouting>(config: &R::Conf
                 ..
             }) = e.event.app()
                 && let Some(i) = op.checked_sub(first_read).map(|i| i as usize)
-                && *v == vec![i as u8]
+                && *v == value_of(i)
             {
                 missed.retain(|&m| m != i);
             }

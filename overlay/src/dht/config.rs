@@ -39,6 +39,19 @@ pub struct DhtConfig {
     pub write_ack_wait: Duration,
 }
 
+impl DhtConfig {
+    /// The default parameters with reads paced by the overlay's maintenance `round`: a
+    /// read that misses looks again one round later, and a neighbourhood counts as
+    /// changing for five rounds after each change, as long as tables take to settle.
+    pub fn paced_by(round: Duration) -> Self {
+        DhtConfig {
+            read_retry_after: round,
+            unsettled_after_change: round * 5,
+            ..DhtConfig::default()
+        }
+    }
+}
+
 impl Default for DhtConfig {
     fn default() -> Self {
         DhtConfig {
