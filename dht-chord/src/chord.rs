@@ -11,6 +11,10 @@ use crate::messages::{ChordMsg, ChordTimer};
 
 /// Lookup tag of the join lookup; finger sweeps use `FINGER_TAG + index`.
 const JOIN_TAG: u64 = 1;
+/// Lookup tag of the ring check.
+const RING_CHECK_TAG: u64 = 2;
+/// Stabilize rounds between two ring checks.
+const RING_CHECK_ROUNDS: u64 = 4;
 const FINGER_TAG: u64 = 1000;
 
 /// One Chord node: predecessor, successor list and finger table, kept up by `stabilize`,
@@ -214,6 +218,52 @@ impl<A: Address> Chord<A> {
             self.set_predecessor(out, pred);
         }
         self.fingers.remove(&from.id);
+    }
+
+    /// The ring check: look this node's id up through a node away from it, alternately the
+    /// node it joined through and its farthest finger. Many nodes joining at once can close
+    /// two rings that interleave on the identifier circle (or one that winds round it
+    /// twice), each consistent to `stabilize`, which compares a node with its successor
+    /// only (Liben-Nowell, Balakrishnan, Karger, PODC 2002). A lookup that starts on the
+    /// other ring ends at the node of that ring that follows this one; when that node lies
+    /// between this one and its successor, it becomes the successor, and `stabilize` and
+    /// `notify` then merge the rings as they do for joins.
+    fn check_ring(&mut self, out: &mut RoutingOut<'_, Self>) {
+        if self.succ.is_empty() {
+            return;
+        }
+        let farthest = self.fingers.nodes().next_back().cloned();
+        let (first, second) = if (self.round / RING_CHECK_ROUNDS).is_multiple_of(2) {
+            (self.bootstrap.clone(), farthest)
+        } else {
+            (farthest, self.bootstrap.clone())
+        };
+        if let Some(via) = first.or(second).filter(|c| c.id != self.me.id) {
+            out.lookup(self.me.id, RING_CHECK_TAG, Some(via));
+        }
+    }
+
+    /// The ring check came back: nodes it found between this node and its successor come
+    /// first in the successor list, and the nearest is notified at once.
+    fn on_ring_check(&mut self, out: &mut RoutingOut<'_, Self>, found: &[Contact<A>]) {
+        let Some(s) = self.succ.first() else {
+            return;
+        };
+        let mut closer: Vec<Contact<A>> = found
+            .iter()
+            .filter(|c| c.id.in_open(&self.me.id, &s.id))
+            .cloned()
+            .collect();
+        if closer.is_empty() {
+            return;
+        }
+        closer.sort_by_key(|c| self.me.id.distance_to(&c.id));
+        tracing::debug!(node = ?self.me.id, successor = ?closer[0].id, "the ring check found a closer successor");
+        closer.extend(self.succ.iter().cloned());
+        self.set_successors(out, closer);
+        if let Some(s) = self.succ.first().cloned() {
+            out.request(s, ChordMsg::Notify);
+        }
     }
 
     /// `fix_fingers`: refresh the next distinct finger, as the paper's `fix_fingers` does
@@ -472,6 +522,9 @@ impl<A: Address> Routing for Chord<A> {
                 if self.stabilizing.is_none() {
                     self.stabilize(out);
                 }
+                if self.round.is_multiple_of(RING_CHECK_ROUNDS) {
+                    self.check_ring(out);
+                }
                 out.timer(self.cfg.stabilize_interval, ChordTimer::Stabilize);
             }
             ChordTimer::FixFingers => {
@@ -522,6 +575,12 @@ impl<A: Address> Routing for Chord<A> {
                         out.timer(self.cfg.join_retry, ChordTimer::RetryJoin(b));
                     }
                 }
+            }
+            return;
+        }
+        if tag == RING_CHECK_TAG {
+            if let Ok(found) = result {
+                self.on_ring_check(out, found);
             }
             return;
         }

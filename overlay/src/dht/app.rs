@@ -229,6 +229,9 @@ impl<A: Address> Dht<A> {
             (None, None) if op.saw_empty() => Ok(None),
             _ => Err(DhtError::Unreachable),
         };
+        if op.write.is_none() {
+            tracing::debug!(key = ?op.key, ?result, answers = ?op.answers.iter().map(|(c, _)| c.id).collect::<Vec<_>>(), retries = op.retries, "read found nothing");
+        }
         self.finish(ctx, tag, result);
     }
 

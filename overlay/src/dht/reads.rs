@@ -90,6 +90,7 @@ impl<A: Address> Dht<A> {
         let Some(best) = op.best.take() else {
             return;
         };
+        tracing::debug!(key = ?op.key, version = ?best.version, answers = ?op.answers.iter().map(|(c, v)| (c.id, *v)).collect::<Vec<_>>(), "read");
         let me = ctx.me().clone();
         let behind: Vec<Contact<A>> = op
             .answers

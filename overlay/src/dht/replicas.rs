@@ -64,7 +64,9 @@ impl<A: Address> Dht<A> {
         let mut copies = 0;
         if self.store.merge(record.clone()) {
             let r = self.cfg.replication;
-            for c in ctx.overlay().replica_set(&key, r) {
+            let set = ctx.overlay().replica_set(&key, r);
+            tracing::debug!(?key, ?version, set = ?set.iter().map(|c| c.id).collect::<Vec<_>>(), "written as root");
+            for c in set {
                 if c.id != me {
                     let id = ctx.request(
                         c,

@@ -275,7 +275,19 @@ pub async fn run<N: ChurnNet>(net: &N, plan: &Plan) -> Result<Outcome> {
                         let t = Instant::now();
                         let found = net.get(&reader, key).await;
                         let ms = t.elapsed().as_secs_f64() * 1e3;
-                        Some((judge(found.as_deref(), slot, version), ms))
+                        let verdict = judge(found.as_deref(), slot, version);
+                        if verdict != Verdict::Current {
+                            // When in the run the misses come tells convergence from churn.
+                            tracing::info!(
+                                ?key,
+                                slot,
+                                version,
+                                ?verdict,
+                                at_s = start.elapsed().as_secs_f64(),
+                                "a read right after an acknowledged write was not current"
+                            );
+                        }
+                        Some((verdict, ms))
                     } else {
                         None
                     };
