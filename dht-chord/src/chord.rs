@@ -233,7 +233,7 @@ impl<A: Address> Chord<A> {
             return;
         }
         let farthest = self.fingers.nodes().next_back().cloned();
-        let (first, second) = if (self.round / RING_CHECK_ROUNDS).is_multiple_of(2) {
+        let (first, second) = if (self.round / RING_CHECK_ROUNDS) % 2 == 0 {
             (self.bootstrap.clone(), farthest)
         } else {
             (farthest, self.bootstrap.clone())
@@ -522,7 +522,7 @@ impl<A: Address> Routing for Chord<A> {
                 if self.stabilizing.is_none() {
                     self.stabilize(out);
                 }
-                if self.round.is_multiple_of(RING_CHECK_ROUNDS) {
+                if self.round % RING_CHECK_ROUNDS == 0 {
                     self.check_ring(out);
                 }
                 out.timer(self.cfg.stabilize_interval, ChordTimer::Stabilize);
