@@ -162,19 +162,28 @@ impl<A: Address> Chord<A> {
     ) {
         // Nodes that joined between us and our successor, nearest first: the nearest is our
         // new successor, and the others follow it.
-        let mut list: Vec<Contact<A>> = pred
-            .into_iter()
-            .chain(notifiers)
-            .filter(|x| x.id.in_open(&self.me.id, &from.id))
-            .collect();
-        list.sort_by(|a, b| {
-            self.me
-                .id
-                .distance_to(&a.id)
-                .cmp(&self.me.id.distance_to(&b.id))
-        });
+        let mut list = self.nearest_first_before(pred.into_iter().chain(notifiers), from);
         list.push(from.clone());
         list.extend(succ);
+        self.adopt_successors(out, list);
+    }
+
+    /// Those of `nodes` that lie between this node and `bound`, nearest first.
+    fn nearest_first_before(
+        &self,
+        nodes: impl IntoIterator<Item = Contact<A>>,
+        bound: &Contact<A>,
+    ) -> Vec<Contact<A>> {
+        let mut between: Vec<Contact<A>> = nodes
+            .into_iter()
+            .filter(|x| x.id.in_open(&self.me.id, &bound.id))
+            .collect();
+        between.sort_by_key(|c| self.me.id.distance_to(&c.id));
+        between
+    }
+
+    /// Takes `list` as the successor list and notifies the (possibly new) successor.
+    fn adopt_successors(&mut self, out: &mut RoutingOut<'_, Self>, list: Vec<Contact<A>>) {
         self.set_successors(out, list);
         if let Some(s) = self.succ.first().cloned() {
             out.request(s, ChordMsg::Notify);
@@ -249,21 +258,13 @@ impl<A: Address> Chord<A> {
         let Some(s) = self.succ.first() else {
             return;
         };
-        let mut closer: Vec<Contact<A>> = found
-            .iter()
-            .filter(|c| c.id.in_open(&self.me.id, &s.id))
-            .cloned()
-            .collect();
+        let mut closer = self.nearest_first_before(found.iter().cloned(), s);
         if closer.is_empty() {
             return;
         }
-        closer.sort_by_key(|c| self.me.id.distance_to(&c.id));
         tracing::debug!(node = ?self.me.id, successor = ?closer[0].id, "the ring check found a closer successor");
         closer.extend(self.succ.iter().cloned());
-        self.set_successors(out, closer);
-        if let Some(s) = self.succ.first().cloned() {
-            out.request(s, ChordMsg::Notify);
-        }
+        self.adopt_successors(out, closer);
     }
 
     /// `fix_fingers`: refresh the next distinct finger, as the paper's `fix_fingers` does
