@@ -166,8 +166,8 @@ pub enum Bench {
     Locate(LocateArgs),
     /// Scribe multicast trees over each overlay on a router-level transit-stub topology
     /// (5,050 routers, as in the Scribe paper): delivery, tree depth, node and link stress
-    /// against IP multicast and unicast, delay penalty (RDP), messages per publish and per
-    /// join; with --fail, repair after a mass crash. Use --build protocol for Pastry's
+    /// against IP multicast and unicast, delay penalty (RDP) of the tree and end to end,
+    /// messages per publish and per join; with --fail, repair after a mass crash. Use --build protocol for Pastry's
     /// proximity neighbour selection (the oracle build knows no proximity).
     ///
     /// Example: p2p bench multicast --overlay all --nodes 1000 --groups 100 --group-size zipf --fail 0.2 --plot multicast.svg
@@ -529,6 +529,15 @@ pub struct MulticastArgs {
     /// transit domains of 5 routers, 10 stub domains of 10 routers per transit router).
     #[arg(long, value_enum, default_value = "transit-stub")]
     pub topology: TopologyArg,
+    /// Maintenance rounds run after the build, before the groups form: proximity
+    /// neighbour selection keeps bringing nearer nodes into tables that already hold
+    /// every slot.
+    #[arg(long, default_value_t = 60)]
+    pub settle_rounds: u32,
+    /// The bottleneck remover's limit: children per node and group beyond which newcomers
+    /// are sent to a child to ask instead (0: no limit).
+    #[arg(long, default_value_t = multicast::ScribeConfig::default().max_children)]
+    pub max_children: usize,
     /// Crash this fraction of the nodes at once after the trees are built, and measure
     /// the repair (0 < F < 1).
     #[arg(long, value_parser = fraction)]

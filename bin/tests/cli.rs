@@ -174,6 +174,38 @@ fn bench_multicast_plots_rdp_and_link_stress_per_overlay() {
 }
 
 #[test]
+fn bench_multicast_delay_penalties_are_never_below_the_direct_path() {
+    // Delays on the topology are shortest paths, so neither the tree (from the root) nor
+    // the whole way (from the publisher) can beat the unicast delay it is divided by.
+    let rows = json_lines(&p2p(&[
+        "bench",
+        "multicast",
+        "--overlay",
+        "pastry",
+        "--nodes",
+        "200",
+        "--groups",
+        "6",
+        "--settle-rounds",
+        "4",
+        "--json",
+        "--quiet",
+    ]));
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r["delivery_ratio"], 1.0);
+    let field = |k: &str| r[k].as_f64().unwrap_or_else(|| panic!("{k} missing"));
+    for k in ["rdp", "e2e_rdp"] {
+        let (median, p90) = (field(&format!("{k}_median")), field(&format!("{k}_p90")));
+        assert!(
+            median >= 1.0 && p90 >= median,
+            "{k}: median {median}, p90 {p90}"
+        );
+    }
+    assert!(field("rdp_max") >= field("rdp_p90"));
+}
+
+#[test]
 fn bad_flags_are_refused_with_a_reason() {
     for (args, reason) in [
         (vec!["bench", "hops", "--nodes", "0"], "at least 1 node"),

@@ -1,8 +1,8 @@
 //! The Pastry state machine (Rowstron and Druschel, Middleware 2001).
 
 use overlay::{
-    Address, Contact, Key, LookupError, ProtocolError, RecentlyDead, ReqId, Routing, RoutingOut,
-    SmallMap, Step, Time,
+    Address, Contact, Key, LookupError, ProbeQueue, ProtocolError, RecentlyDead, ReqId, Routing,
+    RoutingOut, SmallMap, Step, Time,
 };
 use rand::RngExt;
 
@@ -18,6 +18,10 @@ const MAX_DEAD: usize = 64;
 
 /// Most nodes a joining node queries on the route to its own id before it settles.
 const MAX_JOIN_STEPS: usize = 48;
+
+/// Most candidates waiting for a probe while `max_probes` are in flight (a join offers a
+/// few tables' worth).
+const MAX_PROBE_QUEUE: usize = 256;
 
 /// What a request in flight was for.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,6 +52,8 @@ pub struct Pastry<A> {
     /// Nodes asked on the join route so far.
     join_asked: Vec<Key>,
     pending: SmallMap<ReqId, Pending>,
+    /// Candidates to probe once a probe in flight finishes, oldest first.
+    probe_queue: ProbeQueue<A>,
     /// Nodes found dead lately, with when: others' tables still list them for a while, and
     /// taking them back in would only fail again.
     dead: RecentlyDead,
@@ -106,9 +112,17 @@ impl<A: Address> Pastry<A> {
             .count()
     }
 
-    fn probe(&mut self, out: &mut RoutingOut<'_, Self>, c: &Contact<A>) {
-        if self.probes_in_flight() < self.cfg.max_probes {
-            self.send(out, c.clone(), PastryMsg::Ping);
+    /// Queues `c` (if any) for a round-trip probe and starts the queued probes there is
+    /// room for.
+    fn probe(&mut self, out: &mut RoutingOut<'_, Self>, c: Option<&Contact<A>>) {
+        if let Some(c) = c {
+            self.probe_queue.push(c);
+        }
+        while let Some(c) = self
+            .probe_queue
+            .next(self.probes_in_flight(), &self.dead, out.now)
+        {
+            self.send(out, c, PastryMsg::Ping);
         }
     }
 
@@ -148,7 +162,7 @@ impl<A: Address> Pastry<A> {
                         },
                     );
                     if rtt.is_none() && probe {
-                        self.probe(out, c);
+                        self.probe(out, Some(c));
                     }
                 }
                 Some(e) if e.contact.id == c.id => {
@@ -180,7 +194,7 @@ impl<A: Address> Pastry<A> {
                             rtt,
                         },
                     ),
-                    (None, _) if probe => self.probe(out, c),
+                    (None, _) if probe => self.probe(out, Some(c)),
                     _ => {}
                 },
             }
@@ -309,7 +323,7 @@ impl<A: Address> Pastry<A> {
         for c in nodes {
             if c.id != self.me.id && !self.dead.contains(&c.id, out.now) && self.leaf.would_take(c)
             {
-                self.probe(out, c);
+                self.probe(out, Some(c));
             }
         }
         let suspects: Vec<Contact<A>> = self
@@ -320,7 +334,7 @@ impl<A: Address> Pastry<A> {
             .cloned()
             .collect();
         for m in suspects {
-            self.probe(out, &m);
+            self.probe(out, Some(&m));
         }
     }
 
@@ -373,6 +387,7 @@ impl<A: Address> Routing for Pastry<A> {
             bootstrap: None,
             join_asked: Vec::new(),
             pending: SmallMap::default(),
+            probe_queue: ProbeQueue::new(MAX_PROBE_QUEUE, config.max_probes),
             dead: RecentlyDead::new(config.leaf_interval * DEAD_MEMORY, MAX_DEAD),
         }
     }
@@ -486,6 +501,7 @@ impl<A: Address> Routing for Pastry<A> {
                 if self.joined || !self.leaf.is_empty() {
                     self.learn(out, from, Some(rtt), false);
                 }
+                self.probe(out, None);
             }
             (Pending::LeafSet, PastryMsg::LeafSet { nodes }) => self.on_leaf_set(out, from, &nodes),
             (Pending::Row, PastryMsg::Row { nodes }) => {
@@ -504,8 +520,10 @@ impl<A: Address> Routing for Pastry<A> {
     }
 
     fn on_request_failed(&mut self, out: &mut RoutingOut<'_, Self>, _to: &Contact<A>, id: ReqId) {
-        if self.take_pending(id) == Some(Pending::Join) && !self.joined {
-            self.retry_join(out);
+        match self.take_pending(id) {
+            Some(Pending::Join) if !self.joined => self.retry_join(out),
+            Some(Pending::Probe(_)) => self.probe(out, None),
+            _ => {}
         }
     }
 

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use overlay::{
-    Address, Contact, Key, LookupError, ProtocolError, RecentlyDead, ReqId, Routing, RoutingOut,
-    SmallMap, Step, Time,
+    Address, Contact, Key, LookupError, ProbeQueue, ProtocolError, RecentlyDead, ReqId, Routing,
+    RoutingOut, SmallMap, Step, Time,
 };
 use rand::RngExt;
 
@@ -27,6 +27,9 @@ const MAX_JOIN_STEPS: usize = 48;
 const MAX_BOOST: u32 = 6;
 /// Nodes asked to refill an entry that emptied.
 const REPAIR_FANOUT: usize = 2;
+/// Most candidates waiting for a probe while `max_probes` are in flight (a join offers a
+/// few maps' worth).
+const MAX_PROBE_QUEUE: usize = 256;
 
 /// What a request in flight was for.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,6 +64,8 @@ pub struct Tapestry<A> {
     bootstrap: Option<Contact<A>>,
     join_asked: Vec<Key>,
     pub(crate) pending: SmallMap<ReqId, Pending>,
+    /// Candidates to probe once a probe in flight finishes, oldest first.
+    probe_queue: ProbeQueue<A>,
     /// Nodes found dead lately, with when: others still list them for a while.
     dead: RecentlyDead,
     pub(crate) relays: Vec<Relay<A>>,
@@ -107,14 +112,24 @@ impl<A: Address> Tapestry<A> {
         self.pending.insert(id, kind);
     }
 
-    fn probe(&mut self, out: &mut RoutingOut<'_, Self>, c: &Contact<A>) {
-        let in_flight = self
-            .pending
+    fn probes_in_flight(&self) -> usize {
+        self.pending
             .values()
             .filter(|p| matches!(p, Pending::Probe(_)))
-            .count();
-        if in_flight < self.cfg.max_probes {
-            self.send(out, c.clone(), TapestryMsg::Ping, Pending::Probe(out.now));
+            .count()
+    }
+
+    /// Queues `c` (if any) for a round-trip probe and starts the queued probes there is
+    /// room for.
+    fn probe(&mut self, out: &mut RoutingOut<'_, Self>, c: Option<&Contact<A>>) {
+        if let Some(c) = c {
+            self.probe_queue.push(c);
+        }
+        while let Some(c) = self
+            .probe_queue
+            .next(self.probes_in_flight(), &self.dead, out.now)
+        {
+            self.send(out, c, TapestryMsg::Ping, Pending::Probe(out.now));
         }
     }
 
@@ -136,7 +151,7 @@ impl<A: Address> Tapestry<A> {
                 out.update(c.clone(), true);
                 self.map_changed(out, c.clone(), true);
                 if rtt.is_none() && probe {
-                    self.probe(out, c);
+                    self.probe(out, Some(c));
                 }
             }
             Inserted::Replaced(gone) => {
@@ -145,7 +160,7 @@ impl<A: Address> Tapestry<A> {
                 self.map_changed(out, c.clone(), true);
                 self.map_changed(out, gone, false);
             }
-            Inserted::Rejected if rtt.is_none() && probe => self.probe(out, c),
+            Inserted::Rejected if rtt.is_none() && probe => self.probe(out, Some(c)),
             Inserted::Rejected | Inserted::Updated | Inserted::Own => {}
         }
     }
@@ -411,6 +426,7 @@ impl<A: Address> Routing for Tapestry<A> {
             bootstrap: None,
             join_asked: Vec::new(),
             pending: SmallMap::default(),
+            probe_queue: ProbeQueue::new(MAX_PROBE_QUEUE, config.max_probes),
             dead: RecentlyDead::new(config.ping_interval * DEAD_MEMORY, MAX_DEAD),
             relays: Vec::new(),
             next_local: 0,
@@ -579,6 +595,7 @@ impl<A: Address> Routing for Tapestry<A> {
             (Pending::Probe(sent) | Pending::Heartbeat(sent), TapestryMsg::Ack) => {
                 let rtt = u32::try_from(out.now.since(sent).as_micros()).unwrap_or(u32::MAX - 1);
                 self.learn(out, from, Some(rtt), false);
+                self.probe(out, None);
             }
             (Pending::Row, TapestryMsg::Row { nodes }) => {
                 // Maintenance keeps the map consistent (no entry empty that has nodes);
@@ -609,6 +626,7 @@ impl<A: Address> Routing for Tapestry<A> {
             Some(Pending::Join | Pending::Attach) if !self.joined => self.retry_join(out),
             Some(Pending::Relay(relay)) => self.relay_failed(out, relay, to),
             Some(Pending::Walk(walk)) => self.walk_advance(out, walk),
+            Some(Pending::Probe(_)) => self.probe(out, None),
             _ => {}
         }
     }

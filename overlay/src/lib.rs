@@ -18,6 +18,7 @@ mod lookup;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
+pub mod probe_queue;
 pub mod recently_dead;
 mod recursive;
 mod route;
@@ -43,6 +44,7 @@ pub use id::{Key, NodeId};
 pub use io::{Command, CommandOf, Ctx, Event, EventOf, Input, NodeTimer, Output, TimerOf};
 pub use limits::Limits;
 pub use node::{DefaultApps, Node, NodeError, NodeStats, Phase};
+pub use probe_queue::ProbeQueue;
 pub use recently_dead::RecentlyDead;
 pub use routing::{Action, Message, Out, ReqId, Routing, RoutingOut, Step};
 pub use small_map::SmallMap;

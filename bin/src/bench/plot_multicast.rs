@@ -31,7 +31,7 @@ pub fn multicast(rows: &[MulticastRow], path: &Path) -> Result<()> {
     let col = |f: fn(&MulticastRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
     let panels = [
         Bars {
-            title: "Relative delay penalty (tree ÷ unicast)",
+            title: "Relative delay penalty of the tree (root to member ÷ unicast)",
             y_desc: "RDP",
             series: vec![
                 ("mean", col(|r| r.rdp_mean)),
