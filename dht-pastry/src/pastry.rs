@@ -309,7 +309,9 @@ impl<A: Address> Pastry<A> {
     }
 
     /// A neighbour's leaf set: take in nodes that belong in ours after a probe, and probe
-    /// members of ours that it should list but does not (they may have failed).
+    /// members of ours that it should list but does not (they may have failed). These
+    /// probes keep the leaf set right, so they go at once rather than wait behind the
+    /// proximity probes of the queue (after a crash, those wait out dead nodes' timeouts).
     fn on_leaf_set(
         &mut self,
         out: &mut RoutingOut<'_, Self>,
@@ -323,7 +325,7 @@ impl<A: Address> Pastry<A> {
         for c in nodes {
             if c.id != self.me.id && !self.dead.contains(&c.id, out.now) && self.leaf.would_take(c)
             {
-                self.probe(out, Some(c));
+                self.send(out, c.clone(), PastryMsg::Ping);
             }
         }
         let suspects: Vec<Contact<A>> = self
@@ -334,7 +336,7 @@ impl<A: Address> Pastry<A> {
             .cloned()
             .collect();
         for m in suspects {
-            self.probe(out, Some(&m));
+            self.send(out, m, PastryMsg::Ping);
         }
     }
 
