@@ -19,10 +19,6 @@ const MAX_DEAD: usize = 64;
 /// Most nodes a joining node queries on the route to its own id before it settles.
 const MAX_JOIN_STEPS: usize = 48;
 
-/// Most candidates waiting for a probe while `max_probes` are in flight (a join offers a
-/// few tables' worth).
-const MAX_PROBE_QUEUE: usize = 256;
-
 /// What a request in flight was for.
 #[derive(Clone, Debug, PartialEq)]
 enum Pending {
@@ -98,18 +94,17 @@ impl<A: Address> Pastry<A> {
             _ => Pending::Notice,
         };
         let id = out.request(to, msg);
+        if matches!(kind, Pending::Probe(_)) {
+            // Leaf-set probes go at once, not through the queue, but they count against
+            // the limit all the same.
+            self.probe_queue.started(id);
+        }
         self.pending.insert(id, kind);
     }
 
     fn take_pending(&mut self, id: ReqId) -> Option<Pending> {
+        self.probe_queue.finished(id);
         self.pending.remove(&id)
-    }
-
-    fn probes_in_flight(&self) -> usize {
-        self.pending
-            .iter()
-            .filter(|(_, p)| matches!(p, Pending::Probe(_)))
-            .count()
     }
 
     /// Queues `c` (if any) for a round-trip probe and starts the queued probes there is
@@ -118,10 +113,7 @@ impl<A: Address> Pastry<A> {
         if let Some(c) = c {
             self.probe_queue.push(c);
         }
-        while let Some(c) = self
-            .probe_queue
-            .next(self.probes_in_flight(), &self.dead, out.now)
-        {
+        while let Some(c) = self.probe_queue.next(&self.dead, out.now) {
             self.send(out, c, PastryMsg::Ping);
         }
     }
@@ -389,7 +381,7 @@ impl<A: Address> Routing for Pastry<A> {
             bootstrap: None,
             join_asked: Vec::new(),
             pending: SmallMap::default(),
-            probe_queue: ProbeQueue::new(MAX_PROBE_QUEUE, config.max_probes),
+            probe_queue: ProbeQueue::new(config.max_probes),
             dead: RecentlyDead::new(config.leaf_interval * DEAD_MEMORY, MAX_DEAD),
         }
     }

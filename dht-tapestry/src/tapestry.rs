@@ -27,9 +27,6 @@ const MAX_JOIN_STEPS: usize = 48;
 const MAX_BOOST: u32 = 6;
 /// Nodes asked to refill an entry that emptied.
 const REPAIR_FANOUT: usize = 2;
-/// Most candidates waiting for a probe while `max_probes` are in flight (a join offers a
-/// few maps' worth).
-const MAX_PROBE_QUEUE: usize = 256;
 
 /// What a request in flight was for.
 #[derive(Clone, Debug, PartialEq)]
@@ -112,11 +109,9 @@ impl<A: Address> Tapestry<A> {
         self.pending.insert(id, kind);
     }
 
-    fn probes_in_flight(&self) -> usize {
-        self.pending
-            .values()
-            .filter(|p| matches!(p, Pending::Probe(_)))
-            .count()
+    fn take_pending(&mut self, id: ReqId) -> Option<Pending> {
+        self.probe_queue.finished(id);
+        self.pending.remove(&id)
     }
 
     /// Queues `c` (if any) for a round-trip probe and starts the queued probes there is
@@ -125,11 +120,10 @@ impl<A: Address> Tapestry<A> {
         if let Some(c) = c {
             self.probe_queue.push(c);
         }
-        while let Some(c) = self
-            .probe_queue
-            .next(self.probes_in_flight(), &self.dead, out.now)
-        {
-            self.send(out, c, TapestryMsg::Ping, Pending::Probe(out.now));
+        while let Some(c) = self.probe_queue.next(&self.dead, out.now) {
+            let id = out.request(c, TapestryMsg::Ping);
+            self.probe_queue.started(id);
+            self.pending.insert(id, Pending::Probe(out.now));
         }
     }
 
@@ -426,7 +420,7 @@ impl<A: Address> Routing for Tapestry<A> {
             bootstrap: None,
             join_asked: Vec::new(),
             pending: SmallMap::default(),
-            probe_queue: ProbeQueue::new(MAX_PROBE_QUEUE, config.max_probes),
+            probe_queue: ProbeQueue::new(config.max_probes),
             dead: RecentlyDead::new(config.ping_interval * DEAD_MEMORY, MAX_DEAD),
             relays: Vec::new(),
             next_local: 0,
@@ -572,7 +566,7 @@ impl<A: Address> Routing for Tapestry<A> {
         id: ReqId,
         msg: TapestryMsg<A>,
     ) -> Result<(), ProtocolError> {
-        let Some(kind) = self.pending.remove(&id) else {
+        let Some(kind) = self.take_pending(id) else {
             return Err(ProtocolError::Unexpected(
                 "a tapestry answer nobody asked for".into(),
             ));
@@ -622,7 +616,7 @@ impl<A: Address> Routing for Tapestry<A> {
     }
 
     fn on_request_failed(&mut self, out: &mut RoutingOut<'_, Self>, to: &Contact<A>, id: ReqId) {
-        match self.pending.remove(&id) {
+        match self.take_pending(id) {
             Some(Pending::Join | Pending::Attach) if !self.joined => self.retry_join(out),
             Some(Pending::Relay(relay)) => self.relay_failed(out, relay, to),
             Some(Pending::Walk(walk)) => self.walk_advance(out, walk),

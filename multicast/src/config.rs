@@ -7,8 +7,9 @@ use std::time::Duration;
 /// overlay's failure detection, which our requests' timeouts give as well.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScribeConfig {
-    /// A parent sends a heartbeat to a child it sent nothing else to for this long; the
-    /// tree's periodic work (refreshes, timeouts, the root check) runs this often.
+    /// A parent sends a heartbeat to a child it sent nothing else to for this long. The
+    /// tree's periodic work (heartbeats, refreshes, timeouts, the root check) runs
+    /// six times as often: see [`ScribeConfig::tick_interval`].
     pub heartbeat_interval: Duration,
     /// A child that heard nothing from its parent for this long joins again.
     pub parent_timeout: Duration,
@@ -28,6 +29,17 @@ pub struct ScribeConfig {
     /// How long a message that arrived ahead of a missing earlier one from the same
     /// publisher waits for it before the gap is given up on.
     pub reorder_timeout: Duration,
+}
+
+impl ScribeConfig {
+    /// How often a node runs its groups' periodic work: a sixth of the heartbeat interval,
+    /// so that a silent parent is noticed at most that long after the parent timeout (as
+    /// OverSim's per-group timers notice it at once) rather than up to a whole heartbeat
+    /// period later, which alone would leave no time to re-join within the three heartbeat
+    /// periods a tree should take to heal.
+    pub fn tick_interval(&self) -> Duration {
+        self.heartbeat_interval / 6
+    }
 }
 
 impl Default for ScribeConfig {

@@ -50,6 +50,9 @@ pub enum ScribeMsg<A> {
         group: GroupId,
         /// The node waiting for a parent.
         child: Contact<A>,
+        /// The joiner and every forwarder that took the join over on the way: a node
+        /// below any of them in the tree must not adopt it, which would close a loop.
+        below: Vec<NodeId>,
     },
     /// Routed to the group id: its root creates the group.
     Create {
@@ -137,6 +140,7 @@ impl<A: overlay::Address> overlay::Message for ScribeMsg<A> {
             ScribeMsg::Accepted { path, .. } | ScribeMsg::Heartbeat { path, .. } => {
                 limits.list("path", path.len())
             }
+            ScribeMsg::Join { below, .. } => limits.list("joiners below", below.len()),
             _ => Ok(()),
         }
     }

@@ -97,7 +97,16 @@ impl<A: Address> Scribe<A> {
             g.heard_parent = ctx.now;
         }
         let child = ctx.me().clone();
-        ctx.route(group, ScribeMsg::Join { group, child }, None);
+        let below = vec![child.id];
+        ctx.route(
+            group,
+            ScribeMsg::Join {
+                group,
+                child,
+                below,
+            },
+            None,
+        );
     }
 
     /// Makes this node the root of `group`'s tree (leaving its parent, if any).
@@ -676,7 +685,7 @@ impl<A: Address> Application<A> for Scribe<A> {
                 for group in groups {
                     self.maintain(ctx, group);
                 }
-                ctx.set_timer(self.cfg.heartbeat_interval, ScribeTimer::Tick);
+                ctx.set_timer(self.cfg.tick_interval(), ScribeTimer::Tick);
             }
         }
     }
@@ -692,8 +701,16 @@ impl<A: Address> Application<A> for Scribe<A> {
         let me = ctx.me().clone();
         let at_root = next.id == me.id;
         match msg {
-            ScribeMsg::Join { group, child } => {
+            ScribeMsg::Join {
+                group,
+                child,
+                below,
+            } => {
                 let (group, joiner) = (*group, child.clone());
+                if let Err(e) = ctx.limits().list("joiners below", below.len() + 1) {
+                    tracing::debug!(error = %e, "join dropped");
+                    return Forward::Stop;
+                }
                 if joiner.id == me.id {
                     // This node's own join (first try, or again after a failed hop).
                     if at_root {
@@ -704,9 +721,12 @@ impl<A: Address> Application<A> for Scribe<A> {
                 }
                 match self.groups.get(&group) {
                     Some(g) => {
-                        if g.path.contains(&joiner.id) {
-                            // Adopting it would close a loop: let it pass, unless this is
-                            // the root, which detaches from the old tree above it.
+                        // The joiner, or a forwarder that took its join over, is above
+                        // this node (the join came round through a subtree that lost its
+                        // parent): adopting it would close a loop.
+                        if below.iter().any(|b| g.path.contains(b)) {
+                            // Let it pass, unless this is the root, which detaches from
+                            // the old tree above it.
                             if !at_root {
                                 return Forward::Continue;
                             }
@@ -724,6 +744,7 @@ impl<A: Address> Application<A> for Scribe<A> {
                             return Forward::Stop;
                         }
                         self.admit(ctx, group, joiner);
+                        below.push(me.id);
                         *child = me;
                         Forward::Continue
                     }
@@ -793,7 +814,7 @@ impl<A: Address> Application<A> for Scribe<A> {
         if !self.ticking {
             self.ticking = true;
             // Nodes tick at spread-out phases, from their ids.
-            let first = self.cfg.heartbeat_interval.mul_f64(ctx.me().id.to_unit());
+            let first = self.cfg.tick_interval().mul_f64(ctx.me().id.to_unit());
             ctx.set_timer(first, ScribeTimer::Tick);
         }
     }

@@ -175,9 +175,8 @@ pub fn reads_while_joins_converge_find_every_write<R: SimRouting>(config: &R::Co
 /// 1,000: each value then sees the overlay grow at least tenfold, with new nodes joining
 /// between the key and its holders faster than a copy would move if each holder passed it
 /// towards the key's new root only at its next repair (Chord missed 2 of 300 reads that
-/// way). Right after the
-/// last join, before the tables have converged, every acknowledged write is read back at
-/// once through random joined nodes: every read finds its value.
+/// way). Right after the last join, before the tables have converged, every acknowledged
+/// write is read back at once through random joined nodes: every read finds its value.
 pub fn reads_while_growing_fast_find_every_write<R: SimRouting>(config: &R::Config) {
     const GROWN: usize = 10000;
     const WRITES: usize = 300;

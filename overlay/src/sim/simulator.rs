@@ -336,7 +336,9 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
         self.refresh_truth() && self.truth.root(key) == Some(answer)
     }
 
-    fn refresh_truth(&mut self) -> bool {
+    /// Re-reads a ground truth that depends on node state (CAN's zones, which takeovers
+    /// move without the simulator seeing); returns whether it does.
+    pub fn refresh_truth(&mut self) -> bool {
         self.truth_stale = false;
         let nodes = &self.nodes;
         let mut joined = self
