@@ -381,10 +381,17 @@ impl<A: Address> Scribe<A> {
             }
         }
         if !g.root {
-            if now.since(g.heard_parent) > cfg.parent_timeout {
+            let silent = now.since(g.heard_parent);
+            // A heartbeat is overdue: the refresh goes at once, as a probe, so that a
+            // crashed parent is found when it fails (a request timeout), which on a
+            // network of short round trips comes before the parent timeout. Once per
+            // silence.
+            let late = cfg.heartbeat_interval + cfg.tick_interval() * 2;
+            let probe = silent >= late && now.since(g.refreshed_parent) > silent - late;
+            if silent > cfg.parent_timeout {
                 self.join(ctx, group);
             } else if let Some(parent) = g.parent.clone()
-                && now.since(g.refreshed_parent) >= cfg.refresh_interval
+                && (probe || now.since(g.refreshed_parent) >= cfg.refresh_interval)
             {
                 g.refreshed_parent = now;
                 self.send(
