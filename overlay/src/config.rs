@@ -9,6 +9,14 @@ use crate::limits::Limits;
 pub struct NodeConfig {
     /// How long a request waits for its response before the peer counts as failed.
     pub request_timeout: Duration,
+    /// With `Some(floor)`, a request the node core answers on receipt (a routed message's
+    /// hop, a lookup's step) waits three of the shortest round trips seen to its peer, at
+    /// least `floor` (`request_timeout` for a peer not heard from yet), so a crashed next
+    /// hop costs a few round trips rather than a full request timeout. `None` (the
+    /// default, and real nodes') gives every request `request_timeout`: on a loaded host
+    /// the delays of the moment say more than the shortest round trip seen. The simulator
+    /// sets it ([`crate::sim::SimConfig`]).
+    pub prompt_timeout_floor: Option<Duration>,
     /// Hop limit of a lookup or routed message (loop guard).
     pub max_hops: u32,
     /// Contacts returned per routing step (the best next hop plus fallbacks).
@@ -26,6 +34,7 @@ impl Default for NodeConfig {
     fn default() -> Self {
         NodeConfig {
             request_timeout: Duration::from_secs(1),
+            prompt_timeout_floor: None,
             // CAN in two dimensions takes O(N^(1/2)) hops: about 160 at 100,000 nodes.
             max_hops: 1024,
             step_width: 4,

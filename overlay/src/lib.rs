@@ -21,6 +21,7 @@ pub mod node;
 pub mod probe_queue;
 pub mod recently_dead;
 mod recursive;
+mod round_trips;
 mod route;
 pub mod routing;
 pub mod sim;

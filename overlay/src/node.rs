@@ -15,6 +15,7 @@ use crate::error::{DecodeError, ProtocolError};
 use crate::io::{Command, CommandOf, Ctx, Event, Input, NodeTimer, Output, TimerOf};
 use crate::lookup::Lookup;
 use crate::recursive::Relayed;
+use crate::round_trips::RoundTrips;
 use crate::routing::{Action, Out, ReqId, Routing};
 use crate::small_map::SmallMap;
 use crate::time::Time;
@@ -55,6 +56,8 @@ pub(crate) struct Routed<A, P> {
 #[derive(Clone, Debug)]
 pub(crate) struct Pending<A, P> {
     pub(crate) to: Contact<A>,
+    /// When it was sent.
+    pub(crate) sent: Time,
     /// When the request counts as failed.
     pub(crate) deadline: Time,
     pub(crate) purpose: Purpose<A, P>,
@@ -109,6 +112,8 @@ pub struct Node<R: Routing, S: AppSet<R::Addr> = DefaultApps<<R as Routing>::Add
     pub(crate) pending: SmallMap<ReqId, Pending<R::Addr, S::Msg>>,
     pub(crate) lookups: SmallMap<u64, Lookup<R::Addr>>,
     pub(crate) stats: NodeStats,
+    /// Shortest round trips to the peers answered most recently.
+    round_trips: RoundTrips,
     /// When the armed request-timeout timer fires, if one is armed. One timer per node
     /// serves every pending request.
     timeout_armed: Option<Time>,
@@ -152,6 +157,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             pending: SmallMap::default(),
             lookups: SmallMap::default(),
             stats: NodeStats::default(),
+            round_trips: RoundTrips::default(),
             timeout_armed: None,
             cancelled: Vec::new(),
             leaving: 0,
@@ -458,6 +464,9 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             )));
         }
         let p = self.pending.remove(&id).expect("checked above");
+        if self.cfg.prompt_timeout_floor.is_some() {
+            self.round_trips.sample(&from.id, p.sent, ctx.now);
+        }
         match (p.purpose, body) {
             (purpose, Response::Unavailable) => {
                 self.request_unanswered(ctx, id, p.to, purpose, true)
@@ -530,11 +539,19 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         body: Request<R::Addr, R::Msg, S::Msg>,
         purpose: Purpose<R::Addr, S::Msg>,
     ) {
-        let deadline = ctx.now + self.cfg.request_timeout;
+        let timeout = match self.cfg.prompt_timeout_floor {
+            Some(floor) if body.is_answered_on_receipt() => {
+                self.round_trips
+                    .timeout(&to.id, floor, self.cfg.request_timeout)
+            }
+            _ => self.cfg.request_timeout,
+        };
+        let deadline = ctx.now + timeout;
         self.pending.insert(
             id,
             Pending {
                 to: to.clone(),
+                sent: ctx.now,
                 deadline,
                 purpose,
             },
@@ -544,7 +561,9 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             to,
             msg: Wire::Request { id, body },
         });
-        if self.timeout_armed.is_none() {
+        // A prompt request's deadline may come before the one armed: a timer more, and
+        // whichever fires first re-arms for the rest.
+        if self.timeout_armed.is_none_or(|armed| deadline < armed) {
             self.arm_timeout(ctx, deadline);
         }
     }

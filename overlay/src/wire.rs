@@ -74,6 +74,20 @@ pub enum Request<A, M, P> {
     App(P),
 }
 
+impl<A, M, P> Request<A, M, P> {
+    /// Whether the node core answers it as soon as it arrives, before any work of the
+    /// algorithm or an application: its round trip is a network round trip.
+    pub(crate) fn is_answered_on_receipt(&self) -> bool {
+        matches!(
+            self,
+            Request::FindNext { .. }
+                | Request::FindRoot { .. }
+                | Request::RootFound { .. }
+                | Request::Route { .. }
+        )
+    }
+}
+
 /// The answer to a [`Request`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Response<A, M, P> {

@@ -4,6 +4,7 @@
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::apps::AppSet;
 use crate::config::NodeConfig;
@@ -41,7 +42,12 @@ impl Default for SimConfig {
         SimConfig {
             latency: LatencyModel::default(),
             loss: 0.0,
-            node: NodeConfig::default(),
+            node: NodeConfig {
+                // Message delays here are the latency model's alone: the shortest round trip
+                // to a peer is its round trip.
+                prompt_timeout_floor: Some(Duration::from_millis(100)),
+                ..NodeConfig::default()
+            },
             refuse_departed: false,
         }
     }
