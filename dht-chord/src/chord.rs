@@ -24,6 +24,10 @@ pub struct Chord<A> {
     pub(crate) me: Contact<A>,
     pub(crate) cfg: ChordConfig,
     pub(crate) pred: Option<Contact<A>>,
+    /// While there is no predecessor because it failed, its id: the keys from it to this
+    /// node are still this node's (a node that joined among them would have notified), so
+    /// this node goes on answering for them as their root.
+    lost_pred: Option<Key>,
     /// Successor list, nearest first; empty while this node is alone on the ring.
     pub(crate) succ: Vec<Contact<A>>,
     pub(crate) fingers: FingerTable<A>,
@@ -60,6 +64,7 @@ impl<A: Address> Chord<A> {
             me,
             cfg,
             pred,
+            lost_pred: None,
             succ,
             fingers,
             joined: true,
@@ -125,6 +130,7 @@ impl<A: Address> Chord<A> {
         }
         if let Some(new) = &pred {
             out.update(new.clone(), true);
+            self.lost_pred = None;
         }
         self.pred = pred;
     }
@@ -385,6 +391,7 @@ impl<A: Address> Routing for Chord<A> {
             me,
             cfg: config.clone(),
             pred: None,
+            lost_pred: None,
             succ: Vec::new(),
             fingers: FingerTable::default(),
             joined: false,
@@ -602,6 +609,7 @@ impl<A: Address> Routing for Chord<A> {
         self.notifiers.retain(|(c, _)| c.id != peer.id);
         if self.pred.as_ref().is_some_and(|p| p.id == peer.id) {
             self.set_predecessor(out, None);
+            self.lost_pred = Some(peer.id);
         }
         if self.succ.iter().any(|c| c.id == peer.id) {
             let mut list: Vec<Contact<A>> = self
@@ -710,11 +718,20 @@ impl<A: Address> Routing for Chord<A> {
             .collect()
     }
 
+    fn root_status(&self, key: &Key) -> Option<bool> {
+        match (&self.pred, self.succ.is_empty()) {
+            (None, false) if !self.is_root(key) => None,
+            _ => Some(self.is_root(key)),
+        }
+    }
+
     fn is_root(&self, key: &Key) -> bool {
         match (&self.pred, self.succ.is_empty()) {
             (_, true) => self.joined,
             (Some(p), false) => key.in_open_closed(&p.id, &self.me.id),
-            (None, false) => false,
+            (None, false) => self
+                .lost_pred
+                .is_some_and(|lost| key.in_open_closed(&lost, &self.me.id)),
         }
     }
 
@@ -726,5 +743,46 @@ impl<A: Address> Routing for Chord<A> {
             self.succ.len(),
             self.fingers.len()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use overlay::Out;
+    use rand::SeedableRng;
+
+    fn node(b: u8) -> Contact<u32> {
+        Contact::new(Key([b; 20]), u32::from(b))
+    }
+
+    #[test]
+    fn a_node_whose_predecessor_failed_still_roots_the_keys_it_surely_holds() {
+        let (pred, me) = (node(40), node(50));
+        let succ = vec![node(60), node(70)];
+        let mut chord = Chord::from_tables(
+            me,
+            ChordConfig::default(),
+            Some(pred.clone()),
+            succ,
+            FingerTable::default(),
+        );
+        let (before_pred, after_pred) = (Key([30; 20]), Key([45; 20]));
+        assert_eq!(chord.root_status(&after_pred), Some(true));
+        assert_eq!(chord.root_status(&before_pred), Some(false));
+
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+        let (mut actions, mut next_id) = (Vec::new(), 0);
+        let mut out = Out::new(overlay::Time(0), &mut rng, &mut actions, &mut next_id);
+        chord.peer_failed(&mut out, &pred);
+        // The keys after the failed predecessor are still this node's; of those before it
+        // this node cannot tell until its new predecessor notifies it.
+        assert_eq!(chord.root_status(&after_pred), Some(true));
+        assert_eq!(chord.root_status(&before_pred), None);
+        assert!(!chord.is_root(&before_pred));
+
+        chord.on_notify(&mut out, &node(20));
+        assert_eq!(chord.root_status(&before_pred), Some(true));
+        assert_eq!(chord.root_status(&Key([10; 20])), Some(false));
     }
 }

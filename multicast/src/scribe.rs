@@ -359,7 +359,7 @@ impl<A: Address> Scribe<A> {
         let Some(g) = self.groups.get_mut(&group) else {
             return;
         };
-        if g.root && overlay.is_joined() && !overlay.is_root(&group) {
+        if g.root && overlay.is_joined() && overlay.root_status(&group) == Some(false) {
             // A node closer to the group id has joined: the tree moves under it.
             g.root = false;
             self.join(ctx, group);
@@ -806,7 +806,7 @@ impl<A: Address> Application<A> for Scribe<A> {
         let moved: Vec<GroupId> = self
             .groups
             .iter()
-            .filter(|(id, g)| g.root && !overlay.is_root(id))
+            .filter(|(id, g)| g.root && overlay.root_status(id) == Some(false))
             .map(|(id, _)| *id)
             .collect();
         for group in moved {

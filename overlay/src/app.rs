@@ -46,6 +46,9 @@ pub trait OverlayView<A> {
     fn local_lookup(&self, key: &Key, num: usize, safe: bool) -> Vec<Contact<A>>;
     /// Whether this node is `key`'s root as far as it knows.
     fn is_root(&self, key: &Key) -> bool;
+    /// Whether this node is `key`'s root, another is, or (`None`) it cannot tell for now
+    /// (see [`Routing::root_status`]).
+    fn root_status(&self, key: &Key) -> Option<bool>;
     /// The routing decision for `key` at this node.
     fn step(&self, key: &Key, num: usize) -> Step<A>;
 }
@@ -68,6 +71,9 @@ impl<R: Routing> OverlayView<R::Addr> for R {
     }
     fn is_root(&self, key: &Key) -> bool {
         Routing::is_root(self, key)
+    }
+    fn root_status(&self, key: &Key) -> Option<bool> {
+        Routing::root_status(self, key)
     }
     fn step(&self, key: &Key, num: usize) -> Step<R::Addr> {
         Routing::step(self, key, num)

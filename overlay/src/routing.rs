@@ -270,6 +270,14 @@ pub trait Routing: Sized + Debug + Send + 'static {
     /// `range`: whether this node is the root of `key` as far as it knows.
     fn is_root(&self, key: &Key) -> bool;
 
+    /// Whether this node is `key`'s root (`Some(true)`), another node is (`Some(false)`),
+    /// or this node cannot tell for now (`None`: a Chord node whose predecessor failed, until
+    /// its new predecessor notifies it). State kept by a key's root (a multicast tree's
+    /// root, a group's membership desk) should move only on `Some(false)`.
+    fn root_status(&self, key: &Key) -> Option<bool> {
+        Some(self.is_root(key))
+    }
+
     /// A short human-readable summary of the routing state (for `status` and logs).
     fn summary(&self) -> String;
 }

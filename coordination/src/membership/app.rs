@@ -146,7 +146,7 @@ impl<A: Address> Membership<A> {
         }
         let groups: Vec<Key> = self.desks.keys().copied().collect();
         for group in groups {
-            if !ctx.overlay().is_root(&group) {
+            if ctx.overlay().root_status(&group) == Some(false) {
                 // Another node is the root now; the members' refreshes go there.
                 self.desks.remove(&group);
                 continue;
