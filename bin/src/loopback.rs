@@ -84,14 +84,35 @@ impl<R: Routing<Addr = PeerAddr>> LoopbackNet<R> {
                 0 => None,
                 len => Some(&nodes[rand::rng().random_range(0..len)]),
             };
-            let handle = self.spawn(via, apps()).await?;
+            let started = nodes.len();
+            let out_of_files = |e: anyhow::Error| out_of_descriptors(e, started, n);
+            let handle = self.spawn(via, apps()).await.map_err(out_of_files)?;
             tokio::time::timeout(Duration::from_secs(60), handle.joined())
                 .await
-                .context("a node did not join within 60 s")??;
+                .context("a node did not join within 60 s")?
+                .map_err(anyhow::Error::from)
+                .map_err(out_of_files)?;
             nodes.push(handle);
             pb.inc(1);
         }
         pb.finish_and_clear();
         Ok(nodes)
     }
+}
+
+/// Says what running out of file descriptors means here, where every node lives in this
+/// one process and each connection holds a descriptor at both of its ends.
+fn out_of_descriptors(e: anyhow::Error, started: usize, n: usize) -> anyhow::Error {
+    if !format!("{e:#}").contains("os error 24") {
+        return e;
+    }
+    let limit = rlimit::Resource::NOFILE
+        .get()
+        .map(|(soft, _)| soft.to_string())
+        .unwrap_or_else(|_| "?".into());
+    e.context(format!(
+        "this process ran out of file descriptors with {started} of {n} nodes started: all \
+         the nodes share its limit of {limit} open files, and each connection between two \
+         of them holds two; run fewer --nodes, or raise the hard limit (ulimit -Hn, as root)"
+    ))
 }
