@@ -15,7 +15,9 @@ pub struct NodeConfig {
     /// hop costs a few round trips rather than a full request timeout. `None` (the
     /// default, and real nodes') gives every request `request_timeout`: on a loaded host
     /// the delays of the moment say more than the shortest round trip seen. The simulator
-    /// sets it ([`crate::sim::SimConfig`]).
+    /// sets it ([`crate::sim::SimConfig`]); under a latency model whose delays vary from
+    /// message to message (`uniform`), the shortest round trip understates the usual one,
+    /// and a live peer may time out.
     pub prompt_timeout_floor: Option<Duration>,
     /// Hop limit of a lookup or routed message (loop guard).
     pub max_hops: u32,
