@@ -426,6 +426,16 @@ impl<A: Address> Routing for Pastry<A> {
         if !self.joined {
             return Err(ProtocolError::NotJoined);
         }
+        if matches!(msg, PastryMsg::GetLeafSet)
+            && !self.dead.contains(&from.id, out.now)
+            && self.leaf.would_take(from)
+        {
+            // A node that counts us among its nearest but is missing from our leaf set:
+            // after a crash two live nodes can each be listed by the other on one side
+            // only, and the exchange with our own nearest leaves would never name it.
+            // The probe's answer comes from a joined node only, and takes it in.
+            self.send(out, from.clone(), PastryMsg::Ping);
+        }
         let reply = match msg {
             PastryMsg::JoinQuery { key } => {
                 if key != from.id {
@@ -658,5 +668,55 @@ impl<A: Address> Pastry<A> {
                 self.send(out, pick, PastryMsg::GetRow { row: row as u8 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use overlay::{Action, Out};
+    use rand::SeedableRng;
+
+    fn node(b: u8) -> Contact<u32> {
+        Contact::new(Key([b; 20]), u32::from(b))
+    }
+
+    #[test]
+    fn a_leaf_set_request_from_a_missing_near_node_is_answered_and_probed() {
+        let cfg = PastryConfig::default();
+        let me = node(50);
+        let mut leaf = LeafSet::new(me.id, cfg.leaf_set);
+        for b in [30, 40, 60, 70] {
+            leaf.insert(&node(b));
+        }
+        let mut pastry = Pastry::from_tables(me.clone(), cfg, leaf, RoutingTable::new(me.id, 4));
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+        let (mut actions, mut next_id) = (Vec::new(), 0);
+        let mut out = Out::new(overlay::Time(0), &mut rng, &mut actions, &mut next_id);
+        // 45 lists us as its nearest, but our own nearest (40, 60) never named it.
+        pastry
+            .on_request(&mut out, &node(45), 7, PastryMsg::GetLeafSet)
+            .unwrap();
+        // A node already in the set is answered without a probe.
+        pastry
+            .on_request(&mut out, &node(40), 8, PastryMsg::GetLeafSet)
+            .unwrap();
+        let probes: Vec<u32> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Request {
+                    to,
+                    msg: PastryMsg::Ping,
+                    ..
+                } => Some(to.addr),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(probes, vec![45]);
+        let answers = actions
+            .iter()
+            .filter(|a| matches!(a, Action::Respond { .. }))
+            .count();
+        assert_eq!(answers, 2);
     }
 }
