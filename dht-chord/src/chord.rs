@@ -52,6 +52,16 @@ pub struct Chord<A> {
 const NOTIFIER_ROUNDS: u64 = 3;
 
 impl<A: Address> Chord<A> {
+    /// Whether `key` lies between the predecessor (or, while it is lost, the failed one)
+    /// and this node.
+    fn holds(&self, key: &Key) -> bool {
+        match (&self.pred, &self.lost_pred) {
+            (Some(p), _) => key.in_open_closed(&p.id, &self.me.id),
+            (None, Some(lost)) => key.in_open_closed(lost, &self.me.id),
+            (None, None) => false,
+        }
+    }
+
     /// A node whose tables are given (the oracle build).
     pub fn from_tables(
         me: Contact<A>,
@@ -612,6 +622,7 @@ impl<A: Address> Routing for Chord<A> {
             self.lost_pred = Some(peer.id);
         }
         if self.succ.iter().any(|c| c.id == peer.id) {
+            let was_first = self.succ.first().is_some_and(|c| c.id == peer.id);
             let mut list: Vec<Contact<A>> = self
                 .succ
                 .iter()
@@ -622,7 +633,14 @@ impl<A: Address> Routing for Chord<A> {
                 // The whole successor list is gone: fall back on the nearest finger.
                 list.extend(self.fingers.nodes().next().cloned());
             }
-            self.set_successors(out, list);
+            if was_first {
+                // The new successor learns of us now rather than at our next stabilize:
+                // until then it cannot tell it is the root of the keys between us, and
+                // routes them on round the ring.
+                self.adopt_successors(out, list);
+            } else {
+                self.set_successors(out, list);
+            }
         }
     }
 
@@ -634,11 +652,9 @@ impl<A: Address> Routing for Chord<A> {
         let Some(s) = self.succ.first() else {
             return Step::Root(vec![self.me.clone()]);
         };
-        if self
-            .pred
-            .as_ref()
-            .is_some_and(|p| key.in_open_closed(&p.id, &self.me.id))
-        {
+        if self.holds(key) {
+            // With the predecessor failed, this still covers the keys after the failed
+            // one: routed on, they would go round the ring past their root.
             return Step::Root(self.me_and_successors(num));
         }
         if key.in_open_closed(&self.me.id, &s.id) {
@@ -719,20 +735,18 @@ impl<A: Address> Routing for Chord<A> {
     }
 
     fn root_status(&self, key: &Key) -> Option<bool> {
+        let root = self.is_root(key);
         match (&self.pred, self.succ.is_empty()) {
-            (None, false) if !self.is_root(key) => None,
-            _ => Some(self.is_root(key)),
+            (None, false) if !root => None,
+            _ => Some(root),
         }
     }
 
     fn is_root(&self, key: &Key) -> bool {
-        match (&self.pred, self.succ.is_empty()) {
-            (_, true) => self.joined,
-            (Some(p), false) => key.in_open_closed(&p.id, &self.me.id),
-            (None, false) => self
-                .lost_pred
-                .is_some_and(|lost| key.in_open_closed(&lost, &self.me.id)),
+        if self.succ.is_empty() {
+            return self.joined;
         }
+        self.holds(key)
     }
 
     fn summary(&self) -> String {
@@ -780,6 +794,8 @@ mod tests {
         assert_eq!(chord.root_status(&after_pred), Some(true));
         assert_eq!(chord.root_status(&before_pred), None);
         assert!(!chord.is_root(&before_pred));
+        // A message routed to a key it still holds stops here instead of going round.
+        assert!(matches!(chord.step(&after_pred, 1), Step::Root(r) if r[0].addr == 50));
 
         chord.on_notify(&mut out, &node(20));
         assert_eq!(chord.root_status(&before_pred), Some(true));
