@@ -674,8 +674,8 @@ impl<A: Address> Pastry<A> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use overlay::{Action, Out};
-    use rand::SeedableRng;
+    use overlay::Action;
+    use overlay::conformance::scratch::Scratch;
 
     fn node(b: u8) -> Contact<u32> {
         Contact::new(Key([b; 20]), u32::from(b))
@@ -690,30 +690,23 @@ mod tests {
             leaf.insert(&node(b));
         }
         let mut pastry = Pastry::from_tables(me.clone(), cfg, leaf, RoutingTable::new(me.id, 4));
-        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
-        let (mut actions, mut next_id) = (Vec::new(), 0);
-        let mut out = Out::new(overlay::Time(0), &mut rng, &mut actions, &mut next_id);
+        let mut driver = Scratch::<Pastry<u32>>::new(1);
         // 45 lists us as its nearest, but our own nearest (40, 60) never named it.
-        pastry
-            .on_request(&mut out, &node(45), 7, PastryMsg::GetLeafSet)
+        driver
+            .call(|out| pastry.on_request(out, &node(45), 7, PastryMsg::GetLeafSet))
             .unwrap();
         // A node already in the set is answered without a probe.
-        pastry
-            .on_request(&mut out, &node(40), 8, PastryMsg::GetLeafSet)
+        driver
+            .call(|out| pastry.on_request(out, &node(40), 8, PastryMsg::GetLeafSet))
             .unwrap();
-        let probes: Vec<u32> = actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Request {
-                    to,
-                    msg: PastryMsg::Ping,
-                    ..
-                } => Some(to.addr),
-                _ => None,
-            })
+        let probes: Vec<u32> = driver
+            .requests()
+            .filter(|(_, msg)| matches!(msg, PastryMsg::Ping))
+            .map(|(to, _)| *to)
             .collect();
         assert_eq!(probes, vec![45]);
-        let answers = actions
+        let answers = driver
+            .actions
             .iter()
             .filter(|a| matches!(a, Action::Respond { .. }))
             .count();

@@ -15,6 +15,7 @@ pub mod kbr;
 pub mod probe;
 pub mod reads;
 pub mod recursive;
+pub mod scratch;
 pub mod sets;
 pub mod versions;
 

@@ -1,0 +1,46 @@
+//! A bare driver for unit tests of one routing state machine: calls it with an [`Out`]
+//! over a seeded generator and keeps the actions it emits for the test to inspect.
+
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::routing::{Action, Out, Routing, RoutingOut};
+use crate::time::Time;
+
+/// The actions routing algorithm `R` emits.
+pub type RoutingAction<R> =
+    Action<<R as Routing>::Addr, <R as Routing>::Msg, <R as Routing>::Timer>;
+
+/// A driver that runs nothing: each [`Scratch::call`] hands the state machine an output
+/// buffer at time zero, and the actions pile up in [`Scratch::actions`].
+pub struct Scratch<R: Routing> {
+    rng: Xoshiro256PlusPlus,
+    next_id: u64,
+    /// Every action emitted so far, oldest first.
+    pub actions: Vec<RoutingAction<R>>,
+}
+
+impl<R: Routing> Scratch<R> {
+    /// A driver whose generator is seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Scratch {
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            next_id: 0,
+            actions: Vec::new(),
+        }
+    }
+
+    /// Runs `f` with an output buffer feeding [`Scratch::actions`].
+    pub fn call<T>(&mut self, f: impl FnOnce(&mut RoutingOut<'_, R>) -> T) -> T {
+        let mut out = Out::new(Time(0), &mut self.rng, &mut self.actions, &mut self.next_id);
+        f(&mut out)
+    }
+
+    /// The requests emitted so far, as (recipient, message), oldest first.
+    pub fn requests(&self) -> impl Iterator<Item = (&R::Addr, &R::Msg)> {
+        self.actions.iter().filter_map(|a| match a {
+            Action::Request { to, msg, .. } => Some((&to.addr, msg)),
+            _ => None,
+        })
+    }
+}
