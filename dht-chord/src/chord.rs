@@ -219,6 +219,11 @@ impl<A: Address> Chord<A> {
         };
         if better {
             self.set_predecessor(out, Some(from.clone()));
+        } else if let Some(p) = self.pred.clone() {
+            // A node before the predecessor takes this one for its successor, so it found
+            // the predecessor dead: check now rather than at the next `check_predecessor`,
+            // for until the notifier is taken in, the keys between the two have no root.
+            out.request(p, ChordMsg::Ping);
         }
         if self.succ.is_empty() {
             self.set_successors(out, vec![from.clone()]);
@@ -620,6 +625,18 @@ impl<A: Address> Routing for Chord<A> {
         if self.pred.as_ref().is_some_and(|p| p.id == peer.id) {
             self.set_predecessor(out, None);
             self.lost_pred = Some(peer.id);
+            // A node that notified this round or the last is taken now, as `notify` would
+            // take it with no predecessor, rather than at its next stabilize.
+            let recent = self.round.saturating_sub(1);
+            let nearest = self
+                .notifiers
+                .iter()
+                .filter(|(c, r)| *r >= recent && c.id != peer.id)
+                .min_by_key(|(c, _)| c.id.distance_to(&self.me.id))
+                .map(|(c, _)| c.clone());
+            if nearest.is_some() {
+                self.set_predecessor(out, nearest);
+            }
         }
         if self.succ.iter().any(|c| c.id == peer.id) {
             let was_first = self.succ.first().is_some_and(|c| c.id == peer.id);
@@ -763,8 +780,7 @@ impl<A: Address> Routing for Chord<A> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use overlay::Out;
-    use rand::SeedableRng;
+    use overlay::conformance::scratch::Scratch;
 
     fn node(b: u8) -> Contact<u32> {
         Contact::new(Key([b; 20]), u32::from(b))
@@ -785,10 +801,8 @@ mod tests {
         assert_eq!(chord.root_status(&after_pred), Some(true));
         assert_eq!(chord.root_status(&before_pred), Some(false));
 
-        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
-        let (mut actions, mut next_id) = (Vec::new(), 0);
-        let mut out = Out::new(overlay::Time(0), &mut rng, &mut actions, &mut next_id);
-        chord.peer_failed(&mut out, &pred);
+        let mut driver = Scratch::<Chord<u32>>::new(1);
+        driver.call(|out| chord.peer_failed(out, &pred));
         // The keys after the failed predecessor are still this node's; of those before it
         // this node cannot tell until its new predecessor notifies it.
         assert_eq!(chord.root_status(&after_pred), Some(true));
@@ -797,8 +811,34 @@ mod tests {
         // A message routed to a key it still holds stops here instead of going round.
         assert!(matches!(chord.step(&after_pred, 1), Step::Root(r) if r[0].addr == 50));
 
-        chord.on_notify(&mut out, &node(20));
+        driver.call(|out| chord.on_notify(out, &node(20)));
         assert_eq!(chord.root_status(&before_pred), Some(true));
         assert_eq!(chord.root_status(&Key([10; 20])), Some(false));
+    }
+
+    #[test]
+    fn a_notifier_before_a_dead_predecessor_is_taken_when_the_probe_fails() {
+        let (pred, me) = (node(40), node(50));
+        let mut chord = Chord::from_tables(
+            me,
+            ChordConfig::default(),
+            Some(pred.clone()),
+            vec![node(60)],
+            FingerTable::default(),
+        );
+        let mut driver = Scratch::<Chord<u32>>::new(1);
+        // 20 takes us for its successor: it found 40 dead, which we do not know yet.
+        driver.call(|out| chord.on_notify(out, &node(20)));
+        assert_eq!(chord.predecessor().map(|p| p.addr), Some(40));
+        let probed: Vec<u32> = driver
+            .requests()
+            .filter(|(_, msg)| matches!(msg, ChordMsg::Ping))
+            .map(|(to, _)| *to)
+            .collect();
+        assert_eq!(probed, vec![40]);
+        // The probe fails: 20 is the predecessor at once, not at its next stabilize.
+        driver.call(|out| chord.peer_failed(out, &pred));
+        assert_eq!(chord.predecessor().map(|p| p.addr), Some(20));
+        assert_eq!(chord.root_status(&Key([30; 20])), Some(true));
     }
 }
