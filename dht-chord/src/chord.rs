@@ -830,12 +830,7 @@ mod tests {
         // 20 takes us for its successor: it found 40 dead, which we do not know yet.
         driver.call(|out| chord.on_notify(out, &node(20)));
         assert_eq!(chord.predecessor().map(|p| p.addr), Some(40));
-        let probed: Vec<u32> = driver
-            .requests()
-            .filter(|(_, msg)| matches!(msg, ChordMsg::Ping))
-            .map(|(to, _)| *to)
-            .collect();
-        assert_eq!(probed, vec![40]);
+        assert_eq!(driver.requested(|m| matches!(m, ChordMsg::Ping)), vec![40]);
         // The probe fails: 20 is the predecessor at once, not at its next stabilize.
         driver.call(|out| chord.peer_failed(out, &pred));
         assert_eq!(chord.predecessor().map(|p| p.addr), Some(20));

@@ -699,12 +699,7 @@ mod tests {
         driver
             .call(|out| pastry.on_request(out, &node(40), 8, PastryMsg::GetLeafSet))
             .unwrap();
-        let probes: Vec<u32> = driver
-            .requests()
-            .filter(|(_, msg)| matches!(msg, PastryMsg::Ping))
-            .map(|(to, _)| *to)
-            .collect();
-        assert_eq!(probes, vec![45]);
+        assert_eq!(driver.requested(|m| matches!(m, PastryMsg::Ping)), vec![45]);
         let answers = driver
             .actions
             .iter()

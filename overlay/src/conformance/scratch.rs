@@ -36,11 +36,15 @@ impl<R: Routing> Scratch<R> {
         f(&mut out)
     }
 
-    /// The requests emitted so far, as (recipient, message), oldest first.
-    pub fn requests(&self) -> impl Iterator<Item = (&R::Addr, &R::Msg)> {
-        self.actions.iter().filter_map(|a| match a {
-            Action::Request { to, msg, .. } => Some((&to.addr, msg)),
-            _ => None,
-        })
+    /// The recipients of the requests emitted so far whose message is `wanted`, oldest
+    /// first.
+    pub fn requested(&self, wanted: impl Fn(&R::Msg) -> bool) -> Vec<R::Addr> {
+        self.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Request { to, msg, .. } if wanted(msg) => Some(to.addr.clone()),
+                _ => None,
+            })
+            .collect()
     }
 }
