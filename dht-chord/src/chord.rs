@@ -623,20 +623,19 @@ impl<A: Address> Routing for Chord<A> {
         self.fingers.remove(&peer.id);
         self.notifiers.retain(|(c, _)| c.id != peer.id);
         if self.pred.as_ref().is_some_and(|p| p.id == peer.id) {
-            self.set_predecessor(out, None);
-            self.lost_pred = Some(peer.id);
             // A node that notified this round or the last is taken now, as `notify` would
             // take it with no predecessor, rather than at its next stabilize.
             let recent = self.round.saturating_sub(1);
             let nearest = self
                 .notifiers
                 .iter()
-                .filter(|(c, r)| *r >= recent && c.id != peer.id)
+                .filter(|(_, r)| *r >= recent)
                 .min_by_key(|(c, _)| c.id.distance_to(&self.me.id))
                 .map(|(c, _)| c.clone());
-            if nearest.is_some() {
-                self.set_predecessor(out, nearest);
+            if nearest.is_none() {
+                self.lost_pred = Some(peer.id);
             }
+            self.set_predecessor(out, nearest);
         }
         if self.succ.iter().any(|c| c.id == peer.id) {
             let was_first = self.succ.first().is_some_and(|c| c.id == peer.id);
