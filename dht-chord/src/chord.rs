@@ -779,11 +779,7 @@ impl<A: Address> Routing for Chord<A> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use overlay::conformance::scratch::Scratch;
-
-    fn node(b: u8) -> Contact<u32> {
-        Contact::new(Key([b; 20]), u32::from(b))
-    }
+    use overlay::conformance::scratch::{Scratch, contact as node};
 
     #[test]
     fn a_node_whose_predecessor_failed_still_roots_the_keys_it_surely_holds() {

@@ -675,11 +675,7 @@ impl<A: Address> Pastry<A> {
 mod tests {
     use super::*;
     use overlay::Action;
-    use overlay::conformance::scratch::Scratch;
-
-    fn node(b: u8) -> Contact<u32> {
-        Contact::new(Key([b; 20]), u32::from(b))
-    }
+    use overlay::conformance::scratch::{Scratch, contact as node};
 
     #[test]
     fn a_leaf_set_request_from_a_missing_near_node_is_answered_and_probed() {

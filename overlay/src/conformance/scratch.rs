@@ -6,6 +6,13 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::routing::{Action, Out, Routing, RoutingOut};
 use crate::time::Time;
+use crate::{Contact, Key};
+
+/// A contact whose id is the byte `b` repeated and whose address is `b`: ids that order
+/// as their bytes do, for placing nodes on the ring by hand.
+pub fn contact(b: u8) -> Contact<u32> {
+    Contact::new(Key([b; 20]), u32::from(b))
+}
 
 /// The actions routing algorithm `R` emits.
 pub type RoutingAction<R> =
