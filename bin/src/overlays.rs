@@ -158,6 +158,16 @@ pub fn tapestry_config(args: &RoutingArgs, round: Duration) -> TapestryConfig {
     }
 }
 
+/// CAN's takeover timer (for equal volumes) with maintenance rounds of `round`: a fifth of
+/// a round, at least a second and at most the paper's five seconds (reached at the
+/// simulator's 30-second rounds), never more than a round, so that a crashed zone is
+/// claimed well within the round after its neighbours find the crash.
+fn takeover_delay(round: Duration) -> Duration {
+    (round / 5)
+        .clamp(Duration::from_secs(1), CanConfig::default().takeover_delay)
+        .min(round)
+}
+
 /// CAN's parameters from the command line, in `d` dimensions; next hops as `next_hops`
 /// unless `--next-hops` says.
 pub fn can_config(
@@ -170,7 +180,7 @@ pub fn can_config(
         dims: d,
         two_hop_routing: args.extended_next_hops(next_hops),
         update_interval: round,
-        takeover_delay: CanConfig::default().takeover_delay.min(round),
+        takeover_delay: takeover_delay(round),
         join_retry: CanConfig::default().join_retry.min(round),
         ..CanConfig::default()
     }

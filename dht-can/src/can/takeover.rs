@@ -6,8 +6,11 @@
 //! hold: every node keeps its neighbours' last listings (their neighbours with zones), so
 //! the taker of a failed node knows the zones of that node's neighbours. A notice to one of
 //! them that goes unanswered names a failed node that nobody may claim first-hand; the
-//! taker claims it second-hand, after a period's grace for any live neighbour of it, and
-//! only the parts of it that no node it knows holds.
+//! taker claims it second-hand, after one more takeover delay's grace for any live
+//! neighbour of it, and only the parts of it that no node it knows holds. A live neighbour
+//! that claims it too is settled with as two claims that never heard of each other are;
+//! a whole period's grace left the region unowned, and greedy routes into it stuck, for
+//! seconds after every first-hand claim was made.
 
 use smallvec::smallvec;
 use std::time::Duration;
@@ -64,8 +67,8 @@ impl<A: Address> Can<A> {
 
     /// A takeover notice to `to` went unanswered: if it was one of a failed node's
     /// neighbours that we do not know first-hand, it failed too, and its neighbours may all
-    /// have failed with it. Claim it second-hand, a period later than its live neighbours
-    /// (if any) would.
+    /// have failed with it. Claim it second-hand, a takeover delay later than its live
+    /// neighbours (if any) would.
     pub(super) fn notice_unanswered(&mut self, out: &mut RoutingOut<'_, Self>, to: &Contact<A>) {
         let Some(at) = self.beyond.iter().position(|p| p.contact.id == to.id) else {
             return;
@@ -76,7 +79,7 @@ impl<A: Address> Can<A> {
         if !self.joined || known || !self.abuts_me(&peer.zones) {
             return;
         }
-        let grace = self.cfg.update_interval;
+        let grace = self.cfg.takeover_delay;
         self.arm_claim(out, peer, Vec::new(), grace, true);
     }
 
