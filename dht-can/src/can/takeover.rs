@@ -8,8 +8,8 @@
 //! them that goes unanswered names a failed node that nobody may claim first-hand; the
 //! taker claims it second-hand, after one more takeover delay's grace for any live
 //! neighbour of it, and only the parts of it that no node it knows holds. A live neighbour
-//! that claims it too is settled with as two claims that never heard of each other are;
-//! a whole period's grace left the region unowned, and greedy routes into it stuck, for
+//! of it that claims it later contests or settles the claim as any two claimants do; a
+//! whole period's grace left the region unowned, and greedy routes into it stuck, for
 //! seconds after every first-hand claim was made.
 
 use smallvec::smallvec;
