@@ -159,9 +159,10 @@ pub fn tapestry_config(args: &RoutingArgs, round: Duration) -> TapestryConfig {
 }
 
 /// CAN's takeover timer (for equal volumes) with maintenance rounds of `round`: a fifth of
-/// a round, at least a second and at most the paper's five seconds (reached at the
-/// simulator's 30-second rounds), never more than a round, so that a crashed zone is
-/// claimed well within the round after its neighbours find the crash.
+/// a round, at least a second and at most the paper's five seconds (reached from 25-second
+/// rounds, so the simulator's 30-second rounds keep it), and never more than a round.
+/// At `p2p node`'s 5-second rounds a crashed zone is then claimed a second after its
+/// neighbours find the crash rather than a whole round later.
 fn takeover_delay(round: Duration) -> Duration {
     (round / 5)
         .clamp(Duration::from_secs(1), CanConfig::default().takeover_delay)
