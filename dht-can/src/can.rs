@@ -617,11 +617,7 @@ impl<A: Address> Routing for Can<A> {
                 self.on_leaving(out, from, zones, neighbours, taker);
                 CanMsg::Ack
             }
-            CanMsg::Takeover {
-                failed,
-                volume,
-                zones,
-            } => self.on_takeover(out, from, failed, volume, zones),
+            CanMsg::Takeover { failed, zones } => self.on_takeover(out, from, failed, zones),
             CanMsg::JoinAccept { .. }
             | CanMsg::JoinRedirect
             | CanMsg::JoinRedirectTo { .. }

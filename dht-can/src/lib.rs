@@ -3,7 +3,7 @@
 //! zones, one or more per node; join by splitting the zone holding a random point (the new
 //! node's id's point); greedy routing to the neighbour nearest the key's point; graceful
 //! hand-over of zones on leave; the takeover algorithm after crashes, in which the
-//! neighbour with the smallest zone wins.
+//! neighbour with the smallest zone claims first.
 
 mod can;
 mod config;

@@ -66,12 +66,11 @@ pub enum CanMsg<A> {
     Takeover {
         /// The failed node.
         failed: Key,
-        /// The sender's zones before the claim: the smaller total wins a contest.
-        volume: f64,
         /// All the sender's zones, the claimed ones included.
         zones: Zones,
     },
-    /// A better-placed node claims (or owns) the zone: give up the claim, as far as its
+    /// The receiver keeps zones the claim overlaps (it claimed them too and keeps them by
+    /// the rule that settles two claims, or owns them): give up the claim, as far as its
     /// zones cover it.
     TakeoverReject {
         /// The rejecting node's zones.
@@ -109,17 +108,9 @@ impl<A: overlay::Address> Message for CanMsg<A> {
                 zones_ok(limits, "zone list", zones)?;
                 peers_ok(limits, neighbours)
             }
-            CanMsg::Zones { zones } | CanMsg::TakeoverReject { zones } => {
-                zones_ok(limits, "zone list", zones)
-            }
-            CanMsg::Takeover { volume, zones, .. } => {
-                if !(volume.is_finite() && (0.0..=1.0).contains(volume)) {
-                    return Err(InvalidMessage::Bad(format!(
-                        "a takeover claim with volume {volume}"
-                    )));
-                }
-                zones_ok(limits, "zone list", zones)
-            }
+            CanMsg::Zones { zones }
+            | CanMsg::TakeoverReject { zones }
+            | CanMsg::Takeover { zones, .. } => zones_ok(limits, "zone list", zones),
             CanMsg::JoinRequest
             | CanMsg::JoinRedirect
             | CanMsg::JoinRedirectTo { .. }

@@ -1,6 +1,8 @@
 //! Taking over the zones of failed nodes: the paper's contest among a failed node's
-//! neighbours (the smallest volume claims first and wins), the settling of two claims that
-//! never heard of each other, and claims on a region whose every neighbour failed too.
+//! neighbours (the smallest volume claims first, and a neighbour that hears a claim before
+//! making its own gives up what the claim covers), the settling of two claims that were
+//! both made (one rule on both sides, whichever way each heard of the other), and claims on
+//! a region whose every neighbour failed too.
 //!
 //! That last case is the paper's "expanding ring search" done with the state nodes already
 //! hold: every node keeps its neighbours' last listings (their neighbours with zones), so
@@ -8,9 +10,9 @@
 //! them that goes unanswered names a failed node that nobody may claim first-hand; the
 //! taker claims it second-hand, after one more takeover delay's grace for any live
 //! neighbour of it, and only the parts of it that no node it knows holds. A live neighbour
-//! of it that claims it later contests or settles the claim as any two claimants do; a
-//! whole period's grace left the region unowned, and greedy routes into it stuck, for
-//! seconds after every first-hand claim was made.
+//! of it that claims it later settles with the claimant by the same rule as any two
+//! claims; a whole period's grace left the region unowned, and greedy routes into it stuck,
+//! for seconds after every first-hand claim was made.
 
 use smallvec::smallvec;
 use std::time::Duration;
@@ -29,8 +31,6 @@ pub(super) struct Claim<A> {
     /// The failed node's neighbours (with their zones as last listed), who must hear the
     /// claim.
     notify: Vec<Peer<A>>,
-    /// Our volume before claiming: the smallest wins.
-    volume: f64,
     pub(super) claimed: bool,
     /// Made from a listing, not from the failed node's own updates: its zones may be
     /// stale, and nodes we know may hold parts of them.
@@ -119,7 +119,6 @@ impl<A: Address> Can<A> {
             failed: failed.contact.id,
             zones: failed.zones,
             notify,
-            volume: mine,
             claimed: false,
             second_hand,
         });
@@ -153,7 +152,7 @@ impl<A: Address> Can<A> {
         let c = &mut self.claims[at];
         c.claimed = true;
         c.zones = zones.clone();
-        let (notify, vol) = (c.notify.clone(), c.volume);
+        let notify = c.notify.clone();
         self.contested.extend(zones.iter().copied());
         for z in &zones {
             if !self.zones.iter().any(|m| m.covers(z)) {
@@ -162,7 +161,6 @@ impl<A: Address> Can<A> {
         }
         let msg = CanMsg::Takeover {
             failed,
-            volume: vol,
             zones: self.zones.clone(),
         };
         for to in notify.iter() {
@@ -185,10 +183,12 @@ impl<A: Address> Can<A> {
     }
 
     /// `from` shows a zone overlapping one we took over after a crash: both of us claimed
-    /// it without hearing of the other. Of two equal claims the larger id gives it up; of
-    /// nested ones the coarser gives up the finer part (a listing a period stale shows a
-    /// zone before its last split, never after). Both apply the same rule, so exactly one
-    /// owner is left (and never without a zone).
+    /// it, and at least one of us did without hearing of the other. Of two equal claims the
+    /// larger id gives it up; of nested ones the coarser gives up the finer part (a listing
+    /// a period stale shows a zone before its last split, never after). Both apply the same
+    /// rule, whether they learn of each other by updates or by takeover notices, so exactly
+    /// one owner is left (and never without a zone). If `from` must give up a zone we
+    /// keep, it is told at once rather than at our next periodic update.
     pub(super) fn settle_contested(
         &mut self,
         out: &mut RoutingOut<'_, Self>,
@@ -201,12 +201,13 @@ impl<A: Address> Can<A> {
             return;
         }
         let mut kept = self.zones.clone();
-        let mut changed = false;
+        let (mut changed, mut rival_yields) = (false, false);
         for t in theirs {
             let mut next = Vec::with_capacity(kept.len());
             for z in kept {
                 let ours_wins = z == *t && self.me.id < from.id;
                 if !self.contested.contains(&z) || !z.covers(t) || ours_wins {
+                    rival_yields |= self.contested.contains(&z) && t.covers(&z);
                     next.push(z);
                     continue;
                 }
@@ -216,6 +217,11 @@ impl<A: Address> Can<A> {
                 next.extend(rest);
             }
             kept = next.into();
+        }
+        if rival_yields {
+            // `from` holds a zone we keep by the rule: it gives it up once it sees ours,
+            // now rather than at our next periodic update.
+            self.send_updates(out, vec![from.clone()]);
         }
         if !changed || kept.is_empty() {
             return;
@@ -273,7 +279,7 @@ impl<A: Address> Can<A> {
         );
     }
 
-    /// Gives up a claim (a better-placed node made one).
+    /// Gives up a claim that a node rejected: it keeps the zones it showed.
     ///
     /// Only what the winner's zones cover is given up: claims made from listings may
     /// differ, and a part nobody else claimed must keep an owner.
@@ -307,34 +313,122 @@ impl<A: Address> Can<A> {
         out: &mut RoutingOut<'_, Self>,
         from: &Contact<A>,
         failed: Key,
-        vol: f64,
         zones: Zones,
     ) -> CanMsg<A> {
-        if let Some(mine) = self.claims.iter().find(|c| c.failed == failed) {
-            let we_win = (mine.volume, &self.me.id) < (vol, &from.id);
-            if we_win {
-                if !mine.claimed {
-                    self.claim(out, failed);
-                }
-                return CanMsg::TakeoverReject {
-                    zones: self.zones.clone(),
-                };
+        // The sender's timer fired before ours: our pending claim keeps only what its
+        // claim leaves out. Once both claims are made, the paper's comparison of volumes
+        // would be a second rule beside `settle_contested`'s, and the two can each make one
+        // side yield (leaving the zone to no one): claims made are settled by one rule.
+        if let Some(at) = self
+            .claims
+            .iter()
+            .position(|c| c.failed == failed && !c.claimed)
+        {
+            let rest = subtract(&self.claims[at].zones, &zones);
+            if rest.is_empty() {
+                self.claims.swap_remove(at);
+            } else {
+                self.claims[at].zones = rest.into();
             }
-            self.yield_claim(out, &failed, &zones);
-        } else {
-            // A claim overlapping a coarser zone we claimed from a stale listing wins the
-            // overlap; one overlapping zones we hold more exactly is refused.
-            self.settle_contested(out, from, &zones);
-            if self.owns_any_of(&zones) {
-                return CanMsg::TakeoverReject {
-                    zones: self.zones.clone(),
-                };
-            }
+        }
+        self.settle_contested(out, from, &zones);
+        if self.owns_any_of(&zones) {
+            return CanMsg::TakeoverReject {
+                zones: self.zones.clone(),
+            };
         }
         self.drop_neighbour(out, &failed);
         self.hear_zones(out, from, zones);
         CanMsg::Zones {
             zones: self.zones.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CanConfig;
+    use overlay::conformance::scratch::{Scratch, contact as node};
+
+    /// The failed node whose zone two neighbours claim.
+    const FAILED: Key = Key([99; 20]);
+
+    /// A node holding `zones`, of which it claimed `taken` after `FAILED` crashed.
+    fn claimant(b: u8, zones: Vec<Zone>, taken: Zone) -> Can<u32> {
+        let mut can = Can::from_tables(node(b), CanConfig::default(), zones, Vec::new());
+        can.contested.push(taken);
+        can.claims.push(Claim {
+            failed: FAILED,
+            zones: smallvec![taken],
+            notify: Vec::new(),
+            claimed: true,
+            second_hand: false,
+        });
+        can
+    }
+
+    fn updates_sent(driver: &Scratch<Can<u32>>) -> Vec<u32> {
+        driver.requested(|msg| matches!(msg, CanMsg::Update { .. }))
+    }
+
+    #[test]
+    fn the_keeper_of_a_zone_claimed_twice_tells_the_other_claimant_at_once() {
+        // 10 and 20 both took over the quarter `taken` after a crash; the smaller id keeps it.
+        let taken = Zone::from_path(1 << 126, 2);
+        let mut keeper = claimant(10, vec![Zone::from_path(0, 2), taken], taken);
+        let mut driver = Scratch::<Can<u32>>::new(1);
+        driver.call(|out| keeper.settle_contested(out, &node(20), &[taken]));
+        assert!(keeper.zones.contains(&taken));
+        assert_eq!(updates_sent(&driver), vec![20]);
+
+        // Told so, the other gives the quarter up, and has nothing to answer.
+        let mut other = claimant(20, vec![Zone::from_path(2 << 126, 2), taken], taken);
+        let mut driver = Scratch::<Can<u32>>::new(1);
+        driver.call(|out| other.settle_contested(out, &node(10), &[taken]));
+        assert!(!other.zones.contains(&taken));
+        assert!(updates_sent(&driver).is_empty());
+    }
+
+    #[test]
+    fn an_update_and_a_takeover_that_cross_leave_the_zone_to_one_claimant() {
+        // 20 (the smaller zone) and 10 both claimed `taken`. 20 hears 10's update first and
+        // yields it by id; 10 then hears 20's takeover, and must not yield it by volume.
+        let taken = Zone::from_path(1 << 126, 2);
+        let mut big = claimant(10, vec![Zone::from_path(0, 2), taken], taken);
+        let small_zone = Zone::from_path(2 << 126, 4);
+        let mut small = claimant(20, vec![small_zone, taken], taken);
+        let (big_zones, small_zones) = (big.zones.clone(), small.zones.clone());
+
+        let mut driver = Scratch::<Can<u32>>::new(1);
+        driver.call(|out| small.settle_contested(out, &node(10), &big_zones));
+        let answer = driver.call(|out| big.on_takeover(out, &node(20), FAILED, small_zones));
+        assert!(matches!(answer, CanMsg::TakeoverReject { .. }));
+        assert!(big.zones.contains(&taken));
+        assert!(!small.zones.contains(&taken));
+    }
+
+    #[test]
+    fn a_pending_claim_keeps_only_what_an_earlier_claim_leaves() {
+        // 10's timer has not fired for the failed node's two zones; 20 claims one of them.
+        let (claimed, left) = (Zone::from_path(1 << 126, 2), Zone::from_path(3 << 126, 2));
+        let mut waiting = Can::from_tables(
+            node(10),
+            CanConfig::default(),
+            vec![Zone::from_path(0, 2)],
+            Vec::new(),
+        );
+        waiting.claims.push(Claim {
+            failed: FAILED,
+            zones: smallvec![claimed, left],
+            notify: Vec::new(),
+            claimed: false,
+            second_hand: false,
+        });
+        let mut driver = Scratch::<Can<u32>>::new(1);
+        let zones = smallvec![Zone::from_path(2 << 126, 2), claimed];
+        let answer = driver.call(|out| waiting.on_takeover(out, &node(20), FAILED, zones));
+        assert!(matches!(answer, CanMsg::Zones { .. }));
+        assert_eq!(waiting.claims[0].zones.as_slice(), &[left]);
     }
 }
