@@ -15,6 +15,8 @@ pub struct Child<A> {
     pub refreshed: Time,
     /// When this node last sent it anything (data or heartbeat).
     pub last_sent: Time,
+    /// When this node last took it in: a refusal of a request sent before then is stale.
+    pub admitted: Time,
 }
 
 /// A node's state in one group: member or not, its parent, its children.

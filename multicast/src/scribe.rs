@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use overlay::{
     Address, Application, Contact, CtxOf, Forward, InvalidMessage, Key, NodeId, ProtocolError,
-    ReqId,
+    ReqId, Time,
 };
 
 use crate::config::ScribeConfig;
@@ -28,8 +28,13 @@ pub enum ScribeTimer {
 /// What a request was for, when its answer or failure matters.
 #[derive(Clone, Debug)]
 enum Sent<A> {
-    /// To a child (data, heartbeat, adoption): a refusal or failure drops it.
-    ToChild { group: GroupId, child: NodeId },
+    /// To a child (data, heartbeat, adoption) at `at`: a refusal or failure drops it,
+    /// unless it was taken in again since.
+    ToChild {
+        group: GroupId,
+        child: NodeId,
+        at: Time,
+    },
     /// A refresh to the parent, or an adoption request: a refusal or failure means
     /// joining again.
     ToParent { group: GroupId },
@@ -144,12 +149,14 @@ impl<A: Address> Scribe<A> {
                 contact: child.clone(),
                 refreshed: now,
                 last_sent: now,
+                admitted: now,
             },
         );
         let (path, rooted, root) = (g.path.clone(), g.is_rooted(), g.root_contact.clone());
         let sent = Sent::ToChild {
             group,
             child: child.id,
+            at: now,
         };
         let msg = ScribeMsg::Accepted {
             group,
@@ -209,6 +216,7 @@ impl<A: Address> Scribe<A> {
             let sent = Sent::ToChild {
                 group,
                 child: kid.id,
+                at: now,
             };
             let msg = ScribeMsg::Heartbeat {
                 group,
@@ -249,6 +257,21 @@ impl<A: Address> Scribe<A> {
             g.children.remove(child);
         }
         self.prune(ctx, group);
+    }
+
+    /// `child` refused or failed a request sent at `at`. A refusal answers the state the
+    /// request found: a child that left and joined again since (a forwarder pruned when
+    /// its last child went, then on a join's path again) is kept, or it would keep this
+    /// node as its parent while no data came down to it.
+    fn lost_child(&mut self, ctx: Cx<'_, '_, A>, group: GroupId, child: &NodeId, at: Time) {
+        let taken_since = self
+            .groups
+            .get(&group)
+            .and_then(|g| g.children.get(child))
+            .is_some_and(|c| c.admitted > at);
+        if !taken_since {
+            self.drop_child(ctx, group, child);
+        }
     }
 
     /// The parent `from` (or the node asked to adopt this one) refused or failed.
@@ -295,6 +318,7 @@ impl<A: Address> Scribe<A> {
             let sent = Sent::ToChild {
                 group,
                 child: kid.id,
+                at: now,
             };
             self.send(ctx, kid, ScribeMsg::Data(p.clone()), sent);
         }
@@ -372,7 +396,7 @@ impl<A: Address> Scribe<A> {
         let mut flushed = Vec::new();
         if let Some(cutoff) = now.0.checked_sub(cfg.reorder_timeout.as_micros() as u64) {
             for inbox in g.inboxes.values_mut() {
-                flushed.extend(inbox.flush(overlay::Time(cutoff)));
+                flushed.extend(inbox.flush(Time(cutoff)));
             }
         }
         if g.member {
@@ -665,7 +689,7 @@ impl<A: Address> Application<A> for Scribe<A> {
         };
         if msg == ScribeMsg::NotInTree {
             match sent {
-                Sent::ToChild { group, child } => self.drop_child(ctx, group, &child),
+                Sent::ToChild { group, child, at } => self.lost_child(ctx, group, &child, at),
                 Sent::ToParent { group } => self.lost_parent(ctx, group, from),
                 Sent::Anycast(_) => {}
             }
@@ -675,7 +699,7 @@ impl<A: Address> Application<A> for Scribe<A> {
 
     fn on_request_failed(&mut self, ctx: Cx<'_, '_, A>, to: &Contact<A>, id: ReqId, _: bool) {
         match self.sent.remove(&id) {
-            Some(Sent::ToChild { group, child }) => self.drop_child(ctx, group, &child),
+            Some(Sent::ToChild { group, child, at }) => self.lost_child(ctx, group, &child, at),
             Some(Sent::ToParent { group }) => self.lost_parent(ctx, group, to),
             Some(Sent::Anycast(mut m)) => {
                 m.visited.push(to.id);
@@ -844,3 +868,6 @@ fn child_known<A>(groups: &BTreeMap<GroupId, Group<A>>, group: &GroupId, child: 
         .get(group)
         .is_some_and(|g| g.children.contains_key(child))
 }
+
+#[cfg(test)]
+mod tests;

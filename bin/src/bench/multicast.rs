@@ -296,7 +296,8 @@ fn publish_round<R: SimRouting>(
 }
 
 /// Whether every tree is whole: every live member of every group reaches the group id's
-/// root by parent pointers through live nodes, and a message routed from it to the group
+/// root by parent pointers through live nodes, each parent listing the node as its child
+/// (data goes down by the children lists), and a message routed from it to the group
 /// id ends at that root (else its publishes would be lost while the overlay repairs).
 fn trees_whole<R: SimRouting>(sim: &mut Sim<R>, groups: &Groups) -> bool {
     sim.refresh_truth();
@@ -328,6 +329,13 @@ fn trees_whole<R: SimRouting>(sim: &mut Sim<R>, groups: &Groups) -> bool {
                 let Some(next) = st.parent().and_then(|p| ids.get(&p.id)) else {
                     return false;
                 };
+                let me = sim.contact(at).id;
+                let adopted = scribe(sim, *next)
+                    .and_then(|s| s.group(id))
+                    .is_some_and(|p| p.children().any(|c| c.id == me));
+                if !adopted {
+                    return false;
+                }
                 at = *next;
                 steps += 1;
                 if steps > 1024 {
