@@ -58,6 +58,9 @@ pub struct Can<A> {
     /// claimed one too without hearing of our claim (its list of the failed node's
     /// neighbours was a period stale), so a peer that shows the same zone settles it.
     contested: Vec<Zone>,
+    /// Whose zone each claim took: a node thought failed that shows its zone is alive
+    /// (its answers were only slow), and gets back what was taken from it.
+    taken_from: Vec<(Zone, Key)>,
     /// Nodes introduced to a rival claimant this update period.
     introduced: Vec<Key>,
     /// Failed nodes' neighbours, known only from listings, that were sent a takeover
@@ -520,6 +523,7 @@ impl<A: Address> Routing for Can<A> {
             pending: SmallMap::default(),
             listed: false,
             contested: Vec::new(),
+            taken_from: Vec::new(),
             introduced: Vec::new(),
             beyond: Vec::new(),
         }

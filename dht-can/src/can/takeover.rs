@@ -154,6 +154,7 @@ impl<A: Address> Can<A> {
         c.zones = zones.clone();
         let notify = c.notify.clone();
         self.contested.extend(zones.iter().copied());
+        self.taken_from.extend(zones.iter().map(|z| (*z, failed)));
         for z in &zones {
             if !self.zones.iter().any(|m| m.covers(z)) {
                 self.zones.push(*z);
@@ -188,15 +189,17 @@ impl<A: Address> Can<A> {
     /// a period stale shows a zone before its last split, never after). Both apply the same
     /// rule, whether they learn of each other by updates or by takeover notices, so exactly
     /// one owner is left (and never without a zone). If `from` must give up a zone we
-    /// keep, it is told at once rather than at our next periodic update.
+    /// keep, it is told at once rather than at our next periodic update. If `from` is the
+    /// node we took the zone from, it did not fail (a real network's answers can be late
+    /// enough to look like a crash): it keeps what it shows, whatever the rule says, or
+    /// the zone would have two owners for good, since it holds its own zone uncontested.
     pub(super) fn settle_contested(
         &mut self,
         out: &mut RoutingOut<'_, Self>,
         from: &Contact<A>,
         theirs: &[Zone],
     ) {
-        let zones = &self.zones;
-        self.contested.retain(|z| zones.contains(z));
+        self.forget_settled();
         if self.contested.is_empty() {
             return;
         }
@@ -205,9 +208,16 @@ impl<A: Address> Can<A> {
         for t in theirs {
             let mut next = Vec::with_capacity(kept.len());
             for z in kept {
-                let ours_wins = z == *t && self.me.id < from.id;
-                if !self.contested.contains(&z) || !z.covers(t) || ours_wins {
-                    rival_yields |= self.contested.contains(&z) && t.covers(&z);
+                let contested = self.contested.contains(&z);
+                let owner_alive = contested && self.taken_from(&z) == Some(from.id);
+                if owner_alive && t.covers(&z) {
+                    tracing::debug!(zone = ?z, owner = ?from.id, "a node thought failed shows its zone: it gets it back");
+                    changed = true;
+                    continue;
+                }
+                let ours_wins = z == *t && self.me.id < from.id && !owner_alive;
+                if !contested || !z.covers(t) || ours_wins {
+                    rival_yields |= contested && t.covers(&z);
                     next.push(z);
                     continue;
                 }
@@ -227,9 +237,25 @@ impl<A: Address> Can<A> {
             return;
         }
         self.zones = kept;
+        self.forget_settled();
+        self.zones_changed(out, &[]);
+    }
+
+    /// Drops what we no longer hold from the contested zones and their origins.
+    fn forget_settled(&mut self) {
         let zones = &self.zones;
         self.contested.retain(|z| zones.contains(z));
-        self.zones_changed(out, &[]);
+        let contested = &self.contested;
+        self.taken_from
+            .retain(|(t, _)| contested.iter().any(|z| t.covers(z)));
+    }
+
+    /// The node a contested zone of ours was taken from.
+    fn taken_from(&self, zone: &Zone) -> Option<Key> {
+        self.taken_from
+            .iter()
+            .find(|(t, _)| t.covers(zone))
+            .map(|(_, owner)| *owner)
     }
 
     /// Another neighbour shows a zone overlapping one `from` now shows: two nodes claimed it
@@ -358,6 +384,7 @@ mod tests {
     fn claimant(b: u8, zones: Vec<Zone>, taken: Zone) -> Can<u32> {
         let mut can = Can::from_tables(node(b), CanConfig::default(), zones, Vec::new());
         can.contested.push(taken);
+        can.taken_from.push((taken, FAILED));
         can.claims.push(Claim {
             failed: FAILED,
             zones: smallvec![taken],
@@ -388,6 +415,18 @@ mod tests {
         driver.call(|out| other.settle_contested(out, &node(10), &[taken]));
         assert!(!other.zones.contains(&taken));
         assert!(updates_sent(&driver).is_empty());
+    }
+
+    #[test]
+    fn a_node_thought_failed_that_shows_its_zone_gets_it_back() {
+        // 10 took over `taken` from 99, whose answers were only late; 99 still holds it,
+        // uncontested. The smaller id would keep a zone two claimants took: not this one.
+        let taken = Zone::from_path(1 << 126, 2);
+        let mut taker = claimant(10, vec![Zone::from_path(0, 2), taken], taken);
+        let mut driver = Scratch::<Can<u32>>::new(1);
+        driver.call(|out| taker.settle_contested(out, &node(99), &[taken]));
+        assert_eq!(taker.zones.to_vec(), vec![Zone::from_path(0, 2)]);
+        assert!(taker.contested.is_empty() && taker.taken_from.is_empty());
     }
 
     #[test]
