@@ -81,6 +81,11 @@ impl<A: Clone + PartialEq> Group<A> {
         self.children.values().map(|c| &c.contact)
     }
 
+    /// Whether it lists `id` as a child (data goes down to it).
+    pub fn has_child(&self, id: &NodeId) -> bool {
+        self.children.contains_key(id)
+    }
+
     /// How many children it has.
     pub fn child_count(&self) -> usize {
         self.children.len()

@@ -332,7 +332,7 @@ fn trees_whole<R: SimRouting>(sim: &mut Sim<R>, groups: &Groups) -> bool {
                 let me = sim.contact(at).id;
                 let adopted = scribe(sim, *next)
                     .and_then(|s| s.group(id))
-                    .is_some_and(|p| p.children().any(|c| c.id == me));
+                    .is_some_and(|p| p.has_child(&me));
                 if !adopted {
                     return false;
                 }

@@ -69,9 +69,7 @@ impl Parent {
     }
 
     fn has_child(&self, group: &GroupId, child: &Contact<u32>) -> bool {
-        self.scribe
-            .group(group)
-            .is_some_and(|g| g.children().any(|c| c.id == child.id))
+        child_known(&self.scribe.groups, group, &child.id)
     }
 }
 
