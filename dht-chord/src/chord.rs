@@ -336,7 +336,7 @@ impl<A: Address> Chord<A> {
     /// `closest_preceding_node` over the finger table (whose lowest entry is the
     /// successor), and over the whole successor list if so configured; then, as fallbacks
     /// should it fail, the next-closest fingers and successor-list entries.
-    fn closest_preceding(&self, key: &Key, num: usize) -> Vec<Contact<A>> {
+    fn closest_preceding(&self, key: &Key, num: usize, avoid: &[Key]) -> Vec<Contact<A>> {
         let limit = self.me.id.distance_to(key);
         // One pass over everything known, each distance computed once: `first` is the
         // paper's pick (fingers and the successor only), `best` the closest preceding
@@ -356,7 +356,7 @@ impl<A: Address> Chord<A> {
             .chain(successors.map(|(i, c)| (i == 0 || self.cfg.route_through_successors, c)));
         for (primary, c) in candidates {
             let d = self.me.id.distance_to(&c.id);
-            if d.is_zero() || d >= limit {
+            if d.is_zero() || d >= limit || avoid.contains(&c.id) {
                 continue;
             }
             if primary && first.is_none_or(|(fd, _)| d > fd) {
@@ -384,12 +384,21 @@ impl<A: Address> Chord<A> {
         out
     }
 
-    /// This node and its successors: where a key this node is root of lives.
-    fn me_and_successors(&self, num: usize) -> Vec<Contact<A>> {
+    /// This node and its successors but `avoid`: where a key this node is root of lives.
+    fn me_and_successors(&self, num: usize, avoid: &[Key]) -> Vec<Contact<A>> {
         let mut v = Vec::with_capacity(num);
         v.push(self.me.clone());
-        v.extend(self.succ.iter().take(num.saturating_sub(1)).cloned());
+        v.extend(
+            self.live_successors(avoid)
+                .take(num.saturating_sub(1))
+                .cloned(),
+        );
         v
+    }
+
+    /// The successor list without the nodes in `avoid`.
+    fn live_successors<'a>(&'a self, avoid: &'a [Key]) -> impl Iterator<Item = &'a Contact<A>> {
+        self.succ.iter().filter(|c| !avoid.contains(&c.id))
     }
 }
 
@@ -661,22 +670,32 @@ impl<A: Address> Routing for Chord<A> {
     }
 
     fn step(&self, key: &Key, num: usize) -> Step<A> {
+        self.step_avoiding(key, num, &[])
+    }
+
+    /// As `step`, with the nodes in `avoid` (next hops that just failed) taken out of the
+    /// tables: the successor after a failed one is the key's root, as it will be once
+    /// the failure is repaired.
+    fn step_avoiding(&self, key: &Key, num: usize, avoid: &[Key]) -> Step<A> {
         let num = num.max(1);
         if !self.joined {
             return Step::Next(Vec::new());
         }
-        let Some(s) = self.succ.first() else {
+        let Some(s) = self.live_successors(avoid).next() else {
+            if !self.succ.is_empty() && !self.holds(key) {
+                return Step::Next(self.closest_preceding(key, num, avoid));
+            }
             return Step::Root(vec![self.me.clone()]);
         };
         if self.holds(key) {
             // With the predecessor failed, this still covers the keys after the failed
             // one: routed on, they would go round the ring past their root.
-            return Step::Root(self.me_and_successors(num));
+            return Step::Root(self.me_and_successors(num, avoid));
         }
         if key.in_open_closed(&self.me.id, &s.id) {
-            return Step::Root(self.succ.iter().take(num).cloned().collect());
+            return Step::Root(self.live_successors(avoid).take(num).cloned().collect());
         }
-        let next = self.closest_preceding(key, num);
+        let next = self.closest_preceding(key, num, avoid);
         if next.is_empty() {
             // Nothing precedes the key but the successor: hand over to it.
             return Step::Next(vec![s.clone()]);

@@ -383,10 +383,18 @@ impl<A: Address> Scribe<A> {
         let Some(g) = self.groups.get_mut(&group) else {
             return;
         };
-        if g.root && overlay.is_joined() && overlay.root_status(&group) == Some(false) {
-            // A node closer to the group id has joined: the tree moves under it.
-            g.root = false;
-            self.join(ctx, group);
+        if overlay.is_joined() {
+            match overlay.root_status(&group) {
+                Some(false) if g.root => {
+                    // A node closer to the group id has joined: the tree moves under it.
+                    g.root = false;
+                    self.join(ctx, group);
+                }
+                // The root failed and this node took its keys over: the tree's root
+                // is here now, whatever joins are still on their way round to it.
+                Some(true) if !g.root => self.become_root(ctx, group),
+                _ => {}
+            }
         }
         let Some(g) = self.groups.get_mut(&group) else {
             return;
@@ -453,6 +461,12 @@ impl<A: Address> Application<A> for Scribe<A> {
     type Command = ScribeCommand;
     type Event = ScribeEvent<A>;
     const NAME: &'static str = "scribe";
+
+    /// Every request is answered on arrival (a tree neighbour's state is all it needs), so
+    /// a crashed parent or child is found a few round trips after a probe.
+    fn answers_at_once(_: &ScribeMsg<A>) -> bool {
+        true
+    }
 
     fn on_command(&mut self, ctx: Cx<'_, '_, A>, cmd: ScribeCommand) {
         let now = ctx.now;
@@ -754,13 +768,15 @@ impl<A: Address> Application<A> for Scribe<A> {
                     Some(g) => {
                         // The joiner, or a forwarder that took its join over, is above
                         // this node (the join came round through a subtree that lost its
-                        // parent): adopting it would close a loop.
-                        if below.iter().any(|b| g.path.contains(b)) {
-                            // Let it pass, unless this is the root, which detaches from
-                            // the old tree above it.
-                            if !at_root {
-                                return Forward::Continue;
-                            }
+                        // parent): adopting it would close a loop. Let it pass, unless
+                        // this is the root.
+                        if below.iter().any(|b| g.path.contains(b)) && !at_root {
+                            return Forward::Continue;
+                        }
+                        // A forwarder the overlay now makes the root (a closer node
+                        // failed) takes the tree over, detaching from the old tree
+                        // above it.
+                        if at_root && !g.root {
                             self.become_root(ctx, group);
                         }
                         self.admit(ctx, group, joiner);

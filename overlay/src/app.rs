@@ -382,6 +382,16 @@ pub trait Application<A: Address>: Debug + Send + 'static {
     /// Protocol version, bumped when its messages change incompatibly.
     const VERSION: u32 = 1;
 
+    /// Whether this application answers the request `msg` as soon as it arrives, asking
+    /// no other peer first. Its round trip is then a network round trip, and where the
+    /// node times such requests by round trips
+    /// ([`crate::NodeConfig::prompt_timeout_floor`]) a crashed peer is found after a few
+    /// of them rather than after the whole request timeout.
+    fn answers_at_once(msg: &Self::Msg) -> bool {
+        let _ = msg;
+        false
+    }
+
     /// A command from its user.
     fn on_command(&mut self, ctx: &mut CtxOf<'_, A, Self>, cmd: Self::Command);
 

@@ -67,6 +67,9 @@ pub trait AppSet<A: Address>: Debug + Send + 'static {
     fn protocols() -> Vec<String>;
     /// The index of the member `msg` belongs to.
     fn index_of(msg: &Self::Msg) -> usize;
+    /// Whether its member answers the request `msg` at once
+    /// ([`Application::answers_at_once`]).
+    fn answers_at_once(msg: &Self::Msg) -> bool;
 
     /// Hands `cmd` to its member.
     fn on_command(&mut self, ctx: &mut SetCtx<'_, A, Self>, cmd: Self::Command);
@@ -147,6 +150,9 @@ impl<A: Address> AppSet<A> for () {
         Vec::new()
     }
     fn index_of(msg: &Nothing) -> usize {
+        match *msg {}
+    }
+    fn answers_at_once(msg: &Nothing) -> bool {
         match *msg {}
     }
     fn on_command(&mut self, _: &mut SetCtx<'_, A, Self>, cmd: Nothing) {
@@ -264,6 +270,13 @@ impl<A: Address, X: Application<A>, S: AppSet<A>> AppSet<A> for (X, S) {
         match msg {
             Layer::Head(_) => 0,
             Layer::Tail(m) => 1 + S::index_of(m),
+        }
+    }
+
+    fn answers_at_once(msg: &Self::Msg) -> bool {
+        match msg {
+            Layer::Head(m) => X::answers_at_once(m),
+            Layer::Tail(m) => S::answers_at_once(m),
         }
     }
 

@@ -540,7 +540,10 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         purpose: Purpose<R::Addr, S::Msg>,
     ) {
         let timeout = match self.cfg.prompt_timeout_floor {
-            Some(floor) if body.is_answered_on_receipt() => {
+            Some(floor)
+                if body.is_answered_on_receipt()
+                    || matches!(&body, Request::App(m) if S::answers_at_once(m)) =>
+            {
                 self.round_trips
                     .timeout(&to.id, floor, self.cfg.request_timeout)
             }

@@ -47,13 +47,38 @@ impl Parent {
 
     /// A join from `child` reaching this node, the group id's root.
     fn join(&mut self, ms: u64, group: GroupId, child: &Contact<u32>) {
+        self.join_via(ms, group, child, &contact(1));
+    }
+
+    /// A join from `child` reaching this node on its way to `next`.
+    fn join_via(&mut self, ms: u64, group: GroupId, child: &Contact<u32>, next: &Contact<u32>) {
         let mut msg = ScribeMsg::Join {
             group,
             child: child.clone(),
             below: vec![child.id],
         };
-        let me = contact(1);
-        self.at(ms, |s, ctx| s.forward(ctx, &group, &mut msg, None, &me));
+        self.at(ms, |s, ctx| s.forward(ctx, &group, &mut msg, None, next));
+    }
+
+    /// Makes this node a forwarder of `group` below `parent`, with `child` below it.
+    fn forwarder(&mut self, group: GroupId, parent: &Contact<u32>, child: &Contact<u32>) {
+        self.join_via(0, group, child, parent);
+        let accepted = ScribeMsg::Accepted {
+            group,
+            path: vec![parent.id],
+            rooted: true,
+            root: Some(parent.clone()),
+        };
+        self.at(10, |s, ctx| s.on_request(ctx, parent, 98, accepted))
+            .expect("a valid acceptance");
+        assert!(!self.scribe.group(&group).expect("the group").is_root());
+    }
+
+    /// Whether this node sent `parent` a `Leave`.
+    fn left(&self, parent: &Contact<u32>) -> bool {
+        self.actions.iter().any(|a| {
+            matches!(a, AppAction::Request { to, msg: ScribeMsg::Leave { .. }, .. } if to == parent)
+        })
     }
 
     /// The id of the last request sent.
@@ -106,4 +131,37 @@ fn a_refusal_sent_before_a_child_joined_again_keeps_it() {
         })
         .expect("a valid answer");
     assert!(!parent.has_child(&group, &child));
+}
+
+#[test]
+fn a_forwarder_a_join_finds_at_the_root_takes_the_tree_over() {
+    let (group, old_root) = (Key::hash("news"), contact(3));
+    let mut node = Parent::new();
+    node.forwarder(group, &old_root, &contact(2));
+
+    // The old root failed and the overlay now routes the group id here.
+    node.join(1000, group, &contact(4));
+    let g = node.scribe.group(&group).expect("the group");
+    assert!(g.is_root(), "the root is where joins end");
+    assert!(g.has_child(&contact(2).id) && g.has_child(&contact(4).id));
+    assert!(node.left(&old_root), "the old root is told");
+}
+
+#[test]
+fn a_forwarder_the_overlay_makes_the_root_takes_the_tree_over() {
+    let (group, old_root) = (Key::hash("news"), contact(3));
+    let mut node = Parent::new();
+    node.forwarder(group, &old_root, &contact(2));
+    node.overlay = Chord::from_tables(
+        contact(1),
+        ChordConfig::default(),
+        None,
+        Vec::new(),
+        Default::default(),
+    );
+
+    // Alone on its ring, the node is every key's root: its next tick moves the tree here.
+    node.at(1000, |s, ctx| s.on_timer(ctx, ScribeTimer::Tick));
+    assert!(node.scribe.group(&group).expect("the group").is_root());
+    assert!(node.left(&old_root));
 }
