@@ -89,7 +89,8 @@ impl<R: Routing<Addr = PeerAddr>> LoopbackNet<R> {
             let handle = self.spawn(via, apps()).await.map_err(out_of_files)?;
             tokio::time::timeout(Duration::from_secs(60), handle.joined())
                 .await
-                .context("a node did not join within 60 s")?
+                .context("a node did not join within 60 s")
+                .map_err(out_of_files)?
                 .map_err(anyhow::Error::from)
                 .map_err(out_of_files)?;
             nodes.push(handle);
@@ -103,13 +104,17 @@ impl<R: Routing<Addr = PeerAddr>> LoopbackNet<R> {
 /// Says what running out of file descriptors means here, where every node lives in this
 /// one process and each connection holds a descriptor at both of its ends.
 fn out_of_descriptors(e: anyhow::Error, started: usize, n: usize) -> anyhow::Error {
-    if !format!("{e:#}").contains("os error 24") {
+    let soft = rlimit::Resource::NOFILE.get().ok().map(|(soft, _)| soft);
+    // Out of descriptors, a node that cannot accept its peers' connections fails to join
+    // by a timeout rather than by an error naming them; the count of those open says it.
+    let open = std::fs::read_dir("/proc/self/fd").map(|d| d.count() as u64);
+    let exhausted = soft
+        .zip(open.ok())
+        .is_some_and(|(soft, open)| open * 20 >= soft * 19);
+    if !exhausted && !format!("{e:#}").contains("os error 24") {
         return e;
     }
-    let limit = rlimit::Resource::NOFILE
-        .get()
-        .map(|(soft, _)| soft.to_string())
-        .unwrap_or_else(|_| "?".into());
+    let limit = soft.map_or_else(|| "?".into(), |soft| soft.to_string());
     e.context(format!(
         "this process ran out of file descriptors with {started} of {n} nodes started: all \
          the nodes share its limit of {limit} open files, and each connection between two \
