@@ -5,8 +5,10 @@ use overlay::{
 };
 use smallvec::smallvec;
 
+mod hand_over;
 mod takeover;
 
+use hand_over::HandOver;
 use takeover::Claim;
 
 use crate::config::CanConfig;
@@ -38,6 +40,8 @@ enum Pending {
     Join,
     Update,
     Takeover(Key),
+    /// A graceful leave's zones, to the taker.
+    HandOver,
     Notice,
 }
 
@@ -66,6 +70,8 @@ pub struct Can<A> {
     /// Failed nodes' neighbours, known only from listings, that were sent a takeover
     /// notice not yet answered: one that never answers failed too.
     beyond: Vec<Peer<A>>,
+    /// While leaving: the zones being handed over, and to whom.
+    handing_over: Option<HandOver<A>>,
 }
 
 /// Whether any of `zones` abuts any of the zones whose bounds are `bounds`.
@@ -120,6 +126,7 @@ impl<A: Address> Can<A> {
             CanMsg::JoinRequest | CanMsg::JoinSplit => Pending::Join,
             CanMsg::Update { .. } => Pending::Update,
             CanMsg::Takeover { failed, .. } => Pending::Takeover(*failed),
+            CanMsg::Leaving { taker: None, .. } => Pending::HandOver,
             _ => Pending::Notice,
         };
         let id = out.request(to, msg);
@@ -526,6 +533,7 @@ impl<A: Address> Routing for Can<A> {
             taken_from: Vec::new(),
             introduced: Vec::new(),
             beyond: Vec::new(),
+            handing_over: None,
         }
     }
 
@@ -553,37 +561,9 @@ impl<A: Address> Routing for Can<A> {
         if self.neighbours.is_empty() {
             return;
         }
-        // The taker: a neighbour whose zone merges with ours, else the smallest one.
-        let sibling_holder = self.neighbours.iter().find(|n| {
-            self.zones
-                .iter()
-                .any(|z| z.sibling().is_some_and(|s| n.peer.zones.contains(&s)))
-        });
-        let taker = sibling_holder
-            .or_else(|| {
-                self.neighbours.iter().min_by(|a, b| {
-                    volume(&a.peer.zones)
-                        .partial_cmp(&volume(&b.peer.zones))
-                        .expect("volumes are finite")
-                        .then_with(|| a.peer.contact.id.cmp(&b.peer.contact.id))
-                })
-            })
-            .map(|n| n.peer.contact.clone())
-            .expect("there is a neighbour");
         let zones = std::mem::take(&mut self.zones);
-        let neighbours = self.neighbour_peers();
-        for n in neighbours
-            .iter()
-            .map(|p| p.contact.clone())
-            .collect::<Vec<_>>()
-        {
-            let msg = CanMsg::Leaving {
-                zones: zones.clone(),
-                neighbours: neighbours.clone(),
-                taker: (n.id != taker.id).then(|| taker.clone()),
-            };
-            self.send(out, n, msg);
-        }
+        self.handing_over = Some(HandOver::new(zones, self.neighbour_peers()));
+        self.hand_over(out);
     }
 
     fn is_joined(&self) -> bool {
@@ -598,7 +578,25 @@ impl<A: Address> Routing for Can<A> {
         msg: CanMsg<A>,
     ) -> Result<(), ProtocolError> {
         if !self.joined {
-            return Err(ProtocolError::NotJoined);
+            return match msg {
+                CanMsg::Leaving {
+                    zones,
+                    neighbours,
+                    taker: None,
+                } if self.handing_over.is_some() => {
+                    // Holding no zone, the answer to a hand-over not taken is `Zones`.
+                    let reply = if self.pass_hand_over_on(out, from, zones, neighbours) {
+                        CanMsg::Ack
+                    } else {
+                        CanMsg::Zones {
+                            zones: Zones::new(),
+                        }
+                    };
+                    out.respond(from.clone(), id, reply);
+                    Ok(())
+                }
+                _ => Err(ProtocolError::NotJoined),
+            };
         }
         let reply = match msg {
             CanMsg::JoinRequest => self.on_join_request(out, from, false),
@@ -688,7 +686,8 @@ impl<A: Address> Routing for Can<A> {
                 self.notice_answered(from);
                 self.yield_claim(out, &failed, &zones);
             }
-            (Pending::Notice, CanMsg::Ack) => {}
+            (Pending::Notice | Pending::HandOver, CanMsg::Ack) => {}
+            (Pending::HandOver, CanMsg::Zones { .. }) => self.taker_failed(out, from),
             _ => {
                 return Err(ProtocolError::Unexpected(
                     "a can answer of the wrong kind".into(),
@@ -706,6 +705,7 @@ impl<A: Address> Routing for Can<A> {
                 }
             }
             Some(Pending::Takeover(_)) => self.notice_unanswered(out, to),
+            Some(Pending::HandOver) => self.taker_failed(out, to),
             _ => {}
         }
     }

@@ -71,7 +71,7 @@ fn check_tree<R: SimRouting>(sim: &mut Simulator<R, Apps>, group: &GroupId, memb
                 .and_then(|s| s.group(group))
                 .expect("parent in tree");
             assert!(
-                pg.children().any(|c| c.addr == at),
+                pg.has_child(&sim.contact(at).id),
                 "parent {p} knows child {at}"
             );
             at = p;
