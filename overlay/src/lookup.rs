@@ -50,6 +50,14 @@ pub(crate) struct Lookup<A> {
     /// Asked nodes that did not answer, named in later queries.
     unanswered: Vec<NodeId>,
     fallback: Vec<Contact<A>>,
+    /// The node the query in flight went to.
+    in_flight: Option<Contact<A>>,
+    /// Nodes that did not answer, asked again once candidates ran out: a timeout on a
+    /// loaded host is no proof of a crash, and where one node alone can answer (CAN's
+    /// owner of the key's point) a lookup that never asked it again ended in `NoRoute`.
+    retry: Vec<Contact<A>>,
+    /// Nodes asked again already.
+    retried: Vec<NodeId>,
     /// Whether it was started recursively ([`LookupMode::Recursive`]).
     recursive: bool,
     /// Whether it has gone on iteratively (a recursive one that had no answer in time).
@@ -103,6 +111,9 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 answered: Vec::new(),
                 unanswered: Vec::new(),
                 fallback: Vec::new(),
+                in_flight: None,
+                retry: Vec::new(),
+                retried: Vec::new(),
                 recursive,
                 iterating: !recursive,
             },
@@ -203,6 +214,13 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         {
             l.unanswered.push(gone);
         }
+        if let Some(c) = l.in_flight.take()
+            && l.retry.len() < MAX_AVOID
+            && !l.retry.iter().any(|r| r.id == c.id)
+            && !l.retried.contains(&c.id)
+        {
+            l.retry.push(c);
+        }
         self.lookup_query_next(ctx, lid);
     }
 
@@ -239,9 +257,26 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                     return;
                 }
             }
+            let l = self.lookups.get_mut(&lid).expect("present");
+            // The last to fail first: greedy lookups fail nearest the key.
+            if let Some(again) = l.retry.pop() {
+                l.retried.push(again.id);
+                l.unanswered.retain(|id| *id != again.id);
+                self.lookup_ask(ctx, lid, again);
+                return;
+            }
             self.finish_lookup(ctx, lid, Err(LookupError::NoRoute));
             return;
         };
+        self.lookup_ask(ctx, lid, next);
+    }
+
+    /// Sends the lookup's query to `next`.
+    fn lookup_ask(&mut self, ctx: &mut Ctx<'_, R, S>, lid: u64, next: Contact<R::Addr>) {
+        let Some(l) = self.lookups.get_mut(&lid) else {
+            return;
+        };
+        l.in_flight = Some(next.clone());
         l.asked.push(next.id);
         l.messages += 1;
         let body = Request::FindNext {
