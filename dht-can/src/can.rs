@@ -6,9 +6,12 @@ use overlay::{
 use smallvec::smallvec;
 
 mod hand_over;
+mod join_retry;
+mod suspicion;
 mod takeover;
 
 use hand_over::HandOver;
+use join_retry::JoinAsk;
 use takeover::Claim;
 
 use crate::config::CanConfig;
@@ -18,6 +21,12 @@ use crate::zone::{Bounds, Point, Zone, Zones, key_path};
 /// How near a node's zones come to a point: (0 if one holds it else 1, squared distance to
 /// the nearest zone, squared distance to that zone's centre); smaller is nearer.
 type Score = (f64, f64, f64);
+
+/// Every this many periods an update carries our listing even if our neighbours did not
+/// change: a node it names that abuts the receiver but is unknown to it is asked for its
+/// zones, and if that one request was lost (a timeout on a loaded host), the two would
+/// otherwise never learn of each other, and greedy routes could dead-end between them.
+const RELIST_EVERY: u8 = 4;
 
 /// Lookup tag of the join lookup (route to the owner of our point).
 const JOIN_TAG: u64 = 1;
@@ -42,6 +51,8 @@ enum Pending {
     Takeover(Key),
     /// A graceful leave's zones, to the taker.
     HandOver,
+    /// Asking a suspected neighbour for its zones.
+    Probe,
     Notice,
 }
 
@@ -58,6 +69,8 @@ pub struct Can<A> {
     pending: SmallMap<ReqId, Pending>,
     /// Whether every neighbour has been sent the current neighbour list.
     listed: bool,
+    /// Periodic updates sent since the last that carried our listing.
+    unlisted_updates: u8,
     /// Zones taken over after a crash: another neighbour of the failed node may have
     /// claimed one too without hearing of our claim (its list of the failed node's
     /// neighbours was a period stale), so a peer that shows the same zone settles it.
@@ -65,13 +78,24 @@ pub struct Can<A> {
     /// Whose zone each claim took: a node thought failed that shows its zone is alive
     /// (its answers were only slow), and gets back what was taken from it.
     taken_from: Vec<(Zone, Key)>,
-    /// Nodes introduced to a rival claimant this update period.
+    /// Nodes sent an update of ours outside the periodic ones this update period
+    /// (introductions to a rival claimant, answers to strangers, asking a listed node for
+    /// its zones): once per period each, since every update carries a listing that can
+    /// prompt more of them, and with listings far from the truth (slow links taken for
+    /// crashes) they multiplied until the network did nothing else.
     introduced: Vec<Key>,
     /// Failed nodes' neighbours, known only from listings, that were sent a takeover
     /// notice not yet answered: one that never answers failed too.
     beyond: Vec<Peer<A>>,
     /// While leaving: the zones being handed over, and to whom.
     handing_over: Option<HandOver<A>>,
+    /// Neighbours whose requests went unanswered, asked once more before their zones are
+    /// claimed.
+    suspects: Vec<Neighbour<A>>,
+    /// While joining: the node last asked for a zone.
+    join_ask: Option<JoinAsk<A>>,
+    /// Zones given to joining nodes that have not shown them yet.
+    given: Vec<(Key, Zone)>,
 }
 
 /// Whether any of `zones` abuts any of the zones whose bounds are `bounds`.
@@ -362,6 +386,9 @@ impl<A: Address> Can<A> {
         from: &Contact<A>,
         anywhere: bool,
     ) -> CanMsg<A> {
+        if let Some(zone) = self.given_before(&from.id) {
+            return self.accept_again(zone);
+        }
         let at = if anywhere {
             self.zones
                 .iter()
@@ -392,6 +419,7 @@ impl<A: Address> Can<A> {
         };
         let mut neighbours = self.neighbour_peers();
         neighbours.push(self.me_as_peer());
+        self.note_given(from.id, given);
         self.zones_changed(out, &[]);
         // Added after the updates went out: the new node learns everything from the
         // answer, and is not joined (so cannot answer) until it has it.
@@ -438,6 +466,7 @@ impl<A: Address> Can<A> {
         let mine = self.my_bounds();
         for p in neighbours {
             if p.contact.id == self.me.id
+                || self.introduced.contains(&p.contact.id)
                 || self
                     .neighbours
                     .iter()
@@ -449,6 +478,7 @@ impl<A: Address> Can<A> {
             if rival || (any_abut(&mine, &p.zones, d) && !self.owns_any_of(&p.zones)) {
                 // Second-hand zones may be stale: ask the node itself, and take it in from
                 // its answer.
+                self.introduced.push(p.contact.id);
                 self.send_updates(out, vec![p.contact]);
             }
         }
@@ -529,11 +559,15 @@ impl<A: Address> Routing for Can<A> {
             claims: Vec::new(),
             pending: SmallMap::default(),
             listed: false,
+            unlisted_updates: 0,
             contested: Vec::new(),
             taken_from: Vec::new(),
             introduced: Vec::new(),
             beyond: Vec::new(),
             handing_over: None,
+            suspects: Vec::new(),
+            join_ask: None,
+            given: Vec::new(),
         }
     }
 
@@ -654,6 +688,7 @@ impl<A: Address> Routing for Can<A> {
                 }
                 self.zones = smallvec![zone];
                 self.joined = true;
+                self.join_ask = None;
                 out.joined();
                 let tell: Vec<Contact<A>> = neighbours.iter().map(|p| p.contact.clone()).collect();
                 for p in neighbours {
@@ -664,16 +699,19 @@ impl<A: Address> Routing for Can<A> {
             }
             (Pending::Join, CanMsg::JoinRedirectTo { peer }) => {
                 if !self.joined && peer.id != self.me.id {
-                    self.send(out, peer, CanMsg::JoinSplit);
+                    self.ask_for_zone(out, peer, true, 1);
                 }
             }
             (Pending::Join, CanMsg::JoinRedirect) => {
+                self.join_refused();
                 if let Some(b) = self.bootstrap.clone() {
                     out.timer(self.cfg.join_retry, CanTimer::RetryJoin(b));
                 }
             }
-            (Pending::Update | Pending::Takeover(_), CanMsg::Zones { zones }) => {
+            (Pending::Update | Pending::Takeover(_) | Pending::Probe, CanMsg::Zones { zones }) => {
                 self.notice_answered(from);
+                self.clear_suspect(&from.id);
+                self.settle_given(out, from, &zones);
                 self.note_peer(
                     out,
                     Peer {
@@ -706,6 +744,7 @@ impl<A: Address> Routing for Can<A> {
             }
             Some(Pending::Takeover(_)) => self.notice_unanswered(out, to),
             Some(Pending::HandOver) => self.taker_failed(out, to),
+            Some(Pending::Probe) => self.probe_unanswered(out, to),
             _ => {}
         }
     }
@@ -718,7 +757,8 @@ impl<A: Address> Routing for Can<A> {
                     .iter()
                     .map(|n| n.peer.contact.clone())
                     .collect();
-                let list = !self.listed;
+                self.unlisted_updates = (self.unlisted_updates + 1) % RELIST_EVERY;
+                let list = !self.listed || self.unlisted_updates == 0;
                 self.listed = true;
                 self.send_updates_listing(out, to, list);
                 // Claims settled long ago are forgotten.
@@ -727,11 +767,7 @@ impl<A: Address> Routing for Can<A> {
                 out.timer(self.cfg.update_interval, CanTimer::Update);
             }
             CanTimer::Takeover(failed) => self.claim(out, failed),
-            CanTimer::RetryJoin(b) => {
-                if !self.joined {
-                    out.lookup(self.me.id, JOIN_TAG, Some(b));
-                }
-            }
+            CanTimer::RetryJoin(b) => self.retry_join(out, b),
         }
     }
 
@@ -747,7 +783,7 @@ impl<A: Address> Routing for Can<A> {
         match result {
             Ok(nodes) if nodes[0].id != self.me.id => {
                 let owner = nodes[0].clone();
-                self.send(out, owner, CanMsg::JoinRequest);
+                self.ask_for_zone(out, owner, false, 1);
             }
             _ => {
                 if let Some(b) = self.bootstrap.clone() {
@@ -758,9 +794,7 @@ impl<A: Address> Routing for Can<A> {
     }
 
     fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
-        if let Some(gone) = self.drop_neighbour(out, &peer.id) {
-            self.start_claim(out, gone);
-        }
+        self.suspect(out, peer);
     }
 
     fn step(&self, key: &Key, num: usize) -> Step<A> {

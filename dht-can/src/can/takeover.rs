@@ -75,6 +75,7 @@ impl<A: Address> Can<A> {
         };
         let peer = self.beyond.swap_remove(at);
         let known = self.neighbours.iter().any(|n| n.peer.contact.id == to.id)
+            || self.suspects.iter().any(|n| n.peer.contact.id == to.id)
             || self.claims.iter().any(|c| c.failed == to.id);
         if !self.joined || known || !self.abuts_me(&peer.zones) {
             return;
@@ -124,12 +125,30 @@ impl<A: Address> Can<A> {
         });
     }
 
-    /// The zones of a second-hand claim that neither we nor a neighbour hold.
-    fn unheld(&self, zones: &[Zone]) -> Vec<Zone> {
+    /// The zones of a second-hand claim on `failed` that neither we, a neighbour nor a
+    /// node our neighbours list hold, of those not known or thought failed. The claim
+    /// comes from a listing that may predate a split: the half another node holds is
+    /// that node's, and if it is not our neighbour, a claim on it would give it two
+    /// owners for good (it holds it uncontested, so it never yields).
+    fn unheld(&self, zones: &[Zone], failed: &Key) -> Vec<Zone> {
+        let gone = |id: &Key| {
+            *id == *failed
+                || *id == self.me.id
+                || self.claims.iter().any(|c| c.failed == *id)
+                || self.beyond.iter().any(|p| p.contact.id == *id)
+                || self.suspects.iter().any(|n| n.peer.contact.id == *id)
+        };
+        let listed = self
+            .neighbours
+            .iter()
+            .flat_map(|n| n.theirs.iter())
+            .filter(|(c, _)| !gone(&c.id))
+            .map(|(_, z)| z);
         let held = self
             .zones
             .iter()
-            .chain(self.neighbours.iter().flat_map(|n| n.peer.zones.iter()));
+            .chain(self.neighbours.iter().flat_map(|n| n.peer.zones.iter()))
+            .chain(listed);
         subtract(zones, held)
     }
 
@@ -143,7 +162,7 @@ impl<A: Address> Can<A> {
         };
         let mut zones = self.claims[at].zones.clone();
         if self.claims[at].second_hand {
-            zones = self.unheld(&zones).into();
+            zones = self.unheld(&zones, &failed).into();
             if zones.is_empty() {
                 self.claims.swap_remove(at);
                 return;
@@ -295,6 +314,8 @@ impl<A: Address> Can<A> {
         from: &Contact<A>,
         zones: Zones,
     ) {
+        self.clear_suspect(&from.id);
+        self.settle_given(out, from, &zones);
         self.introduce_rivals(out, from, &zones);
         self.note_peer(
             out,
@@ -364,6 +385,7 @@ impl<A: Address> Can<A> {
             };
         }
         self.drop_neighbour(out, &failed);
+        self.clear_suspect(&failed);
         self.hear_zones(out, from, zones);
         CanMsg::Zones {
             zones: self.zones.clone(),
