@@ -78,12 +78,16 @@ pub struct Can<A> {
     /// Whose zone each claim took: a node thought failed that shows its zone is alive
     /// (its answers were only slow), and gets back what was taken from it.
     taken_from: Vec<(Zone, Key)>,
-    /// Nodes sent an update of ours outside the periodic ones this update period
-    /// (introductions to a rival claimant, answers to strangers, asking a listed node for
-    /// its zones): once per period each, since every update carries a listing that can
-    /// prompt more of them, and with listings far from the truth (slow links taken for
-    /// crashes) they multiplied until the network did nothing else.
+    /// Nodes introduced to a rival claimant this update period.
     introduced: Vec<Key>,
+    /// Nodes that a listing showed abutting us, asked for their zones this update period:
+    /// once per period each, since every such request carries our listing, which can
+    /// prompt more of them, and with listings far from the truth (slow links taken for
+    /// crashes) they multiplied until the network did nothing else. Apart from
+    /// `introduced`: an introduction sent before our zones last changed does not stand
+    /// for this request (in a simulated growth to 10,000 nodes with writes, five nodes
+    /// then never learned of an abutting one).
+    asked_for_zones: Vec<Key>,
     /// Failed nodes' neighbours, known only from listings, that were sent a takeover
     /// notice not yet answered: one that never answers failed too.
     beyond: Vec<Peer<A>>,
@@ -466,7 +470,7 @@ impl<A: Address> Can<A> {
         let mine = self.my_bounds();
         for p in neighbours {
             if p.contact.id == self.me.id
-                || self.introduced.contains(&p.contact.id)
+                || self.asked_for_zones.contains(&p.contact.id)
                 || self
                     .neighbours
                     .iter()
@@ -478,7 +482,7 @@ impl<A: Address> Can<A> {
             if rival || (any_abut(&mine, &p.zones, d) && !self.owns_any_of(&p.zones)) {
                 // Second-hand zones may be stale: ask the node itself, and take it in from
                 // its answer.
-                self.introduced.push(p.contact.id);
+                self.asked_for_zones.push(p.contact.id);
                 self.send_updates(out, vec![p.contact]);
             }
         }
@@ -563,6 +567,7 @@ impl<A: Address> Routing for Can<A> {
             contested: Vec::new(),
             taken_from: Vec::new(),
             introduced: Vec::new(),
+            asked_for_zones: Vec::new(),
             beyond: Vec::new(),
             handing_over: None,
             suspects: Vec::new(),
@@ -764,6 +769,7 @@ impl<A: Address> Routing for Can<A> {
                 // Claims settled long ago are forgotten.
                 self.claims.retain(|c| !c.claimed);
                 self.introduced.clear();
+                self.asked_for_zones.clear();
                 out.timer(self.cfg.update_interval, CanTimer::Update);
             }
             CanTimer::Takeover(failed) => self.claim(out, failed),
