@@ -336,14 +336,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             }
             NodeTimer::LookupFallback(lid) => self.lookup_fallback(ctx, lid),
             NodeTimer::RequestTimeouts => {
-                // A timer armed for an earlier deadline, or set again while requests
-                // expired (a failure prompting a new request), may fire after the one
-                // armed now was set: only the armed one re-arms, or each such timer would
-                // live on, re-arming itself for as long as requests are pending (the
-                // simulator's queue grew by thousands of them on slow links).
-                if self.timeout_armed.is_some_and(|at| at <= ctx.now) {
-                    self.timeout_armed = None;
-                }
+                self.timeout_armed = None;
                 let expired: Vec<ReqId> = self
                     .pending
                     .iter()
@@ -356,10 +349,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                         self.request_failed(ctx, id, p);
                     }
                 }
-                let next = self.pending.values().map(|p| p.deadline).min();
-                if let Some(next) = next
-                    && self.timeout_armed.is_none_or(|armed| next < armed)
-                {
+                if let Some(next) = self.pending.values().map(|p| p.deadline).min() {
                     self.arm_timeout(ctx, next);
                 }
             }
