@@ -7,7 +7,8 @@
 //! 1.5 times the space. The paper takes a neighbour for failed after a prolonged absence
 //! of its updates; here a suspect is asked once more for its zones, and only a second
 //! request unanswered starts the takeover. A crash costs one more timeout before its
-//! zones are claimed (in the simulator, a few round trips).
+//! zones are claimed: a full request timeout, in the simulator too, since CAN's requests
+//! are not among those timed by round trips.
 
 use overlay::{Address, Contact, Key, RoutingOut};
 
