@@ -542,6 +542,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         let timeout = match self.cfg.prompt_timeout_floor {
             Some(floor)
                 if body.is_answered_on_receipt()
+                    || matches!(&body, Request::Routing(m) if R::answers_at_once(m))
                     || matches!(&body, Request::App(m) if S::answers_at_once(m)) =>
             {
                 self.round_trips

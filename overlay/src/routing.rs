@@ -229,6 +229,16 @@ pub trait Routing: Sized + Debug + Send + 'static {
     /// A timer this algorithm set fired.
     fn on_timer(&mut self, out: &mut RoutingOut<'_, Self>, timer: Self::Timer);
 
+    /// Whether the algorithm answers request `msg` on receipt, without asking another
+    /// peer first. With [`crate::NodeConfig::prompt_timeout_floor`] set, such a request
+    /// waits a few round trips to its peer rather than the full request timeout, so a
+    /// crashed neighbour is found sooner. An algorithm opts in where one false timeout is
+    /// cheap (it asks again before acting on it); the default keeps the full timeout.
+    fn answers_at_once(msg: &Self::Msg) -> bool {
+        let _ = msg;
+        false
+    }
+
     /// A lookup this algorithm started finished: the root first, then its replica set.
     fn on_lookup_done(
         &mut self,

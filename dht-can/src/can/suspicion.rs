@@ -7,8 +7,8 @@
 //! 1.5 times the space. The paper takes a neighbour for failed after a prolonged absence
 //! of its updates; here a suspect is asked once more for its zones, and only a second
 //! request unanswered starts the takeover. A crash costs one more timeout before its
-//! zones are claimed: a full request timeout, in the simulator too, since CAN's requests
-//! are not among those timed by round trips.
+//! zones are claimed: a full request timeout on real nodes, a few round trips in the
+//! simulator, where updates are timed by round trips ([`overlay::Routing::answers_at_once`]).
 
 use overlay::{Address, Contact, Key, RoutingOut};
 
