@@ -7,6 +7,7 @@ use smallvec::smallvec;
 
 mod hand_over;
 mod join_retry;
+mod missed_neighbours;
 mod suspicion;
 mod takeover;
 
@@ -30,6 +31,8 @@ const RELIST_EVERY: u8 = 4;
 
 /// Lookup tag of the join lookup (route to the owner of our point).
 const JOIN_TAG: u64 = 1;
+/// Lookup tag of a search for a neighbour missed while joining.
+const MISSED_NEIGHBOUR_TAG: u64 = 2;
 
 /// A neighbour: its zones, and the neighbours it reported (whom to tell should it fail).
 #[derive(Clone, Debug, PartialEq)]
@@ -770,6 +773,7 @@ impl<A: Address> Routing for Can<A> {
                 self.claims.retain(|c| !c.claimed);
                 self.introduced.clear();
                 self.asked_for_zones.clear();
+                self.look_for_missed_neighbours(out);
                 out.timer(self.cfg.update_interval, CanTimer::Update);
             }
             CanTimer::Takeover(failed) => self.claim(out, failed),
@@ -783,6 +787,12 @@ impl<A: Address> Routing for Can<A> {
         tag: u64,
         result: Result<&[Contact<A>], LookupError>,
     ) {
+        if tag == MISSED_NEIGHBOUR_TAG {
+            if let Ok([owner, ..]) = result {
+                self.found_missed(out, owner);
+            }
+            return;
+        }
         if tag != JOIN_TAG || self.joined {
             return;
         }
@@ -797,6 +807,12 @@ impl<A: Address> Routing for Can<A> {
                 }
             }
         }
+    }
+
+    fn answers_at_once(msg: &CanMsg<A>) -> bool {
+        // Updates (a suspect's probe among them) are answered with the zones on receipt,
+        // and one unanswered only makes the peer a suspect.
+        matches!(msg, CanMsg::Update { .. })
     }
 
     fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {

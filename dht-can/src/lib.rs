@@ -7,6 +7,7 @@
 
 mod can;
 mod config;
+mod face;
 mod messages;
 mod sim;
 mod zone;
