@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use dht_can::{Can, CanConfig, Zone};
 use overlay::sim::{LatencyModel, SimConfig, Simulator};
-use overlay::{Command, Key, NodeConfig, Routing};
+use overlay::{Command, Key, NodeConfig, NodeTimer, Routing};
 
 const NODES: usize = 64;
 
@@ -72,6 +72,14 @@ fn joins_and_mistaken_takeovers_leave_no_point_unowned() {
             assert!(
                 per_node < 30.0,
                 "seed {seed}, second {second}: {per_node:.0} messages per node"
+            );
+            // A node keeps one request-timeout timer armed, and one more at most while a
+            // prompt request's deadline comes before it: timers that re-armed themselves
+            // once piled up here by the thousand.
+            let timers = sim.queued_timers(|_, t| matches!(t, NodeTimer::RequestTimeouts));
+            assert!(
+                timers <= 2 * NODES,
+                "seed {seed}, second {second}: {timers} request-timeout timers queued"
             );
             // Joins that wait out timeouts take a while; after them no point is unowned.
             if second >= 30 {

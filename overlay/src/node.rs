@@ -336,7 +336,13 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             }
             NodeTimer::LookupFallback(lid) => self.lookup_fallback(ctx, lid),
             NodeTimer::RequestTimeouts => {
-                self.timeout_armed = None;
+                // A timer armed for an earlier deadline, or set again while requests
+                // expired (a failure prompting a new request), may fire after the one
+                // armed now was set: only the armed one re-arms, or each such timer would
+                // live on, re-arming itself for as long as requests are pending.
+                if self.timeout_armed.is_some_and(|at| at <= ctx.now) {
+                    self.timeout_armed = None;
+                }
                 let expired: Vec<ReqId> = self
                     .pending
                     .iter()
@@ -349,7 +355,9 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                         self.request_failed(ctx, id, p);
                     }
                 }
-                if let Some(next) = self.pending.values().map(|p| p.deadline).min() {
+                let armed = self.timeout_armed;
+                let next = self.pending.values().map(|p| p.deadline).min();
+                if let Some(next) = next.filter(|&n| armed.is_none_or(|at| n < at)) {
                     self.arm_timeout(ctx, next);
                 }
             }

@@ -134,6 +134,11 @@ impl<E> EventQueue<E> {
         self.len -= dropped;
     }
 
+    /// Number of scheduled events for which `f` returns true.
+    pub fn count(&self, f: impl FnMut(&&E) -> bool) -> usize {
+        self.slab.iter().flatten().filter(f).count()
+    }
+
     /// Number of scheduled events.
     pub fn len(&self) -> usize {
         self.len

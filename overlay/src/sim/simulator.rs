@@ -565,6 +565,15 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
         self.clock_offsets[addr as usize] = offset_us;
     }
 
+    /// Number of timers waiting to fire for which `f` (given the node's address and the
+    /// timer) returns true.
+    pub fn queued_timers(&self, mut f: impl FnMut(u32, &TimerOf<R, S>) -> bool) -> usize {
+        self.queue.count(|ev| match ev {
+            Ev::Timer { node, timer } => f(*node, timer),
+            _ => false,
+        })
+    }
+
     /// Gives `cmd` to the node at `addr` now.
     pub fn command(&mut self, addr: u32, cmd: CommandOf<R, S>) {
         self.queue.push(self.now, Ev::Command { node: addr, cmd });
@@ -798,9 +807,17 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
                         continue;
                     }
                     // Prebuilt nodes start their periodic timers at random phases, as nodes
-                    // that joined at different times would have.
+                    // that joined at different times would have. A request timeout is no
+                    // phase: fired early, it would find nothing expired, and the node, which
+                    // re-arms only the timer it armed, would never fail the requests. (Its
+                    // draw is still made, so seeded runs stay what they were.)
                     let after = if spread_timers && !after.is_zero() {
-                        after.mul_f64(self.rng.random::<f64>())
+                        let phase = self.rng.random::<f64>();
+                        if timer.is_bookkeeping() {
+                            after
+                        } else {
+                            after.mul_f64(phase)
+                        }
                     } else {
                         after
                     };
