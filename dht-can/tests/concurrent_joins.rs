@@ -3,34 +3,17 @@
 
 use std::time::Duration;
 
-use dht_can::{Can, CanConfig};
-use overlay::sim::{LatencyModel, SimConfig, Simulator};
-use overlay::{Command, Key, NodeConfig, Routing};
+mod common;
+
+use dht_can::Can;
+use overlay::sim::Simulator;
+use overlay::{Command, Key, Routing};
 
 const NODES: usize = 128;
 
-/// Real nodes' settings (1 s maintenance rounds and timeouts) over links of 1–20 ms.
+/// Real nodes' settings over links of 1–20 ms each way.
 fn lan(seed: u64) -> Simulator<Can<u32>> {
-    let cfg = CanConfig {
-        update_interval: Duration::from_secs(1),
-        takeover_delay: Duration::from_secs(1),
-        join_retry: Duration::from_secs(1),
-        two_hop_routing: true,
-        ..CanConfig::default()
-    };
-    let sim_cfg = SimConfig {
-        latency: LatencyModel::Uniform {
-            min: Duration::from_millis(1),
-            max: Duration::from_millis(20),
-        },
-        node: NodeConfig {
-            request_timeout: Duration::from_secs(1),
-            prompt_timeout_floor: None,
-            ..NodeConfig::default()
-        },
-        ..SimConfig::default()
-    };
-    Simulator::new(cfg, sim_cfg, seed)
+    common::real_settings(seed, Duration::from_millis(20))
 }
 
 /// Pairs of live nodes whose zones abut but that do not both list each other.

@@ -6,9 +6,11 @@
 
 use std::time::Duration;
 
-use dht_can::{Can, CanConfig, Zone};
-use overlay::sim::{LatencyModel, SimConfig, Simulator};
-use overlay::{Command, Key, NodeConfig, NodeTimer, Routing};
+mod common;
+
+use dht_can::{Can, Zone};
+use overlay::sim::Simulator;
+use overlay::{Command, Key, NodeTimer, Routing};
 
 const NODES: usize = 64;
 
@@ -29,29 +31,9 @@ fn covered(sim: &Simulator<Can<u32>>) -> f64 {
         .sum()
 }
 
-/// Real nodes' settings (1 s maintenance rounds and timeouts, a fixed timeout per
-/// request) over links of 1–600 ms each way.
+/// Real nodes' settings over links of 1–600 ms each way.
 fn slow_network(seed: u64) -> Simulator<Can<u32>> {
-    let cfg = CanConfig {
-        update_interval: Duration::from_secs(1),
-        takeover_delay: Duration::from_secs(1),
-        join_retry: Duration::from_secs(1),
-        two_hop_routing: true,
-        ..CanConfig::default()
-    };
-    let sim_cfg = SimConfig {
-        latency: LatencyModel::Uniform {
-            min: Duration::from_millis(1),
-            max: Duration::from_millis(600),
-        },
-        node: NodeConfig {
-            request_timeout: Duration::from_secs(1),
-            prompt_timeout_floor: None,
-            ..NodeConfig::default()
-        },
-        ..SimConfig::default()
-    };
-    Simulator::new(cfg, sim_cfg, seed)
+    common::real_settings(seed, Duration::from_millis(600))
 }
 
 #[test]
@@ -76,7 +58,7 @@ fn joins_and_mistaken_takeovers_leave_no_point_unowned() {
             // A node keeps one request-timeout timer armed, and one more at most while a
             // prompt request's deadline comes before it: timers that re-armed themselves
             // once piled up here by the thousand.
-            let timers = sim.queued_timers(|_, t| matches!(t, NodeTimer::RequestTimeouts));
+            let timers = sim.queued_timers(|_, t| matches!(t, NodeTimer::RequestTimeouts { .. }));
             assert!(
                 timers <= 2 * NODES,
                 "seed {seed}, second {second}: {timers} request-timeout timers queued"

@@ -119,7 +119,10 @@ pub enum NodeTimer<T, U> {
         timer: U,
     },
     /// Time to fail the requests whose deadline has passed.
-    RequestTimeouts,
+    RequestTimeouts {
+        /// The deadline it was armed for.
+        at: Time,
+    },
     /// A recursive lookup (by its tag) has had no answer in time: it goes on iteratively.
     LookupFallback(u64),
 }
@@ -130,7 +133,7 @@ impl<T, U> NodeTimer<T, U> {
     pub fn is_bookkeeping(&self) -> bool {
         matches!(
             self,
-            NodeTimer::RequestTimeouts | NodeTimer::LookupFallback(_)
+            NodeTimer::RequestTimeouts { .. } | NodeTimer::LookupFallback(_)
         )
     }
 }

@@ -335,18 +335,22 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 self.call_apps(ctx, |apps, cx| apps.on_timer(cx, timer));
             }
             NodeTimer::LookupFallback(lid) => self.lookup_fallback(ctx, lid),
-            NodeTimer::RequestTimeouts => {
+            NodeTimer::RequestTimeouts { at } => {
                 // A timer armed for an earlier deadline, or set again while requests
                 // expired (a failure prompting a new request), may fire after the one
                 // armed now was set: only the armed one re-arms, or each such timer would
-                // live on, re-arming itself for as long as requests are pending.
-                if self.timeout_armed.is_some_and(|at| at <= ctx.now) {
+                // live on, re-arming itself for as long as requests are pending. The armed
+                // one is known by its deadline, not by the clock: a driver's timer wheel
+                // may fire it a little early, and it then fails what is due by its deadline.
+                let armed = self.timeout_armed == Some(at);
+                if armed {
                     self.timeout_armed = None;
                 }
+                let due = if armed { at.max(ctx.now) } else { ctx.now };
                 let expired: Vec<ReqId> = self
                     .pending
                     .iter()
-                    .filter(|(_, p)| p.deadline <= ctx.now)
+                    .filter(|(_, p)| p.deadline <= due)
                     .map(|(id, _)| *id)
                     .collect();
                 for id in expired {
@@ -357,7 +361,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 }
                 let armed = self.timeout_armed;
                 let next = self.pending.values().map(|p| p.deadline).min();
-                if let Some(next) = next.filter(|&n| armed.is_none_or(|at| n < at)) {
+                if let Some(next) = next.filter(|&n| armed.is_none_or(|a| n < a)) {
                     self.arm_timeout(ctx, next);
                 }
             }
@@ -584,7 +588,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         self.timeout_armed = Some(at);
         ctx.out.push(Output::Timer {
             after: at.since(ctx.now),
-            timer: NodeTimer::RequestTimeouts,
+            timer: NodeTimer::RequestTimeouts { at },
         });
     }
 
