@@ -6,8 +6,8 @@ use std::time::Duration;
 mod common;
 
 use dht_can::Can;
+use overlay::Routing;
 use overlay::sim::Simulator;
-use overlay::{Command, Key, Routing};
 
 const NODES: usize = 128;
 
@@ -47,11 +47,7 @@ fn unlinked_pairs(sim: &Simulator<Can<u32>>) -> Vec<(u32, u32)> {
 fn nodes_joining_together_link_every_abutting_pair() {
     for seed in 1..=12 {
         let mut sim = lan(seed);
-        let first = sim.spawn(None);
-        sim.run_until(sim.now() + Duration::from_secs(1));
-        for _ in 1..NODES {
-            sim.spawn(Some(first));
-        }
+        common::start_together(&mut sim, NODES);
         // The joins are over within about 3 s.
         sim.run_until(sim.now() + Duration::from_secs(20));
         let missing = unlinked_pairs(&sim);
@@ -59,11 +55,7 @@ fn nodes_joining_together_link_every_abutting_pair() {
             missing.is_empty(),
             "seed {seed}: abutting pairs that do not list each other: {missing:?}"
         );
-        for op in 0..1000 {
-            let from = sim.random_joined().expect("nodes");
-            let key = Key::random(sim.rng());
-            sim.command(from, Command::lookup(op, key));
-        }
+        common::random_lookups(&mut sim, 1000);
         sim.run_until(sim.now() + Duration::from_secs(30));
         let stats = &sim.lookup_stats;
         assert_eq!(stats.failed, 0, "seed {seed}: lookups failed");

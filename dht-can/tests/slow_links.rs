@@ -10,7 +10,7 @@ mod common;
 
 use dht_can::{Can, Zone};
 use overlay::sim::Simulator;
-use overlay::{Command, Key, NodeTimer, Routing};
+use overlay::{NodeTimer, Routing};
 
 const NODES: usize = 64;
 
@@ -40,11 +40,7 @@ fn slow_network(seed: u64) -> Simulator<Can<u32>> {
 fn joins_and_mistaken_takeovers_leave_no_point_unowned() {
     for seed in 1..=3 {
         let mut sim = slow_network(seed);
-        let first = sim.spawn(None);
-        sim.run_until(sim.now() + Duration::from_secs(1));
-        for _ in 1..NODES {
-            sim.spawn(Some(first));
-        }
+        common::start_together(&mut sim, NODES);
         for second in 1..=60 {
             let before = sim.messages();
             sim.run_until(sim.now() + Duration::from_secs(1));
@@ -81,11 +77,7 @@ fn joins_and_mistaken_takeovers_leave_no_point_unowned() {
 
         // A lookup whose query to the owner timed out asks it again before giving up;
         // only two timeouts in a row on the same node can still fail one.
-        for op in 0..400 {
-            let from = sim.random_joined().expect("nodes");
-            let key = Key::random(sim.rng());
-            sim.command(from, Command::lookup(op, key));
-        }
+        common::random_lookups(&mut sim, 400);
         sim.run_until(sim.now() + Duration::from_secs(30));
         let stats = &sim.lookup_stats;
         assert!(
