@@ -808,9 +808,8 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
                     }
                     // Prebuilt nodes start their periodic timers at random phases, as nodes
                     // that joined at different times would have. A request timeout is no
-                    // phase: fired early, it would find nothing expired, and the node, which
-                    // re-arms only the timer it armed, would never fail the requests. (Its
-                    // draw is still made, so seeded runs stay what they were.)
+                    // phase but a deadline, and keeps its delay. (Its draw is still made,
+                    // so seeded runs stay what they were.)
                     let after = if spread_timers && !after.is_zero() {
                         let phase = self.rng.random::<f64>();
                         if timer.is_bookkeeping() {
