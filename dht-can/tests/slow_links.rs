@@ -51,9 +51,9 @@ fn joins_and_mistaken_takeovers_leave_no_point_unowned() {
                 per_node < 30.0,
                 "seed {seed}, second {second}: {per_node:.0} messages per node"
             );
-            // A node keeps one request-timeout timer armed, and one more at most while a
-            // prompt request's deadline comes before it: timers that re-armed themselves
-            // once piled up here by the thousand.
+            // A node keeps one request-timeout timer armed, and now and then a stale one
+            // that fires once and lapses: timers that re-armed themselves once piled up
+            // here by the hundred, more every second.
             let timers = sim.queued_timers(|_, t| matches!(t, NodeTimer::RequestTimeouts { .. }));
             assert!(
                 timers <= 2 * NODES,

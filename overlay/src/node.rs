@@ -342,11 +342,11 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 // live on, re-arming itself for as long as requests are pending. The armed
                 // one is known by its deadline, not by the clock: a driver's timer wheel
                 // may fire it a little early, and it then fails what is due by its deadline.
-                let armed = self.timeout_armed == Some(at);
-                if armed {
+                let is_armed = self.timeout_armed == Some(at);
+                if is_armed {
                     self.timeout_armed = None;
                 }
-                let due = if armed { at.max(ctx.now) } else { ctx.now };
+                let due = if is_armed { at.max(ctx.now) } else { ctx.now };
                 let expired: Vec<ReqId> = self
                     .pending
                     .iter()
@@ -359,9 +359,8 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                         self.request_failed(ctx, id, p);
                     }
                 }
-                let armed = self.timeout_armed;
                 let next = self.pending.values().map(|p| p.deadline).min();
-                if let Some(next) = next.filter(|&n| armed.is_none_or(|a| n < a)) {
+                if let Some(next) = next.filter(|&n| self.timeout_armed.is_none_or(|a| n < a)) {
                     self.arm_timeout(ctx, next);
                 }
             }

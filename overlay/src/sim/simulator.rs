@@ -807,9 +807,9 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
                         continue;
                     }
                     // Prebuilt nodes start their periodic timers at random phases, as nodes
-                    // that joined at different times would have. A request timeout is no
-                    // phase but a deadline, and keeps its delay. (Its draw is still made,
-                    // so seeded runs stay what they were.)
+                    // that joined at different times would have. Bookkeeping timers (request
+                    // timeouts, lookup fallbacks) are deadlines, not phases, and keep their
+                    // delay. (Their draw is still made, so seeded runs stay what they were.)
                     let after = if spread_timers && !after.is_zero() {
                         let phase = self.rng.random::<f64>();
                         if timer.is_bookkeeping() {
