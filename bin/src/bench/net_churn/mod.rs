@@ -20,7 +20,7 @@ use crate::bench::stats::percentile;
 use crate::bench::table;
 use crate::cli::{NetArgs, positive_rate, positive_seconds};
 use crate::daemon::{dht_config, node_config};
-use crate::loopback::{IDLE_ROUNDS, LoopbackNet};
+use crate::loopback::{LoopbackNet, idle_timeout};
 use crate::overlays::{WithNetRouting, with_net_routing};
 use networks::KadNet;
 use workload::{Outcome, Plan};
@@ -95,6 +95,11 @@ pub struct NetChurnRow {
     pub crashes: usize,
     /// Nodes that left gracefully during the churn.
     pub leaves: usize,
+    /// Messages a node sent per second during the churn, on average over the nodes that
+    /// ran throughout (`null` for Kademlia, which does not count them).
+    pub sent_per_node_s: Option<f64>,
+    /// Requests of such a node that went unanswered during the churn, on average.
+    pub timeouts_per_node: Option<f64>,
     /// This overlay's median read latency over libp2p-kad's.
     pub p50_vs_kad: Option<f64>,
     /// Wall-clock seconds of the whole row.
@@ -130,6 +135,8 @@ fn row(
         joins: o.joins,
         crashes: o.crashes,
         leaves: o.leaves,
+        sent_per_node_s: o.sent_per_node_s,
+        timeouts_per_node: o.timeouts_per_node,
         p50_vs_kad: None,
         wall_s,
     }
@@ -165,7 +172,7 @@ impl WithNetRouting for ChurnJob<'_> {
             routing: config,
             node: node_config(self.mode),
             dht: dht_config(self.args.replication, round),
-            idle_timeout: round * IDLE_ROUNDS,
+            idle_timeout: idle_timeout(self.args.nodes, round),
         };
         self.runtime
             .block_on(workload::run(&net, &plan(self.args, self.label)))
@@ -229,6 +236,8 @@ fn print_table(rows: &[NetChurnRow]) {
         "get ms p50",
         "get ms p99",
         "joins/crashes/leaves",
+        "msgs/node/s",
+        "timeouts/node",
         "p50 vs kad",
     ];
     let cells: Vec<Vec<String>> = rows
@@ -248,6 +257,8 @@ fn print_table(rows: &[NetChurnRow]) {
                 format!("{:.2}", r.get_ms_p50),
                 format!("{:.2}", r.get_ms_p99),
                 format!("{}/{}/{}", r.joins, r.crashes, r.leaves),
+                table::opt(r.sent_per_node_s),
+                table::opt(r.timeouts_per_node),
                 table::opt(r.p50_vs_kad),
             ]
         })

@@ -5,7 +5,7 @@ use anyhow::Result;
 use overlay::net::{NetHandle, PeerAddr};
 use overlay::{Key, Routing};
 
-use super::workload::ChurnNet;
+use super::workload::{ChurnNet, Traffic};
 use crate::bench::kad::KadNode;
 use crate::loopback::LoopbackNet;
 
@@ -30,6 +30,14 @@ impl<R: Routing<Addr = PeerAddr>> ChurnNet for LoopbackNet<R> {
 
     async fn leave(&self, node: NetHandle) {
         let _ = node.leave().await;
+    }
+
+    async fn traffic(&self, node: &NetHandle) -> Option<Traffic> {
+        let s = node.status().await.ok()?;
+        Some(Traffic {
+            sent: s.messages_sent,
+            timeouts: s.timeouts,
+        })
     }
 }
 
@@ -62,5 +70,10 @@ impl ChurnNet for KadNet {
     /// Kademlia has no leave: the node stops, as in a crash.
     async fn leave(&self, node: KadNode) {
         drop(node);
+    }
+
+    /// libp2p-kad keeps no count of the messages it sends.
+    async fn traffic(&self, _node: &KadNode) -> Option<Traffic> {
+        None
     }
 }

@@ -30,6 +30,27 @@ pub trait ChurnNet {
     fn get(&self, node: &Self::Node, key: Key) -> impl Future<Output = Option<Vec<u8>>>;
     /// Leaves gracefully (handing over what the node holds, where the network can).
     fn leave(&self, node: Self::Node) -> impl Future<Output = ()>;
+    /// What `node` has sent so far, where the network counts it.
+    fn traffic(&self, node: &Self::Node) -> impl Future<Output = Option<Traffic>>;
+}
+
+/// A node's counters of messages sent and requests unanswered since it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Messages sent (requests and responses).
+    pub sent: u64,
+    /// Requests that timed out or could not be delivered.
+    pub timeouts: u64,
+}
+
+impl Traffic {
+    /// The counters since `earlier`.
+    fn since(self, earlier: Traffic) -> Traffic {
+        Traffic {
+            sent: self.sent.saturating_sub(earlier.sent),
+            timeouts: self.timeouts.saturating_sub(earlier.timeouts),
+        }
+    }
 }
 
 /// The workload's sizes and pace.
@@ -108,6 +129,11 @@ pub struct Outcome {
     pub crashes: usize,
     /// Nodes that left during the churn.
     pub leaves: usize,
+    /// Messages each node of the first wave still running at the end sent per second
+    /// while the writes and the churn went on, on average (`None` where not counted).
+    pub sent_per_node_s: Option<f64>,
+    /// Requests of those nodes that went unanswered meanwhile, per node.
+    pub timeouts_per_node: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,7 +244,15 @@ pub async fn run<N: ChurnNet>(net: &N, plan: &Plan) -> Result<Outcome> {
         joins: 0,
         crashes: 0,
         leaves: 0,
+        sent_per_node_s: None,
+        timeouts_per_node: None,
     };
+    // Beside each live node, its counters when the writes began (`None` for nodes that
+    // joined later), to measure the churn phase alone.
+    let mut before = Vec::with_capacity(live.len());
+    for node in &live {
+        before.push(net.traffic(node).await);
+    }
     // Per slot: the last acknowledged version and the next version to write.
     let mut acked: Vec<Option<u32>> = Vec::new();
     let mut next: Vec<u32> = Vec::new();
@@ -312,11 +346,15 @@ pub async fn run<N: ChurnNet>(net: &N, plan: &Plan) -> Result<Outcome> {
                         }));
                     }
                     1 if can_shrink => {
-                        drop(live.swap_remove(rng.random_range(0..live.len())));
+                        let at = rng.random_range(0..live.len());
+                        before.swap_remove(at);
+                        drop(live.swap_remove(at));
                         out.crashes += 1;
                     }
                     3 if can_shrink => {
-                        let node = live.swap_remove(rng.random_range(0..live.len()));
+                        let at = rng.random_range(0..live.len());
+                        before.swap_remove(at);
+                        let node = live.swap_remove(at);
                         out.leaves += 1;
                         ops.push(Box::pin(async move {
                             let _ = tokio::time::timeout(Duration::from_secs(60), net.leave(node)).await;
@@ -340,13 +378,18 @@ pub async fn run<N: ChurnNet>(net: &N, plan: &Plan) -> Result<Outcome> {
                         out.get_ms.push(ms);
                     }
                 }
-                Done::Joined(Some(node)) => live.push(node),
+                Done::Joined(Some(node)) => {
+                    live.push(node);
+                    before.push(None);
+                }
                 Done::Joined(None) | Done::Left => {}
             },
             _ = tokio::time::sleep_until(end), if running => {}
         }
     }
     pb.finish_and_clear();
+    let churned_s = start.elapsed().as_secs_f64();
+    measure_traffic(net, &live, &before, churned_s, &mut out).await;
     tokio::time::sleep(plan.repair).await;
 
     let written: Vec<(usize, u32)> = acked
@@ -378,6 +421,32 @@ pub async fn run<N: ChurnNet>(net: &N, plan: &Plan) -> Result<Outcome> {
         out.after_repair.count(v);
     }
     Ok(out)
+}
+
+/// Fills in `out`'s traffic: what the nodes running since the writes began (those with
+/// counters in `before`) sent over the `churned_s` seconds of writes and churn, per node.
+async fn measure_traffic<N: ChurnNet>(
+    net: &N,
+    live: &[N::Node],
+    before: &[Option<Traffic>],
+    churned_s: f64,
+    out: &mut Outcome,
+) {
+    let mut total = Traffic::default();
+    let mut counted = 0usize;
+    for (node, earlier) in live.iter().zip(before) {
+        let (Some(earlier), Some(now)) = (earlier, net.traffic(node).await) else {
+            continue;
+        };
+        let d = now.since(*earlier);
+        total.sent += d.sent;
+        total.timeouts += d.timeouts;
+        counted += 1;
+    }
+    if counted > 0 && churned_s > 0.0 {
+        out.sent_per_node_s = Some(total.sent as f64 / counted as f64 / churned_s);
+        out.timeouts_per_node = Some(total.timeouts as f64 / counted as f64);
+    }
 }
 
 #[cfg(test)]
