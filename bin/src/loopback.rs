@@ -35,11 +35,10 @@ const CONNECTION_SHARE: f64 = 0.9;
 ///
 /// A connection closed while idle costs a new handshake (TCP, Noise, Yamux) the next time
 /// the pair talks. Nodes that touch much of their table in turn (Tapestry's heartbeats
-/// probe every node of its map within some eight rounds) then pay one for nearly every
-/// message: at 128 nodes with 5 rounds, Tapestry's gets took 67–391 ms at p50 where they
-/// take 1.3 ms with connections kept.
+/// probe every node of its map within some eight rounds) would then pay one for nearly
+/// every message, and on a small host the handshakes crowd out the messages.
 pub fn idle_timeout(n: usize, round: Duration) -> Duration {
-    let soft = rlimit::Resource::NOFILE.get().ok().map(|(soft, _)| soft);
+    let soft = open_file_limit();
     let every_pair = (n as u64).saturating_mul(n.saturating_sub(1) as u64);
     match soft {
         Some(soft) if every_pair as f64 <= soft as f64 * CONNECTION_SHARE => {
@@ -128,7 +127,7 @@ impl<R: Routing<Addr = PeerAddr>> LoopbackNet<R> {
 /// Says what running out of file descriptors means here, where every node lives in this
 /// one process and each connection holds a descriptor at both of its ends.
 fn out_of_descriptors(e: anyhow::Error, started: usize, n: usize) -> anyhow::Error {
-    let soft = rlimit::Resource::NOFILE.get().ok().map(|(soft, _)| soft);
+    let soft = open_file_limit();
     // Out of descriptors, a node that cannot accept its peers' connections fails to join
     // by a timeout rather than by an error naming them; the count of those open says it.
     let open = std::fs::read_dir("/proc/self/fd").map(|d| d.count() as u64);
@@ -144,4 +143,9 @@ fn out_of_descriptors(e: anyhow::Error, started: usize, n: usize) -> anyhow::Err
          the nodes share its limit of {limit} open files, and each connection between two \
          of them holds two; run fewer --nodes, or raise the hard limit (ulimit -Hn, as root)"
     ))
+}
+
+/// This process's soft limit on open files, which every node it hosts shares.
+fn open_file_limit() -> Option<u64> {
+    rlimit::Resource::NOFILE.get().ok().map(|(soft, _)| soft)
 }

@@ -346,15 +346,11 @@ pub async fn run<N: ChurnNet>(net: &N, plan: &Plan) -> Result<Outcome> {
                         }));
                     }
                     1 if can_shrink => {
-                        let at = rng.random_range(0..live.len());
-                        before.swap_remove(at);
-                        drop(live.swap_remove(at));
+                        drop(take_random(&mut live, &mut before, &mut rng));
                         out.crashes += 1;
                     }
                     3 if can_shrink => {
-                        let at = rng.random_range(0..live.len());
-                        before.swap_remove(at);
-                        let node = live.swap_remove(at);
+                        let node = take_random(&mut live, &mut before, &mut rng);
                         out.leaves += 1;
                         ops.push(Box::pin(async move {
                             let _ = tokio::time::timeout(Duration::from_secs(60), net.leave(node)).await;
@@ -421,6 +417,14 @@ pub async fn run<N: ChurnNet>(net: &N, plan: &Plan) -> Result<Outcome> {
         out.after_repair.count(v);
     }
     Ok(out)
+}
+
+/// Takes a random node out of the run, with its counters from `before` (kept at the same
+/// index), so that the two vectors stay in step.
+fn take_random<T, U>(live: &mut Vec<T>, before: &mut Vec<U>, rng: &mut impl rand::Rng) -> T {
+    let at = rng.random_range(0..live.len());
+    before.swap_remove(at);
+    live.swap_remove(at)
 }
 
 /// Fills in `out`'s traffic: what the nodes running since the writes began (those with
