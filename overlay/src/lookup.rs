@@ -71,11 +71,12 @@ impl<A> Lookup<A> {
     }
 
     /// Takes the path of a recursive answer as its own: each hop a message and its
-    /// acknowledgement, and the answer with its own (retries around failed hops on the
-    /// way are not seen here and not counted).
-    pub(crate) fn took_path(&mut self, path: Vec<NodeId>) {
+    /// acknowledgement, and the answer with its own unless it came `in_ack`, in the first
+    /// hop's acknowledgement (retries around failed hops on the way are not seen here and
+    /// not counted).
+    pub(crate) fn took_path(&mut self, path: Vec<NodeId>, in_ack: bool) {
         self.hops = path.len() as u32;
-        self.messages += 2 * self.hops + 2;
+        self.messages += 2 * self.hops + if in_ack { 0 } else { 2 };
         if matches!(self.owner, Owner::User(_)) {
             self.answered = path;
         }

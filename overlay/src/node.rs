@@ -417,8 +417,8 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 lookup,
                 path,
                 avoid,
+                answer_in_ack,
             } => {
-                self.respond(ctx, from, id, Response::Ack);
                 let relayed = Relayed {
                     key,
                     origin,
@@ -426,7 +426,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                     path,
                     avoid,
                 };
-                self.on_find_root(ctx, relayed);
+                self.on_find_root(ctx, from, id, relayed, answer_in_ack);
             }
             Request::RootFound {
                 key,
@@ -435,7 +435,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 root,
             } => {
                 self.respond(ctx, from, id, Response::Ack);
-                self.root_found(ctx, lookup, key, path, root);
+                self.root_found(ctx, lookup, key, path, root, false);
             }
             Request::App(msg) => {
                 return self.call_apps(ctx, |apps, cx| apps.on_request(cx, &from, id, msg));
@@ -458,7 +458,8 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 (_, Response::Unavailable)
                 | (Purpose::Routing, Response::Routing(_))
                 | (Purpose::Lookup(_), Response::Next(_))
-                | (Purpose::Route(_) | Purpose::Relay(_) | Purpose::Answer, Response::Ack) => true,
+                | (Purpose::Route(_) | Purpose::Relay(_) | Purpose::Answer, Response::Ack)
+                | (Purpose::Relay(_), Response::RootFound { .. }) => true,
                 (Purpose::App(app), Response::App(msg)) => S::index_of(msg) == *app,
                 _ => false,
             },
@@ -486,6 +487,9 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 return self.call_routing(ctx, |r, out| r.on_response(out, &from, id, msg));
             }
             (Purpose::Lookup(lid), Response::Next(step)) => self.lookup_answer(ctx, lid, step),
+            (Purpose::Relay(relayed), Response::RootFound { path, root }) => {
+                self.root_found(ctx, relayed.lookup, relayed.key, path, root, true)
+            }
             (Purpose::App(_), Response::App(msg)) => {
                 return self.call_apps(ctx, |apps, cx| apps.on_response(cx, &from, id, msg));
             }
@@ -591,7 +595,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         });
     }
 
-    fn respond(
+    pub(crate) fn respond(
         &mut self,
         ctx: &mut Ctx<'_, R, S>,
         to: Contact<R::Addr>,

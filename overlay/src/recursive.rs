@@ -9,8 +9,8 @@ use crate::id::{Key, NodeId};
 use crate::io::{Ctx, NodeTimer, Output};
 use crate::lookup::MAX_AVOID;
 use crate::node::{Node, Purpose};
-use crate::routing::{Routing, Step};
-use crate::wire::Request;
+use crate::routing::{ReqId, Routing, Step};
+use crate::wire::{Request, Response};
 
 /// A recursive lookup on its way through this node.
 #[derive(Clone, Debug)]
@@ -23,6 +23,18 @@ pub(crate) struct Relayed<A> {
     pub(crate) path: Vec<NodeId>,
     /// Next hops that failed it, here or before.
     pub(crate) avoid: Vec<NodeId>,
+}
+
+/// What a node does with a recursive lookup in its hands.
+enum Move<A> {
+    /// It found the root and its replica set: they go to the origin.
+    Answer(Vec<Contact<A>>),
+    /// It passes the lookup to this next hop.
+    Pass(Contact<A>),
+    /// It knows no next hop the lookup has not visited or found failed.
+    Stuck,
+    /// The lookup went too many hops, or this node has not joined.
+    Drop,
 }
 
 impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
@@ -44,47 +56,83 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         self.relay_on(ctx, relayed);
     }
 
-    /// A node passed a recursive lookup to this one (which has acknowledged it).
-    pub(crate) fn on_find_root(&mut self, ctx: &mut Ctx<'_, R, S>, mut relayed: Relayed<R::Addr>) {
+    /// A node passed a recursive lookup to this one in request `id`: it is acknowledged,
+    /// then passed on or answered; asked by the origin itself with `answer_in_ack`, a
+    /// root found here answers in place of the acknowledgement.
+    pub(crate) fn on_find_root(
+        &mut self,
+        ctx: &mut Ctx<'_, R, S>,
+        from: Contact<R::Addr>,
+        id: ReqId,
+        mut relayed: Relayed<R::Addr>,
+        answer_in_ack: bool,
+    ) {
         if relayed.path.len() < self.cfg.limits.max_list {
             relayed.path.push(self.me().id);
         }
-        self.relay_on(ctx, relayed);
+        let next = self.next_move(&relayed);
+        match next {
+            Move::Answer(root) if answer_in_ack && from.id == relayed.origin.id => {
+                let path = relayed.path;
+                self.respond(ctx, from, id, Response::RootFound { path, root });
+            }
+            next => {
+                self.respond(ctx, from, id, Response::Ack);
+                self.make_move(ctx, relayed, next);
+            }
+        }
     }
 
     /// Answers the origin if this node finds the root, else passes the lookup on to the
     /// best next hop not known to have failed it.
     pub(crate) fn relay_on(&mut self, ctx: &mut Ctx<'_, R, S>, relayed: Relayed<R::Addr>) {
-        let at_origin = relayed.origin.id == self.me().id;
+        let next = self.next_move(&relayed);
+        self.make_move(ctx, relayed, next);
+    }
+
+    /// Where a recursive lookup goes from this node.
+    fn next_move(&self, relayed: &Relayed<R::Addr>) -> Move<R::Addr> {
         if relayed.path.len() as u32 >= self.cfg.max_hops || !self.routing.is_joined() {
-            tracing::debug!(key = ?relayed.key, hops = relayed.path.len(), "recursive lookup dropped");
-            return;
+            return Move::Drop;
         }
         let step = self.step_around(&relayed.key, self.cfg.step_width, &relayed.avoid);
         // As an iterative lookup asks no node twice, a recursive one visits none twice:
         // greedy routing around failed nodes could otherwise go round in circles.
         let next = match step {
-            Step::Root(root) if !root.is_empty() => {
-                return self.answer_origin(ctx, relayed, root);
-            }
+            Step::Root(root) if !root.is_empty() => return Move::Answer(root),
             Step::Next(next) => next
                 .into_iter()
                 .find(|c| c.id != relayed.origin.id && !relayed.path.contains(&c.id)),
             Step::Root(_) => None,
         };
+        next.map_or(Move::Stuck, Move::Pass)
+    }
+
+    fn make_move(
+        &mut self,
+        ctx: &mut Ctx<'_, R, S>,
+        relayed: Relayed<R::Addr>,
+        next: Move<R::Addr>,
+    ) {
+        let at_origin = relayed.origin.id == self.me().id;
         match next {
-            Some(to) => {
+            Move::Answer(root) => self.answer_origin(ctx, relayed, root),
+            Move::Pass(to) => {
                 let body = Request::FindRoot {
                     key: relayed.key,
                     origin: relayed.origin.clone(),
                     lookup: relayed.lookup,
                     path: relayed.path.clone(),
                     avoid: relayed.avoid.clone(),
+                    answer_in_ack: at_origin,
                 };
                 self.request(ctx, to, body, Purpose::Relay(Box::new(relayed)));
             }
-            None if at_origin => self.lookup_fallback(ctx, relayed.lookup),
-            None => tracing::debug!(key = ?relayed.key, "recursive lookup has no next hop"),
+            Move::Stuck if at_origin => self.lookup_fallback(ctx, relayed.lookup),
+            Move::Stuck => tracing::debug!(key = ?relayed.key, "recursive lookup has no next hop"),
+            Move::Drop => {
+                tracing::debug!(key = ?relayed.key, hops = relayed.path.len(), "recursive lookup dropped")
+            }
         }
     }
 
@@ -119,7 +167,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             ..
         } = relayed;
         if origin.id == self.me().id {
-            self.root_found(ctx, lookup, key, path, root);
+            self.root_found(ctx, lookup, key, path, root, true);
             return;
         }
         let body = Request::RootFound {
@@ -132,8 +180,10 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         self.request(ctx, origin, body, Purpose::Answer);
     }
 
-    /// The answer to recursive lookup `lid` arrived; one that answers no recursive lookup
-    /// of this node for `key` (late, after the lookup ended, or forged) is ignored.
+    /// The answer to recursive lookup `lid` arrived, `in_ack` in the acknowledgement of
+    /// its first hop (or found here) rather than in a request of its own; one that answers
+    /// no recursive lookup of this node for `key` (late, after the lookup ended, or
+    /// forged) is ignored.
     pub(crate) fn root_found(
         &mut self,
         ctx: &mut Ctx<'_, R, S>,
@@ -141,6 +191,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         key: Key,
         path: Vec<NodeId>,
         root: Vec<Contact<R::Addr>>,
+        in_ack: bool,
     ) {
         if root.is_empty() {
             return;
@@ -151,7 +202,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         if !l.recursive_answers(&key) {
             return;
         }
-        l.took_path(path);
+        l.took_path(path, in_ack);
         self.finish_lookup(ctx, lid, Ok(root));
     }
 }

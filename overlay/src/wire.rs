@@ -29,7 +29,8 @@ pub enum Request<A, M, P> {
     },
     /// A recursive lookup passed on hop by hop; the receiver acknowledges it at once, then
     /// passes it on or, if it finds the root, answers `origin` with
-    /// [`Request::RootFound`].
+    /// [`Request::RootFound`] (or, asked by the origin itself with `answer_in_ack`, with
+    /// [`Response::RootFound`] in place of the acknowledgement).
     FindRoot {
         /// The key being looked up.
         key: Key,
@@ -41,6 +42,11 @@ pub enum Request<A, M, P> {
         path: Vec<NodeId>,
         /// Nodes that failed it on the way: the receiver routes as if they had failed.
         avoid: Vec<NodeId>,
+        /// Set by the origin, which takes [`Response::RootFound`]: a first hop that finds
+        /// the root answers in its acknowledgement, one round trip where an acknowledgement
+        /// and a separate answer cost two. Nodes that predate it leave it unset.
+        #[serde(default)]
+        answer_in_ack: bool,
     },
     /// The answer of a recursive lookup, from the node that found the root to the origin.
     RootFound {
@@ -98,6 +104,14 @@ pub enum Response<A, M, P> {
     /// A routed message or recursive lookup was taken over by the next hop, or a
     /// recursive lookup's answer reached its origin.
     Ack,
+    /// The answer of a recursive lookup its origin asked this node for with
+    /// `answer_in_ack`, this node having found the root.
+    RootFound {
+        /// The nodes the lookup passed through: the sender.
+        path: Vec<NodeId>,
+        /// The root and its replica set.
+        root: Vec<Contact<A>>,
+    },
     /// An application's answer.
     App(P),
     /// The receiver cannot serve requests (it has not joined or is leaving).
@@ -148,6 +162,10 @@ impl<A, M: Message, P: Message> Wire<A, M, P> {
                 Response::Routing(m) => m.validate(limits),
                 Response::Next(step) => limits.list("step", step.contacts().len()),
                 Response::Ack | Response::Unavailable => Ok(()),
+                Response::RootFound { path, root } => {
+                    limits.list("path", path.len())?;
+                    limits.list("root", root.len())
+                }
                 Response::App(m) => m.validate(limits),
             },
         }

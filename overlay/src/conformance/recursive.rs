@@ -71,6 +71,19 @@ pub fn recursive_lookups_match_iterative_ones<R: SimRouting>(config: &R::Config)
         "{}: recursive and iterative hop counts differ",
         R::NAME
     );
+    // Each hop costs a message and its acknowledgement either way; a recursive answer
+    // costs a request and its own acknowledgement more, unless the first hop found the
+    // root and answered in its acknowledgement.
+    let past_first_hop: u64 = iterative.hops.iter().skip(2).sum();
+    assert_eq!(
+        recursive.messages,
+        iterative.messages + 2 * past_first_hop,
+        "{}: recursive lookups sent {} messages, iterative {}, {past_first_hop} lookups \
+         took two hops or more",
+        R::NAME,
+        recursive.messages,
+        iterative.messages
+    );
     // With delays that obey the triangle inequality (the default plane), a recursive
     // lookup of one hop takes as long as an iterative one, and of more hops less.
     let total = |s: &LookupStats| s.latencies_us.iter().sum::<u64>();
