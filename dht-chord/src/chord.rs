@@ -554,7 +554,11 @@ impl<A: Address> Routing for Chord<A> {
                 if self.stabilizing.is_none() {
                     self.stabilize(out);
                 }
-                if self.round % RING_CHECK_ROUNDS == 0 {
+                // Rings that interleave close while nodes join together, and meanwhile a
+                // write and a read of one key can end on different rings: a node that
+                // joined through another checks every round at first.
+                let joining = self.bootstrap.is_some() && self.round < RING_CHECK_ROUNDS;
+                if joining || self.round % RING_CHECK_ROUNDS == 0 {
                     self.check_ring(out);
                 }
                 out.timer(self.cfg.stabilize_interval, ChordTimer::Stabilize);
