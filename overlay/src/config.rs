@@ -60,8 +60,9 @@ pub enum LookupMode {
     /// Semi-recursive: each node passes the lookup on to its next hop (which acknowledges
     /// it at once, so a failed hop is detected and routed around where it failed), and the
     /// node that finds the root answers the initiator directly: one message per hop and
-    /// one back. If no answer comes within the request timeout, the initiator goes on
-    /// iteratively, and whichever answer comes first ends the lookup.
+    /// one back (a first hop that finds the root answers in its acknowledgement). If no
+    /// answer comes within two request timeouts, the initiator goes on iteratively, and
+    /// whichever answer comes first ends the lookup.
     Recursive,
 }
 
