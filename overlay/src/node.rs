@@ -458,8 +458,11 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 (_, Response::Unavailable)
                 | (Purpose::Routing, Response::Routing(_))
                 | (Purpose::Lookup(_), Response::Next(_))
-                | (Purpose::Route(_) | Purpose::Relay(_) | Purpose::Answer, Response::Ack)
-                | (Purpose::Relay(_), Response::RootFound { .. }) => true,
+                | (Purpose::Route(_) | Purpose::Relay(_) | Purpose::Answer, Response::Ack) => true,
+                // Only the origin asks for the answer in the acknowledgement.
+                (Purpose::Relay(relayed), Response::RootFound { .. }) => {
+                    relayed.origin.id == self.me().id
+                }
                 (Purpose::App(app), Response::App(msg)) => S::index_of(msg) == *app,
                 _ => false,
             },
