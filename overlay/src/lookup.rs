@@ -71,12 +71,13 @@ impl<A> Lookup<A> {
     }
 
     /// Takes the path of a recursive answer as its own: each hop a message and its
-    /// acknowledgement, and the answer with its own unless it came `in_ack`, in the first
-    /// hop's acknowledgement (retries around failed hops on the way are not seen here and
-    /// not counted).
-    pub(crate) fn took_path(&mut self, path: Vec<NodeId>, in_ack: bool) {
+    /// acknowledgement, and, if the answer came `apart` (in a request of its own rather
+    /// than in the first hop's acknowledgement or found here), that request and its
+    /// acknowledgement (retries around failed hops on the way are not seen here and not
+    /// counted).
+    pub(crate) fn took_path(&mut self, path: Vec<NodeId>, apart: bool) {
         self.hops = path.len() as u32;
-        self.messages += 2 * self.hops + if in_ack { 0 } else { 2 };
+        self.messages += 2 * self.hops + if apart { 2 } else { 0 };
         if matches!(self.owner, Owner::User(_)) {
             self.answered = path;
         }

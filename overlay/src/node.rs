@@ -435,7 +435,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 root,
             } => {
                 self.respond(ctx, from, id, Response::Ack);
-                self.root_found(ctx, lookup, key, path, root, false);
+                self.root_found(ctx, lookup, key, path, root, true);
             }
             Request::App(msg) => {
                 return self.call_apps(ctx, |apps, cx| apps.on_request(cx, &from, id, msg));
@@ -491,7 +491,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             }
             (Purpose::Lookup(lid), Response::Next(step)) => self.lookup_answer(ctx, lid, step),
             (Purpose::Relay(relayed), Response::RootFound { path, root }) => {
-                self.root_found(ctx, relayed.lookup, relayed.key, path, root, true)
+                self.root_found(ctx, relayed.lookup, relayed.key, path, root, false)
             }
             (Purpose::App(_), Response::App(msg)) => {
                 return self.call_apps(ctx, |apps, cx| apps.on_response(cx, &from, id, msg));

@@ -167,7 +167,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             ..
         } = relayed;
         if origin.id == self.me().id {
-            self.root_found(ctx, lookup, key, path, root, true);
+            self.root_found(ctx, lookup, key, path, root, false);
             return;
         }
         let body = Request::RootFound {
@@ -180,8 +180,8 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         self.request(ctx, origin, body, Purpose::Answer);
     }
 
-    /// The answer to recursive lookup `lid` arrived, `in_ack` in the acknowledgement of
-    /// its first hop (or found here) rather than in a request of its own; one that answers
+    /// The answer to recursive lookup `lid` arrived, `apart` in a request of its own
+    /// (rather than in the first hop's acknowledgement, or found here); one that answers
     /// no recursive lookup of this node for `key` (late, after the lookup ended, or
     /// forged) is ignored.
     pub(crate) fn root_found(
@@ -191,7 +191,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         key: Key,
         path: Vec<NodeId>,
         root: Vec<Contact<R::Addr>>,
-        in_ack: bool,
+        apart: bool,
     ) {
         if root.is_empty() {
             return;
@@ -202,7 +202,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         if !l.recursive_answers(&key) {
             return;
         }
-        l.took_path(path, in_ack);
+        l.took_path(path, apart);
         self.finish_lookup(ctx, lid, Ok(root));
     }
 }

@@ -152,20 +152,14 @@ impl<A, M: Message, P: Message> Wire<A, M, P> {
                     limits.list("path", path.len())?;
                     limits.list("avoid", avoid.len())
                 }
-                Request::RootFound { path, root, .. } => {
-                    limits.list("path", path.len())?;
-                    limits.list("root", root.len())
-                }
+                Request::RootFound { path, root, .. } => check_answer(limits, path, root),
                 Request::Route { msg, .. } | Request::App(msg) => msg.validate(limits),
             },
             Wire::Response { body, .. } => match body {
                 Response::Routing(m) => m.validate(limits),
                 Response::Next(step) => limits.list("step", step.contacts().len()),
                 Response::Ack | Response::Unavailable => Ok(()),
-                Response::RootFound { path, root } => {
-                    limits.list("path", path.len())?;
-                    limits.list("root", root.len())
-                }
+                Response::RootFound { path, root } => check_answer(limits, path, root),
                 Response::App(m) => m.validate(limits),
             },
         }
@@ -185,6 +179,17 @@ impl<A, M: Message, P: Message> Wire<A, M, P> {
             _ => None,
         }
     }
+}
+
+/// Checks the lists of a recursive lookup's answer, sent as a request or in an
+/// acknowledgement.
+fn check_answer<A>(
+    limits: &Limits,
+    path: &[NodeId],
+    root: &[Contact<A>],
+) -> Result<(), InvalidMessage> {
+    limits.list("path", path.len())?;
+    limits.list("root", root.len())
 }
 
 /// Encodes any message as CBOR.
