@@ -7,6 +7,7 @@
 //! routing-table repair.
 
 mod config;
+mod joiners;
 mod leaf_set;
 mod messages;
 mod pastry;

@@ -5,8 +5,10 @@ use overlay::{
     RoutingOut, SmallMap, Step, Time,
 };
 use rand::RngExt;
+use tracing::debug;
 
 use crate::config::PastryConfig;
+use crate::joiners::RecentJoiners;
 use crate::leaf_set::LeafSet;
 use crate::messages::{PastryMsg, PastryTimer};
 use crate::table::{Entry, RoutingTable};
@@ -18,6 +20,9 @@ const MAX_DEAD: usize = 64;
 
 /// Most nodes a joining node queries on the route to its own id before it settles.
 const MAX_JOIN_STEPS: usize = 48;
+/// Most recent joiners remembered, to be handed to later ones: a simultaneous start of a
+/// few hundred nodes through one bootstrap fits.
+const MAX_JOINERS: usize = 256;
 
 /// What a request in flight was for.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,12 +52,20 @@ pub struct Pastry<A> {
     bootstrap: Option<Contact<A>>,
     /// Nodes asked on the join route so far.
     join_asked: Vec<Key>,
+    /// The last step's candidates for the next join query: if the one asked is still
+    /// joining itself (or gone), the route goes on through another.
+    join_next: Vec<Contact<A>>,
+    /// Whether the node asked last was named the root by a joined node, whose state we
+    /// then already hold.
+    join_at_root: bool,
     pending: SmallMap<ReqId, Pending>,
     /// Candidates to probe once a probe in flight finishes, oldest first.
     probe_queue: ProbeQueue<A>,
     /// Nodes found dead lately, with when: others' tables still list them for a while, and
     /// taking them back in would only fail again.
     dead: RecentlyDead,
+    /// Nodes that sent us a `JoinQuery` lately.
+    joiners: RecentJoiners<A>,
 }
 
 impl<A: Address> Pastry<A> {
@@ -227,8 +240,15 @@ impl<A: Address> Pastry<A> {
     /// The route to our own id ended: we hold the root's leaf set and rows from every node
     /// on the way. Tell everyone we know, so they can add us.
     fn finish_join(&mut self, out: &mut RoutingOut<'_, Self>) {
+        debug!(
+            id = %self.me.id.short(),
+            steps = self.join_asked.len(),
+            leaf_set = self.leaf.len(),
+            "joined"
+        );
         self.joined = true;
         self.join_asked.clear();
+        self.join_next.clear();
         out.joined();
         let mut told: Vec<Key> = Vec::new();
         let all: Vec<Contact<A>> = self
@@ -247,6 +267,7 @@ impl<A: Address> Pastry<A> {
     }
 
     fn join_query_next(&mut self, out: &mut RoutingOut<'_, Self>, candidates: &[Contact<A>]) {
+        self.join_next = candidates.to_vec();
         let next = candidates
             .iter()
             .find(|c| c.id != self.me.id && !self.join_asked.contains(&c.id))
@@ -262,7 +283,13 @@ impl<A: Address> Pastry<A> {
     }
 
     fn retry_join(&mut self, out: &mut RoutingOut<'_, Self>) {
+        debug!(
+            id = %self.me.id.short(),
+            steps = self.join_asked.len(),
+            "the join route failed; starting over through the bootstrap"
+        );
         self.join_asked.clear();
+        self.join_next.clear();
         if let Some(b) = self.bootstrap.clone() {
             out.timer(self.cfg.join_retry, PastryTimer::RetryJoin(b));
         }
@@ -291,12 +318,16 @@ impl<A: Address> Pastry<A> {
                 match root {
                     Some(r) if !self.join_asked.contains(&r.id) => {
                         let r = r.clone();
+                        self.join_at_root = true;
                         self.join_query_next(out, &[r]);
                     }
                     _ => self.finish_join(out),
                 }
             }
-            Step::Next(nodes) => self.join_query_next(out, &nodes),
+            Step::Next(nodes) => {
+                self.join_at_root = false;
+                self.join_query_next(out, &nodes)
+            }
         }
     }
 
@@ -380,9 +411,12 @@ impl<A: Address> Routing for Pastry<A> {
             joined: false,
             bootstrap: None,
             join_asked: Vec::new(),
+            join_next: Vec::new(),
+            join_at_root: false,
             pending: SmallMap::default(),
             probe_queue: ProbeQueue::new(config.max_probes),
             dead: RecentlyDead::new(config.leaf_interval * DEAD_MEMORY, MAX_DEAD),
+            joiners: RecentJoiners::new(config.leaf_interval, MAX_JOINERS),
         }
     }
 
@@ -424,6 +458,13 @@ impl<A: Address> Routing for Pastry<A> {
         msg: PastryMsg<A>,
     ) -> Result<(), ProtocolError> {
         if !self.joined {
+            // A node that joined beside us, which learnt of us from a node on our join
+            // route: take it in now, since it may have been the only one to tell us.
+            if matches!(msg, PastryMsg::Announce) {
+                self.learn(out, from, None, true);
+                out.respond(from.clone(), id, PastryMsg::Ack);
+                return Ok(());
+            }
             return Err(ProtocolError::NotJoined);
         }
         if matches!(msg, PastryMsg::GetLeafSet)
@@ -443,9 +484,18 @@ impl<A: Address> Routing for Pastry<A> {
                         "a join query for another node's id".into(),
                     ));
                 }
+                // The joiners before it that belong in its leaf set ride along with ours;
+                // it announces itself to them once joined.
+                let mut leaf: Vec<Contact<A>> = self.leaf.nodes().cloned().collect();
+                for c in self.joiners.nearest(&key, self.cfg.leaf_set, out.now) {
+                    if !leaf.iter().any(|x| x.id == c.id) {
+                        leaf.push(c);
+                    }
+                }
+                self.joiners.insert(from, out.now);
                 PastryMsg::JoinState {
                     table: self.table_and_neighbourhood(),
-                    leaf: self.leaf.nodes().cloned().collect(),
+                    leaf,
                     step: self.step(&key, 4),
                 }
             }
@@ -525,7 +575,23 @@ impl<A: Address> Routing for Pastry<A> {
 
     fn on_request_failed(&mut self, out: &mut RoutingOut<'_, Self>, _to: &Contact<A>, id: ReqId) {
         match self.take_pending(id) {
-            Some(Pending::Join) if !self.joined => self.retry_join(out),
+            Some(Pending::Join) if !self.joined => {
+                let candidates = std::mem::take(&mut self.join_next);
+                let left = candidates
+                    .iter()
+                    .any(|c| c.id != self.me.id && !self.join_asked.contains(&c.id));
+                // A root that is itself still joining will announce itself once joined,
+                // and the state of the joined node that named it is what it would have
+                // given. Anywhere else on the route, a join that stopped short would
+                // take a partial leaf set for the whole ring: start over instead.
+                if left {
+                    self.join_query_next(out, &candidates);
+                } else if self.join_at_root && !self.leaf.is_empty() {
+                    self.finish_join(out);
+                } else {
+                    self.retry_join(out);
+                }
+            }
             Some(Pending::Probe(_)) => self.probe(out, None),
             _ => {}
         }
@@ -654,6 +720,7 @@ impl<A: Address> Pastry<A> {
     /// Drops `id` from every table; a hole in the leaf set is repaired from the farthest
     /// leaf on that side, a routing-table hole from another entry of the same row.
     fn forget(&mut self, out: &mut RoutingOut<'_, Self>, id: &Key) {
+        self.joiners.remove(id);
         if let Some(gone) = self.leaf.remove(id) {
             out.update(gone, false);
             if let Some(far) = self.leaf.farthest_towards(id).cloned() {
