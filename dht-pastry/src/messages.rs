@@ -20,6 +20,11 @@ pub enum PastryMsg<A> {
         leaf: Vec<Contact<A>>,
         /// The responder's routing step for the key.
         step: Step<A>,
+        /// Nodes that asked the responder on their own join routes lately and belong in
+        /// the joiner's leaf set: the joiner takes them into its leaf set only (their
+        /// round trips are not known yet) and announces itself to them once joined.
+        #[serde(default = "Vec::new")]
+        joiners: Vec<Contact<A>>,
     },
     /// A node finished joining and tells the nodes in its tables.
     Announce,
@@ -54,9 +59,15 @@ pub enum PastryMsg<A> {
 impl<A: overlay::Address> Message for PastryMsg<A> {
     fn validate(&self, limits: &Limits) -> Result<(), InvalidMessage> {
         match self {
-            PastryMsg::JoinState { table, leaf, step } => {
+            PastryMsg::JoinState {
+                table,
+                leaf,
+                step,
+                joiners,
+            } => {
                 limits.list("routing table", table.len())?;
                 limits.list("leaf set", leaf.len())?;
+                limits.list("joiners", joiners.len())?;
                 limits.list("routing step", step.contacts().len())
             }
             PastryMsg::LeafSet { nodes } | PastryMsg::Leaving { leaf: nodes } => {

@@ -301,6 +301,7 @@ impl<A: Address> Pastry<A> {
         from: &Contact<A>,
         table: Vec<Contact<A>>,
         leaf: Vec<Contact<A>>,
+        joiners: Vec<Contact<A>>,
         step: Step<A>,
     ) {
         if self.joined {
@@ -309,6 +310,14 @@ impl<A: Address> Pastry<A> {
         self.learn(out, from, None, true);
         for c in table.iter().chain(&leaf) {
             self.learn(out, c, None, true);
+        }
+        // Joiners go in the leaf set only: a routing-table slot is for a node whose round
+        // trip can be measured, and a node still joining answers no probe. Each takes its
+        // slots when it announces itself.
+        for c in &joiners {
+            if c.id != self.me.id && !self.dead.contains(&c.id, out.now) {
+                self.leaf_insert(out, c);
+            }
         }
         match step {
             Step::Root(nodes) => {
@@ -484,19 +493,13 @@ impl<A: Address> Routing for Pastry<A> {
                         "a join query for another node's id".into(),
                     ));
                 }
-                // The joiners before it that belong in its leaf set ride along with ours;
-                // it announces itself to them once joined.
-                let mut leaf: Vec<Contact<A>> = self.leaf.nodes().cloned().collect();
-                for c in self.joiners.nearest(&key, self.cfg.leaf_set, out.now) {
-                    if !leaf.iter().any(|x| x.id == c.id) {
-                        leaf.push(c);
-                    }
-                }
+                let joiners = self.joiners.nearest(&key, self.cfg.leaf_set, out.now);
                 self.joiners.insert(from, out.now);
                 PastryMsg::JoinState {
                     table: self.table_and_neighbourhood(),
-                    leaf,
+                    leaf: self.leaf.nodes().cloned().collect(),
                     step: self.step(&key, 4),
+                    joiners,
                 }
             }
             PastryMsg::Announce => {
@@ -547,9 +550,15 @@ impl<A: Address> Routing for Pastry<A> {
             ));
         };
         match (kind, msg) {
-            (Pending::Join, PastryMsg::JoinState { table, leaf, step }) => {
-                self.on_join_state(out, from, table, leaf, step)
-            }
+            (
+                Pending::Join,
+                PastryMsg::JoinState {
+                    table,
+                    leaf,
+                    step,
+                    joiners,
+                },
+            ) => self.on_join_state(out, from, table, leaf, joiners, step),
             (Pending::Probe(sent), PastryMsg::Ack) => {
                 let rtt = u32::try_from(out.now.since(sent).as_micros()).unwrap_or(u32::MAX);
                 if self.joined || !self.leaf.is_empty() {
