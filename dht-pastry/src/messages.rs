@@ -21,8 +21,8 @@ pub enum PastryMsg<A> {
         /// The responder's routing step for the key.
         step: Step<A>,
         /// Nodes that asked the responder on their own join routes lately and belong in
-        /// the joiner's leaf set: the joiner takes them into its leaf set only (their
-        /// round trips are not known yet) and announces itself to them once joined.
+        /// the joiner's leaf set: the joiner takes them in and announces itself to them
+        /// once joined.
         #[serde(default = "Vec::new")]
         joiners: Vec<Contact<A>>,
     },

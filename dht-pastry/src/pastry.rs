@@ -311,13 +311,10 @@ impl<A: Address> Pastry<A> {
         for c in table.iter().chain(&leaf) {
             self.learn(out, c, None, true);
         }
-        // Joiners go in the leaf set only: a routing-table slot is for a node whose round
-        // trip can be measured, and a node still joining answers no probe. Each takes its
-        // slots when it announces itself.
+        // A node still joining answers no probe, so a joiner may take a routing-table
+        // slot unmeasured; table maintenance measures it later.
         for c in &joiners {
-            if c.id != self.me.id && !self.dead.contains(&c.id, out.now) {
-                self.leaf_insert(out, c);
-            }
+            self.learn(out, c, None, true);
         }
         match step {
             Step::Root(nodes) => {
@@ -623,6 +620,19 @@ impl<A: Address> Routing for Pastry<A> {
                 out.timer(self.cfg.leaf_interval, PastryTimer::LeafMaintenance);
             }
             PastryTimer::TableMaintenance => {
+                // Entries taken in without a round trip (their node was still joining,
+                // or a probe failed) are measured, so that proximity neighbour selection
+                // can compare them with the candidates still to come.
+                let unmeasured: Vec<Contact<A>> = self
+                    .table
+                    .entries()
+                    .filter(|e| e.rtt.is_none())
+                    .map(|e| e.contact.clone())
+                    .collect();
+                for c in &unmeasured {
+                    self.probe_queue.push(c);
+                }
+                self.probe(out, None);
                 for row in 0..self.table.rows() {
                     let entries: Vec<Contact<A>> =
                         self.table.row(row).map(|e| e.contact.clone()).collect();
