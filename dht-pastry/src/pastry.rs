@@ -789,4 +789,63 @@ mod tests {
             .count();
         assert_eq!(answers, 2);
     }
+
+    /// The `joiners` of every `JoinState` the driver saw answered, in order.
+    fn joiners_answered(driver: &Scratch<Pastry<u32>>) -> Vec<Vec<u32>> {
+        driver
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Respond {
+                    msg: PastryMsg::JoinState { joiners, .. },
+                    ..
+                } => Some(joiners.iter().map(|c| c.addr).collect()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_join_query_hands_over_the_earlier_joiners_near_the_newcomer() {
+        let cfg = PastryConfig {
+            leaf_set: 2,
+            ..PastryConfig::default()
+        };
+        let me = node(200);
+        let mut bootstrap = Pastry::new(me.clone(), &cfg);
+        let mut driver = Scratch::<Pastry<u32>>::new(1);
+        driver.call(|out| bootstrap.join(out, None));
+        for (i, joiner) in [10u8, 30, 20].into_iter().enumerate() {
+            let j = node(joiner);
+            driver
+                .call(|out| {
+                    bootstrap.on_request(out, &j, i as u64, PastryMsg::JoinQuery { key: j.id })
+                })
+                .unwrap();
+        }
+        // The first joiner hears of none; the third, at 20, of the nearest on each side
+        // of it (a leaf set of 2), never of itself.
+        let answered = joiners_answered(&driver);
+        assert_eq!(answered[0], Vec::<u32>::new());
+        assert_eq!(answered[1], vec![10]);
+        let mut third = answered[2].clone();
+        third.sort();
+        assert_eq!(third, vec![10, 30]);
+    }
+
+    #[test]
+    fn a_node_still_joining_takes_an_announcement_in() {
+        let cfg = PastryConfig::default();
+        let mut joining = Pastry::new(node(50), &cfg);
+        let mut driver = Scratch::<Pastry<u32>>::new(1);
+        driver.call(|out| joining.join(out, Some(node(200))));
+        driver
+            .call(|out| joining.on_request(out, &node(60), 9, PastryMsg::Announce))
+            .unwrap();
+        assert!(joining.leaf_set().contains(&node(60).id));
+        // Any other request still finds it not joined.
+        let other =
+            driver.call(|out| joining.on_request(out, &node(60), 10, PastryMsg::GetLeafSet));
+        assert_eq!(other, Err(ProtocolError::NotJoined));
+    }
 }
