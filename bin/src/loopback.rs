@@ -108,7 +108,7 @@ impl<R: Routing<Addr = PeerAddr>> LoopbackNet<R> {
                 len => Some(&nodes[rand::rng().random_range(0..len)]),
             };
             let started = nodes.len();
-            let out_of_files = |e: anyhow::Error| out_of_descriptors(e, started, n);
+            let out_of_files = |e: anyhow::Error| out_of_descriptors(e, started, n, R::NAME);
             let handle = self.spawn(via, apps()).await.map_err(out_of_files)?;
             tokio::time::timeout(Duration::from_secs(60), handle.joined())
                 .await
@@ -126,7 +126,7 @@ impl<R: Routing<Addr = PeerAddr>> LoopbackNet<R> {
 
 /// Says what running out of file descriptors means here, where every node lives in this
 /// one process and each connection holds a descriptor at both of its ends.
-fn out_of_descriptors(e: anyhow::Error, started: usize, n: usize) -> anyhow::Error {
+fn out_of_descriptors(e: anyhow::Error, started: usize, n: usize, overlay: &str) -> anyhow::Error {
     let soft = open_file_limit();
     // Out of descriptors, a node that cannot accept its peers' connections fails to join
     // by a timeout rather than by an error naming them; the count of those open says it.
@@ -138,10 +138,19 @@ fn out_of_descriptors(e: anyhow::Error, started: usize, n: usize) -> anyhow::Err
         return e;
     }
     let limit = soft.map_or_else(|| "?".into(), |soft| soft.to_string());
+    // Tapestry talks to every node of its neighbour map, backups included, so its
+    // connections grow with them; fewer backups is the lever a user has short of the limit.
+    let backups = if overlay == "tapestry" {
+        "; Tapestry keeps a connection to every node of its neighbour map, and --backups 1 \
+         keeps two nodes per entry instead of four"
+    } else {
+        ""
+    };
     e.context(format!(
         "this process ran out of file descriptors with {started} of {n} nodes started: all \
          the nodes share its limit of {limit} open files, and each connection between two \
-         of them holds two; run fewer --nodes, or raise the hard limit (ulimit -Hn, as root)"
+         of them holds two; run fewer --nodes, or raise the hard limit (ulimit -Hn, as \
+         root){backups}"
     ))
 }
 
