@@ -266,12 +266,16 @@ impl<A: Address> Pastry<A> {
         self.arm_timers(out);
     }
 
-    fn join_query_next(&mut self, out: &mut RoutingOut<'_, Self>, candidates: &[Contact<A>]) {
-        self.join_next = candidates.to_vec();
-        let next = candidates
+    /// The first of `candidates` not yet asked on this join route.
+    fn unasked<'c>(&self, candidates: &'c [Contact<A>]) -> Option<&'c Contact<A>> {
+        candidates
             .iter()
             .find(|c| c.id != self.me.id && !self.join_asked.contains(&c.id))
-            .cloned();
+    }
+
+    fn join_query_next(&mut self, out: &mut RoutingOut<'_, Self>, candidates: &[Contact<A>]) {
+        self.join_next = candidates.to_vec();
+        let next = self.unasked(candidates).cloned();
         match next {
             Some(c) if self.join_asked.len() < MAX_JOIN_STEPS => {
                 self.join_asked.push(c.id);
@@ -583,9 +587,7 @@ impl<A: Address> Routing for Pastry<A> {
         match self.take_pending(id) {
             Some(Pending::Join) if !self.joined => {
                 let candidates = std::mem::take(&mut self.join_next);
-                let left = candidates
-                    .iter()
-                    .any(|c| c.id != self.me.id && !self.join_asked.contains(&c.id));
+                let left = self.unasked(&candidates).is_some();
                 // A root that is itself still joining will announce itself once joined,
                 // and the state of the joined node that named it is what it would have
                 // given. Anywhere else on the route, a join that stopped short would
