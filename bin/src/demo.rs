@@ -43,8 +43,6 @@ struct Reads {
     ok: usize,
     hops: Vec<u32>,
     latency_ms: Vec<f64>,
-    /// For each key, the peers a lookup named as its root and replicas, in order.
-    replicas: Vec<Vec<String>>,
 }
 
 impl Reads {
@@ -72,7 +70,6 @@ async fn read_all(
         ok: 0,
         hops: Vec::new(),
         latency_ms: Vec::new(),
-        replicas: Vec::new(),
     };
     for (key, value) in keys {
         let node = &nodes[rand::rng().random_range(0..nodes.len())];
@@ -81,20 +78,53 @@ async fn read_all(
         {
             reads.ok += 1;
         }
-        match node.lookup(*key).await {
-            Ok(report) => {
-                reads.hops.push(report.hops);
-                reads.latency_ms.push(report.latency_ms);
-                reads
-                    .replicas
-                    .push(report.replicas.into_iter().map(|(_, peer)| peer).collect());
-            }
-            Err(_) => reads.replicas.push(Vec::new()),
+        if let Ok(report) = node.lookup(*key).await {
+            reads.hops.push(report.hops);
+            reads.latency_ms.push(report.latency_ms);
         }
         pb.inc(1);
     }
     pb.finish_and_clear();
     Ok(reads)
+}
+
+/// Kills `count` random nodes without warning, `batch` at a time with `pause` after every
+/// batch but the last, and returns how many keys had all `r` of their replicas (as lookups
+/// just before the batch named them) in one batch: the keys no repair can bring back.
+async fn kill_in_batches(
+    nodes: &mut Vec<NetHandle>,
+    keys: &[(Key, Vec<u8>)],
+    count: usize,
+    batch: usize,
+    r: usize,
+    pause: Duration,
+) -> usize {
+    let mut lost = 0;
+    let mut left = count;
+    while left > 0 {
+        let mut named: Vec<Vec<String>> = Vec::with_capacity(keys.len());
+        for (key, _) in keys {
+            let node = &nodes[rand::rng().random_range(0..nodes.len())];
+            if let Ok(report) = node.lookup(*key).await {
+                named.push(report.replicas.into_iter().map(|(_, peer)| peer).collect());
+            }
+        }
+        let mut dead = std::collections::HashSet::new();
+        for _ in 0..batch.min(left) {
+            let i = rand::rng().random_range(0..nodes.len());
+            dead.insert(nodes[i].peer_id().to_string());
+            drop(nodes.swap_remove(i));
+        }
+        left -= dead.len();
+        lost += named
+            .iter()
+            .filter(|named| named.len() >= r && named.iter().take(r).all(|p| dead.contains(p)))
+            .count();
+        if left > 0 {
+            tokio::time::sleep(pause).await;
+        }
+    }
+    lost
 }
 
 async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -> Result<()> {
@@ -143,23 +173,17 @@ async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -
     println!("  {}", reads.line(keys.len()));
 
     let killed = ((n as f64 * args.kill).round() as usize).min(n - 2);
-    let mut dead = std::collections::HashSet::new();
-    for _ in 0..killed {
-        let i = rand::rng().random_range(0..nodes.len());
-        dead.insert(nodes[i].peer_id().to_string());
-        drop(nodes.swap_remove(i));
-    }
-    // Values no repair can bring back: every node the overlay named as a replica died.
     let r = usize::from(args.replication);
-    let lost = reads
-        .replicas
-        .iter()
-        .filter(|named| named.len() >= r && named.iter().take(r).all(|p| dead.contains(p)))
-        .count();
+    let batch = args
+        .kill_batch
+        .map_or(r.saturating_sub(1), usize::from)
+        .max(1);
+    let lost = kill_in_batches(&mut nodes, &keys, killed, batch, r, round * 3).await;
     println!(
-        "  killed {killed} nodes without warning ({lost} keys had all {r} of their replicas \
-         among them); waiting {} maintenance rounds",
-        6
+        "  killed {killed} nodes without warning, {} at a time and 3 maintenance rounds \
+         apart ({lost} keys had all {r} of their replicas in one batch); waiting 6 \
+         maintenance rounds",
+        batch.min(killed)
     );
     tokio::time::sleep(round * 6).await;
     let reads = read_all(&nodes, &keys, "reading", args.quiet).await?;

@@ -191,6 +191,12 @@ pub struct DemoArgs {
     /// Fraction of the nodes to kill without warning.
     #[arg(long, default_value_t = 0.25, value_parser = crate::cli::fraction)]
     pub kill: f64,
+    /// Nodes killed at once: the kill goes in batches of this many, 3 maintenance rounds
+    /// apart, so that repair restores the replicas a batch took before the next one
+    /// (default: one fewer than --replication, so that no batch can take every replica
+    /// of a key; a batch as large as --replication or larger can).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub kill_batch: Option<u16>,
     /// Copies of each key.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub replication: u16,
