@@ -234,6 +234,25 @@ fn route<R: SimRouting>(sim: &Sim<R>, from: u32, key: &Key) -> Vec<u32> {
     path
 }
 
+/// The overlay nodes a publish from `from` passes on its way to `group`'s root, `from`
+/// first, as Scribe sends it: straight to the root's contact where the publisher's tree
+/// gave it one (and on from there, should that node be the root no longer), routed hop by
+/// hop otherwise.
+fn publish_path<R: SimRouting>(sim: &Sim<R>, from: u32, group: &Key) -> Vec<u32> {
+    let root = scribe(sim, from)
+        .and_then(|s| s.group(group))
+        .filter(|g| g.is_rooted())
+        .and_then(|g| g.root_contact())
+        .map(|c| c.addr)
+        .filter(|a| *a != from && sim.node(*a).is_some());
+    match root {
+        Some(root) => std::iter::once(from)
+            .chain(route(sim, root, group))
+            .collect(),
+        None => route(sim, from, group),
+    }
+}
+
 fn mean<T: Copy + Into<f64>>(xs: &[T]) -> f64 {
     if xs.is_empty() {
         return 0.0;
@@ -438,7 +457,7 @@ impl WithOverlay for Job<'_> {
             if from == u32::MAX {
                 continue;
             }
-            for w in route(&sim, from, id).windows(2) {
+            for w in publish_path(&sim, from, id).windows(2) {
                 path.clear();
                 self.underlay.path_links(w[0], w[1], &mut path);
                 path.iter().for_each(|l| overlay_links[*l as usize] += 1);
