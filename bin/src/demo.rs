@@ -118,7 +118,9 @@ async fn kill_in_batches(
         left -= dead.len();
         lost += named
             .iter()
-            .filter(|named| named.len() >= r && named.iter().take(r).all(|p| dead.contains(p)))
+            .filter(|replicas| {
+                replicas.len() >= r && replicas.iter().take(r).all(|p| dead.contains(p))
+            })
             .count();
         if left > 0 {
             tokio::time::sleep(pause).await;
@@ -178,13 +180,20 @@ async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -
         .kill_batch
         .map_or(r.saturating_sub(1), usize::from)
         .max(1);
-    let lost = kill_in_batches(&mut nodes, &keys, killed, batch, r, round * 3).await;
-    println!(
-        "  killed {killed} nodes without warning, {} at a time and 3 maintenance rounds \
-         apart ({lost} keys had all {r} of their replicas in one batch); waiting 6 \
-         maintenance rounds",
-        batch.min(killed)
-    );
+    if killed == 0 {
+        println!(
+            "  killed no node (--kill {}); waiting 6 maintenance rounds",
+            args.kill
+        );
+    } else {
+        let lost = kill_in_batches(&mut nodes, &keys, killed, batch, r, round * 3).await;
+        println!(
+            "  killed {killed} nodes without warning, {} at a time and 3 maintenance rounds \
+             apart ({lost} keys had all {r} of their replicas in one batch); waiting 6 \
+             maintenance rounds",
+            batch.min(killed)
+        );
+    }
     tokio::time::sleep(round * 6).await;
     let reads = read_all(&nodes, &keys, "reading", args.quiet).await?;
     println!("  after the crash: {}", reads.line(keys.len()));
