@@ -154,6 +154,10 @@ impl<A: Address> Pastry<A> {
         if c.id == self.me.id || self.dead.contains(&c.id, out.now) {
             return;
         }
+        // A node this one heard from lately needs no probe: row exchanges offer the same
+        // candidates every round, and probing each anew kept a connection open to most
+        // of a 256-node overlay from every node.
+        let rtt = rtt.or_else(|| out.round_trip_us(&c.id));
         self.leaf_insert(out, c);
         if let Some((row, col)) = self.table.slot_of(&c.id) {
             match self.table.get(row, col) {
@@ -762,6 +766,8 @@ impl<A: Address> Pastry<A> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
     use overlay::Action;
     use overlay::conformance::scratch::{Scratch, contact as node};
 
@@ -790,6 +796,35 @@ mod tests {
             .filter(|a| matches!(a, Action::Respond { .. }))
             .count();
         assert_eq!(answers, 2);
+    }
+
+    #[test]
+    fn a_candidate_heard_from_lately_is_ranked_without_a_probe() {
+        let cfg = PastryConfig::default();
+        let me = node(0x50);
+        let mut table = RoutingTable::new(me.id, cfg.b);
+        let slot = table.slot_of(&node(0x30).id).unwrap();
+        let entry = Entry {
+            contact: node(0x30),
+            rtt: Some(500),
+        };
+        table.set(slot.0, slot.1, entry);
+        let leaf = LeafSet::new(me.id, cfg.leaf_set);
+        let mut pastry = Pastry::from_tables(me, cfg, leaf, table);
+        let mut driver = Scratch::<Pastry<u32>>::new(1);
+        // 0x31 and 0x32 compete with 0x30 for its slot; the node has heard from 0x31.
+        assert_eq!(pastry.table.slot_of(&node(0x31).id), Some(slot));
+        driver.heard_from(&node(0x31).id, Duration::from_micros(200));
+        driver.call(|out| {
+            pastry.learn(out, &node(0x31), None, true);
+            pastry.learn(out, &node(0x32), None, true);
+        });
+        assert_eq!(
+            driver.requested(|m| matches!(m, PastryMsg::Ping)),
+            vec![0x32]
+        );
+        let held = pastry.table.get(slot.0, slot.1).unwrap();
+        assert_eq!((held.contact.id, held.rtt), (node(0x31).id, Some(200)));
     }
 
     /// The `joiners` of every `JoinState` the driver saw answered, in order.

@@ -139,6 +139,8 @@ impl<A: Address> Tapestry<A> {
         if c.id == self.me.id || self.dead.contains(&c.id, out.now) {
             return;
         }
+        // A node this one heard from lately needs no probe to be ranked.
+        let rtt = rtt.or_else(|| out.round_trip_us(&c.id));
         // Before joining, the finished map is told at once (`finish_join`).
         match self.map.insert(c, rtt) {
             Inserted::Added => {

@@ -479,9 +479,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             )));
         }
         let p = self.pending.remove(&id).expect("checked above");
-        if self.cfg.prompt_timeout_floor.is_some() {
-            self.round_trips.sample(&from.id, p.sent, ctx.now);
-        }
+        self.round_trips.sample(&from.id, p.sent, ctx.now);
         match (p.purpose, body) {
             (purpose, Response::Unavailable) => {
                 self.request_unanswered(ctx, id, p.to, purpose, true)
@@ -621,7 +619,8 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
     ) -> T {
         let mut actions = std::mem::take(&mut self.scratch);
         let result = {
-            let mut out = Out::new(ctx.now, &mut *ctx.rng, &mut actions, &mut self.next_id);
+            let mut out = Out::new(ctx.now, &mut *ctx.rng, &mut actions, &mut self.next_id)
+                .with_round_trips(&self.round_trips);
             f(&mut self.routing, &mut out)
         };
         for a in actions.drain(..) {

@@ -50,13 +50,20 @@ impl RoundTrips {
         }
     }
 
+    /// The shortest round trip seen to `peer`, if it is remembered.
+    pub(crate) fn shortest(&self, peer: &NodeId) -> Option<Duration> {
+        let id = short(peer);
+        self.peers
+            .iter()
+            .find(|e| e.0 == id)
+            .map(|&(_, rtt, _)| Duration::from_micros(u64::from(rtt)))
+    }
+
     /// How long a request `peer` answers on receipt may wait: a few of its shortest round
     /// trips, within `[floor, ceiling]`; `ceiling` for a peer never measured.
     pub(crate) fn timeout(&self, peer: &NodeId, floor: Duration, ceiling: Duration) -> Duration {
-        let id = short(peer);
-        match self.peers.iter().find(|e| e.0 == id) {
-            Some(&(_, rtt, _)) => (Duration::from_micros(u64::from(rtt)) * ROUND_TRIPS_PER_TIMEOUT)
-                .clamp(floor.min(ceiling), ceiling),
+        match self.shortest(peer) {
+            Some(rtt) => (rtt * ROUND_TRIPS_PER_TIMEOUT).clamp(floor.min(ceiling), ceiling),
             None => ceiling,
         }
     }
@@ -94,6 +101,8 @@ mod tests {
         assert_eq!(rt.timeout(&id(2), FLOOR, CEILING), FLOOR);
         rt.sample(&id(3), t(0), t(900));
         assert_eq!(rt.timeout(&id(3), FLOOR, CEILING), CEILING);
+        assert_eq!(rt.shortest(&id(1)), Some(Duration::from_millis(80)));
+        assert_eq!(rt.shortest(&id(4)), None);
     }
 
     #[test]

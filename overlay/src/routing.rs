@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::contact::{Address, Contact};
 use crate::error::{InvalidMessage, LookupError, ProtocolError};
-use crate::id::Key;
+use crate::id::{Key, NodeId};
 use crate::limits::Limits;
+use crate::round_trips::RoundTrips;
 use crate::time::Time;
 
 /// Identifies one request and its response, unique per node.
@@ -109,6 +110,7 @@ pub struct Out<'a, A, M, T> {
     pub rng: &'a mut dyn Rng,
     actions: &'a mut Vec<Action<A, M, T>>,
     next_id: &'a mut u64,
+    round_trips: Option<&'a RoundTrips>,
 }
 
 /// The [`Out`] of routing algorithm `R`.
@@ -128,7 +130,24 @@ impl<'a, A, M, T> Out<'a, A, M, T> {
             rng,
             actions,
             next_id,
+            round_trips: None,
         }
+    }
+
+    /// The same buffer, answering [`Out::round_trip_us`] from `round_trips`.
+    pub(crate) fn with_round_trips(mut self, round_trips: &'a RoundTrips) -> Self {
+        self.round_trips = Some(round_trips);
+        self
+    }
+
+    /// The shortest round trip this node has seen to `peer`, in microseconds (saturating),
+    /// over every request of its that `peer` answered: a proximity estimate that costs no
+    /// probe. `None` for a peer the node has not heard from among its 128 most recently
+    /// answered ones.
+    pub fn round_trip_us(&self, peer: &NodeId) -> Option<u32> {
+        self.round_trips
+            .and_then(|rt| rt.shortest(peer))
+            .map(|d| u32::try_from(d.as_micros()).unwrap_or(u32::MAX))
     }
 
     /// Sends a request and returns its id.

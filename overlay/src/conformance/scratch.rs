@@ -4,9 +4,12 @@
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use std::time::Duration;
+
+use crate::round_trips::RoundTrips;
 use crate::routing::{Action, Out, Routing, RoutingOut};
 use crate::time::Time;
-use crate::{Contact, Key};
+use crate::{Contact, Key, NodeId};
 
 /// A contact whose id is the byte `b` repeated and whose address is `b`: ids that order
 /// as their bytes do, for placing nodes on the ring by hand.
@@ -23,6 +26,7 @@ pub type RoutingAction<R> =
 pub struct Scratch<R: Routing> {
     rng: Xoshiro256PlusPlus,
     next_id: u64,
+    round_trips: RoundTrips,
     /// Every action emitted so far, oldest first.
     pub actions: Vec<RoutingAction<R>>,
 }
@@ -33,14 +37,22 @@ impl<R: Routing> Scratch<R> {
         Scratch {
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             next_id: 0,
+            round_trips: RoundTrips::default(),
             actions: Vec::new(),
         }
     }
 
     /// Runs `f` with an output buffer feeding [`Scratch::actions`].
     pub fn call<T>(&mut self, f: impl FnOnce(&mut RoutingOut<'_, R>) -> T) -> T {
-        let mut out = Out::new(Time(0), &mut self.rng, &mut self.actions, &mut self.next_id);
+        let mut out = Out::new(Time(0), &mut self.rng, &mut self.actions, &mut self.next_id)
+            .with_round_trips(&self.round_trips);
         f(&mut out)
+    }
+
+    /// Has the node answered by `peer` after `rtt`, as the node core notes every answer:
+    /// [`Out::round_trip_us`] then knows it.
+    pub fn heard_from(&mut self, peer: &NodeId, rtt: Duration) {
+        self.round_trips.sample(peer, Time(0), Time::ZERO + rtt);
     }
 
     /// The recipients of the requests emitted so far whose message is `wanted`, oldest
