@@ -14,6 +14,21 @@ use crate::loopback::{LoopbackNet, idle_timeout};
 use crate::net_cli::DemoArgs;
 use crate::overlays::{WithNetRouting, with_net_routing};
 
+/// Maintenance rounds between two batches of the kill: time for repair to restore the
+/// replicas a batch took before the next one (`--kill-batch`'s help says the same).
+const KILL_PAUSE_ROUNDS: u32 = 3;
+/// Maintenance rounds after the last batch before the reads.
+const AFTER_KILL_ROUNDS: u32 = 6;
+
+/// "1 node", "2 nodes".
+fn nodes_count(n: usize) -> String {
+    if n == 1 {
+        "1 node".into()
+    } else {
+        format!("{n} nodes")
+    }
+}
+
 /// Runs the demo and prints its report.
 pub fn run(args: DemoArgs) -> Result<()> {
     let runtime = crate::loopback::runtime()?;
@@ -182,19 +197,21 @@ async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -
         .max(1);
     if killed == 0 {
         println!(
-            "  killed no node (--kill {}); waiting 6 maintenance rounds",
+            "  killed no node (--kill {}); waiting {AFTER_KILL_ROUNDS} maintenance rounds",
             args.kill
         );
     } else {
-        let lost = kill_in_batches(&mut nodes, &keys, killed, batch, r, round * 3).await;
+        let pause = round * KILL_PAUSE_ROUNDS;
+        let lost = kill_in_batches(&mut nodes, &keys, killed, batch, r, pause).await;
         println!(
-            "  killed {killed} nodes without warning, {} at a time and 3 maintenance rounds \
-             apart ({lost} keys had all {r} of their replicas in one batch); waiting 6 \
-             maintenance rounds",
+            "  killed {} without warning, {} at a time and {KILL_PAUSE_ROUNDS} \
+             maintenance rounds apart ({lost} keys had all {r} of their replicas in one \
+             batch); waiting {AFTER_KILL_ROUNDS} maintenance rounds",
+            nodes_count(killed),
             batch.min(killed)
         );
     }
-    tokio::time::sleep(round * 6).await;
+    tokio::time::sleep(round * AFTER_KILL_ROUNDS).await;
     let reads = read_all(&nodes, &keys, "reading", args.quiet).await?;
     println!("  after the crash: {}", reads.line(keys.len()));
 
@@ -204,7 +221,10 @@ async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -
             .await
             .context("a node did not finish leaving within 60 s")??;
     }
-    println!("  {leaving} nodes left gracefully (each handed its keys over)");
+    println!(
+        "  {} left gracefully (each handed its keys over)",
+        nodes_count(leaving)
+    );
     tokio::time::sleep(round * 2).await;
     let reads = read_all(&nodes, &keys, "reading", args.quiet).await?;
     println!("  after the leaves: {}", reads.line(keys.len()));
