@@ -156,8 +156,10 @@ impl<A: Address> Pastry<A> {
         }
         // A node this one heard from lately needs no probe: row exchanges offer the same
         // candidates every round, and probing each anew kept a connection open to most
-        // of a 256-node overlay from every node.
-        let rtt = rtt.or_else(|| out.round_trip_us(&c.id));
+        // of a 256-node overlay from every node. Every node is ranked by its shortest
+        // round trip, a fresh measurement included (the node core notes it first): one
+        // slowed by load would otherwise lose its slot to a rival ranked by its best.
+        let rtt = out.round_trip_us(&c.id).or(rtt);
         self.leaf_insert(out, c);
         if let Some((row, col)) = self.table.slot_of(&c.id) {
             match self.table.get(row, col) {
@@ -799,7 +801,7 @@ mod tests {
     }
 
     #[test]
-    fn a_candidate_heard_from_lately_is_ranked_without_a_probe() {
+    fn a_candidate_heard_from_lately_is_ranked_by_its_shortest_round_trip_without_a_probe() {
         let cfg = PastryConfig::default();
         let me = node(0x50);
         let mut table = RoutingTable::new(me.id, cfg.b);
@@ -823,6 +825,10 @@ mod tests {
             driver.requested(|m| matches!(m, PastryMsg::Ping)),
             vec![0x32]
         );
+        let held = pastry.table.get(slot.0, slot.1).unwrap();
+        assert_eq!((held.contact.id, held.rtt), (node(0x31).id, Some(200)));
+        // A later answer slowed by load does not lengthen the round trip it is ranked by.
+        driver.call(|out| pastry.learn(out, &node(0x31), Some(900), false));
         let held = pastry.table.get(slot.0, slot.1).unwrap();
         assert_eq!((held.contact.id, held.rtt), (node(0x31).id, Some(200)));
     }

@@ -139,8 +139,11 @@ impl<A: Address> Tapestry<A> {
         if c.id == self.me.id || self.dead.contains(&c.id, out.now) {
             return;
         }
-        // A node this one heard from lately needs no probe to be ranked.
-        let rtt = rtt.or_else(|| out.round_trip_us(&c.id));
+        // A node this one heard from lately needs no probe to be ranked, and every node is
+        // ranked by its shortest round trip, a fresh measurement included (the node core
+        // notes it first): a heartbeat slowed by load would otherwise cost an entry its
+        // place to a rival ranked by its best, and back again, each change told to both.
+        let rtt = out.round_trip_us(&c.id).or(rtt);
         // Before joining, the finished map is told at once (`finish_join`).
         match self.map.insert(c, rtt) {
             Inserted::Added => {
