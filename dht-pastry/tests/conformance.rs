@@ -26,6 +26,11 @@ fn crash_then_repair_keeps_surviving_keys() {
 }
 
 #[test]
+fn lookups_right_after_a_mass_crash_route_around_it() {
+    conformance::lookups_right_after_a_mass_crash_route_around_it::<C>(&PastryConfig::default());
+}
+
+#[test]
 fn bad_input_changes_nothing() {
     conformance::bad_input_changes_nothing::<C>(&PastryConfig::default());
 }

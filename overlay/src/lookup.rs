@@ -18,6 +18,11 @@ const MAX_FALLBACK: usize = 8;
 /// Most unanswering nodes a lookup names to the nodes it asks (recursive lookups carry as
 /// many failed hops).
 pub(crate) const MAX_AVOID: usize = 8;
+/// Times a lookup asks a node again, naming the nodes that failed: the node whose answer
+/// named the one that just failed, or, once every candidate has failed, this node's own
+/// tables (which have dropped each node that failed). After a mass crash the candidates a
+/// node names for a key can all be dead while the next ones it knows are not.
+const MAX_RESTEPS: u32 = 4;
 
 /// Who started a lookup and gets its result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +49,10 @@ pub(crate) struct Lookup<A> {
     hops: u32,
     messages: u32,
     failures: u32,
+    /// Times a node was asked again after every candidate failed ([`MAX_RESTEPS`]).
+    resteps: u32,
+    /// The last node that answered, and the candidates it named.
+    referrer: Option<(Contact<A>, Vec<NodeId>)>,
     asked: Visited,
     /// Asked nodes that answered, in order (the hop path users see).
     answered: Vec<NodeId>,
@@ -65,6 +74,18 @@ pub(crate) struct Lookup<A> {
 }
 
 impl<A> Lookup<A> {
+    /// Keeps `failed`, the node whose query failed, to be asked once more when
+    /// candidates run out.
+    fn keep_for_retry(&mut self, failed: Option<Contact<A>>) {
+        if let Some(c) = failed
+            && self.retry.len() < MAX_AVOID
+            && !self.retry.iter().any(|r| r.id == c.id)
+            && !self.retried.contains(&c.id)
+        {
+            self.retry.push(c);
+        }
+    }
+
     /// Whether a recursive answer for `key` may end this lookup.
     pub(crate) fn recursive_answers(&self, key: &Key) -> bool {
         self.recursive && self.key == *key
@@ -109,6 +130,8 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 hops: 0,
                 messages: 0,
                 failures: 0,
+                resteps: 0,
+                referrer: None,
                 asked: Visited::default(),
                 answered: Vec::new(),
                 unanswered: Vec::new(),
@@ -168,6 +191,9 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         };
         l.hops += 1;
         l.messages += 1;
+        if let Some(c) = l.in_flight.take() {
+            l.referrer = Some((c, step.contacts().iter().map(|n| n.id).collect()));
+        }
         if let Some(&last) = l.asked.last()
             && matches!(l.owner, Owner::User(_))
         {
@@ -216,13 +242,20 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         {
             l.unanswered.push(gone);
         }
-        if let Some(c) = l.in_flight.take()
-            && l.retry.len() < MAX_AVOID
-            && !l.retry.iter().any(|r| r.id == c.id)
-            && !l.retried.contains(&c.id)
+        let failed = l.in_flight.take();
+        // The node that named the one that failed knows the next candidates after it
+        // (Chord's successor list past a crashed successor): ask it again, naming it.
+        if let (Some(c), Some((referrer, named))) = (&failed, &l.referrer)
+            && named.contains(&c.id)
+            && l.resteps < MAX_RESTEPS
         {
-            l.retry.push(c);
+            let again = referrer.clone();
+            l.resteps += 1;
+            l.keep_for_retry(failed);
+            self.lookup_ask(ctx, lid, again);
+            return;
         }
+        l.keep_for_retry(failed);
         self.lookup_query_next(ctx, lid);
     }
 
@@ -248,13 +281,13 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             // Every candidate failed: ask our own (now repaired) tables once more.
             let key = l.key;
             let avoid = l.unanswered.clone();
-            if self.routing.is_joined() && l.failures > 0 && l.failures <= 3 {
+            if self.routing.is_joined() && l.failures > 0 && l.resteps < MAX_RESTEPS {
                 let step = self
                     .routing
                     .step_avoiding(&key, self.cfg.step_width, &avoid);
                 let l = self.lookups.get_mut(&lid).expect("present");
                 if step.contacts().iter().any(|c| !l.asked.contains(&c.id)) {
-                    l.failures += 1;
+                    l.resteps += 1;
                     self.lookup_step(ctx, lid, step);
                     return;
                 }

@@ -139,6 +139,9 @@ pub struct Simulator<R: SimRouting, S: AppSet<u32> = DefaultApps<u32>> {
 
 const NOT_LIVE: u32 = u32::MAX;
 
+/// Next hops a failed lookup's debug line lists (`RUST_LOG=overlay::sim=debug`).
+const LOGGED_NEXT_HOPS: usize = 8;
+
 /// The time on the clock of the node at `addr`.
 fn local_time(offsets: &[i64], addr: u32, now: Time) -> Time {
     match offsets.get(addr as usize) {
@@ -340,6 +343,24 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
             return true;
         }
         self.refresh_truth() && self.truth.root(key) == Some(answer)
+    }
+
+    /// The next hops node `addr`'s tables give for `key` now, each marked `+` if its node
+    /// is up and `x` if not: what a failed lookup had left to try.
+    fn next_hops_now(&self, addr: u32, key: &Key) -> String {
+        let Some(node) = &self.nodes[addr as usize] else {
+            return String::new();
+        };
+        let step = node.routing().step(key, LOGGED_NEXT_HOPS);
+        let marked: Vec<String> = step
+            .contacts()
+            .iter()
+            .map(|c| {
+                let up = self.nodes[c.addr as usize].is_some();
+                format!("{}{}", c.addr, if up { '+' } else { 'x' })
+            })
+            .collect();
+        marked.join(" ")
     }
 
     /// Re-reads a ground truth that depends on node state (CAN's zones, which takeovers
@@ -848,7 +869,10 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
                             .record(*hops, *messages, *latency, correct);
                     }
                     Err(e) => {
-                        tracing::debug!(node = addr, error = ?e, hops, "lookup failed");
+                        if tracing::enabled!(tracing::Level::DEBUG) {
+                            let next = self.next_hops_now(addr, key);
+                            tracing::debug!(node = addr, key = %key.short(), error = ?e, hops, messages, ?latency, next, "lookup failed");
+                        }
                         self.lookup_stats.record_failure(*messages)
                     }
                 }
