@@ -162,52 +162,30 @@ impl<A: Address> Pastry<A> {
         let rtt = out.round_trip_us(&c.id).or(rtt);
         self.leaf_insert(out, c);
         if let Some((row, col)) = self.table.slot_of(&c.id) {
-            match self.table.get(row, col) {
-                None => {
-                    self.table.set(
-                        row,
-                        col,
-                        Entry {
-                            contact: c.clone(),
-                            rtt,
-                        },
-                    );
-                    if rtt.is_none() && probe {
-                        self.probe(out, Some(c));
-                    }
-                }
-                Some(e) if e.contact.id == c.id => {
-                    if rtt.is_some() {
-                        self.table.set(
-                            row,
-                            col,
-                            Entry {
-                                contact: c.clone(),
-                                rtt,
-                            },
-                        );
-                    }
-                }
+            // Proximity neighbour selection: an empty slot takes any node, a measured node
+            // replaces an unmeasured or farther one; a node of unknown proximity that
+            // takes an empty slot or rivals an entry is probed, so it can be compared.
+            let (take, unknown) = match self.table.get(row, col) {
+                None => (true, rtt.is_none()),
+                Some(e) if e.contact.id == c.id => (rtt.is_some(), false),
                 Some(e) => match (rtt, e.rtt) {
-                    (Some(new), Some(old)) if new < old => self.table.set(
-                        row,
-                        col,
-                        Entry {
-                            contact: c.clone(),
-                            rtt,
-                        },
-                    ),
-                    (Some(_), None) => self.table.set(
-                        row,
-                        col,
-                        Entry {
-                            contact: c.clone(),
-                            rtt,
-                        },
-                    ),
-                    (None, _) if probe => self.probe(out, Some(c)),
-                    _ => {}
+                    (Some(new), Some(old)) => (new < old, false),
+                    (Some(_), None) => (true, false),
+                    (None, _) => (false, true),
                 },
+            };
+            if take {
+                self.table.set(
+                    row,
+                    col,
+                    Entry {
+                        contact: c.clone(),
+                        rtt,
+                    },
+                );
+            }
+            if unknown && probe {
+                self.probe(out, Some(c));
             }
         }
         if let Some(rtt) = rtt {

@@ -56,13 +56,16 @@ impl RoundTrips {
         self.peers.retain(|e| e.0 != id);
     }
 
+    /// The shortest round trip seen to `peer` in microseconds, if it is remembered.
+    pub(crate) fn shortest_us(&self, peer: &NodeId) -> Option<u32> {
+        let id = short(peer);
+        self.peers.iter().find(|e| e.0 == id).map(|e| e.1)
+    }
+
     /// The shortest round trip seen to `peer`, if it is remembered.
     pub(crate) fn shortest(&self, peer: &NodeId) -> Option<Duration> {
-        let id = short(peer);
-        self.peers
-            .iter()
-            .find(|e| e.0 == id)
-            .map(|&(_, rtt, _)| Duration::from_micros(u64::from(rtt)))
+        self.shortest_us(peer)
+            .map(|us| Duration::from_micros(u64::from(us)))
     }
 
     /// How long a request `peer` answers on receipt may wait: a few of its shortest round

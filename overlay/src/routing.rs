@@ -143,11 +143,9 @@ impl<'a, A, M, T> Out<'a, A, M, T> {
     /// The shortest round trip this node has seen to `peer`, in microseconds (saturating),
     /// over every request of its that `peer` answered: a proximity estimate that costs no
     /// probe. `None` for a peer the node has not heard from among its 128 most recently
-    /// answered ones.
+    /// answered ones, or that has failed to answer since.
     pub fn round_trip_us(&self, peer: &NodeId) -> Option<u32> {
-        self.round_trips
-            .and_then(|rt| rt.shortest(peer))
-            .map(|d| u32::try_from(d.as_micros()).unwrap_or(u32::MAX))
+        self.round_trips.and_then(|rt| rt.shortest_us(peer))
     }
 
     /// Sends a request and returns its id.

@@ -319,6 +319,17 @@ fn publish_round<R: SimRouting>(
 /// (data goes down by the children lists), and a message routed from it to the group
 /// id ends at that root (else its publishes would be lost while the overlay repairs).
 fn trees_whole<R: SimRouting>(sim: &mut Sim<R>, groups: &Groups) -> bool {
+    match first_break(sim, groups) {
+        None => true,
+        Some(why) => {
+            tracing::debug!(at = ?sim.now(), "tree not whole: {why}");
+            false
+        }
+    }
+}
+
+/// The first place a tree is not whole, described, if any (see [`trees_whole`]).
+fn first_break<R: SimRouting>(sim: &mut Sim<R>, groups: &Groups) -> Option<String> {
     sim.refresh_truth();
     let ids: BTreeMap<Key, u32> = sim
         .live()
@@ -327,43 +338,54 @@ fn trees_whole<R: SimRouting>(sim: &mut Sim<R>, groups: &Groups) -> bool {
         .collect();
     for (g, id) in groups.ids.iter().enumerate() {
         let Some(root) = sim.truth_root(id) else {
-            return false;
+            return Some(format!("group {g} has no root"));
         };
         for &m in groups.members[g].iter().filter(|m| sim.node(**m).is_some()) {
-            if route(sim, m, id).last() != Some(&root) {
-                return false;
+            let path = route(sim, m, id);
+            if path.last() != Some(&root) {
+                return Some(format!(
+                    "group {g}: member {m} routes {path:?}, not to the root {root}"
+                ));
             }
             let mut at = m;
             let mut steps = 0;
             loop {
                 let Some(st) = scribe(sim, at).and_then(|s| s.group(id)) else {
-                    return false;
+                    return Some(format!(
+                        "group {g}: node {at} (from member {m}) is not in it"
+                    ));
                 };
                 if st.is_root() {
                     if at != root {
-                        return false;
+                        return Some(format!(
+                            "group {g}: node {at} (from member {m}) is a root, not {root}"
+                        ));
                     }
                     break;
                 }
                 let Some(next) = st.parent().and_then(|p| ids.get(&p.id)) else {
-                    return false;
+                    return Some(format!(
+                        "group {g}: node {at} (from member {m}) has no live parent"
+                    ));
                 };
                 let me = sim.contact(at).id;
                 let adopted = scribe(sim, *next)
                     .and_then(|s| s.group(id))
                     .is_some_and(|p| p.has_child(&me));
                 if !adopted {
-                    return false;
+                    return Some(format!(
+                        "group {g}: parent {next} does not list node {at} (from member {m})"
+                    ));
                 }
                 at = *next;
                 steps += 1;
                 if steps > 1024 {
-                    return false;
+                    return Some(format!("group {g}: member {m}'s parents loop"));
                 }
             }
         }
     }
-    true
+    None
 }
 
 impl Job<'_> {
