@@ -48,7 +48,7 @@ pub(crate) struct Routed<A, P> {
     pub(crate) hops: u32,
     /// The hop it came from (`None` at its source).
     pub(crate) prev: Option<Contact<A>>,
-    /// Next hops that failed it here.
+    /// Next hops that failed it here or on the way.
     pub(crate) avoid: Vec<crate::id::NodeId>,
 }
 
@@ -398,6 +398,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                 hops,
                 root,
                 msg,
+                avoid,
             } => {
                 self.respond(ctx, from.clone(), id, Response::Ack);
                 let here = root.then(|| self.me().clone());
@@ -407,7 +408,7 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
                     origin,
                     hops,
                     prev: Some(from),
-                    avoid: Vec::new(),
+                    avoid,
                 };
                 self.route_on(ctx, routed, here);
             }

@@ -5,6 +5,7 @@
 use crate::app::Forward;
 use crate::apps::AppSet;
 use crate::io::Ctx;
+use crate::lookup::MAX_AVOID;
 use crate::node::{Node, Purpose, Routed};
 use crate::routing::{Routing, Step};
 use crate::wire::Request;
@@ -58,12 +59,14 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             self.call_apps(ctx, |apps, cx| apps.deliver(cx, &key, msg, &origin, hops));
             return;
         }
+        let carried = routed.avoid.len().saturating_sub(MAX_AVOID);
         let body = Request::Route {
             key,
             origin: routed.origin.clone(),
             hops: routed.hops + 1,
             root,
             msg: routed.msg.clone(),
+            avoid: routed.avoid[carried..].to_vec(),
         };
         self.request(ctx, next, body, Purpose::Route(Box::new(routed)));
     }

@@ -75,6 +75,11 @@ pub enum Request<A, M, P> {
         root: bool,
         /// The message.
         msg: P,
+        /// Next hops that failed it on the way (the latest few): the receiver routes as
+        /// if they had failed, rather than waiting out each of them again. Nodes that
+        /// predate it send none.
+        #[serde(default)]
+        avoid: Vec<NodeId>,
     },
     /// An application's request.
     App(P),
@@ -153,7 +158,11 @@ impl<A, M: Message, P: Message> Wire<A, M, P> {
                     limits.list("avoid", avoid.len())
                 }
                 Request::RootFound { path, root, .. } => check_answer(limits, path, root),
-                Request::Route { msg, .. } | Request::App(msg) => msg.validate(limits),
+                Request::Route { msg, avoid, .. } => {
+                    limits.list("avoid", avoid.len())?;
+                    msg.validate(limits)
+                }
+                Request::App(msg) => msg.validate(limits),
             },
             Wire::Response { body, .. } => match body {
                 Response::Routing(m) => m.validate(limits),

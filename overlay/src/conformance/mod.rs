@@ -410,6 +410,20 @@ pub fn bad_input_changes_nothing<R: SimRouting>(config: &R::Config) {
         })),
     }
     .encode();
+    let avoid_too_long = Wire::<u32, R::Msg, Layer<DhtMsg, crate::Nothing>>::Request {
+        id: 9,
+        body: Request::Route {
+            key: Key::hash("x"),
+            origin: peer.clone(),
+            hops: 1,
+            root: false,
+            msg: Layer::Head(DhtMsg::Offer {
+                entries: Vec::new(),
+            }),
+            avoid: vec![Key::ZERO; 5000],
+        },
+    }
+    .encode();
     let inputs: Vec<(&str, Vec<u8>)> = vec![
         ("garbage", b"\xff\x00garbage\x13".to_vec()),
         ("empty", Vec::new()),
@@ -417,6 +431,7 @@ pub fn bad_input_changes_nothing<R: SimRouting>(config: &R::Config) {
         ("oversized", oversized),
         ("unsolicited response", forged),
         ("list over the limit", too_long),
+        ("routed with failed hops over the limit", avoid_too_long),
     ];
     for (what, bytes) in inputs {
         let result = sim.with_node(addr, |node, ctx| {
