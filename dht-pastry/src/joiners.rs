@@ -8,52 +8,36 @@
 
 use std::time::Duration;
 
-use overlay::{Contact, Key, Time};
+use overlay::{Contact, Key, Recent, Time};
 
 use crate::leaf_set::LeafSet;
 
 /// A bounded, expiring list of recent joiners, oldest first.
 #[derive(Clone, Debug, PartialEq)]
-pub struct RecentJoiners<A> {
-    horizon: Duration,
-    max: usize,
-    entries: Vec<(Contact<A>, Time)>,
-}
+pub struct RecentJoiners<A>(Recent<Contact<A>>);
 
 impl<A: Clone + PartialEq> RecentJoiners<A> {
     /// Remembers up to `max` joiners for `horizon` each.
     pub fn new(horizon: Duration, max: usize) -> Self {
-        RecentJoiners {
-            horizon,
-            max: max.max(1),
-            entries: Vec::new(),
-        }
+        RecentJoiners(Recent::new(horizon, max))
     }
 
     /// Notes that `c` asked at `now`; the oldest entry goes when full.
     pub fn insert(&mut self, c: &Contact<A>, now: Time) {
-        let horizon = self.horizon;
-        self.entries
-            .retain(|(x, t)| x.id != c.id && now.since(*t) < horizon);
-        if self.entries.len() >= self.max {
-            self.entries.remove(0);
-        }
-        self.entries.push((c.clone(), now));
+        self.0.insert(c.id, c.clone(), now);
     }
 
     /// Forgets `id` (it failed, or left).
     pub fn remove(&mut self, id: &Key) {
-        self.entries.retain(|(x, _)| x.id != *id);
+        self.0.remove(id);
     }
 
     /// The joiners of the last horizon that would be in the leaf set (of `size`) of a
     /// node at `key`, `key` itself left out.
     pub fn nearest(&self, key: &Key, size: usize, now: Time) -> Vec<Contact<A>> {
         let mut set = LeafSet::new(*key, size);
-        for (c, t) in &self.entries {
-            if now.since(*t) < self.horizon {
-                set.insert(c);
-            }
+        for c in self.0.fresh(now) {
+            set.insert(c);
         }
         set.nodes().cloned().collect()
     }

@@ -649,7 +649,7 @@ impl<A: Address> Routing for Pastry<A> {
     }
 
     fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
-        self.dead.insert(peer.id, out.now);
+        self.dead.insert(peer.id, (), out.now);
         self.forget(out, &peer.id);
     }
 

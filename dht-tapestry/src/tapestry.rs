@@ -661,7 +661,7 @@ impl<A: Address> Routing for Tapestry<A> {
     }
 
     fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
-        self.dead.insert(peer.id, out.now);
+        self.dead.insert(peer.id, (), out.now);
         self.failures_seen += 1;
         self.note_backpointer(peer, false);
         self.forget(out, peer);

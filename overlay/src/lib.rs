@@ -19,7 +19,7 @@ mod lookup;
 pub mod net;
 pub mod node;
 pub mod probe_queue;
-pub mod recently_dead;
+pub mod recent;
 mod recursive;
 mod round_trips;
 mod route;
@@ -46,7 +46,7 @@ pub use io::{Command, CommandOf, Ctx, Event, EventOf, Input, NodeTimer, Output, 
 pub use limits::Limits;
 pub use node::{DefaultApps, Node, NodeError, NodeStats, Phase};
 pub use probe_queue::ProbeQueue;
-pub use recently_dead::RecentlyDead;
+pub use recent::{Recent, RecentlyDead};
 pub use routing::{Action, Message, Out, ReqId, Routing, RoutingOut, Step};
 pub use small_map::SmallMap;
 pub use store::{Record, Store, Version};

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use crate::contact::Contact;
-use crate::recently_dead::RecentlyDead;
+use crate::recent::RecentlyDead;
 use crate::routing::ReqId;
 use crate::time::Time;
 
@@ -113,7 +113,7 @@ mod tests {
     fn hands_out_each_live_candidate_once_oldest_first_while_there_is_room() {
         let now = Time::ZERO;
         let mut dead = RecentlyDead::new(Duration::from_secs(60), 8);
-        dead.insert(node(2).id, now);
+        dead.insert(node(2).id, (), now);
         let mut q = ProbeQueue::bounded(3, 2);
         for i in [1, 1, 2, 3, 4] {
             q.push(&node(i));
