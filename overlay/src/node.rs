@@ -503,7 +503,6 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
     /// A request got no response in time: the peer is taken as failed everywhere.
     fn request_failed(&mut self, ctx: &mut Ctx<'_, R, S>, id: ReqId, p: Pending<R::Addr, S::Msg>) {
         let to = p.to.clone();
-        self.round_trips.forget(&to.id);
         self.call_routing(ctx, |r, out| r.peer_failed(out, &to));
         self.request_unanswered(ctx, id, p.to, p.purpose, false);
     }

@@ -50,12 +50,6 @@ impl RoundTrips {
         }
     }
 
-    /// Forgets `peer`: it failed to answer, so its round trips no longer say it is there.
-    pub(crate) fn forget(&mut self, peer: &NodeId) {
-        let id = short(peer);
-        self.peers.retain(|e| e.0 != id);
-    }
-
     /// The shortest round trip seen to `peer` in microseconds, if it is remembered.
     pub(crate) fn shortest_us(&self, peer: &NodeId) -> Option<u32> {
         let id = short(peer);

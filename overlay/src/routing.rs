@@ -143,7 +143,9 @@ impl<'a, A, M, T> Out<'a, A, M, T> {
     /// The shortest round trip this node has seen to `peer`, in microseconds (saturating),
     /// over every request of its that `peer` answered: a proximity estimate that costs no
     /// probe. `None` for a peer the node has not heard from among its 128 most recently
-    /// answered ones, or that has failed to answer since.
+    /// answered ones. A peer that has failed to answer since is still given: on a loaded
+    /// host a live peer's answer can come after the timeout, and forgetting it would have
+    /// it probed again and again, adding to the load that made it late.
     pub fn round_trip_us(&self, peer: &NodeId) -> Option<u32> {
         self.round_trips.and_then(|rt| rt.shortest_us(peer))
     }
