@@ -49,7 +49,7 @@ pub(crate) struct Lookup<A> {
     hops: u32,
     messages: u32,
     failures: u32,
-    /// Times a node was asked again after every candidate failed ([`MAX_RESTEPS`]).
+    /// Times a node was asked again after a failure ([`MAX_RESTEPS`]).
     resteps: u32,
     /// The last node that answered, and the candidates it named.
     referrer: Option<(Contact<A>, Vec<NodeId>)>,
