@@ -297,11 +297,7 @@ pub fn crash_then_repair_keeps_surviving_keys<R: SimRouting>(config: &R::Config)
             vec![(i % 251) as u8],
         );
     }
-    let mut victims = nodes.clone();
-    for i in (1..victims.len()).rev() {
-        let j = sim.rng().random_range(0..=i);
-        victims.swap(i, j);
-    }
+    let mut victims = live_in_random_order(&mut sim);
     victims.truncate(NODES / 4);
     let held_by = |sim: &Simulator<R>, k: &Key| {
         sim.live().iter().any(|a| {
@@ -358,11 +354,7 @@ pub fn crash_then_repair_keeps_surviving_keys<R: SimRouting>(config: &R::Config)
 /// not held to it.
 pub fn lookups_right_after_a_mass_crash_route_around_it<R: SimRouting>(config: &R::Config) {
     let mut sim = grown::<R>(config, NODES, 15);
-    let mut victims = sim.live().to_vec();
-    for i in (1..victims.len()).rev() {
-        let j = sim.rng().random_range(0..=i);
-        victims.swap(i, j);
-    }
+    let mut victims = live_in_random_order(&mut sim);
     victims.truncate(NODES / CRASHED_PART);
     for v in &victims {
         sim.crash(*v);

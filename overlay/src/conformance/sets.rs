@@ -6,10 +6,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use rand::RngExt;
-
 use crate::Key;
-use crate::conformance::{NODES, dht, grown};
+use crate::conformance::{NODES, dht, grown, live_in_random_order};
 use crate::dht::DhtCommand;
 use crate::dht::DhtEvent;
 use crate::sim::{SimRouting, Simulator};
@@ -79,11 +77,7 @@ pub fn announced_members_are_read_anywhere_survive_crashes_and_expire<R: SimRout
         );
     }
 
-    let mut victims = sim.live().to_vec();
-    for i in (1..victims.len()).rev() {
-        let j = sim.rng().random_range(0..=i);
-        victims.swap(i, j);
-    }
+    let mut victims = live_in_random_order(&mut sim);
     victims.truncate(NODES / 4);
     for v in &victims {
         sim.crash(*v);
