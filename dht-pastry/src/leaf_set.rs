@@ -94,6 +94,20 @@ impl<A: Clone + PartialEq> LeafSet<A> {
             || fits(&self.right, me.distance_to(&c.id), &|x| me.distance_to(x))
     }
 
+    /// Whether `id` lies inside the stretch of ring the set spans, strictly between its
+    /// farthest nodes on either side, or the set wraps or has an empty side (so spans
+    /// nothing it could check against). A side left short by a failure spans only up to
+    /// its farthest node: beyond that, nodes it has not heard of may be missing.
+    pub fn spans(&self, id: &Key) -> bool {
+        let (Some(l), Some(r)) = (self.left.last(), self.right.last()) else {
+            return true;
+        };
+        let me = self.me;
+        self.wraps()
+            || id.distance_to(&me) < l.id.distance_to(&me)
+            || me.distance_to(id) < me.distance_to(&r.id)
+    }
+
     /// Removes a node; returns it if it was there.
     pub fn remove(&mut self, id: &Key) -> Option<Contact<A>> {
         let found = self
@@ -189,6 +203,22 @@ mod tests {
         assert!(!s.covers(&Key([0x6f; 20])));
         assert!(s.covers(&Key([0xa0; 20])));
         assert!(!s.covers(&Key([0xa1; 20])));
+    }
+
+    #[test]
+    fn a_side_thinned_by_a_failure_spans_only_to_its_farthest_node() {
+        let mut s = LeafSet::new(Key([0x80; 20]), 4);
+        for b in [0x60, 0x70, 0x90, 0xa0] {
+            s.insert(&c(b));
+        }
+        assert!(s.remove(&Key([0x60; 20])).is_some());
+        assert!(s.spans(&Key([0x71; 20])));
+        assert!(s.spans(&Key([0x9f; 20])));
+        // The left side has room, and takes a node from beyond the failed one, but the
+        // set cannot tell whether nearer ones are missing.
+        assert!(s.would_take(&c(0x20)));
+        assert!(!s.spans(&Key([0x20; 20])));
+        assert!(!s.spans(&Key([0xa1; 20])));
     }
 
     #[test]

@@ -29,14 +29,46 @@ const MAX_JOINERS: usize = 256;
 enum Pending {
     /// A `JoinQuery` on the route to our own id.
     Join,
-    /// A `Ping` sent at this time: its answer is a round-trip sample.
-    Probe(Time),
+    /// A `Ping` to `to` sent at this time: its answer is a round-trip sample, and shows
+    /// the node alive. `leaf` when a leaf set named it, so that it may widen ours.
+    Probe { to: Key, sent: Time, leaf: bool },
     /// A `GetLeafSet` for maintenance or repair.
     LeafSet,
     /// A `GetRow`.
     Row,
     /// `Announce` or `Leaving`: only the answer's arrival matters.
     Notice,
+}
+
+/// How a node came to be known, which decides whether it must answer a probe before it
+/// enters the leaf set, and whether it may widen a leaf set that a failure thinned.
+///
+/// A leaf set decides which keys this node is the root of, so a joined node takes in only
+/// nodes that have just shown themselves alive: a crashed node named by a stale row would
+/// otherwise be given as a key's root. And only a node that a leaf set named may fill the
+/// room a failure left on one side: a node far along the ring, heard of from a row, would
+/// make that side seem to span the nodes between, of which this node has not yet heard,
+/// and it would take itself for the root of their keys.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Heard {
+    /// Named by a routing-table row, a join state's table or a joiners list.
+    Named,
+    /// Named by a leaf set (a neighbour's, a leaving neighbour's, a join state's).
+    NamedByLeafSet,
+    /// Spoke to this node itself: a request, or the answer to a proximity probe.
+    Direct,
+    /// Answered a probe sent because a leaf set named it or because it asked for ours.
+    DirectByLeafSet,
+}
+
+impl Heard {
+    fn alive(self) -> bool {
+        matches!(self, Heard::Direct | Heard::DirectByLeafSet)
+    }
+
+    fn may_widen(self) -> bool {
+        matches!(self, Heard::NamedByLeafSet | Heard::DirectByLeafSet)
+    }
 }
 
 /// One Pastry node: leaf set, routing table and neighbourhood set.
@@ -101,18 +133,53 @@ impl<A: Address> Pastry<A> {
     fn send(&mut self, out: &mut RoutingOut<'_, Self>, to: Contact<A>, msg: PastryMsg<A>) {
         let kind = match &msg {
             PastryMsg::JoinQuery { .. } => Pending::Join,
-            PastryMsg::Ping => Pending::Probe(out.now),
+            PastryMsg::Ping => Pending::Probe {
+                to: to.id,
+                sent: out.now,
+                leaf: false,
+            },
             PastryMsg::GetLeafSet => Pending::LeafSet,
             PastryMsg::GetRow { .. } => Pending::Row,
             _ => Pending::Notice,
         };
+        self.send_as(out, to, msg, kind);
+    }
+
+    /// Pings a candidate for the leaf set, unless a probe to it is on its way: `leaf` when
+    /// a leaf set named it or it asked for ours, so that its answer may widen ours.
+    fn leaf_probe(&mut self, out: &mut RoutingOut<'_, Self>, to: Contact<A>, leaf: bool) {
+        if self.probing(&to.id) {
+            return;
+        }
+        let kind = Pending::Probe {
+            to: to.id,
+            sent: out.now,
+            leaf,
+        };
+        self.send_as(out, to, PastryMsg::Ping, kind);
+    }
+
+    fn send_as(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        to: Contact<A>,
+        msg: PastryMsg<A>,
+        kind: Pending,
+    ) {
         let id = out.request(to, msg);
-        if matches!(kind, Pending::Probe(_)) {
+        if matches!(kind, Pending::Probe { .. }) {
             // Leaf-set probes go at once, not through the queue, but they count against
             // the limit all the same.
             self.probe_queue.started(id);
         }
         self.pending.insert(id, kind);
+    }
+
+    /// Whether a probe to `id` is on its way.
+    fn probing(&self, id: &Key) -> bool {
+        self.pending
+            .values()
+            .any(|p| matches!(p, Pending::Probe { to, .. } if to == id))
     }
 
     fn take_pending(&mut self, id: ReqId) -> Option<Pending> {
@@ -127,11 +194,28 @@ impl<A: Address> Pastry<A> {
             self.probe_queue.push(c);
         }
         while let Some(c) = self.probe_queue.next(&self.dead, out.now) {
-            self.send(out, c, PastryMsg::Ping);
+            if !self.probing(&c.id) {
+                self.send(out, c, PastryMsg::Ping);
+            }
         }
     }
 
-    fn leaf_insert(&mut self, out: &mut RoutingOut<'_, Self>, c: &Contact<A>) {
+    /// Offers `c` to the leaf set (see [`Heard`] for what it must show first). A node
+    /// still joining has no range of its own yet, and its candidates, still joining
+    /// themselves, would not answer a probe: it takes any node as a start.
+    fn leaf_insert(&mut self, out: &mut RoutingOut<'_, Self>, c: &Contact<A>, heard: Heard) {
+        if !self.leaf.would_take(c) {
+            return;
+        }
+        if self.joined {
+            if !heard.may_widen() && !self.leaf.spans(&c.id) {
+                return;
+            }
+            if !heard.alive() {
+                self.leaf_probe(out, c.clone(), heard.may_widen());
+                return;
+            }
+        }
         if let Some(evicted) = self.leaf.insert(c) {
             out.update(c.clone(), true);
             for gone in evicted {
@@ -148,6 +232,7 @@ impl<A: Address> Pastry<A> {
         &mut self,
         out: &mut RoutingOut<'_, Self>,
         c: &Contact<A>,
+        heard: Heard,
         rtt: Option<u32>,
         probe: bool,
     ) {
@@ -160,7 +245,7 @@ impl<A: Address> Pastry<A> {
         // round trip, a fresh measurement included (the node core notes it first): one
         // slowed by load would otherwise lose its slot to a rival ranked by its best.
         let rtt = out.round_trip_us(&c.id).or(rtt);
-        self.leaf_insert(out, c);
+        self.leaf_insert(out, c, heard);
         if let Some((row, col)) = self.table.slot_of(&c.id) {
             // Proximity neighbour selection: an empty slot takes any node, a measured node
             // replaces an unmeasured or farther one; a node of unknown proximity that
@@ -295,14 +380,17 @@ impl<A: Address> Pastry<A> {
         if self.joined {
             return;
         }
-        self.learn(out, from, None, true);
-        for c in table.iter().chain(&leaf) {
-            self.learn(out, c, None, true);
+        self.learn(out, from, Heard::Direct, None, true);
+        for c in &table {
+            self.learn(out, c, Heard::Named, None, true);
+        }
+        for c in &leaf {
+            self.learn(out, c, Heard::NamedByLeafSet, None, true);
         }
         // A node still joining answers no probe, so a joiner may take a routing-table
         // slot unmeasured; table maintenance measures it later.
         for c in &joiners {
-            self.learn(out, c, None, true);
+            self.learn(out, c, Heard::Named, None, true);
         }
         match step {
             Step::Root(nodes) => {
@@ -342,7 +430,7 @@ impl<A: Address> Pastry<A> {
         for c in nodes {
             if c.id != self.me.id && !self.dead.contains(&c.id, out.now) && self.leaf.would_take(c)
             {
-                self.send(out, c.clone(), PastryMsg::Ping);
+                self.leaf_probe(out, c.clone(), true);
             }
         }
         let suspects: Vec<Contact<A>> = self
@@ -353,7 +441,7 @@ impl<A: Address> Pastry<A> {
             .cloned()
             .collect();
         for m in suspects {
-            self.send(out, m, PastryMsg::Ping);
+            self.leaf_probe(out, m, true);
         }
     }
 
@@ -455,7 +543,7 @@ impl<A: Address> Routing for Pastry<A> {
             // A node that joined beside us, which learnt of us from a node on our join
             // route: take it in now, since it may have been the only one to tell us.
             if matches!(msg, PastryMsg::Announce) {
-                self.learn(out, from, None, true);
+                self.learn(out, from, Heard::Direct, None, true);
                 out.respond(from.clone(), id, PastryMsg::Ack);
                 return Ok(());
             }
@@ -469,7 +557,7 @@ impl<A: Address> Routing for Pastry<A> {
             // after a crash two live nodes can each be listed by the other on one side
             // only, and the exchange with our own nearest leaves would never name it.
             // The probe's answer comes from a joined node only, and takes it in.
-            self.send(out, from.clone(), PastryMsg::Ping);
+            self.leaf_probe(out, from.clone(), true);
         }
         let reply = match msg {
             PastryMsg::JoinQuery { key } => {
@@ -488,7 +576,7 @@ impl<A: Address> Routing for Pastry<A> {
                 }
             }
             PastryMsg::Announce => {
-                self.learn(out, from, None, true);
+                self.learn(out, from, Heard::Direct, None, true);
                 PastryMsg::Ack
             }
             PastryMsg::GetLeafSet => PastryMsg::LeafSet {
@@ -505,7 +593,7 @@ impl<A: Address> Routing for Pastry<A> {
             PastryMsg::Leaving { leaf } => {
                 self.forget(out, &from.id);
                 for c in leaf.iter().filter(|c| c.id != from.id) {
-                    self.learn(out, c, None, false);
+                    self.learn(out, c, Heard::NamedByLeafSet, None, false);
                 }
                 PastryMsg::Ack
             }
@@ -544,17 +632,22 @@ impl<A: Address> Routing for Pastry<A> {
                     joiners,
                 },
             ) => self.on_join_state(out, from, table, leaf, joiners, step),
-            (Pending::Probe(sent), PastryMsg::Ack) => {
+            (Pending::Probe { sent, leaf, .. }, PastryMsg::Ack) => {
                 let rtt = u32::try_from(out.now.since(sent).as_micros()).unwrap_or(u32::MAX);
                 if self.joined || !self.leaf.is_empty() {
-                    self.learn(out, from, Some(rtt), false);
+                    let heard = if leaf {
+                        Heard::DirectByLeafSet
+                    } else {
+                        Heard::Direct
+                    };
+                    self.learn(out, from, heard, Some(rtt), false);
                 }
                 self.probe(out, None);
             }
             (Pending::LeafSet, PastryMsg::LeafSet { nodes }) => self.on_leaf_set(out, from, &nodes),
             (Pending::Row, PastryMsg::Row { nodes }) => {
                 for c in &nodes {
-                    self.learn(out, c, None, true);
+                    self.learn(out, c, Heard::Named, None, true);
                 }
             }
             (Pending::Notice, PastryMsg::Ack) => {}
@@ -584,7 +677,7 @@ impl<A: Address> Routing for Pastry<A> {
                     self.retry_join(out);
                 }
             }
-            Some(Pending::Probe(_)) => self.probe(out, None),
+            Some(Pending::Probe { .. }) => self.probe(out, None),
             _ => {}
         }
     }
@@ -779,6 +872,50 @@ mod tests {
     }
 
     #[test]
+    fn a_leaf_set_candidate_enters_once_it_answers_and_only_a_leaf_set_widens_a_thinned_side() {
+        let cfg = PastryConfig::default();
+        let me = node(0x80);
+        // Eight nodes on each side; then 0x72 fails and the left side is one short.
+        let mut leaf = LeafSet::new(me.id, cfg.leaf_set);
+        for b in [0x72, 0x74, 0x76, 0x78, 0x7a, 0x7c, 0x7e, 0x7f]
+            .into_iter()
+            .chain(0x81..=0x88)
+        {
+            leaf.insert(&node(b));
+        }
+        leaf.remove(&node(0x72).id);
+        assert!(!leaf.wraps());
+        let mut pastry = Pastry::from_tables(me.clone(), cfg, leaf, RoutingTable::new(me.id, 4));
+        let mut driver = Scratch::<Pastry<u32>>::new(1);
+        let pings = |d: &Scratch<Pastry<u32>>| d.requested(|m| matches!(m, PastryMsg::Ping));
+        // A row names a far node. The side has room, but nothing says that the nodes
+        // between it and 0x74 are gone: it stays out, probed or not.
+        driver.call(|out| pastry.learn(out, &node(0x20), Heard::Named, None, false));
+        driver.call(|out| pastry.learn(out, &node(0x20), Heard::Direct, Some(100), false));
+        assert!(!pastry.leaf_set().contains(&node(0x20).id));
+        assert!(pings(&driver).is_empty());
+        // A row names a node inside the span: it may have crashed since, so it is probed
+        // and stays out until it answers.
+        driver.call(|out| pastry.learn(out, &node(0x7d), Heard::Named, None, false));
+        assert!(!pastry.leaf_set().contains(&node(0x7d).id));
+        assert_eq!(pings(&driver), vec![0x7d]);
+        // A neighbour's leaf set names the node next beyond 0x74: it widens the side once
+        // it answers its probe (named twice, it is probed once).
+        for _ in 0..2 {
+            driver.call(|out| pastry.learn(out, &node(0x73), Heard::NamedByLeafSet, None, false));
+        }
+        assert!(!pastry.leaf_set().contains(&node(0x73).id));
+        assert_eq!(pings(&driver), vec![0x7d, 0x73]);
+        let Some(&Action::Request { id, .. }) = driver.actions.last() else {
+            panic!("no probe sent");
+        };
+        driver
+            .call(|out| pastry.on_response(out, &node(0x73), id, PastryMsg::Ack))
+            .unwrap();
+        assert!(pastry.leaf_set().contains(&node(0x73).id));
+    }
+
+    #[test]
     fn a_candidate_heard_from_lately_is_ranked_by_its_shortest_round_trip_without_a_probe() {
         let cfg = PastryConfig::default();
         let me = node(0x50);
@@ -789,15 +926,19 @@ mod tests {
             rtt: Some(500),
         };
         table.set(slot.0, slot.1, entry);
-        let leaf = LeafSet::new(me.id, cfg.leaf_set);
+        // A full leaf set of nearer nodes, so that only the table wants the candidates.
+        let mut leaf = LeafSet::new(me.id, cfg.leaf_set);
+        for b in (0x48..=0x4f).chain(0x51..=0x58) {
+            leaf.insert(&node(b));
+        }
         let mut pastry = Pastry::from_tables(me, cfg, leaf, table);
         let mut driver = Scratch::<Pastry<u32>>::new(1);
         // 0x31 and 0x32 compete with 0x30 for its slot; the node has heard from 0x31.
         assert_eq!(pastry.table.slot_of(&node(0x31).id), Some(slot));
         driver.heard_from(&node(0x31).id, Duration::from_micros(200));
         driver.call(|out| {
-            pastry.learn(out, &node(0x31), None, true);
-            pastry.learn(out, &node(0x32), None, true);
+            pastry.learn(out, &node(0x31), Heard::Named, None, true);
+            pastry.learn(out, &node(0x32), Heard::Named, None, true);
         });
         assert_eq!(
             driver.requested(|m| matches!(m, PastryMsg::Ping)),
@@ -806,7 +947,7 @@ mod tests {
         let held = pastry.table.get(slot.0, slot.1).unwrap();
         assert_eq!((held.contact.id, held.rtt), (node(0x31).id, Some(200)));
         // A later answer slowed by load does not lengthen the round trip it is ranked by.
-        driver.call(|out| pastry.learn(out, &node(0x31), Some(900), false));
+        driver.call(|out| pastry.learn(out, &node(0x31), Heard::Direct, Some(900), false));
         let held = pastry.table.get(slot.0, slot.1).unwrap();
         assert_eq!((held.contact.id, held.rtt), (node(0x31).id, Some(200)));
     }
