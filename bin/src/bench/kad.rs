@@ -9,6 +9,7 @@ use libp2p::futures::StreamExt;
 use libp2p::kad::{self, GetRecordOk, Mode, QueryId, QueryResult, Quorum, Record, RecordKey};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, noise, tcp, yamux};
+use overlay::net::swarm_settings;
 use tokio::sync::{mpsc, oneshot};
 
 type KadBehaviour = kad::Behaviour<kad::store::MemoryStore>;
@@ -56,7 +57,8 @@ impl KadNode {
                 config.set_periodic_bootstrap_interval(None);
                 kad::Behaviour::with_config(peer, kad::store::MemoryStore::new(peer), config)
             })?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+            // The same transport settings as our nodes': the comparison is of the protocols.
+            .with_swarm_config(|c| swarm_settings(c, Duration::from_secs(120)))
             .build();
         // Loopback addresses are never "confirmed external": without this Kademlia would
         // stay a client and answer nobody.

@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use libp2p::core::{ConnectedPoint, upgrade};
+use libp2p::core::ConnectedPoint;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response;
 use libp2p::swarm::SwarmEvent;
@@ -30,6 +30,7 @@ use crate::net::identity;
 use crate::net::overlay_behaviour::{OverlayBehaviour, OverlayEvent};
 use crate::net::peer_addr::{MAX_PEER_ADDRS, PeerAddr, contact_from_multiaddr};
 use crate::net::persist::RecordDb;
+use crate::net::swarm_settings::swarm_settings;
 use crate::node::Phase;
 use crate::routing::Routing;
 
@@ -89,14 +90,7 @@ where
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
         })
         .map_err(|e| NetError::Setup(e.to_string()))?
-        // Each request opens a substream offering one protocol, which every node of this
-        // overlay speaks: sending the request with the protocol's name saves the round
-        // trip of waiting for the name to be confirmed first (multistream-select's 0-RTT
-        // `V1Lazy`; a peer that does not speak it still refuses the stream).
-        .with_swarm_config(|c| {
-            c.with_idle_connection_timeout(cfg.idle_timeout)
-                .with_substream_upgrade_protocol_override(upgrade::Version::V1Lazy)
-        })
+        .with_swarm_config(|c| swarm_settings(c, cfg.idle_timeout))
         .build();
     let mut early = Vec::new();
     let listen = start_listening(&mut swarm, &cfg.listen, &mut early).await?;

@@ -19,6 +19,7 @@ mod overlay_behaviour;
 mod peer_addr;
 mod persist;
 mod resolve;
+mod swarm_settings;
 mod timers;
 
 pub use behaviour::NodeApps;
@@ -31,3 +32,4 @@ pub use handle::{LookupReport, NetHandle, NodeStatus};
 pub use overlay_behaviour::{DefaultNetEvent, OverlayBehaviour, OverlayEvent};
 pub use peer_addr::{PeerAddr, contact_from_multiaddr, node_id_of};
 pub use persist::RecordDb;
+pub use swarm_settings::swarm_settings;

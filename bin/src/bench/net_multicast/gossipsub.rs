@@ -9,6 +9,7 @@ use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, MetricsConfig};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, Swarm, noise, tcp, yamux};
+use overlay::net::swarm_settings;
 use prometheus_client::registry::Registry;
 use rand::seq::IndexedRandom;
 use tokio::sync::{mpsc, oneshot};
@@ -61,7 +62,8 @@ async fn start_node(index: usize, dial: Vec<Multiaddr>, tally: Arc<Tally>) -> Re
             .map(|b| b.with_metrics(&mut metrics, MetricsConfig::default()))
             .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
         })?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        // The same transport settings as our nodes': the comparison is of the protocols.
+        .with_swarm_config(|c| swarm_settings(c, Duration::from_secs(120)))
         .build();
     swarm
         .behaviour_mut()
