@@ -16,6 +16,7 @@ use join_retry::JoinAsk;
 use takeover::Claim;
 
 use crate::config::CanConfig;
+use crate::far_peers::FarPeers;
 use crate::messages::{CanMsg, CanTimer, Peer};
 use crate::zone::{Bounds, Point, Zone, Zones, key_path};
 
@@ -28,6 +29,10 @@ type Score = (f64, f64, f64);
 /// zones, and if that one request was lost (a timeout on a loaded host), the two would
 /// otherwise never learn of each other, and greedy routes could dead-end between them.
 const RELIST_EVERY: u8 = 4;
+
+/// Owners found by lookups kept with their zones (with two-hop routing): enough for every
+/// zone of a small network, a few kilobytes.
+const FAR_PEERS: usize = 64;
 
 /// Lookup tag of the join lookup (route to the owner of our point).
 const JOIN_TAG: u64 = 1;
@@ -57,6 +62,8 @@ enum Pending {
     /// Asking a suspected neighbour for its zones.
     Probe,
     Notice,
+    /// Asking the owner a lookup ended at for its zones.
+    Far(Key),
 }
 
 /// One CAN node: its zones and its neighbours' zones.
@@ -103,6 +110,8 @@ pub struct Can<A> {
     join_ask: Option<JoinAsk<A>>,
     /// Zones given to joining nodes that have not shown them yet.
     given: Vec<(Key, Zone)>,
+    /// Owners lookups ended at, with their zones (two-hop routing only).
+    far: FarPeers<A>,
 }
 
 /// Whether any of `zones` abuts any of the zones whose bounds are `bounds`.
@@ -301,8 +310,8 @@ impl<A: Address> Can<A> {
     }
 
     /// Neighbours ordered by how close their zones come to `key`'s point; with
-    /// `listed`, the nodes their listings name too (each once, by its closest zone),
-    /// except those in `listed`'s slice.
+    /// `listed`, the nodes their listings name and the owners lookups found too (each
+    /// once, by its closest zone), except those in `listed`'s slice.
     fn by_distance(&self, key: &Key, with_me: bool, listed: Option<&[Key]>) -> Vec<Contact<A>> {
         let d = self.d();
         let p = Point::of(key, d);
@@ -337,6 +346,12 @@ impl<A: Address> Can<A> {
                 beyond
                     .filter(|(c, _)| c.id != self.me.id && !avoid.contains(&c.id))
                     .map(|(c, z)| (score(std::slice::from_ref(z)), c)),
+            );
+            scored.extend(
+                self.far
+                    .iter()
+                    .filter(|p| p.contact.id != self.me.id && !avoid.contains(&p.contact.id))
+                    .map(|p| (score(&p.zones), &p.contact)),
             );
         }
         scored.sort_by(|a, b| {
@@ -576,6 +591,7 @@ impl<A: Address> Routing for Can<A> {
             suspects: Vec::new(),
             join_ask: None,
             given: Vec::new(),
+            far: FarPeers::new(FAR_PEERS),
         }
     }
 
@@ -662,6 +678,9 @@ impl<A: Address> Routing for Can<A> {
                 CanMsg::Ack
             }
             CanMsg::Takeover { failed, zones } => self.on_takeover(out, from, failed, zones),
+            CanMsg::AskZones => CanMsg::Zones {
+                zones: self.zones.clone(),
+            },
             CanMsg::JoinAccept { .. }
             | CanMsg::JoinRedirect
             | CanMsg::JoinRedirectTo { .. }
@@ -731,6 +750,14 @@ impl<A: Address> Routing for Can<A> {
             (Pending::Takeover(failed), CanMsg::TakeoverReject { zones }) => {
                 self.notice_answered(from);
                 self.yield_claim(out, &failed, &zones);
+            }
+            (Pending::Far(_), CanMsg::Zones { zones }) => {
+                if !zones.is_empty() {
+                    self.far.insert(Peer {
+                        contact: from.clone(),
+                        zones,
+                    });
+                }
             }
             (Pending::Notice | Pending::HandOver, CanMsg::Ack) => {}
             (Pending::HandOver, CanMsg::Zones { .. }) => self.taker_failed(out, from),
@@ -815,7 +842,22 @@ impl<A: Address> Routing for Can<A> {
         matches!(msg, CanMsg::Update { .. })
     }
 
+    fn root_found(&mut self, out: &mut RoutingOut<'_, Self>, key: &Key, root: &Contact<A>) {
+        if !self.cfg.two_hop_routing || !self.joined {
+            return;
+        }
+        self.far.found_root(key_path(key), &root.id);
+        let asking = self.pending.values().any(|p| *p == Pending::Far(root.id));
+        let known = self.far.knows(&root.id)
+            || self.neighbours.iter().any(|n| n.peer.contact.id == root.id);
+        if !asking && !known {
+            let id = out.request(root.clone(), CanMsg::AskZones);
+            self.pending.insert(id, Pending::Far(root.id));
+        }
+    }
+
     fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
+        self.far.remove(&peer.id);
         self.suspect(out, peer);
     }
 

@@ -20,7 +20,8 @@ pub struct CanConfig {
     pub uniform_partitioning: bool,
     /// Greedy next hops among the neighbours' neighbours too (their zones come with every
     /// neighbour's listing): a lookup moves up to two zones a hop, as in Manku, Naor and
-    /// Wieder's "Know thy neighbor's neighbor" (STOC 2004). Off by default: the CAN
+    /// Wieder's "Know thy neighbor's neighbor" (STOC 2004); and among the owners this
+    /// node's lookups ended at, whose zones it asks for (the last 64). Off by default: the CAN
     /// paper's path lengths ((d/4)·N^(1/d)), which the simulator benchmarks reproduce, are
     /// those of neighbours alone.
     pub two_hop_routing: bool,

@@ -8,6 +8,7 @@
 mod can;
 mod config;
 mod face;
+mod far_peers;
 mod messages;
 mod sim;
 mod zone;
@@ -15,6 +16,7 @@ mod zone_map;
 
 pub use can::{Can, Neighbour};
 pub use config::CanConfig;
+pub use far_peers::FarPeers;
 pub use messages::{CanMsg, CanTimer, Peer};
 pub use sim::CanTruth;
 pub use zone::{Bounds, MAX_DEPTH, MAX_DIMS, Point, Zone, Zones, key_path};

@@ -78,6 +78,9 @@ pub enum CanMsg<A> {
     },
     /// Acknowledges `Leaving`.
     Ack,
+    /// "Which zones are yours?", asked of the owner a lookup ended at (answered with
+    /// `Zones`).
+    AskZones,
 }
 
 fn zones_ok(limits: &Limits, what: &'static str, zones: &[Zone]) -> Result<(), InvalidMessage> {
@@ -115,7 +118,8 @@ impl<A: overlay::Address> Message for CanMsg<A> {
             | CanMsg::JoinRedirect
             | CanMsg::JoinRedirectTo { .. }
             | CanMsg::JoinSplit
-            | CanMsg::Ack => Ok(()),
+            | CanMsg::Ack
+            | CanMsg::AskZones => Ok(()),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The leaf set: the numerically closest nodes on each side of a node's id.
 
+use std::cmp::Ordering;
+
 use overlay::{Contact, Key};
 
 /// The `L/2` nearest nodes counter-clockwise (`left`, smaller ids) and clockwise (`right`,
@@ -99,13 +101,20 @@ impl<A: Clone + PartialEq> LeafSet<A> {
     /// nothing it could check against). A side left short by a failure spans only up to
     /// its farthest node: beyond that, nodes it has not heard of may be missing.
     pub fn spans(&self, id: &Key) -> bool {
+        self.reaches(id, false)
+    }
+
+    /// Whether `id` lies between the set's farthest nodes on either side (`ends`: or is
+    /// one of them), or the set wraps or has an empty side.
+    fn reaches(&self, id: &Key, ends: bool) -> bool {
         let (Some(l), Some(r)) = (self.left.last(), self.right.last()) else {
             return true;
         };
         let me = self.me;
+        let inside = |o: Ordering| o.is_lt() || (ends && o.is_eq());
         self.wraps()
-            || id.distance_to(&me) < l.id.distance_to(&me)
-            || me.distance_to(id) < me.distance_to(&r.id)
+            || inside(id.distance_to(&me).cmp(&l.id.distance_to(&me)))
+            || inside(me.distance_to(id).cmp(&me.distance_to(&r.id)))
     }
 
     /// Removes a node; returns it if it was there.
@@ -134,14 +143,7 @@ impl<A: Clone + PartialEq> LeafSet<A> {
 
     /// Whether `key` lies within the range the set covers, so that its root is known.
     pub fn covers(&self, key: &Key) -> bool {
-        if self.wraps() {
-            return true;
-        }
-        let (Some(l), Some(r)) = (self.left.last(), self.right.last()) else {
-            return true;
-        };
-        key.distance_to(&self.me) <= l.id.distance_to(&self.me)
-            || self.me.distance_to(key) <= self.me.distance_to(&r.id)
+        self.reaches(key, true)
     }
 
     /// This node and the set, the `num` numerically closest to `key` first.

@@ -330,6 +330,12 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         let Some(l) = self.lookups.remove(&lid) else {
             return;
         };
+        if let Ok([root, ..]) = result.as_deref()
+            && root.id != self.me().id
+        {
+            let key = l.key;
+            self.call_routing(ctx, |r, out| r.root_found(out, &key, root));
+        }
         match l.owner {
             Owner::User(op) => ctx.out.push(Output::Event(Event::LookupDone {
                 op,

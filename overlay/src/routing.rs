@@ -266,6 +266,18 @@ pub trait Routing: Sized + Debug + Send + 'static {
         result: Result<&[Contact<Self::Addr>], LookupError>,
     );
 
+    /// A lookup this node made, for whatever purpose, ended at `root` as `key`'s root: the
+    /// algorithm may keep it as a shortcut for later routes (a hint, which the next hop
+    /// checks as it checks any other). The default ignores it.
+    fn root_found(
+        &mut self,
+        out: &mut RoutingOut<'_, Self>,
+        key: &Key,
+        root: &Contact<Self::Addr>,
+    ) {
+        let _ = (out, key, root);
+    }
+
     /// Some layer found `peer` unreachable: drop it from every table.
     fn peer_failed(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<Self::Addr>);
 
