@@ -30,10 +30,6 @@ type Score = (f64, f64, f64);
 /// otherwise never learn of each other, and greedy routes could dead-end between them.
 const RELIST_EVERY: u8 = 4;
 
-/// Owners found by lookups kept with their zones (with two-hop routing): enough for every
-/// zone of a small network, a few kilobytes.
-const FAR_PEERS: usize = 64;
-
 /// Lookup tag of the join lookup (route to the owner of our point).
 const JOIN_TAG: u64 = 1;
 /// Lookup tag of a search for a neighbour missed while joining.
@@ -571,6 +567,7 @@ impl<A: Address> Routing for Can<A> {
     fn new(me: Contact<A>, config: &CanConfig) -> Self {
         let mut cfg = config.clone();
         cfg.dims = cfg.dims.clamp(1, crate::zone::MAX_DIMS);
+        let far = FarPeers::new(cfg.far_peers);
         Can {
             me,
             cfg,
@@ -591,7 +588,7 @@ impl<A: Address> Routing for Can<A> {
             suspects: Vec::new(),
             join_ask: None,
             given: Vec::new(),
-            far: FarPeers::new(FAR_PEERS),
+            far,
         }
     }
 

@@ -64,3 +64,48 @@ impl<A> FarPeers<A> {
         self.peers.iter()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zone::Zone;
+    use overlay::conformance::scratch::contact;
+    use smallvec::smallvec;
+
+    fn peer(b: u8, zone: Zone) -> Peer<u32> {
+        Peer {
+            contact: contact(b),
+            zones: smallvec![zone],
+        }
+    }
+
+    #[test]
+    fn the_oldest_owner_goes_beyond_the_cap_and_one_found_again_is_refreshed() {
+        let mut far = FarPeers::new(2);
+        far.insert(peer(1, Zone::from_path(0, 2)));
+        far.insert(peer(2, Zone::from_path(1 << 126, 2)));
+        far.insert(peer(1, Zone::from_path(0, 3)));
+        far.insert(peer(3, Zone::from_path(2 << 126, 2)));
+        let kept: Vec<u32> = far.iter().map(|p| p.contact.addr).collect();
+        assert_eq!(kept, vec![1, 3]);
+        assert_eq!(far.iter().next().unwrap().zones[0], Zone::from_path(0, 3));
+        let mut none = FarPeers::new(0);
+        none.insert(peer(1, Zone::from_path(0, 2)));
+        assert!(!none.knows(&contact(1).id));
+    }
+
+    #[test]
+    fn a_lookup_ending_elsewhere_drops_the_owner_whose_zone_held_the_point() {
+        let mut far = FarPeers::new(4);
+        far.insert(peer(1, Zone::from_path(0, 1)));
+        far.insert(peer(2, Zone::from_path(1 << 127, 1)));
+        // The point at path 0 is in 1's cached half, but its lookup ended at 3.
+        far.found_root(0, &contact(3).id);
+        assert!(!far.knows(&contact(1).id) && far.knows(&contact(2).id));
+        // Ending at the cached owner itself keeps it.
+        far.found_root(1 << 127, &contact(2).id);
+        assert!(far.knows(&contact(2).id));
+        far.remove(&contact(2).id);
+        assert!(!far.knows(&contact(2).id));
+    }
+}
