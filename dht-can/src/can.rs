@@ -180,6 +180,11 @@ impl<A: Address> Can<A> {
         }
     }
 
+    /// Whether `id` is one of our neighbours.
+    fn is_neighbour(&self, id: &Key) -> bool {
+        self.neighbours.iter().any(|n| n.peer.contact.id == *id)
+    }
+
     fn neighbour_peers(&self) -> Vec<Peer<A>> {
         self.neighbours.iter().map(|n| n.peer.clone()).collect()
     }
@@ -485,10 +490,7 @@ impl<A: Address> Can<A> {
         for p in neighbours {
             if p.contact.id == self.me.id
                 || self.asked_for_zones.contains(&p.contact.id)
-                || self
-                    .neighbours
-                    .iter()
-                    .any(|n| n.peer.contact.id == p.contact.id)
+                || self.is_neighbour(&p.contact.id)
             {
                 continue;
             }
@@ -547,7 +549,7 @@ impl<A: Address> Can<A> {
     /// whose half it abuts) may never hear of it, and in a four-zone corner no third node
     /// knows both: our listing shows it whom to ask. Once per update period each.
     fn answer_stranger(&mut self, out: &mut RoutingOut<'_, Self>, from: &Contact<A>) {
-        let known = self.neighbours.iter().any(|n| n.peer.contact.id == from.id);
+        let known = self.is_neighbour(&from.id);
         if known || from.id == self.me.id || self.introduced.contains(&from.id) {
             return;
         }
@@ -845,8 +847,7 @@ impl<A: Address> Routing for Can<A> {
         }
         self.far.found_root(key_path(key), &root.id);
         let asking = self.pending.values().any(|p| *p == Pending::Far(root.id));
-        let known = self.far.knows(&root.id)
-            || self.neighbours.iter().any(|n| n.peer.contact.id == root.id);
+        let known = self.far.knows(&root.id) || self.is_neighbour(&root.id);
         if !asking && !known {
             let id = out.request(root.clone(), CanMsg::AskZones);
             self.pending.insert(id, Pending::Far(root.id));

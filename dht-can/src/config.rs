@@ -21,9 +21,9 @@ pub struct CanConfig {
     /// Greedy next hops among the neighbours' neighbours too (their zones come with every
     /// neighbour's listing): a lookup moves up to two zones a hop, as in Manku, Naor and
     /// Wieder's "Know thy neighbor's neighbor" (STOC 2004); and among the owners this
-    /// node's lookups ended at, whose zones it asks for (the last `far_peers`). Off by default: the CAN
-    /// paper's path lengths ((d/4)·N^(1/d)), which the simulator benchmarks reproduce, are
-    /// those of neighbours alone.
+    /// node's lookups ended at, whose zones it asks for (the last `far_peers`). Off by
+    /// default: the CAN paper's path lengths ((d/4)·N^(1/d)), which the simulator
+    /// benchmarks reproduce, are those of neighbours alone.
     pub two_hop_routing: bool,
     /// With two-hop routing: owners found by lookups kept with their zones as next hops
     /// (0: none). 64 cover every zone of a small network in a few kilobytes.

@@ -16,7 +16,6 @@ mod zone_map;
 
 pub use can::{Can, Neighbour};
 pub use config::CanConfig;
-pub use far_peers::FarPeers;
 pub use messages::{CanMsg, CanTimer, Peer};
 pub use sim::CanTruth;
 pub use zone::{Bounds, MAX_DEPTH, MAX_DIMS, Point, Zone, Zones, key_path};

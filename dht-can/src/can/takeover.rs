@@ -74,7 +74,7 @@ impl<A: Address> Can<A> {
             return;
         };
         let peer = self.beyond.swap_remove(at);
-        let known = self.neighbours.iter().any(|n| n.peer.contact.id == to.id)
+        let known = self.is_neighbour(&to.id)
             || self.suspects.iter().any(|n| n.peer.contact.id == to.id)
             || self.claims.iter().any(|c| c.failed == to.id);
         if !self.joined || known || !self.abuts_me(&peer.zones) {
@@ -184,10 +184,7 @@ impl<A: Address> Can<A> {
             zones: self.zones.clone(),
         };
         for to in notify.iter() {
-            let known = self
-                .neighbours
-                .iter()
-                .any(|n| n.peer.contact.id == to.contact.id);
+            let known = self.is_neighbour(&to.contact.id);
             if !known && !to.zones.is_empty() {
                 self.beyond.push(to.clone());
             }
