@@ -8,6 +8,7 @@
 mod behaviour;
 mod codec;
 mod config;
+mod connection_budget;
 mod dial_failure;
 mod discovery;
 mod driver;
