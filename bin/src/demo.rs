@@ -10,7 +10,7 @@ use rand::RngExt;
 
 use crate::bench::progress::bar;
 use crate::daemon::{dht_config, node_config};
-use crate::loopback::{Connections, LoopbackNet};
+use crate::loopback::{LoopbackNet, idle_timeout};
 use crate::net_cli::DemoArgs;
 use crate::overlays::{WithNetRouting, with_net_routing};
 
@@ -158,7 +158,7 @@ async fn demo<R: Routing<Addr = PeerAddr>>(args: &DemoArgs, config: R::Config) -
         routing: config,
         node: node_config(args.lookup_mode.mode()),
         dht: dht_config(args.replication, round),
-        connections: Connections::for_nodes(n, round),
+        idle_timeout: idle_timeout(n, round),
     };
     let mut nodes = net.start_nodes(n, args.quiet).await?;
     println!(

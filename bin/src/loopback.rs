@@ -29,47 +29,22 @@ pub const IDLE_ROUNDS: u32 = 5;
 /// is for listeners, the runtime, files and the connections of nodes joining late.
 const CONNECTION_SHARE: f64 = 0.9;
 
-/// How the nodes of a loopback network hold their connections.
-#[derive(Clone, Copy, Debug)]
-pub struct Connections {
-    /// Connections idle this long are closed.
-    pub idle_timeout: Duration,
-    /// Most connections each node keeps open (`None`: no cap).
-    pub max_per_node: Option<usize>,
-}
-
-impl Connections {
-    /// As a node of its own holds them (`NetConfig`'s defaults).
-    pub fn unbounded() -> Self {
-        let defaults = NetConfig::<()>::default();
-        Connections {
-            idle_timeout: defaults.idle_timeout,
-            max_per_node: defaults.max_connections,
+/// How long a connection of a loopback network of `n` nodes may stay unused: as long as a
+/// node of its own keeps one (`NetConfig`'s default) when this process may hold a
+/// connection between every pair of its nodes, `IDLE_ROUNDS` rounds otherwise.
+///
+/// A connection closed while idle costs a new handshake (TCP, Noise, Yamux) the next time
+/// the pair talks. Nodes that touch much of their table in turn (Tapestry's heartbeats
+/// probe every node of its map within some eight rounds) would then pay one for nearly
+/// every message, and on a small host the handshakes crowd out the messages.
+pub fn idle_timeout(n: usize, round: Duration) -> Duration {
+    let soft = open_file_limit();
+    let every_pair = (n as u64).saturating_mul(n.saturating_sub(1) as u64);
+    match soft {
+        Some(soft) if every_pair as f64 <= soft as f64 * CONNECTION_SHARE => {
+            NetConfig::<()>::default().idle_timeout
         }
-    }
-
-    /// For `n` nodes with maintenance rounds of `round`: as [`Connections::unbounded`]
-    /// when this process may hold a connection between every pair of its nodes. Otherwise
-    /// connections close after `IDLE_ROUNDS` idle rounds, and each node keeps at most its
-    /// share of the descriptors open (those used least recently go first).
-    ///
-    /// A connection closed while idle costs a new handshake (TCP, Noise, Yamux) the next
-    /// time the pair talks. Nodes that touch much of their table in turn (Tapestry's
-    /// heartbeats probe every node of its map within some eight rounds) would then pay one
-    /// for nearly every message, and on a small host the handshakes crowd out the
-    /// messages; so neither limit applies where the descriptors suffice. Where they do not,
-    /// the idle timeout alone is not enough: a 256-node Tapestry touches more peers within
-    /// it than the process can hold.
-    pub fn for_nodes(n: usize, round: Duration) -> Self {
-        let every_pair = (n as u64).saturating_mul(n.saturating_sub(1) as u64);
-        match open_file_limit() {
-            Some(soft) if every_pair as f64 > soft as f64 * CONNECTION_SHARE => Connections {
-                idle_timeout: round * IDLE_ROUNDS,
-                // Each connection holds a descriptor at each of its two nodes.
-                max_per_node: Some((soft as f64 * CONNECTION_SHARE / n.max(1) as f64) as usize),
-            },
-            _ => Self::unbounded(),
-        }
+        _ => round * IDLE_ROUNDS,
     }
 }
 
@@ -81,8 +56,8 @@ pub struct LoopbackNet<R: Routing> {
     pub node: NodeConfig,
     /// The DHT's parameters.
     pub dht: DhtConfig,
-    /// How connections are held.
-    pub connections: Connections,
+    /// Connections idle this long are closed.
+    pub idle_timeout: Duration,
 }
 
 impl<R: Routing<Addr = PeerAddr>> LoopbackNet<R> {
@@ -102,8 +77,7 @@ impl<R: Routing<Addr = PeerAddr>> LoopbackNet<R> {
                 listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid multiaddr")],
                 bootstrap,
                 mdns: false,
-                idle_timeout: self.connections.idle_timeout,
-                max_connections: self.connections.max_per_node,
+                idle_timeout: self.idle_timeout,
                 ..NetConfig::default()
             },
             apps,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use libp2p::futures::StreamExt;
 use libp2p::futures::stream;
-use overlay::net::PeerAddr;
+use overlay::net::{NetConfig, PeerAddr};
 use overlay::sim::SimRouting;
 use overlay::{Key, LookupMode, Routing};
 use rand::RngExt;
@@ -19,7 +19,7 @@ use crate::bench::stats::{mean, percentile};
 use crate::bench::table::{self, opt};
 use crate::cli::{NetArgs, NextHopsArg, OverlayArg, RoutingArgs};
 use crate::daemon::{dht_config, node_config};
-use crate::loopback::{Connections, LoopbackNet};
+use crate::loopback::LoopbackNet;
 use crate::overlays::{
     WithNetRouting, can_config, chord_config, pastry_config, tapestry_config, with_net_routing,
 };
@@ -173,7 +173,7 @@ async fn measure_overlay<R: Routing<Addr = PeerAddr>>(
         routing: config,
         node: node_config(dht_mode),
         dht: dht_config(args.replication, round),
-        connections: Connections::unbounded(),
+        idle_timeout: NetConfig::<R::Config>::default().idle_timeout,
     };
     let nodes = net.start_nodes(n, args.quiet).await?;
     tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;

@@ -34,11 +34,6 @@ pub struct NetConfig<C> {
     /// one process (`p2p demo`) want it short: each open connection holds a file descriptor
     /// at both ends.
     pub idle_timeout: Duration,
-    /// Most connections the node keeps open; past it, those used least recently (and not
-    /// in the middle of an exchange) are closed, and the next message to their peer dials
-    /// again. `None` (the default) leaves them to `idle_timeout`. Many nodes in one process
-    /// want it: they share its open-file limit.
-    pub max_connections: Option<usize>,
     /// Microseconds added to the wall clock this node sees (negative: behind); 0 but in
     /// tests of clock skew.
     pub clock_offset_us: i64,
@@ -60,7 +55,6 @@ impl<C: Default> Default for NetConfig<C> {
             discovery_wait: Duration::from_secs(3),
             data_dir: None,
             idle_timeout: Duration::from_secs(120),
-            max_connections: None,
             clock_offset_us: 0,
         }
     }

@@ -99,10 +99,6 @@ where
         .behaviour_mut()
         .overlay
         .set_clock_offset(cfg.clock_offset_us);
-    swarm
-        .behaviour_mut()
-        .overlay
-        .set_max_connections(cfg.max_connections);
     if let Some(dir) = &cfg.data_dir {
         let loaded = swarm
             .behaviour_mut()

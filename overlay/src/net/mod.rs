@@ -8,7 +8,6 @@
 mod behaviour;
 mod codec;
 mod config;
-mod connection_budget;
 mod dial_failure;
 mod discovery;
 mod driver;

@@ -13,8 +13,8 @@ use libp2p::PeerId;
 use libp2p::core::{Endpoint, Multiaddr, transport::PortUse};
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{
-    CloseConnection, ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler,
-    THandlerInEvent, THandlerOutEvent, ToSwarm,
+    ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent,
+    THandlerOutEvent, ToSwarm,
 };
 use rand_xoshiro::Xoshiro256PlusPlus;
 use tracing::{debug, warn};
@@ -28,7 +28,6 @@ use crate::id::Key;
 use crate::io::{Command, CommandOf, Ctx, Event, Input, Output, TimerOf};
 use crate::net::codec::Frame;
 use crate::net::codec::FrameCodec;
-use crate::net::connection_budget::ConnectionBudget;
 use crate::net::envelope::{Envelope, protocol_name};
 use crate::net::error::NetError;
 use crate::net::peer_addr::{PeerAddr, is_genuine, node_id_of};
@@ -103,10 +102,6 @@ pub struct OverlayBehaviour<
     /// Peers whose last dial failed for a reason of this host's, until one connects again:
     /// requests that fail with that dial do not make the node suspect the peer.
     dials_failed_here: HashSet<PeerId>,
-    /// The open connections, and the cap on them.
-    connections: ConnectionBudget,
-    /// Connections over the cap, to be closed.
-    to_close: VecDeque<(PeerId, ConnectionId)>,
     /// Messages the node sent to itself.
     loopback: VecDeque<WireOf<R, S>>,
     events: VecDeque<OverlayEvent<S::Event>>,
@@ -161,8 +156,6 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
             inbound: HashMap::new(),
             outbound: HashMap::new(),
             dials_failed_here: HashSet::new(),
-            connections: ConnectionBudget::new(None),
-            to_close: VecDeque::new(),
             loopback: VecDeque::new(),
             events: VecDeque::new(),
             next_op: 0,
@@ -192,13 +185,6 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
     /// a machine whose clock is off would: for tests of how the overlay copes with it.
     pub fn set_clock_offset(&mut self, offset_us: i64) {
         self.clock_offset_us = offset_us;
-    }
-
-    /// Keeps at most `max` connections open (`None`: as many as the routing state
-    /// needs, closed only when idle), closing those used least recently past it: for many
-    /// nodes sharing one process's file descriptors.
-    pub fn set_max_connections(&mut self, max: Option<usize>) {
-        self.connections.set_max(max);
     }
 
     /// Loads the DHT's records from `db` and keeps it up to date from now on: records
@@ -418,7 +404,6 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
             }
             .encode()
         };
-        self.connections.used(&to.addr.peer, Instant::now());
         match msg {
             Wire::Request { id, .. } => {
                 let bytes = encode(msg);
@@ -428,8 +413,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
                     to.addr.addrs.clone(),
                 );
                 let again = Some((to.addr.addrs, bytes));
-                let peer = to.addr.peer;
-                self.outbound.insert(rid, Outbound { id, peer, again });
+                self.outbound.insert(rid, Outbound { id, again });
             }
             Wire::Response { id, .. } => match self.inbound.remove(&(to.addr.peer, id)) {
                 Some((_, channel)) => {
@@ -485,9 +469,6 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
 
     fn on_protocol_event(&mut self, ev: request_response::Event<Frame, Frame>) {
         use request_response::{Event as RrEvent, Message};
-        if let RrEvent::Message { peer, .. } = &ev {
-            self.connections.used(peer, Instant::now());
-        }
         match ev {
             RrEvent::Message {
                 peer,
@@ -538,7 +519,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
                 error,
                 ..
             } => {
-                let Some(Outbound { id, again, .. }) = self.outbound.remove(&request_id) else {
+                let Some(Outbound { id, again }) = self.outbound.remove(&request_id) else {
                     return;
                 };
                 match (error, again) {
@@ -554,14 +535,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
                             Frame::Bytes(bytes),
                             addrs,
                         );
-                        self.outbound.insert(
-                            rid,
-                            Outbound {
-                                id,
-                                peer,
-                                again: None,
-                            },
-                        );
+                        self.outbound.insert(rid, Outbound { id, again: None });
                     }
                     (request_response::OutboundFailure::DialFailure, _)
                         if self.dials_failed_here.contains(&peer) =>
@@ -594,23 +568,6 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
         }
     }
 
-    /// Queues the closes of the connections over the cap, sparing peers with an exchange
-    /// under way in either direction.
-    fn enforce_budget(&mut self) {
-        let busy: HashSet<PeerId> = (self.outbound.values().map(|o| o.peer))
-            .chain(self.inbound.keys().map(|(peer, _)| *peer))
-            .collect();
-        let excess = self.connections.excess(Instant::now(), &busy);
-        if !excess.is_empty() {
-            debug!(
-                closing = excess.len(),
-                open = self.connections.open(),
-                "over the connection cap"
-            );
-            self.to_close.extend(excess);
-        }
-    }
-
     /// The node's request `id` cannot be answered: failed at once instead of at its timeout.
     fn fail_request(&mut self, id: ReqId) {
         self.drive(|node, ctx| node.request_unreachable(ctx, id));
@@ -621,8 +578,6 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
 struct Outbound {
     /// The node's id for it.
     id: ReqId,
-    /// Whom it went to.
-    peer: PeerId,
     /// The peer's addresses and the request's bytes, while it may still be sent once
     /// more (the failure names the peer).
     again: Option<(Vec<Multiaddr>, Vec<u8>)>,
@@ -706,13 +661,6 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
             }
             FromSwarm::ConnectionEstablished(c) => {
                 self.dials_failed_here.remove(&c.peer_id);
-                self.connections
-                    .established(c.peer_id, c.connection_id, Instant::now());
-                self.enforce_budget();
-                self.wake();
-            }
-            FromSwarm::ConnectionClosed(c) => {
-                self.connections.closed(c.peer_id, c.connection_id);
             }
             _ => {}
         }
@@ -740,12 +688,6 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
             if let Some(ev) = self.events.pop_front() {
                 return Poll::Ready(ToSwarm::GenerateEvent(ev));
             }
-            if let Some((peer_id, connection)) = self.to_close.pop_front() {
-                return Poll::Ready(ToSwarm::CloseConnection {
-                    peer_id,
-                    connection: CloseConnection::One(connection),
-                });
-            }
             match self.protocol.poll(cx) {
                 Poll::Ready(ToSwarm::GenerateEvent(ev)) => {
                     self.on_protocol_event(ev);
@@ -764,7 +706,6 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
             }
             if self.sweep.poll_tick(cx).is_ready() {
                 self.sweep_inbound();
-                self.enforce_budget();
                 continue;
             }
             return Poll::Pending;

@@ -20,7 +20,7 @@ use crate::bench::stats::percentile;
 use crate::bench::table;
 use crate::cli::{NetArgs, positive_rate, positive_seconds};
 use crate::daemon::{dht_config, node_config};
-use crate::loopback::{Connections, LoopbackNet};
+use crate::loopback::{LoopbackNet, idle_timeout};
 use crate::overlays::{WithNetRouting, with_net_routing};
 use networks::KadNet;
 use workload::{Outcome, Plan};
@@ -172,7 +172,7 @@ impl WithNetRouting for ChurnJob<'_> {
             routing: config,
             node: node_config(self.mode),
             dht: dht_config(self.args.replication, round),
-            connections: Connections::for_nodes(self.args.nodes, round),
+            idle_timeout: idle_timeout(self.args.nodes, round),
         };
         self.runtime
             .block_on(workload::run(&net, &plan(self.args, self.label)))

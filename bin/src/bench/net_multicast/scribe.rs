@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use multicast::{Scribe, ScribeCommand, ScribeEvent};
-use overlay::net::{NetHandle, PeerAddr};
+use overlay::net::{NetConfig, NetHandle, PeerAddr};
 use overlay::{Key, Layer, Routing};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::tally::Tally;
 use super::{Group, NetMulticastArgs};
 use crate::daemon::{dht_config, node_config};
-use crate::loopback::{Connections, LoopbackNet};
+use crate::loopback::LoopbackNet;
 
 type Apps = overlay::apps![Scribe<PeerAddr>];
 
@@ -54,7 +54,7 @@ impl ScribeNet {
             routing: config,
             node: node_config(overlay::LookupMode::Recursive),
             dht: dht_config(3, round),
-            connections: Connections::unbounded(),
+            idle_timeout: NetConfig::<R::Config>::default().idle_timeout,
         };
         let nodes = net
             .start_nodes_with(args.nodes, args.quiet, || (Scribe::default(), ()))
