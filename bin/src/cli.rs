@@ -534,6 +534,11 @@ pub struct MulticastArgs {
     /// every slot.
     #[arg(long, default_value_t = 60)]
     pub settle_rounds: u32,
+    /// Through which node each node joins while the network is built by protocol:
+    /// `nearest` by the topology's delay (Pastry's join assumes a nearby node, and the
+    /// Scribe paper measured overlays joined so), or `random`.
+    #[arg(long, value_enum, default_value = "nearest")]
+    pub bootstrap: BootstrapArg,
     /// The bottleneck remover's limit: children per node and group beyond which newcomers
     /// are sent to a child to ask instead (0: no limit).
     #[arg(long, default_value_t = multicast::ScribeConfig::default().max_children)]
@@ -566,6 +571,25 @@ fn group_size(s: &str) -> Result<GroupSize, String> {
         _ => Err(format!(
             "`{s}` is neither a positive number of members nor `zipf`"
         )),
+    }
+}
+
+/// Through which node a simulated newcomer joins.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BootstrapArg {
+    /// The joined node nearest it.
+    Nearest,
+    /// A joined node chosen at random.
+    Random,
+}
+
+impl BootstrapArg {
+    /// The simulator's setting.
+    pub fn setting(self) -> overlay::sim::Bootstrap {
+        match self {
+            BootstrapArg::Nearest => overlay::sim::Bootstrap::Nearest,
+            BootstrapArg::Random => overlay::sim::Bootstrap::Random,
+        }
     }
 }
 

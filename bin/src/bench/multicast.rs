@@ -135,6 +135,7 @@ fn new_sim<R: SimRouting>(config: &R::Config, job: &Job<'_>) -> Sim<R> {
     let cfg = SimConfig {
         latency: LatencyModel::Underlay(Arc::clone(&job.underlay)),
         loss: job.args.common.loss,
+        bootstrap: job.args.bootstrap.setting(),
         ..SimConfig::default()
     };
     let scribe = Arc::new(ScribeConfig {

@@ -1,5 +1,6 @@
 //! The deterministic discrete-event simulator: one of the two drivers of [`crate::Node`].
 
+mod bootstrap;
 mod churn;
 mod latency;
 mod parallel;
@@ -9,6 +10,7 @@ mod stats;
 mod topology;
 mod truth;
 
+pub use bootstrap::Bootstrap;
 pub use churn::ChurnConfig;
 pub use latency::LatencyModel;
 pub use parallel::build_in_parallel;

@@ -14,6 +14,7 @@ use crate::io::{Command, CommandOf, Ctx, Event, Input, Output, TimerOf};
 use crate::node::{DefaultApps, Node, Phase};
 use crate::routing::ReqId;
 use crate::sim::SimRouting;
+use crate::sim::bootstrap::Bootstrap;
 use crate::sim::churn::ChurnConfig;
 use crate::sim::latency::LatencyModel;
 use crate::sim::queue::EventQueue;
@@ -35,6 +36,8 @@ pub struct SimConfig {
     /// later, as a connection to a closed port is refused on a real network. Off, it is
     /// lost and the sender's timeout finds out (a machine that went silent).
     pub refuse_departed: bool,
+    /// Through which node [`Simulator::grow`] has each newcomer join.
+    pub bootstrap: Bootstrap,
 }
 
 impl Default for SimConfig {
@@ -49,6 +52,7 @@ impl Default for SimConfig {
                 ..NodeConfig::default()
             },
             refuse_departed: false,
+            bootstrap: Bootstrap::Random,
         }
     }
 }
@@ -328,6 +332,24 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
             .find(|a| self.node(*a).is_some_and(|n| n.phase() == Phase::Joined))
     }
 
+    /// The joined node nearest address `to` on the router topology (any joined node on
+    /// other latency models).
+    fn nearest_joined(&mut self, to: u32) -> Option<u32> {
+        let LatencyModel::Underlay(underlay) = &self.cfg.latency else {
+            return self.random_joined();
+        };
+        let nodes = &self.nodes;
+        self.live
+            .iter()
+            .copied()
+            .filter(|a| {
+                nodes[*a as usize]
+                    .as_ref()
+                    .is_some_and(|n| n.phase() == Phase::Joined)
+            })
+            .min_by_key(|a| (underlay.delay(to, *a), *a))
+    }
+
     /// The address of the node truly responsible for `key` now.
     pub fn truth_root(&mut self, key: &Key) -> Option<u32> {
         if self.truth_stale {
@@ -513,8 +535,8 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
         R::converged(&nodes, &self.routing_cfg) as f64 / self.live.len() as f64
     }
 
-    /// Grows an empty overlay by real joins: `n` nodes, each joining through a random node
-    /// that has already joined. Joins arrive at `rate` times the current size per `round`
+    /// Grows an empty overlay by real joins: `n` nodes, each joining through a node that
+    /// has already joined, picked as [`SimConfig::bootstrap`] says. Joins arrive at `rate` times the current size per `round`
     /// of simulated time (the network grows by that fraction per maintenance round), so no
     /// part of the ring receives more joins than stabilization absorbs. After each join's
     /// interval, `after_join` gets the simulator and how many nodes have been added (to
@@ -527,7 +549,10 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
         mut after_join: impl FnMut(&mut Self, usize),
     ) {
         for k in 0..n {
-            let bootstrap = self.random_joined();
+            let bootstrap = match self.cfg.bootstrap {
+                Bootstrap::Random => self.random_joined(),
+                Bootstrap::Nearest => self.nearest_joined(self.nodes.len() as u32),
+            };
             self.spawn(bootstrap);
             let next = self.now + round.div_f64(rate * (k + 1) as f64);
             self.run_until(next);
