@@ -535,8 +535,8 @@ pub struct MulticastArgs {
     #[arg(long, default_value_t = 60)]
     pub settle_rounds: u32,
     /// Through which node each node joins while the network is built by protocol:
-    /// `nearest` by the topology's delay (Pastry's join assumes a nearby node, and the
-    /// Scribe paper measured overlays joined so), or `random`.
+    /// `nearest` by the topology's delay (Pastry's join assumes a nearby node, and its
+    /// proximity neighbour selection starts from that node's tables), or `random`.
     #[arg(long, value_enum, default_value = "nearest")]
     pub bootstrap: BootstrapArg,
     /// The bottleneck remover's limit: children per node and group beyond which newcomers

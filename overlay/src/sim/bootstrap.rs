@@ -11,8 +11,7 @@ pub enum Bootstrap {
     ///
     /// Pastry's join assumes the newcomer knows "a nearby node" (Rowstron and Druschel
     /// 2001), and proximity neighbour selection starts from that node's rows: the
-    /// locality of every table in the overlay rests on it, and the Scribe paper's
-    /// measurements were made on overlays joined that way. A deployment finds such a node
+    /// locality of every table in the overlay rests on it. A deployment finds such a node
     /// by nearby-node discovery (Castro et al. 2002) or from its LAN. Every joined node is
     /// compared for every join, so it suits networks of thousands of nodes, not millions.
     Nearest,
