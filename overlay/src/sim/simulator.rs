@@ -318,18 +318,20 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
         Some(self.live[i])
     }
 
+    /// Whether the node at `addr` is live and has finished joining.
+    fn is_joined(&self, addr: u32) -> bool {
+        self.node(addr).is_some_and(|n| n.phase() == Phase::Joined)
+    }
+
     /// A uniformly chosen live node that has finished joining.
     pub fn random_joined(&mut self) -> Option<u32> {
         for _ in 0..64 {
             let a = self.random_live()?;
-            if self.node(a).is_some_and(|n| n.phase() == Phase::Joined) {
+            if self.is_joined(a) {
                 return Some(a);
             }
         }
-        self.live
-            .iter()
-            .copied()
-            .find(|a| self.node(*a).is_some_and(|n| n.phase() == Phase::Joined))
+        self.live.iter().copied().find(|a| self.is_joined(*a))
     }
 
     /// The joined node nearest address `to` on the router topology (any joined node on
@@ -338,15 +340,10 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
         let LatencyModel::Underlay(underlay) = &self.cfg.latency else {
             return self.random_joined();
         };
-        let nodes = &self.nodes;
         self.live
             .iter()
             .copied()
-            .filter(|a| {
-                nodes[*a as usize]
-                    .as_ref()
-                    .is_some_and(|n| n.phase() == Phase::Joined)
-            })
+            .filter(|a| self.is_joined(*a))
             .min_by_key(|a| (underlay.delay(to, *a), *a))
     }
 
@@ -536,9 +533,10 @@ impl<R: SimRouting, S: AppSet<u32>> Simulator<R, S> {
     }
 
     /// Grows an empty overlay by real joins: `n` nodes, each joining through a node that
-    /// has already joined, picked as [`SimConfig::bootstrap`] says. Joins arrive at `rate` times the current size per `round`
-    /// of simulated time (the network grows by that fraction per maintenance round), so no
-    /// part of the ring receives more joins than stabilization absorbs. After each join's
+    /// has already joined, picked as [`SimConfig::bootstrap`] says. Joins arrive at `rate`
+    /// times the current size per `round` of simulated time (the network grows by that
+    /// fraction per maintenance round), so no part of the ring receives more joins than
+    /// stabilization absorbs. After each join's
     /// interval, `after_join` gets the simulator and how many nodes have been added (to
     /// show progress, or to run a workload while the overlay grows).
     pub fn grow(
