@@ -107,7 +107,13 @@ pub fn with_net_routing<J: WithNetRouting>(
             job.run::<Chord<PeerAddr>>(chord_config(args, round, NextHopsArg::Extended))
         }
         OverlayArg::Pastry => job.run::<Pastry<PeerAddr>>(pastry_config(args, round)),
-        OverlayArg::Tapestry => job.run::<Tapestry<PeerAddr>>(tapestry_config(args, round)),
+        OverlayArg::Tapestry => job.run::<Tapestry<PeerAddr>>(TapestryConfig {
+            // Each node a real node probes holds a connection (two descriptors when both
+            // ends live in one process, as in `p2p demo`), and a new one a handshake: backups
+            // are probed only when they move up.
+            backup_probes: Some(0),
+            ..tapestry_config(args, round)
+        }),
         OverlayArg::Can => {
             let d = args.dimensions[0];
             job.run::<Can<PeerAddr>>(can_config(args, round, d, NextHopsArg::Extended))

@@ -137,13 +137,18 @@ impl<A: Address> Tapestry<A> {
     }
 
     /// Each heartbeat, the next few backpointers are probed (one that does not answer has
-    /// failed, and the node layer's `peer_failed` drops it).
+    /// failed, and the node layer's `peer_failed` drops it). With `backup_probes`, one our
+    /// map holds is skipped: the map's own probes find it failed, and a probe of its own
+    /// would open a connection to it whenever the map's had closed.
     pub(crate) fn probe_backpointers(&mut self, out: &mut RoutingOut<'_, Self>) {
         let batch = self.cfg.backpointer_probes;
         let Some(b) = self.backpointers.as_mut() else {
             return;
         };
         for c in b.next_batch(batch) {
+            if self.cfg.backup_probes.is_some() && self.map.contains(&c.id) {
+                continue;
+            }
             self.send(out, c, TapestryMsg::Ping, Pending::Notice);
         }
     }

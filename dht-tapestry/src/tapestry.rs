@@ -75,6 +75,8 @@ pub struct Tapestry<A> {
     pub(crate) backpointers: Option<Box<Backpointers<A>>>,
     /// Where the next heartbeat batch starts among the entries.
     ping_cursor: usize,
+    /// Where the next batch of backups to probe starts (with `backup_probes`).
+    backup_cursor: usize,
     /// Nodes found failed since the last heartbeat.
     failures_seen: u32,
     /// The rotating batch is `ping_batch << boost`: it doubles each period that found
@@ -329,11 +331,20 @@ impl<A: Address> Tapestry<A> {
     /// refilled from nodes sharing at least as long a prefix with us: their level of the
     /// map covers the same prefixes as ours.
     fn forget(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
-        let Some((row, _, emptied)) = self.map.remove(&peer.id) else {
+        let was_closest = self.map.slot_of(&peer.id).is_some_and(|(row, col)| {
+            self.map
+                .entry(row, col)
+                .first()
+                .is_some_and(|c| c.id == peer.id)
+        });
+        let Some((row, col, emptied)) = self.map.remove(&peer.id) else {
             return;
         };
         out.update(peer.clone(), false);
         if !emptied {
+            if was_closest && self.cfg.backup_probes.is_some() {
+                self.heartbeat_promoted(out, row, col);
+            }
             return;
         }
         let mut helpers: Vec<Contact<A>> = (row..self.map.rows())
@@ -346,26 +357,82 @@ impl<A: Address> Tapestry<A> {
         }
     }
 
-    /// The nodes of level `row` and this node, for a `GetRow`.
+    /// The next `k` backups (nodes behind an entry's closest one) in turn, not `watched`.
+    fn next_backups(&mut self, k: usize, watched: &dyn Fn(&Contact<A>) -> bool) -> Vec<Contact<A>> {
+        let backups: Vec<&Contact<A>> = (0..self.map.rows())
+            .flat_map(|row| (0..BASE).map(move |col| (row, col)))
+            .flat_map(|(row, col)| self.map.entry(row, col).iter().skip(1))
+            .filter(|c| !watched(c))
+            .collect();
+        if backups.is_empty() {
+            return Vec::new();
+        }
+        let start = self.backup_cursor % backups.len();
+        let k = k.min(backups.len());
+        self.backup_cursor = start + k;
+        backups
+            .into_iter()
+            .cycle()
+            .skip(start)
+            .take(k)
+            .cloned()
+            .collect()
+    }
+
+    /// Probes the node that just moved up to the front of entry `(row, col)`: heartbeats
+    /// that skip backups have not checked it, and a backup that left unnoticed would
+    /// otherwise cost the next message routed through the entry a timeout.
+    fn heartbeat_promoted(&mut self, out: &mut RoutingOut<'_, Self>, row: usize, col: usize) {
+        if let Some(c) = self.map.entry(row, col).first().cloned() {
+            let msg = TapestryMsg::Backpointer { held: true };
+            self.send(out, c, msg, Pending::Heartbeat(out.now));
+        }
+    }
+
+    /// The nodes of level `row` and this node, for a `GetRow`. With `backup_probes`, only
+    /// the entries' closest nodes, which the heartbeats check every few periods: a backup
+    /// may have left unnoticed, and maps would hand it on to one another.
     fn row_with_me(&self, row: usize) -> Vec<Contact<A>> {
-        std::iter::once(self.me.clone())
-            .chain(self.map.row(row).iter().cloned())
+        let me = std::iter::once(self.me.clone());
+        match self.cfg.backup_probes {
+            None => me.chain(self.map.row(row).iter().cloned()).collect(),
+            Some(_) => me.chain(self.fronts(row).into_iter().cloned()).collect(),
+        }
+    }
+
+    /// The closest node of each entry of level `row`.
+    fn fronts(&self, row: usize) -> Vec<&Contact<A>> {
+        (0..BASE)
+            .filter_map(|col| self.map.entry(row, col).first())
             .collect()
     }
 
     /// Probes the `watched` nodes of the deepest levels (where a root's replicas are) every
-    /// period, and the next `ping_batch << boost` of the others in turn: backups too, so that an
-    /// entry does not silt up with departed nodes while only its first is watched.
+    /// period, and the next `ping_batch << boost` of the others in turn: backups too unless
+    /// `backup_probes` gives them a slower rotation of their own, so that an entry does not
+    /// silt up with departed nodes while only its first is watched.
     fn on_timer_heartbeat(&mut self, out: &mut RoutingOut<'_, Self>) {
-        let slots = self.map.slots();
-        let deep = slots.len().saturating_sub(self.cfg.watched);
-        let (rest, watched) = slots.split_at(deep);
         self.boost = if self.failures_seen > 0 {
             (self.boost + 1).min(MAX_BOOST)
         } else {
             0
         };
         self.failures_seen = 0;
+        let deep = self.map.len().saturating_sub(self.cfg.watched);
+        let watched: Vec<Contact<A>> = self.map.slots()[deep..].to_vec();
+        let is_watched = |c: &Contact<A>| watched.iter().any(|w| w.id == c.id);
+        let (rest, backups): (Vec<Contact<A>>, Vec<Contact<A>>) = match self.cfg.backup_probes {
+            None => (self.map.slots()[..deep].to_vec(), Vec::new()),
+            Some(k) => {
+                // While failures are being found, backups wait (one that moves up is
+                // probed then): each would open a connection when many are being opened.
+                let k = if self.boost > 0 { 0 } else { k };
+                let backups = self.next_backups(k, &is_watched);
+                let primaries = self.map.primaries().map(|(_, c)| c);
+                let primaries = primaries.filter(|c| !is_watched(c)).cloned().collect();
+                (primaries, backups)
+            }
+        };
         let batch = (self.cfg.ping_batch << self.boost).min(rest.len());
         let start = if rest.is_empty() {
             0
@@ -373,16 +440,9 @@ impl<A: Address> Tapestry<A> {
             self.ping_cursor % rest.len()
         };
         self.ping_cursor = start + batch;
-        let turn: Vec<Contact<A>> = rest
-            .iter()
-            .cycle()
-            .skip(start)
-            .take(batch)
-            .chain(watched)
-            .cloned()
-            .collect();
+        let turn = rest.into_iter().cycle().skip(start).take(batch);
         // The probe doubles as a backpointer refresh: it goes only to nodes the map holds.
-        for c in turn {
+        for c in turn.chain(watched).chain(backups) {
             let msg = TapestryMsg::Backpointer { held: true };
             self.send(out, c, msg, Pending::Heartbeat(out.now));
         }
@@ -390,9 +450,14 @@ impl<A: Address> Tapestry<A> {
         out.timer(self.cfg.ping_interval, TapestryTimer::Heartbeat);
     }
 
+    /// Asks a random node of each level for its own. With `backup_probes`, only entries'
+    /// closest nodes are asked: the heartbeats keep a connection open to them already.
     fn on_timer_table(&mut self, out: &mut RoutingOut<'_, Self>) {
         for row in 0..self.map.rows() {
-            let nodes = self.map.row(row);
+            let nodes: Vec<&Contact<A>> = match self.cfg.backup_probes {
+                None => self.map.row(row).iter().collect(),
+                Some(_) => self.fronts(row),
+            };
             if nodes.is_empty() {
                 continue;
             }
@@ -432,6 +497,7 @@ impl<A: Address> Routing for Tapestry<A> {
             objects: None,
             backpointers: None,
             ping_cursor: 0,
+            backup_cursor: 0,
             failures_seen: 0,
             boost: 0,
         }

@@ -60,9 +60,12 @@ pub fn pastry() -> PastryConfig {
     }
 }
 
-/// Tapestry with every maintenance task each [`ROUND`] (its routing table every two).
+/// Tapestry as real nodes run it (heartbeats to each entry's closest node; a backup is
+/// probed when it moves up), with every maintenance task each [`ROUND`] (its routing
+/// table every two).
 pub fn tapestry() -> TapestryConfig {
     TapestryConfig {
+        backup_probes: Some(0),
         ping_interval: ROUND,
         table_interval: ROUND * 2,
         join_retry: ROUND,
