@@ -138,11 +138,10 @@ fn out_of_descriptors(e: anyhow::Error, started: usize, n: usize, overlay: &str)
         return e;
     }
     let limit = soft.map_or_else(|| "?".into(), |soft| soft.to_string());
-    // Tapestry talks to every node of its neighbour map, backups included, so its
-    // connections grow with them; fewer backups is the lever a user has short of the limit.
+    // Tapestry's maps, and so the nodes that probe a node, grow with the backups per entry;
+    // fewer backups is the lever a user has short of the limit.
     let backups = if overlay == "tapestry" {
-        "; Tapestry keeps a connection to every node of its neighbour map, and --backups 1 \
-         keeps two nodes per entry instead of four"
+        "; in Tapestry, --backups 1 keeps two nodes per entry of a node's map instead of four"
     } else {
         ""
     };

@@ -421,16 +421,17 @@ impl<A: Address> Tapestry<A> {
         let deep = self.map.len().saturating_sub(self.cfg.watched);
         let watched: Vec<Contact<A>> = self.map.slots()[deep..].to_vec();
         let is_watched = |c: &Contact<A>| watched.iter().any(|w| w.id == c.id);
-        let (rest, backups): (Vec<Contact<A>>, Vec<Contact<A>>) = match self.cfg.backup_probes {
-            None => (self.map.slots()[..deep].to_vec(), Vec::new()),
-            Some(k) => {
-                // While failures are being found, backups wait (one that moves up is
-                // probed then): each would open a connection when many are being opened.
-                let k = if self.boost > 0 { 0 } else { k };
-                let backups = self.next_backups(k, &is_watched);
+        // While failures are being found, backups wait (one that moves up is probed
+        // then): each would open a connection when many are being opened.
+        let backups = match self.cfg.backup_probes {
+            Some(k) if self.boost == 0 => self.next_backups(k, &is_watched),
+            _ => Vec::new(),
+        };
+        let rest: Vec<&Contact<A>> = match self.cfg.backup_probes {
+            None => self.map.slots()[..deep].iter().collect(),
+            Some(_) => {
                 let primaries = self.map.primaries().map(|(_, c)| c);
-                let primaries = primaries.filter(|c| !is_watched(c)).cloned().collect();
-                (primaries, backups)
+                primaries.filter(|c| !is_watched(c)).collect()
             }
         };
         let batch = (self.cfg.ping_batch << self.boost).min(rest.len());
@@ -440,9 +441,15 @@ impl<A: Address> Tapestry<A> {
             self.ping_cursor % rest.len()
         };
         self.ping_cursor = start + batch;
-        let turn = rest.into_iter().cycle().skip(start).take(batch);
+        let turn: Vec<Contact<A>> = rest
+            .into_iter()
+            .cycle()
+            .skip(start)
+            .take(batch)
+            .cloned()
+            .collect();
         // The probe doubles as a backpointer refresh: it goes only to nodes the map holds.
-        for c in turn.chain(watched).chain(backups) {
+        for c in turn.into_iter().chain(watched).chain(backups) {
             let msg = TapestryMsg::Backpointer { held: true };
             self.send(out, c, msg, Pending::Heartbeat(out.now));
         }
