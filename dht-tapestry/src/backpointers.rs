@@ -18,6 +18,7 @@ use foldhash::fast::FixedState;
 use overlay::{Address, Contact, Key, RoutingOut};
 
 use crate::messages::{TapestryMsg, TapestryTimer};
+use crate::rotation::in_turn;
 use crate::tapestry::{Pending, Tapestry};
 
 /// How long map changes gather before they are told.
@@ -60,17 +61,7 @@ impl<A: Address> Backpointers<A> {
 
     /// The next `count` entries in turn (in the map's order, stable while it is unchanged).
     fn next_batch(&mut self, count: usize) -> Vec<Contact<A>> {
-        if self.nodes.is_empty() {
-            return Vec::new();
-        }
-        let start = self.cursor % self.nodes.len();
-        let count = count.min(self.nodes.len());
-        self.cursor = start + count;
-        self.nodes
-            .iter()
-            .cycle()
-            .skip(start)
-            .take(count)
+        in_turn(self.nodes.iter(), &mut self.cursor, count)
             .map(|(id, addr)| Contact::new(*id, addr.clone()))
             .collect()
     }

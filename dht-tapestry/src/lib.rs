@@ -15,6 +15,7 @@ mod messages;
 mod multicast;
 mod neighbour_map;
 mod objects;
+mod rotation;
 mod sim;
 mod tapestry;
 

@@ -122,6 +122,18 @@ impl<A: Clone> NeighbourMap<A> {
         })
     }
 
+    /// The closest node of each non-empty entry of level `row`.
+    pub fn row_primaries(&self, row: usize) -> impl Iterator<Item = &Contact<A>> {
+        (0..BASE).filter_map(move |col| self.entry(row, col).first())
+    }
+
+    /// Whether `id` is the closest node of its entry.
+    pub fn is_primary(&self, id: &Key) -> bool {
+        self.slot_of(id)
+            .and_then(|(row, col)| self.entry(row, col).first())
+            .is_some_and(|c| c.id == *id)
+    }
+
     /// Number of nodes in the map.
     pub fn len(&self) -> usize {
         self.slots.len()

@@ -16,6 +16,7 @@ use crate::messages::{TapestryMsg, TapestryTimer};
 use crate::multicast::Relay;
 use crate::neighbour_map::{BASE, DIGIT_BITS, Inserted, NeighbourMap};
 use crate::objects::Objects;
+use crate::rotation::in_turn;
 
 /// How many heartbeat periods a failed node is remembered (and not taken back).
 const DEAD_MEMORY: u32 = 10;
@@ -331,18 +332,14 @@ impl<A: Address> Tapestry<A> {
     /// refilled from nodes sharing at least as long a prefix with us: their level of the
     /// map covers the same prefixes as ours.
     fn forget(&mut self, out: &mut RoutingOut<'_, Self>, peer: &Contact<A>) {
-        let was_closest = self.map.slot_of(&peer.id).is_some_and(|(row, col)| {
-            self.map
-                .entry(row, col)
-                .first()
-                .is_some_and(|c| c.id == peer.id)
-        });
+        // Only the mode that leaves backups out of the heartbeats needs to know.
+        let was_primary = self.cfg.backup_probes.is_some() && self.map.is_primary(&peer.id);
         let Some((row, col, emptied)) = self.map.remove(&peer.id) else {
             return;
         };
         out.update(peer.clone(), false);
         if !emptied {
-            if was_closest && self.cfg.backup_probes.is_some() {
+            if was_primary {
                 self.heartbeat_promoted(out, row, col);
             }
             return;
@@ -364,19 +361,15 @@ impl<A: Address> Tapestry<A> {
             .flat_map(|(row, col)| self.map.entry(row, col).iter().skip(1))
             .filter(|c| !watched(c))
             .collect();
-        if backups.is_empty() {
-            return Vec::new();
-        }
-        let start = self.backup_cursor % backups.len();
-        let k = k.min(backups.len());
-        self.backup_cursor = start + k;
-        backups
-            .into_iter()
-            .cycle()
-            .skip(start)
-            .take(k)
+        in_turn(backups.into_iter(), &mut self.backup_cursor, k)
             .cloned()
             .collect()
+    }
+
+    /// A heartbeat to `c`, which doubles as a backpointer refresh ("you are held").
+    fn send_heartbeat(&mut self, out: &mut RoutingOut<'_, Self>, c: Contact<A>) {
+        let msg = TapestryMsg::Backpointer { held: true };
+        self.send(out, c, msg, Pending::Heartbeat(out.now));
     }
 
     /// Probes the node that just moved up to the front of entry `(row, col)`: heartbeats
@@ -384,8 +377,7 @@ impl<A: Address> Tapestry<A> {
     /// otherwise cost the next message routed through the entry a timeout.
     fn heartbeat_promoted(&mut self, out: &mut RoutingOut<'_, Self>, row: usize, col: usize) {
         if let Some(c) = self.map.entry(row, col).first().cloned() {
-            let msg = TapestryMsg::Backpointer { held: true };
-            self.send(out, c, msg, Pending::Heartbeat(out.now));
+            self.send_heartbeat(out, c);
         }
     }
 
@@ -396,15 +388,8 @@ impl<A: Address> Tapestry<A> {
         let me = std::iter::once(self.me.clone());
         match self.cfg.backup_probes {
             None => me.chain(self.map.row(row).iter().cloned()).collect(),
-            Some(_) => me.chain(self.fronts(row).into_iter().cloned()).collect(),
+            Some(_) => me.chain(self.map.row_primaries(row).cloned()).collect(),
         }
-    }
-
-    /// The closest node of each entry of level `row`.
-    fn fronts(&self, row: usize) -> Vec<&Contact<A>> {
-        (0..BASE)
-            .filter_map(|col| self.map.entry(row, col).first())
-            .collect()
     }
 
     /// Probes the `watched` nodes of the deepest levels (where a root's replicas are) every
@@ -427,31 +412,25 @@ impl<A: Address> Tapestry<A> {
             Some(k) if self.boost == 0 => self.next_backups(k, &is_watched),
             _ => Vec::new(),
         };
-        let rest: Vec<&Contact<A>> = match self.cfg.backup_probes {
-            None => self.map.slots()[..deep].iter().collect(),
+        let batch = self.cfg.ping_batch << self.boost;
+        let turn: Vec<Contact<A>> = match self.cfg.backup_probes {
+            None => {
+                let rest = self.map.slots()[..deep].iter();
+                in_turn(rest, &mut self.ping_cursor, batch)
+                    .cloned()
+                    .collect()
+            }
             Some(_) => {
                 let primaries = self.map.primaries().map(|(_, c)| c);
-                primaries.filter(|c| !is_watched(c)).collect()
+                let rest: Vec<&Contact<A>> = primaries.filter(|c| !is_watched(c)).collect();
+                in_turn(rest.into_iter(), &mut self.ping_cursor, batch)
+                    .cloned()
+                    .collect()
             }
         };
-        let batch = (self.cfg.ping_batch << self.boost).min(rest.len());
-        let start = if rest.is_empty() {
-            0
-        } else {
-            self.ping_cursor % rest.len()
-        };
-        self.ping_cursor = start + batch;
-        let turn: Vec<Contact<A>> = rest
-            .into_iter()
-            .cycle()
-            .skip(start)
-            .take(batch)
-            .cloned()
-            .collect();
         // The probe doubles as a backpointer refresh: it goes only to nodes the map holds.
         for c in turn.into_iter().chain(watched).chain(backups) {
-            let msg = TapestryMsg::Backpointer { held: true };
-            self.send(out, c, msg, Pending::Heartbeat(out.now));
+            self.send_heartbeat(out, c);
         }
         self.probe_backpointers(out);
         out.timer(self.cfg.ping_interval, TapestryTimer::Heartbeat);
@@ -463,7 +442,7 @@ impl<A: Address> Tapestry<A> {
         for row in 0..self.map.rows() {
             let nodes: Vec<&Contact<A>> = match self.cfg.backup_probes {
                 None => self.map.row(row).iter().collect(),
-                Some(_) => self.fronts(row),
+                Some(_) => self.map.row_primaries(row).collect(),
             };
             if nodes.is_empty() {
                 continue;
