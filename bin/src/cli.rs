@@ -412,6 +412,11 @@ pub struct RoutingArgs {
     /// Pastry leaf-set size (`L`, half on each side).
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(2..=256))]
     pub leaf_set: u16,
+    /// Pastry: before joining, look for a nearby node, starting from the bootstrap node,
+    /// and join through it (nearby-node discovery, Castro et al. 2002): proximity neighbour
+    /// selection builds a node's tables from the node its join starts at.
+    #[arg(long)]
+    pub discover_nearby: bool,
     /// Tapestry: backups per neighbour-map entry besides the closest node (`c`).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(0..=16))]
     pub backups: u16,
@@ -536,7 +541,8 @@ pub struct MulticastArgs {
     pub settle_rounds: u32,
     /// Through which node each node joins while the network is built by protocol:
     /// `nearest` by the topology's delay (Pastry's join assumes a nearby node, and its
-    /// proximity neighbour selection starts from that node's tables), or `random`.
+    /// proximity neighbour selection starts from that node's tables), or `random` (with
+    /// `--discover-nearby`, Pastry then looks for a nearby node itself).
     #[arg(long, value_enum, default_value = "nearest")]
     pub bootstrap: BootstrapArg,
     /// The bottleneck remover's limit: children per node and group beyond which newcomers

@@ -149,6 +149,7 @@ pub fn pastry_config(args: &RoutingArgs, round: Duration) -> PastryConfig {
         leaf_interval: round,
         table_interval: round * 2,
         join_retry: PastryConfig::default().join_retry.min(round),
+        discover_nearby: args.discover_nearby,
         ..PastryConfig::default()
     }
 }

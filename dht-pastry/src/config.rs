@@ -20,6 +20,11 @@ pub struct PastryConfig {
     pub max_probes: usize,
     /// Wait before retrying a failed join.
     pub join_retry: Duration,
+    /// Before joining, look for a node near this one, starting from the bootstrap node,
+    /// and join through it (Castro et al. 2002): proximity neighbour selection builds its
+    /// tables from the node a join starts at. Off by default: the paper's join assumes a
+    /// nearby bootstrap node, and it costs a round trip per row plus a probe per entry.
+    pub discover_nearby: bool,
 }
 
 impl Default for PastryConfig {
@@ -32,6 +37,7 @@ impl Default for PastryConfig {
             table_interval: Duration::from_secs(60),
             max_probes: 16,
             join_retry: Duration::from_secs(5),
+            discover_nearby: false,
         }
     }
 }

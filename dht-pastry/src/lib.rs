@@ -3,10 +3,11 @@
 //! algorithm for the `overlay` crate: ids read as base-`2^b` digits, a routing table of
 //! `2^b` columns per shared-prefix row, a leaf set of the `L` numerically closest nodes, a
 //! neighbourhood set of the `M` nearest by round-trip time; proximity neighbour selection
-//! by probing; join along the route to the new node's own id; leaf-set and lazy
-//! routing-table repair.
+//! by probing; join along the route to the new node's own id (optionally from a nearby node
+//! found first); leaf-set and lazy routing-table repair.
 
 mod config;
+mod discovery;
 mod joiners;
 mod leaf_set;
 mod messages;

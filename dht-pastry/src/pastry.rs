@@ -8,6 +8,7 @@ use rand::RngExt;
 use tracing::debug;
 
 use crate::config::PastryConfig;
+use crate::discovery::{self, Discovery, Next};
 use crate::joiners::RecentJoiners;
 use crate::leaf_set::LeafSet;
 use crate::messages::{PastryMsg, PastryTimer};
@@ -38,6 +39,10 @@ enum Pending {
     Row,
     /// `Announce` or `Leaving`: only the answer's arrival matters.
     Notice,
+    /// A `Ping` of nearby-node discovery, sent at this time.
+    Seek { sent: Time },
+    /// A `GetRow` of nearby-node discovery.
+    SeekRow,
 }
 
 /// How a node came to be known, which decides whether it must answer a probe before it
@@ -98,6 +103,8 @@ pub struct Pastry<A> {
     dead: RecentlyDead,
     /// Nodes that sent us a `JoinQuery` lately.
     joiners: RecentJoiners<A>,
+    /// The search for a nearby node to join through, while it runs.
+    discovery: Option<Discovery<A>>,
 }
 
 impl<A: Address> Pastry<A> {
@@ -355,6 +362,46 @@ impl<A: Address> Pastry<A> {
         }
     }
 
+    /// Starts nearby-node discovery from `seed`: its deep row, and its own round trip.
+    fn discover(&mut self, out: &mut RoutingOut<'_, Self>, seed: Contact<A>) {
+        self.discovery = Some(Discovery::new(&seed.id));
+        self.seek(out, seed.clone(), PastryMsg::Ping);
+        let row = discovery::FIRST_ROW;
+        self.seek(out, seed, PastryMsg::GetRow { row });
+    }
+
+    /// Sends a request of the discovery's current round.
+    fn seek(&mut self, out: &mut RoutingOut<'_, Self>, to: Contact<A>, msg: PastryMsg<A>) {
+        let kind = match msg {
+            PastryMsg::Ping => Pending::Seek { sent: out.now },
+            _ => Pending::SeekRow,
+        };
+        if let Some(d) = &mut self.discovery {
+            d.sent();
+        }
+        self.send_as(out, to, msg, kind);
+    }
+
+    /// A discovery request was answered or failed: once its round is over, the next round
+    /// or the join.
+    fn discovery_settled(&mut self, out: &mut RoutingOut<'_, Self>) {
+        let Some(next) = self.discovery.as_mut().and_then(Discovery::settled) else {
+            return;
+        };
+        match next {
+            Next::Ask { to, row } => self.seek(out, to, PastryMsg::GetRow { row }),
+            Next::Join(near) => {
+                self.discovery = None;
+                self.join_query_next(out, &[near]);
+            }
+            Next::GiveUp => {
+                self.discovery = None;
+                let seed: Vec<Contact<A>> = self.bootstrap.iter().cloned().collect();
+                self.join_query_next(out, &seed);
+            }
+        }
+    }
+
     fn retry_join(&mut self, out: &mut RoutingOut<'_, Self>) {
         debug!(
             id = %self.me.id.short(),
@@ -499,6 +546,7 @@ impl<A: Address> Routing for Pastry<A> {
             probe_queue: ProbeQueue::new(config.max_probes),
             dead: RecentlyDead::new(config.leaf_interval * DEAD_MEMORY, MAX_DEAD),
             joiners: RecentJoiners::new(config.leaf_interval, MAX_JOINERS),
+            discovery: None,
         }
     }
 
@@ -510,7 +558,11 @@ impl<A: Address> Routing for Pastry<A> {
         match bootstrap {
             Some(b) if b.id != self.me.id => {
                 self.bootstrap = Some(b.clone());
-                self.join_query_next(out, &[b]);
+                if self.cfg.discover_nearby {
+                    self.discover(out, b);
+                } else {
+                    self.join_query_next(out, &[b]);
+                }
             }
             _ => {
                 self.joined = true;
@@ -651,6 +703,24 @@ impl<A: Address> Routing for Pastry<A> {
                 }
             }
             (Pending::Notice, PastryMsg::Ack) => {}
+            (Pending::Seek { sent }, PastryMsg::Ack) => {
+                let rtt = u32::try_from(out.now.since(sent).as_micros()).unwrap_or(u32::MAX);
+                if let Some(d) = &mut self.discovery {
+                    d.measured(from, rtt);
+                }
+                self.discovery_settled(out);
+            }
+            (Pending::SeekRow, PastryMsg::Row { nodes }) => {
+                let me = self.me.id;
+                for c in nodes.into_iter().filter(|c| c.id != me) {
+                    if let Some(d) = &mut self.discovery
+                        && d.should_probe(&c.id)
+                    {
+                        self.seek(out, c, PastryMsg::Ping);
+                    }
+                }
+                self.discovery_settled(out);
+            }
             _ => {
                 return Err(ProtocolError::Unexpected(
                     "a pastry answer of the wrong kind".into(),
@@ -678,6 +748,7 @@ impl<A: Address> Routing for Pastry<A> {
                 }
             }
             Some(Pending::Probe { .. }) => self.probe(out, None),
+            Some(Pending::Seek { .. } | Pending::SeekRow) => self.discovery_settled(out),
             _ => {}
         }
     }

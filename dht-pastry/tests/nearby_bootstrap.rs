@@ -1,6 +1,6 @@
 //! Proximity neighbour selection starts from the joining node's bootstrap: joined through
 //! nearby nodes, as Pastry's join assumes, tables end up nearer than joined through
-//! random ones.
+//! random ones, and nearby-node discovery finds such a node from a random one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,9 +9,9 @@ use dht_pastry::{Pastry, PastryConfig};
 use overlay::sim::{Bootstrap, LatencyModel, SimConfig, Simulator, TransitStubConfig, Underlay};
 
 /// Mean delay from each node to the entries of its routing table's first row, after
-/// growing 400 nodes through `bootstrap` on a small transit-stub topology and letting
-/// maintenance run.
-fn row_zero_delay_ms(bootstrap: Bootstrap) -> f64 {
+/// growing 400 nodes through `bootstrap` (looking for a nearby node first if `discover`)
+/// on a small transit-stub topology and letting maintenance run.
+fn row_zero_delay_ms(bootstrap: Bootstrap, discover: bool) -> f64 {
     let topology = TransitStubConfig {
         transit_domains: 4,
         transit_routers: 3,
@@ -26,7 +26,11 @@ fn row_zero_delay_ms(bootstrap: Bootstrap) -> f64 {
         ..SimConfig::default()
     };
     let round = Duration::from_secs(5);
-    let mut sim = Simulator::<Pastry<u32>>::new(PastryConfig::default(), cfg, 7);
+    let pastry = PastryConfig {
+        discover_nearby: discover,
+        ..PastryConfig::default()
+    };
+    let mut sim = Simulator::<Pastry<u32>>::new(pastry, cfg, 7);
     sim.grow(400, round, 0.1, |_, _| {});
     sim.run_until(sim.now() + round * 10);
     let (mut sum, mut count) = (0.0, 0usize);
@@ -43,11 +47,22 @@ fn row_zero_delay_ms(bootstrap: Bootstrap) -> f64 {
 
 #[test]
 fn nearby_bootstraps_give_nearer_tables() {
-    let near = row_zero_delay_ms(Bootstrap::Nearest);
-    let random = row_zero_delay_ms(Bootstrap::Random);
+    let near = row_zero_delay_ms(Bootstrap::Nearest, false);
+    let random = row_zero_delay_ms(Bootstrap::Random, false);
     eprintln!("first-row entries: {near:.1} ms away joined nearby, {random:.1} ms at random");
     assert!(
         near < random * 0.9,
         "joined through nearby nodes: {near:.1} ms; through random ones: {random:.1} ms"
+    );
+}
+
+#[test]
+fn discovery_from_random_bootstraps_gives_nearer_tables() {
+    let random = row_zero_delay_ms(Bootstrap::Random, false);
+    let found = row_zero_delay_ms(Bootstrap::Random, true);
+    eprintln!("first-row entries: {found:.1} ms away after discovery, {random:.1} ms without");
+    assert!(
+        found < random * 0.9,
+        "joined through a node found nearby: {found:.1} ms; through random ones: {random:.1} ms"
     );
 }
