@@ -9,7 +9,7 @@ use anyhow::{Result, bail, ensure};
 use common::{ROUND, within};
 use dht_can::Can;
 use dht_chord::Chord;
-use dht_pastry::Pastry;
+use dht_pastry::{Pastry, PastryConfig};
 use dht_tapestry::Tapestry;
 use overlay::net::{NetConfig, NetHandle, PeerAddr, spawn};
 use overlay::{DhtConfig, Key, LookupMode, NodeConfig, Routing};
@@ -208,6 +208,17 @@ fn chord_nodes_on_loopback() -> Result<()> {
 #[test]
 fn pastry_nodes_on_loopback() -> Result<()> {
     run::<Pastry<PeerAddr>>(common::pastry())
+}
+
+/// Each newcomer first looks for a nearby node from the one it was given, over the
+/// network, and joins through that one.
+#[test]
+fn pastry_nodes_with_nearby_discovery_on_loopback() -> Result<()> {
+    let config = PastryConfig {
+        discover_nearby: true,
+        ..common::pastry()
+    };
+    run::<Pastry<PeerAddr>>(config)
 }
 
 #[test]

@@ -12,7 +12,8 @@ pub enum Bootstrap {
     /// Pastry's join assumes the newcomer knows "a nearby node" (Rowstron and Druschel
     /// 2001), and proximity neighbour selection starts from that node's rows: the
     /// locality of every table in the overlay rests on it. A deployment finds such a node
-    /// by nearby-node discovery (Castro et al. 2002) or from its LAN. Every joined node is
-    /// compared for every join, so it suits networks of thousands of nodes, not millions.
+    /// by nearby-node discovery (Castro et al. 2002; Pastry's `discover_nearby`) or from
+    /// its LAN. Every joined node is compared for every join, so it suits networks of
+    /// thousands of nodes, not millions.
     Nearest,
 }
