@@ -25,6 +25,11 @@ const MAX_JOIN_STEPS: usize = 48;
 /// few hundred nodes through one bootstrap fits.
 const MAX_JOINERS: usize = 256;
 
+/// Microseconds from `sent` to `now`, as a round-trip sample (saturating).
+fn micros_since(sent: Time, now: Time) -> u32 {
+    u32::try_from(now.since(sent).as_micros()).unwrap_or(u32::MAX)
+}
+
 /// What a request in flight was for.
 #[derive(Clone, Debug, PartialEq)]
 enum Pending {
@@ -685,7 +690,7 @@ impl<A: Address> Routing for Pastry<A> {
                 },
             ) => self.on_join_state(out, from, table, leaf, joiners, step),
             (Pending::Probe { sent, leaf, .. }, PastryMsg::Ack) => {
-                let rtt = u32::try_from(out.now.since(sent).as_micros()).unwrap_or(u32::MAX);
+                let rtt = micros_since(sent, out.now);
                 if self.joined || !self.leaf.is_empty() {
                     let heard = if leaf {
                         Heard::DirectByLeafSet
@@ -704,7 +709,7 @@ impl<A: Address> Routing for Pastry<A> {
             }
             (Pending::Notice, PastryMsg::Ack) => {}
             (Pending::Seek { sent }, PastryMsg::Ack) => {
-                let rtt = u32::try_from(out.now.since(sent).as_micros()).unwrap_or(u32::MAX);
+                let rtt = micros_since(sent, out.now);
                 if let Some(d) = &mut self.discovery {
                     d.measured(from, rtt);
                 }
