@@ -28,6 +28,10 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
         // A node that finds the root names it, and the root delivers (as an iterative
         // lookup ends at the first `Root` answer).
         let (next, root) = match hint {
+            Some(h) if h.id == self.me().id => match self.routing.nearer_root(&routed.key) {
+                Some(nearer) if !routed.avoid.contains(&nearer.id) => (Some(nearer), true),
+                _ => (Some(h), false),
+            },
             Some(h) => (Some(h), false),
             None => {
                 let step = self.step_around(&routed.key, 1, &routed.avoid);

@@ -319,6 +319,15 @@ pub trait Routing: Sized + Debug + Send + 'static {
         Some(self.is_root(key))
     }
 
+    /// A routed message reached this node because the previous hop named it `key`'s root,
+    /// but this node knows a nearer root: the node to pass it to, named root in turn (a
+    /// Chord node's newer predecessor, which the previous hop's successor list had not
+    /// heard of yet). `None`, the default: deliver here, as the previous hop said.
+    fn nearer_root(&self, key: &Key) -> Option<Contact<Self::Addr>> {
+        let _ = key;
+        None
+    }
+
     /// A short human-readable summary of the routing state (for `status` and logs).
     fn summary(&self) -> String;
 }
