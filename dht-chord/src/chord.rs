@@ -396,16 +396,6 @@ impl<A: Address> Chord<A> {
         v
     }
 
-    /// Where in the live successor list `key`'s root is, if the list reaches past `key`:
-    /// the first entry at or after it. The entry named may have a newer predecessor this
-    /// node has not heard of yet, which is why a node named root checks its own range
-    /// before it delivers.
-    fn owner_among_successors(&self, key: &Key, avoid: &[Key]) -> Option<usize> {
-        let limit = self.me.id.distance_to(key);
-        self.live_successors(avoid)
-            .position(|c| self.me.id.distance_to(&c.id) >= limit)
-    }
-
     /// The successor list without the nodes in `avoid`.
     fn live_successors<'a>(&'a self, avoid: &'a [Key]) -> impl Iterator<Item = &'a Contact<A>> {
         self.succ.iter().filter(|c| !avoid.contains(&c.id))
@@ -709,17 +699,6 @@ impl<A: Address> Routing for Chord<A> {
         if key.in_open_closed(&self.me.id, &s.id) {
             return Step::Root(self.live_successors(avoid).take(num).cloned().collect());
         }
-        if self.cfg.route_through_successors
-            && let Some(at) = self.owner_among_successors(key, avoid)
-        {
-            return Step::Root(
-                self.live_successors(avoid)
-                    .skip(at)
-                    .take(num)
-                    .cloned()
-                    .collect(),
-            );
-        }
         let next = self.closest_preceding(key, num, avoid);
         if next.is_empty() {
             // Nothing precedes the key but the successor: hand over to it.
@@ -794,6 +773,19 @@ impl<A: Address> Routing for Chord<A> {
             .collect()
     }
 
+    /// With next hops from the successor list, the list's first entry at or after `key`,
+    /// if the list reaches past it. That entry may have a newer predecessor this node has
+    /// not heard of yet, which `nearer_root` at the entry corrects.
+    fn root_shortcut(&self, key: &Key, avoid: &[Key]) -> Option<Contact<A>> {
+        if !self.cfg.route_through_successors || !self.joined || self.holds(key) {
+            return None;
+        }
+        let limit = self.me.id.distance_to(key);
+        self.live_successors(avoid)
+            .find(|c| self.me.id.distance_to(&c.id) >= limit)
+            .cloned()
+    }
+
     /// The predecessor, when `key` is not this node's: a node that named this one root
     /// from its successor list may not know the predecessor yet. Named root in turn, the
     /// predecessor checks the same way, so the message walks back to the key's root.
@@ -863,7 +855,7 @@ mod tests {
     }
 
     #[test]
-    fn the_successor_list_names_the_root_of_a_key_within_its_reach() {
+    fn a_routed_message_goes_to_the_root_the_successor_list_names() {
         let table = |through| {
             let cfg = ChordConfig {
                 route_through_successors: through,
@@ -873,14 +865,24 @@ mod tests {
             Chord::from_tables(node(50), cfg, Some(node(40)), succ, FingerTable::default())
         };
         let key = Key([75; 20]);
-        assert!(
-            matches!(table(true).step(&key, 2), Step::Root(r) if r.len() == 1 && r[0].addr == 80)
+        assert_eq!(
+            table(true).root_shortcut(&key, &[]).map(|c| c.addr),
+            Some(80)
         );
-        // Over the fingers alone (here only the successor), the key goes towards its
-        // predecessor first.
-        assert!(matches!(table(false).step(&key, 1), Step::Next(n) if n[0].addr == 60));
-        // Past the list's reach, the list gives next hops as before.
-        assert!(matches!(table(true).step(&Key([90; 20]), 1), Step::Next(n) if n[0].addr == 80));
+        assert_eq!(table(false).root_shortcut(&key, &[]), None);
+        // A failed entry's successor stands in for it.
+        let failed = [node(70).id];
+        assert_eq!(
+            table(true)
+                .root_shortcut(&Key([65; 20]), &failed)
+                .map(|c| c.addr),
+            Some(80)
+        );
+        // Past the list's reach, and for keys this node holds, there is no shortcut.
+        assert_eq!(table(true).root_shortcut(&Key([90; 20]), &[]), None);
+        assert_eq!(table(true).root_shortcut(&Key([45; 20]), &[]), None);
+        // Lookups, which end at the first root named, still go to the key's predecessor.
+        assert!(matches!(table(true).step(&key, 1), Step::Next(n) if n[0].addr == 70));
         // A node named root of a key it does not hold passes it back to its predecessor.
         let chord = table(true);
         assert_eq!(chord.nearer_root(&Key([45; 20])), None);

@@ -18,9 +18,10 @@ pub struct ChordConfig {
     pub join_retry: Duration,
     /// Take the next hop from the whole successor list as well as the fingers: the
     /// closest preceding node of both, as in the Chord journal paper's variant of
-    /// `closest_preceding_node` (ToN 2003) and in OverSim; and for a key within the
-    /// successor list's reach, the node names the key's root from the list itself instead
-    /// of passing the key on to its predecessor. Off by default: the
+    /// `closest_preceding_node` (ToN 2003) and in OverSim. Lookups for keys within the
+    /// successor list's reach then take one hop instead of several, and a routed message
+    /// for such a key goes straight to the root the list names (`Routing::root_shortcut`).
+    /// Off by default: the
     /// SIGCOMM paper's path lengths (½·log2 N), which the simulator benchmarks reproduce,
     /// are those of the fingers alone (the successor list then serves as fallbacks).
     pub route_through_successors: bool,

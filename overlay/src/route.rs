@@ -26,18 +26,21 @@ impl<R: Routing, S: AppSet<R::Addr>> Node<R, S> {
             return;
         }
         // A node that finds the root names it, and the root delivers (as an iterative
-        // lookup ends at the first `Root` answer).
+        // lookup ends at the first `Root` answer) unless it knows a nearer one.
         let (next, root) = match hint {
             Some(h) if h.id == self.me().id => match self.routing.nearer_root(&routed.key) {
                 Some(nearer) if !routed.avoid.contains(&nearer.id) => (Some(nearer), true),
                 _ => (Some(h), false),
             },
             Some(h) => (Some(h), false),
-            None => {
-                let step = self.step_around(&routed.key, 1, &routed.avoid);
-                let root = matches!(step, Step::Root(_));
-                (step.contacts().first().cloned(), root)
-            }
+            None => match self.routing.root_shortcut(&routed.key, &routed.avoid) {
+                Some(root) => (Some(root), true),
+                None => {
+                    let step = self.step_around(&routed.key, 1, &routed.avoid);
+                    let root = matches!(step, Step::Root(_));
+                    (step.contacts().first().cloned(), root)
+                }
+            },
         };
         let Some(mut next) = next else {
             tracing::debug!(key = ?routed.key, "routed message has no next hop");

@@ -319,6 +319,16 @@ pub trait Routing: Sized + Debug + Send + 'static {
         Some(self.is_root(key))
     }
 
+    /// A node a routed message (the common API's `route`) may go straight to as `key`'s
+    /// root, named from state that can lag behind joins (a Chord node's successor list),
+    /// where `step` would pass the message on first. The node named delivers only after
+    /// checking its own range (`nearer_root`); a lookup, which ends at the first root
+    /// named, takes `step` alone. `None`, the default: route by `step`.
+    fn root_shortcut(&self, key: &Key, avoid: &[Key]) -> Option<Contact<Self::Addr>> {
+        let _ = (key, avoid);
+        None
+    }
+
     /// A routed message reached this node because the previous hop named it `key`'s root,
     /// but this node knows a nearer root: the node to pass it to, named root in turn (a
     /// Chord node's newer predecessor, which the previous hop's successor list had not
