@@ -21,9 +21,9 @@ pub struct ChordConfig {
     /// `closest_preceding_node` (ToN 2003) and in OverSim. Lookups for keys within the
     /// successor list's reach then take one hop instead of several, and a routed message
     /// for such a key goes straight to the root the list names (`Routing::root_shortcut`).
-    /// Off by default: the
-    /// SIGCOMM paper's path lengths (½·log2 N), which the simulator benchmarks reproduce,
-    /// are those of the fingers alone (the successor list then serves as fallbacks).
+    /// Off by default: the SIGCOMM paper's path lengths (½·log2 N), which the simulator
+    /// benchmarks reproduce, are those of the fingers alone (the successor list then
+    /// serves as fallbacks).
     pub route_through_successors: bool,
 }
 
