@@ -181,8 +181,10 @@ pub enum Bench {
     /// Scribe over each overlay and libp2p's gossipsub (its default configuration), real
     /// nodes on loopback, one group with every node a member: delivery, publisher-to-member
     /// latency and messages per delivery, then the same after a fraction of the nodes
-    /// crash without warning. Gossipsub has no discovery of its own: each of its nodes
-    /// dials 6 random nodes started before it.
+    /// crash without warning. Each overlay's network runs beside a gossipsub network of its
+    /// own, publishes taking turns between the two, so both see the same load of the
+    /// machine. Gossipsub has no discovery of its own: each of its nodes dials 6 random
+    /// nodes started before it.
     ///
     /// Example: p2p bench net-multicast --overlay all --nodes 32 --messages 500
     NetMulticast(crate::bench::net_multicast::NetMulticastArgs),

@@ -628,4 +628,5 @@ fn bench_net_multicast_measures_scribe_beside_gossipsub() {
     }
     assert_eq!(rows[0]["overlay"], "pastry");
     assert!(rows[0]["p50_vs_gossipsub"].as_f64().unwrap() > 0.0);
+    assert_eq!(rows[1]["beside"], "pastry", "{}", rows[1]);
 }

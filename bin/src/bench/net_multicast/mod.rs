@@ -1,6 +1,8 @@
 //! `p2p bench net-multicast`: Scribe over each overlay and libp2p's gossipsub, real nodes
 //! on loopback, one group with every node a member; delivery, publisher-to-member latency
-//! and messages per delivery, before and after a fraction of the nodes crash.
+//! and messages per delivery, before and after a fraction of the nodes crash. Each
+//! overlay's network runs beside a gossipsub network of its own, publishes alternating
+//! between the two, so that both see the same load of the machine.
 
 mod gossipsub;
 mod scribe;
@@ -17,7 +19,6 @@ use tokio::time::MissedTickBehavior;
 
 use crate::bench::net::selected;
 use crate::bench::progress::bar;
-use crate::bench::rows::print_beside_baseline;
 use crate::bench::stats::percentile;
 use crate::bench::table;
 use crate::cli::{
@@ -41,7 +42,7 @@ pub struct NetMulticastArgs {
     /// random live member.
     #[arg(long, default_value_t = 500, value_parser = positive_count)]
     pub messages: usize,
-    /// Messages published per second.
+    /// Messages published per second to each network (Scribe's and gossipsub's take turns).
     #[arg(long, default_value_t = 50.0, value_parser = positive_rate)]
     pub rate: f64,
     /// Payload bytes per message (the first 8 carry its number).
@@ -64,7 +65,7 @@ pub struct NetMulticastArgs {
     /// Seconds between maintenance rounds of our overlays.
     #[arg(long, default_value_t = 1.0, value_parser = positive_seconds)]
     pub maintenance: f64,
-    /// Skip the gossipsub baseline.
+    /// Skip the gossipsub networks beside Scribe's.
     #[arg(long)]
     pub no_gossipsub: bool,
     /// Print one JSON object per line instead of a table.
@@ -87,6 +88,8 @@ pub struct NetMulticastRow {
     pub protocol: &'static str,
     /// Scribe's overlay (`chord`, `can d=2`, …); `null` for gossipsub.
     pub overlay: Option<String>,
+    /// For gossipsub, the overlay whose Scribe network it ran beside; `null` for Scribe.
+    pub beside: Option<String>,
     /// Nodes, every one a member.
     pub nodes: usize,
     /// Messages published before the crash (and as many after it).
@@ -115,7 +118,8 @@ pub struct NetMulticastRow {
     pub latency_after_crash_p99_ms: f64,
     /// Messages per delivery after the crash.
     pub messages_per_delivery_after_crash: f64,
-    /// This row's median latency over gossipsub's in the same run (≤ 1 is as fast).
+    /// This row's median latency over that of the gossipsub network beside it (≤ 1 is as
+    /// fast).
     pub p50_vs_gossipsub: Option<f64>,
     /// Wall-clock seconds of the whole row.
     pub wall_s: f64,
@@ -141,104 +145,176 @@ struct Half {
     messages_per_delivery: f64,
 }
 
-/// Publishes `args.messages` messages numbered from `first`, each from a random live node
-/// at `args.rate` per second, and waits for their deliveries (at most `args.drain`).
-async fn half<G: Group>(
-    group: &G,
-    tally: &Tally,
-    args: &NetMulticastArgs,
-    first: u64,
-    what: &str,
-) -> Result<Half> {
-    let live = group.live();
-    let before = group.messages_sent(&live).await?;
+/// The networks a run measures side by side.
+enum Net {
+    Scribe(ScribeNet),
+    Gossip(GossipNet),
+}
+
+impl Group for Net {
+    fn live(&self) -> Vec<usize> {
+        match self {
+            Net::Scribe(n) => n.live(),
+            Net::Gossip(n) => n.live(),
+        }
+    }
+
+    async fn publish(&self, node: usize, payload: Vec<u8>) -> Result<()> {
+        match self {
+            Net::Scribe(n) => n.publish(node, payload).await,
+            Net::Gossip(n) => n.publish(node, payload).await,
+        }
+    }
+
+    async fn messages_sent(&self, nodes: &[usize]) -> Result<u64> {
+        match self {
+            Net::Scribe(n) => n.messages_sent(nodes).await,
+            Net::Gossip(n) => n.messages_sent(nodes).await,
+        }
+    }
+
+    fn crash(&mut self, node: usize) {
+        match self {
+            Net::Scribe(n) => n.crash(node),
+            Net::Gossip(n) => n.crash(node),
+        }
+    }
+}
+
+/// One network of a run, with what it saw and how its row is labelled.
+struct Arm {
+    net: Net,
+    tally: Arc<Tally>,
+    protocol: &'static str,
+    overlay: Option<String>,
+    beside: Option<String>,
+}
+
+impl Arm {
+    fn label(&self) -> String {
+        self.overlay
+            .clone()
+            .unwrap_or_else(|| self.protocol.to_string())
+    }
+}
+
+/// Publishes `args.messages` messages numbered from `first` to each network, each from a
+/// random live node, at `args.rate` per second per network (the networks taking turns,
+/// evenly spaced), and waits for their deliveries (at most `args.drain`).
+async fn half(arms: &[Arm], args: &NetMulticastArgs, first: u64, what: &str) -> Result<Vec<Half>> {
+    let live: Vec<Vec<usize>> = arms.iter().map(|a| a.net.live()).collect();
+    let mut before = Vec::with_capacity(arms.len());
+    for (arm, live) in arms.iter().zip(&live) {
+        before.push(arm.net.messages_sent(live).await?);
+    }
     let pb = bar(args.messages as u64, what, args.quiet);
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate));
+    let turn = Duration::from_secs_f64(1.0 / args.rate / arms.len() as f64);
+    let mut tick = tokio::time::interval(turn);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let ids = first..first + args.messages as u64;
     for id in ids.clone() {
-        tick.tick().await;
-        let from = *live.choose(&mut rand::rng()).expect("a live node");
-        tally.published(id, from, live.len() - 1);
-        if let Err(e) = group.publish(from, payload(id, args.size)).await {
-            // Counted as undelivered: its deliveries are due and never come.
-            tracing::debug!("message {id}: {e:#}");
+        for (arm, live) in arms.iter().zip(&live) {
+            tick.tick().await;
+            let from = *live.choose(&mut rand::rng()).expect("a live node");
+            arm.tally.published(id, from, live.len() - 1);
+            if let Err(e) = arm.net.publish(from, payload(id, args.size)).await {
+                // Counted as undelivered: its deliveries are due and never come.
+                tracing::debug!("{}: message {id}: {e:#}", arm.label());
+            }
         }
         pb.inc(1);
     }
     pb.finish_and_clear();
     let deadline = Instant::now() + Duration::from_secs_f64(args.drain);
-    while !tally.complete(ids.clone()) && Instant::now() < deadline {
+    while !arms.iter().all(|a| a.tally.complete(ids.clone())) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let sent = group.messages_sent(&live).await?.saturating_sub(before);
-    let d = tally.delivered(ids);
-    Ok(Half {
-        delivery_ratio: d.delivered as f64 / d.expected.max(1) as f64,
-        p50: percentile(&d.latency_ms, 0.5),
-        p99: percentile(&d.latency_ms, 0.99),
-        messages_per_delivery: sent as f64 / d.delivered.max(1) as f64,
-    })
+    let mut halves = Vec::with_capacity(arms.len());
+    for ((arm, live), before) in arms.iter().zip(&live).zip(before) {
+        let sent = arm.net.messages_sent(live).await?.saturating_sub(before);
+        let d = arm.tally.delivered(ids.clone());
+        halves.push(Half {
+            delivery_ratio: d.delivered as f64 / d.expected.max(1) as f64,
+            p50: percentile(&d.latency_ms, 0.5),
+            p99: percentile(&d.latency_ms, 0.99),
+            messages_per_delivery: sent as f64 / d.delivered.max(1) as f64,
+        });
+    }
+    Ok(halves)
 }
 
-/// Waits (at most 60 s) for every member to attach, lets the group settle, measures a
-/// half, crashes `args.crash` of the nodes, waits `args.repair` and measures the other.
-async fn measure<G: Group>(
-    mut group: G,
-    tally: &Tally,
-    args: &NetMulticastArgs,
-    protocol: &'static str,
-    overlay: Option<String>,
-) -> Result<NetMulticastRow> {
+/// Waits (at most 60 s) for every member of every network to attach, lets the groups
+/// settle, measures a half, crashes `args.crash` of each network's nodes, waits
+/// `args.repair` and measures the other half: one row per network, Scribe's with its
+/// median over gossipsub's.
+async fn measure(mut arms: Vec<Arm>, args: &NetMulticastArgs) -> Result<Vec<NetMulticastRow>> {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(60);
-    while tally.attached_count() < args.nodes && Instant::now() < deadline {
+    while arms.iter().any(|a| a.tally.attached_count() < args.nodes) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let attached = tally.attached_count();
-    if attached < args.nodes {
-        tracing::warn!(
-            "{protocol}: {attached} of {} members attached within 60 s",
-            args.nodes
-        );
+    for arm in &arms {
+        let attached = arm.tally.attached_count();
+        if attached < args.nodes {
+            tracing::warn!(
+                "{}: {attached} of {} members attached within 60 s",
+                arm.label(),
+                args.nodes
+            );
+        }
     }
     tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
-    let label = overlay.clone().unwrap_or_else(|| protocol.to_string());
-    let stable = half(&group, tally, args, 0, &label).await?;
-    let mut victims = group.live();
-    victims.shuffle(&mut rand::rng());
+    let what = arms.iter().map(Arm::label).collect::<Vec<_>>().join(" + ");
+    let stable = half(&arms, args, 0, &what).await?;
     let crashed = ((args.nodes as f64 * args.crash).round() as usize).min(args.nodes - 2);
-    for node in &victims[..crashed] {
-        group.crash(*node);
+    for arm in &mut arms {
+        let mut victims = arm.net.live();
+        victims.shuffle(&mut rand::rng());
+        for node in &victims[..crashed] {
+            arm.net.crash(*node);
+        }
     }
     tokio::time::sleep(Duration::from_secs_f64(args.repair)).await;
     let after = half(
-        &group,
-        tally,
+        &arms,
         args,
         args.messages as u64,
-        &format!("{label} crashed"),
+        &format!("{what} crashed"),
     )
     .await?;
-    Ok(NetMulticastRow {
-        bench: "net-multicast",
-        protocol,
-        overlay,
-        nodes: args.nodes,
-        messages: args.messages,
-        delivery_ratio: stable.delivery_ratio,
-        latency_p50_ms: stable.p50,
-        latency_p99_ms: stable.p99,
-        messages_per_delivery: stable.messages_per_delivery,
-        crashed,
-        repair_s: args.repair,
-        delivery_after_crash: after.delivery_ratio,
-        latency_after_crash_p50_ms: after.p50,
-        latency_after_crash_p99_ms: after.p99,
-        messages_per_delivery_after_crash: after.messages_per_delivery,
-        p50_vs_gossipsub: None,
-        wall_s: started.elapsed().as_secs_f64(),
-    })
+    let gossip_p50 = arms
+        .iter()
+        .zip(&stable)
+        .find(|(a, _)| matches!(a.net, Net::Gossip(_)))
+        .map(|(_, h)| h.p50);
+    let wall_s = started.elapsed().as_secs_f64();
+    Ok(arms
+        .into_iter()
+        .zip(stable.into_iter().zip(after))
+        .map(|(arm, (stable, after))| NetMulticastRow {
+            bench: "net-multicast",
+            protocol: arm.protocol,
+            p50_vs_gossipsub: match arm.net {
+                Net::Scribe(_) => gossip_p50.map(|g| stable.p50 / g),
+                Net::Gossip(_) => None,
+            },
+            overlay: arm.overlay,
+            beside: arm.beside,
+            nodes: args.nodes,
+            messages: args.messages,
+            delivery_ratio: stable.delivery_ratio,
+            latency_p50_ms: stable.p50,
+            latency_p99_ms: stable.p99,
+            messages_per_delivery: stable.messages_per_delivery,
+            crashed,
+            repair_s: args.repair,
+            delivery_after_crash: after.delivery_ratio,
+            latency_after_crash_p50_ms: after.p50,
+            latency_after_crash_p99_ms: after.p99,
+            messages_per_delivery_after_crash: after.messages_per_delivery,
+            wall_s,
+        })
+        .collect())
 }
 
 struct ScribeJob<'a> {
@@ -248,16 +324,35 @@ struct ScribeJob<'a> {
 }
 
 impl WithNetRouting for ScribeJob<'_> {
-    type Out = Result<NetMulticastRow>;
+    type Out = Result<Vec<NetMulticastRow>>;
 
     fn run<R: overlay::Routing<Addr = overlay::net::PeerAddr>>(
         self,
         config: R::Config,
-    ) -> Result<NetMulticastRow> {
+    ) -> Result<Vec<NetMulticastRow>> {
+        let args = self.args;
         self.runtime.block_on(async {
             let tally = Arc::new(Tally::default());
-            let net = ScribeNet::start::<R>(self.args, config, Arc::clone(&tally)).await?;
-            measure(net, &tally, self.args, "scribe", Some(self.label)).await
+            let net = ScribeNet::start::<R>(args, config, Arc::clone(&tally)).await?;
+            let mut arms = vec![Arm {
+                net: Net::Scribe(net),
+                tally,
+                protocol: "scribe",
+                overlay: Some(self.label.clone()),
+                beside: None,
+            }];
+            if !args.no_gossipsub {
+                let tally = Arc::new(Tally::default());
+                let net = GossipNet::start(args.nodes, Arc::clone(&tally), args.quiet).await?;
+                arms.push(Arm {
+                    net: Net::Gossip(net),
+                    tally,
+                    protocol: "gossipsub",
+                    overlay: None,
+                    beside: Some(self.label),
+                });
+            }
+            measure(arms, args).await
         })
     }
 }
@@ -266,32 +361,24 @@ impl WithNetRouting for ScribeJob<'_> {
 pub fn run(args: &NetMulticastArgs) -> Result<()> {
     let runtime = crate::loopback::runtime()?;
     let round = Duration::from_secs_f64(args.maintenance);
-    let baseline = match args.no_gossipsub {
-        true => None,
-        false => Some(runtime.block_on(async {
-            let tally = Arc::new(Tally::default());
-            let net = GossipNet::start(args.nodes, Arc::clone(&tally), args.quiet).await?;
-            measure(net, &tally, args, "gossipsub", None).await
-        })?),
-    };
-    let measured =
-        selected(args.overlay, &args.routing)
-            .into_iter()
-            .map(|(overlay, routing, label)| {
-                let job = ScribeJob {
-                    args,
-                    runtime: &runtime,
-                    label,
-                };
-                with_net_routing(overlay, &routing, round, job)?
-            });
-    print_beside_baseline(
-        args.json,
-        baseline,
-        measured,
-        |r, b| r.p50_vs_gossipsub = Some(r.latency_p50_ms / b.latency_p50_ms),
-        print_table,
-    )
+    let mut rows = Vec::new();
+    for (overlay, routing, label) in selected(args.overlay, &args.routing) {
+        let job = ScribeJob {
+            args,
+            runtime: &runtime,
+            label,
+        };
+        for row in with_net_routing(overlay, &routing, round, job)?? {
+            if args.json {
+                println!("{}", serde_json::to_string(&row)?);
+            }
+            rows.push(row);
+        }
+    }
+    if !args.json {
+        print_table(&rows);
+    }
+    Ok(())
 }
 
 fn print_table(rows: &[NetMulticastRow]) {
@@ -314,7 +401,11 @@ fn print_table(rows: &[NetMulticastRow]) {
         .map(|r| {
             vec![
                 r.protocol.to_string(),
-                r.overlay.clone().unwrap_or_else(|| "-".into()),
+                match (&r.overlay, &r.beside) {
+                    (Some(o), _) => o.clone(),
+                    (None, Some(b)) => format!("beside {b}"),
+                    (None, None) => "-".into(),
+                },
                 r.nodes.to_string(),
                 format!("{:.2}", 100.0 * r.delivery_ratio),
                 format!("{:.2}", r.latency_p50_ms),
