@@ -1,86 +1,34 @@
 //! Hostile input over the real network: a raw libp2p peer sends garbage bytes, truncated
 //! CBOR, an oversized message, a wrong protocol version and a message claiming an id that is
-//! not its own. Each is refused for that peer, and the node goes on serving the others.
+//! not its own, each framed as the overlay's transport frames messages. Each is refused for
+//! that peer, and the node goes on serving it and the others.
 
 mod common;
 
-use std::io;
 use std::time::Duration;
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use dht_chord::{Chord, ChordConfig};
-use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
-use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
+use libp2p::futures::StreamExt;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, noise, tcp, yamux};
-use overlay::net::{Envelope, NetConfig, NetHandle, PeerAddr, node_id_of, spawn};
+use libp2p::{PeerId, StreamProtocol, Swarm, noise, tcp, yamux};
+use overlay::net::{
+    Envelope, Frame, Frames, FramesEvent, NetConfig, NetHandle, PeerAddr, Unsent, node_id_of,
+    protocol_name, spawn,
+};
 use overlay::wire::{Request, Wire};
 use overlay::{Contact, Key};
+use serde::de::IgnoredAny;
 
-/// Sends whatever bytes it is given and reads whatever comes back.
-#[derive(Clone, Default)]
-struct RawCodec;
+/// Largest frame the raw peer reads.
+const READ_LIMIT: usize = 16 << 20;
+/// Longest wait for one answer or failure.
+const DEADLINE: Duration = Duration::from_secs(20);
 
-const READ_LIMIT: u64 = 16 << 20;
+/// A raw peer speaking the overlay's framing under `protocol`, with no node behind it.
+type Attacker = Swarm<Frames>;
 
-impl request_response::Codec for RawCodec {
-    type Protocol = StreamProtocol;
-    type Request = Vec<u8>;
-    type Response = Vec<u8>;
-
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        let mut buf = Vec::new();
-        io.take(READ_LIMIT).read_to_end(&mut buf).await?;
-        Ok(buf)
-    }
-
-    async fn read_response<T>(&mut self, p: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        // The node refuses by closing the stream without an answer.
-        let buf = self.read_request(p, io).await?;
-        if buf.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "stream closed without an answer",
-            ));
-        }
-        Ok(buf)
-    }
-
-    async fn write_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        req: Vec<u8>,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        io.write_all(&req).await?;
-        io.close().await
-    }
-
-    async fn write_response<T>(
-        &mut self,
-        p: &StreamProtocol,
-        io: &mut T,
-        res: Vec<u8>,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        self.write_request(p, io, res).await
-    }
-}
-
-type Attacker = Swarm<request_response::Behaviour<RawCodec>>;
-
-fn attacker(protocol: &'static str) -> Result<Attacker> {
+fn attacker(protocol: StreamProtocol) -> Result<Attacker> {
     Ok(libp2p::SwarmBuilder::with_new_identity()
         .with_tokio()
         .with_tcp(
@@ -88,45 +36,45 @@ fn attacker(protocol: &'static str) -> Result<Attacker> {
             noise::Config::new,
             yamux::Config::default,
         )?
-        .with_behaviour(|_| {
-            request_response::Behaviour::with_codec(
-                RawCodec,
-                [(StreamProtocol::new(protocol), ProtocolSupport::Outbound)],
-                request_response::Config::default().with_request_timeout(Duration::from_secs(5)),
-            )
-        })?
+        .with_behaviour(|_| Frames::new(protocol, READ_LIMIT))?
         .build())
 }
 
-/// Sends `bytes` and reports how the exchange ended: the answer, or the failure.
-async fn send(
-    swarm: &mut Attacker,
-    to: PeerId,
-    addr: &Multiaddr,
-    bytes: Vec<u8>,
-) -> Result<Vec<u8>, String> {
-    let id: OutboundRequestId =
-        swarm
-            .behaviour_mut()
-            .send_request_with_addresses(&to, bytes, vec![addr.clone()]);
-    loop {
-        match swarm.select_next_some().await {
-            SwarmEvent::Behaviour(request_response::Event::Message {
-                message:
-                    request_response::Message::Response {
-                        request_id,
-                        response,
-                    },
-                ..
-            }) if request_id == id => return Ok(response),
-            SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
-                request_id,
-                error,
-                ..
-            }) if request_id == id => return Err(error.to_string()),
-            _ => {}
+/// How an exchange ended, as the raw peer saw it.
+#[derive(Debug)]
+enum Outcome {
+    /// An answer to the request with this id.
+    Answered(u64),
+    /// The frame tagged with this id did not leave, and why.
+    Unsent(u64, Unsent),
+}
+
+/// Waits for the next answer from `from`, or a report that a frame to it did not leave.
+async fn next_outcome(swarm: &mut Attacker, from: PeerId) -> Result<Outcome> {
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            match swarm.select_next_some().await {
+                SwarmEvent::Behaviour(FramesEvent::Received {
+                    peer,
+                    frame: Frame::Bytes(bytes),
+                }) if peer == from => {
+                    let envelope: Envelope<IgnoredAny, IgnoredAny> =
+                        cbor4ii::serde::from_slice(&bytes).context("the node's frame")?;
+                    if let Wire::Response { id, .. } = envelope.wire {
+                        return Ok(Outcome::Answered(id));
+                    }
+                }
+                SwarmEvent::Behaviour(FramesEvent::Unsent { peer, tags, why }) if peer == from => {
+                    if let Some(id) = tags.first() {
+                        return Ok(Outcome::Unsent(*id, why));
+                    }
+                }
+                _ => {}
+            }
         }
-    }
+    })
+    .await
+    .context("no answer and no failure within the deadline")?
 }
 
 fn net_config(bootstrap: Option<&NetHandle>) -> NetConfig<ChordConfig> {
@@ -151,7 +99,7 @@ async fn scenario() -> Result<()> {
         .put(key, b"stored before the attack".to_vec())
         .await?;
 
-    let mut evil = attacker("/p2p/chord/1")?;
+    let mut evil = attacker(protocol_name("chord"))?;
     let me = *evil.local_peer_id();
     let honest_from = Contact::new(
         node_id_of(&me),
@@ -160,11 +108,11 @@ async fn scenario() -> Result<()> {
             addrs: vec![],
         },
     );
-    let find = |from: Contact<PeerAddr>| Envelope::<(), ()> {
+    let find = |from: Contact<PeerAddr>, id: u64| Envelope::<(), ()> {
         from,
         app: None,
         wire: Wire::Request {
-            id: 1,
+            id,
             body: Request::FindNext { key, avoid: vec![] },
         },
     };
@@ -173,48 +121,62 @@ async fn scenario() -> Result<()> {
         cbor4ii::serde::to_writer(&mut buf, e).unwrap();
         buf
     };
+    let send = |swarm: &mut Attacker, id: u64, bytes: Vec<u8>| {
+        swarm
+            .behaviour_mut()
+            .send(peer, vec![addr.clone()], Some(id), bytes)
+    };
 
     // A well-formed request gets an answer: the raw peer speaks the protocol correctly.
-    let good = encode(&find(honest_from.clone()));
+    send(&mut evil, 1, encode(&find(honest_from.clone(), 1)));
+    let first = next_outcome(&mut evil, peer).await?;
     ensure!(
-        send(&mut evil, peer, &addr, good.clone()).await.is_ok(),
-        "a valid request is answered"
+        matches!(first, Outcome::Answered(1)),
+        "a valid request is answered: {first:?}"
     );
 
-    let garbage = send(
+    // Garbage, truncated CBOR and a request under a forged id, then a valid request on the
+    // same stream: the node reads and answers in order, so the first answer to arrive
+    // shows that none of the bad ones got one.
+    send(
         &mut evil,
-        peer,
-        &addr,
+        2,
         b"\xff\x00 definitely not CBOR \x13\x37".to_vec(),
-    )
-    .await;
-    ensure!(garbage.is_err(), "garbage gets no answer: {garbage:?}");
-    let truncated = send(&mut evil, peer, &addr, good[..good.len() / 2].to_vec()).await;
-    ensure!(
-        truncated.is_err(),
-        "truncated CBOR gets no answer: {truncated:?}"
     );
-    let huge = send(&mut evil, peer, &addr, vec![0x42; 5 << 20]).await;
-    ensure!(
-        huge.is_err(),
-        "an oversized message gets no answer: {huge:?}"
-    );
+    let good = encode(&find(honest_from.clone(), 3));
+    send(&mut evil, 3, good[..good.len() / 2].to_vec());
     let mut forged = honest_from.clone();
     forged.id = Key([0; 20]);
-    let impostor = send(&mut evil, peer, &addr, encode(&find(forged))).await;
+    send(&mut evil, 4, encode(&find(forged, 4)));
+    send(&mut evil, 5, encode(&find(honest_from.clone(), 5)));
+    let after_bad = next_outcome(&mut evil, peer).await?;
     ensure!(
-        impostor.is_err(),
-        "a forged id gets no answer: {impostor:?}"
+        matches!(after_bad, Outcome::Answered(5)),
+        "garbage, truncated CBOR and a forged id get no answer: {after_bad:?}"
     );
 
-    let mut old = attacker("/p2p/chord/2")?;
-    let wrong_version = send(&mut old, peer, &addr, good).await;
+    // A frame announced over the node's limit: the node drops the stream unread, so the
+    // frame never finishes leaving; a new stream is served again.
+    send(&mut evil, 6, vec![0x42; 5 << 20]);
+    let huge = next_outcome(&mut evil, peer).await?;
     ensure!(
-        wrong_version
-            .as_ref()
-            .is_err_and(|e| e.contains("protocol")),
-        "a wrong protocol version is refused at negotiation: {wrong_version:?}"
+        matches!(huge, Outcome::Unsent(6, Unsent::StreamFailed)),
+        "an oversized message is refused: {huge:?}"
     );
+    send(&mut evil, 7, encode(&find(honest_from.clone(), 7)));
+    let again = next_outcome(&mut evil, peer).await?;
+    ensure!(
+        matches!(again, Outcome::Answered(7)),
+        "the peer is served on a new stream after its oversized message: {again:?}"
+    );
+
+    let mut old = attacker(StreamProtocol::new("/p2p/chord/1"))?;
+    old.behaviour_mut()
+        .send(peer, vec![addr.clone()], Some(8), good);
+    let wrong_version = next_outcome(&mut old, peer).await?;
+    let Outcome::Unsent(8, Unsent::StreamFailed) = wrong_version else {
+        bail!("a wrong protocol version is refused at negotiation: {wrong_version:?}");
+    };
 
     let status = target.status().await?;
     ensure!(

@@ -13,7 +13,10 @@ use crate::wire::{Wire, decode_cbor, encode_cbor};
 
 /// Version of the overlay protocols; bumped when the wire format changes incompatibly, so
 /// old and new nodes refuse each other at protocol negotiation instead of misreading.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// Version 2 frames every message with its length on one long-lived stream per
+/// connection; version 1 sent each request and its answer on a stream of their own.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The protocol name of routing algorithm `name`: `/p2p/<name>/<version>`.
 pub fn protocol_name(name: &str) -> StreamProtocol {

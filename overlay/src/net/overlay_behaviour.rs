@@ -1,7 +1,7 @@
 //! The overlay as one libp2p [`NetworkBehaviour`]: it hosts a [`Node`] of any routing
 //! algorithm together with its applications (by default the DHT), speaks the algorithm's
-//! request-response protocol (`/p2p/<name>/1`, each application's messages under its own
-//! protocol name inside it), runs the node's timers and persists the DHT's records. Other
+//! protocol (`/p2p/<name>/2`: length-framed messages on one stream per connection, each
+//! application's messages under its own protocol name inside them), runs the node's timers and persists the DHT's records. Other
 //! libp2p protocols plug in beside it in a composed behaviour, as identify and mDNS do in
 //! the `p2p node` daemon.
 
@@ -11,7 +11,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use libp2p::PeerId;
 use libp2p::core::{Endpoint, Multiaddr, transport::PortUse};
-use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{
     ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent,
     THandlerOutEvent, ToSwarm,
@@ -26,10 +25,9 @@ use crate::dht::{Dht, DhtCommand};
 use crate::error::ProtocolError;
 use crate::id::Key;
 use crate::io::{Command, CommandOf, Ctx, Event, Input, Output, TimerOf};
-use crate::net::codec::Frame;
-use crate::net::codec::FrameCodec;
 use crate::net::envelope::{Envelope, protocol_name};
 use crate::net::error::NetError;
+use crate::net::frames::{Frame, Frames, FramesEvent, Unsent};
 use crate::net::peer_addr::{PeerAddr, is_genuine, node_id_of};
 use crate::net::persist::{Persister, RecordDb, Synced};
 use crate::net::timers::Timers;
@@ -83,7 +81,7 @@ pub struct OverlayBehaviour<
     R: Routing<Addr = PeerAddr>,
     S: AppSet<PeerAddr> = DefaultApps<PeerAddr>,
 > {
-    protocol: request_response::Behaviour<FrameCodec>,
+    frames: Frames,
     node: Node<R, S>,
     routing_cfg: R::Config,
     rng: Xoshiro256PlusPlus,
@@ -94,11 +92,9 @@ pub struct OverlayBehaviour<
     clock_offset_us: i64,
     /// The DHT's store among the applications, once records are persisted.
     store_of: Option<fn(&mut S) -> &mut Store>,
-    /// Requests from peers waiting for the node's response, with when they arrived.
-    inbound: HashMap<(PeerId, ReqId), (Instant, ResponseChannel<Frame>)>,
-    /// The node's request id of each request in flight, and what to send again if its
-    /// connection closes under it.
-    outbound: HashMap<OutboundRequestId, Outbound>,
+    /// Requests in flight, by the node's id: what to send again if the connection closes
+    /// under them.
+    outbound: HashMap<ReqId, Outbound>,
     /// Peers whose last dial failed for a reason of this host's, until one connects again:
     /// requests that fail with that dial do not make the node suspect the peer.
     dials_failed_here: HashSet<PeerId>,
@@ -125,15 +121,8 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
     /// until [`OverlayBehaviour::start`] gives it the addresses it listens on. Must be
     /// created inside a tokio runtime.
     pub fn with_apps(peer: PeerId, routing: R::Config, node: NodeConfig, apps: S) -> Self {
-        let max = node.limits.max_message_bytes as u64;
-        // Our own timeouts decide when a peer has failed; the transport's only reclaims
-        // streams a peer never answers.
-        let rr = request_response::Config::default().with_request_timeout(node.request_timeout * 4);
-        let protocol = request_response::Behaviour::with_codec(
-            FrameCodec { max },
-            [(protocol_name(R::NAME), ProtocolSupport::Full)],
-            rr,
-        );
+        let max = node.limits.max_message_bytes;
+        let frames = Frames::new(protocol_name(R::NAME), max);
         let me = Contact::new(
             node_id_of(&peer),
             PeerAddr {
@@ -144,7 +133,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
         let mut sweep = tokio::time::interval(SWEEP_EVERY);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         OverlayBehaviour {
-            protocol,
+            frames,
             node: Node::with_apps(R::new(me, &routing), apps, node),
             routing_cfg: routing,
             store_of: None,
@@ -153,7 +142,6 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
             timers: Timers::new(),
             sweep,
             db: None,
-            inbound: HashMap::new(),
             outbound: HashMap::new(),
             dials_failed_here: HashSet::new(),
             loopback: VecDeque::new(),
@@ -404,37 +392,51 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
             }
             .encode()
         };
+        let peer = to.addr.peer;
         match msg {
             Wire::Request { id, .. } => {
                 let bytes = encode(msg);
-                let rid = self.protocol.send_request_with_addresses(
-                    &to.addr.peer,
-                    Frame::Bytes(bytes.clone()),
-                    to.addr.addrs.clone(),
+                self.outbound.insert(
+                    id,
+                    Outbound {
+                        peer,
+                        addrs: to.addr.addrs.clone(),
+                        bytes: bytes.clone(),
+                        at: Instant::now(),
+                        resent: false,
+                    },
                 );
-                let again = Some((to.addr.addrs, bytes));
-                self.outbound.insert(rid, Outbound { id, again });
+                self.frames.send(peer, to.addr.addrs, Some(id), bytes);
             }
-            Wire::Response { id, .. } => match self.inbound.remove(&(to.addr.peer, id)) {
-                Some((_, channel)) => {
-                    if self
-                        .protocol
-                        .send_response(channel, Frame::Bytes(encode(msg)))
-                        .is_err()
-                    {
-                        debug!(peer = %to.addr.peer, "the requester closed the stream");
-                    }
-                }
-                None => debug!(peer = %to.addr.peer, id, "response after its request expired"),
-            },
+            Wire::Response { .. } => {
+                let bytes = encode(msg);
+                self.frames.send(peer, to.addr.addrs, None, bytes);
+            }
         }
     }
 
-    /// Drops requests the node never answered (a peer's request the algorithm ignored), so
-    /// the requester learns at once instead of at its transport timeout.
-    fn sweep_inbound(&mut self) {
-        let limit = self.node.config().request_timeout * 2;
-        self.inbound.retain(|_, (at, _)| at.elapsed() < limit);
+    /// Forgets requests long past the node's timeout: their answers will not come, and
+    /// the node has given up on them.
+    fn sweep_outbound(&mut self) {
+        let limit = self.node.config().request_timeout * 4;
+        self.outbound.retain(|_, o| o.at.elapsed() < limit);
+    }
+
+    /// Sends request `id` once more, on a new connection if need be; a request sent again
+    /// already fails instead.
+    fn resend_or_fail(&mut self, id: ReqId) {
+        match self.outbound.get_mut(&id) {
+            Some(o) if !o.resent => {
+                o.resent = true;
+                let (peer, addrs, bytes) = (o.peer, o.addrs.clone(), o.bytes.clone());
+                self.frames.send(peer, addrs, Some(id), bytes);
+            }
+            Some(_) => {
+                self.outbound.remove(&id);
+                self.fail_request(id);
+            }
+            None => {}
+        }
     }
 
     /// Decodes a message from `peer`; a bad one is logged and counted against the peer.
@@ -467,104 +469,53 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
         None
     }
 
-    fn on_protocol_event(&mut self, ev: request_response::Event<Frame, Frame>) {
-        use request_response::{Event as RrEvent, Message};
+    fn on_frames_event(&mut self, ev: FramesEvent) {
         match ev {
-            RrEvent::Message {
-                peer,
-                message:
-                    Message::Request {
-                        request, channel, ..
-                    },
-                ..
-            } => {
-                // A refused request's channel is dropped: the peer sees its stream closed.
-                let Some(Envelope { from, wire, .. }) = self.decode(&peer, request) else {
+            FramesEvent::Received { peer, frame } => {
+                let Some(Envelope { from, wire, .. }) = self.decode(&peer, frame) else {
                     return;
                 };
-                let Wire::Request { id, .. } = &wire else {
-                    warn!(%peer, "rejected: a response sent as a request");
-                    self.rejected += 1;
-                    return;
-                };
-                self.inbound.insert((peer, *id), (Instant::now(), channel));
-                self.feed(Input::Message { from, msg: wire });
-            }
-            RrEvent::Message {
-                peer,
-                message:
-                    Message::Response {
-                        request_id,
-                        response,
-                    },
-                ..
-            } => {
-                let node_id = self.outbound.remove(&request_id).map(|o| o.id);
-                let Some(Envelope { from, wire, .. }) = self.decode(&peer, response) else {
-                    if let Some(id) = node_id {
-                        self.fail_request(id);
-                    }
-                    return;
-                };
-                if !matches!(wire, Wire::Response { .. }) {
-                    warn!(%peer, "rejected: a request sent as a response");
-                    self.rejected += 1;
-                    return;
+                if let Wire::Response { id, .. } = &wire
+                    && self.outbound.get(id).is_some_and(|o| o.peer == peer)
+                {
+                    self.outbound.remove(id);
                 }
                 self.feed(Input::Message { from, msg: wire });
             }
-            RrEvent::OutboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
-                let Some(Outbound { id, again }) = self.outbound.remove(&request_id) else {
-                    return;
-                };
-                match (error, again) {
-                    // A connection closes when it has been idle for a while, and a request
-                    // sent just then dies with it; the peer is not at fault. Send it once
-                    // more, on a new connection (as HTTP clients do on a reused one): a
-                    // crashed peer then fails the dial. The node's own timeout still runs.
-                    (request_response::OutboundFailure::ConnectionClosed, Some(again)) => {
-                        debug!(%peer, "connection closed under a request: sending it again");
-                        let (addrs, bytes) = again;
-                        let rid = self.protocol.send_request_with_addresses(
-                            &peer,
-                            Frame::Bytes(bytes),
-                            addrs,
-                        );
-                        self.outbound.insert(rid, Outbound { id, again: None });
-                    }
-                    (request_response::OutboundFailure::DialFailure, _)
-                        if self.dials_failed_here.contains(&peer) =>
-                    {
-                        debug!(%peer, "request lost: the dial failed on this host");
-                        self.drive(|node, ctx| node.request_lost(ctx, id));
-                    }
-                    (error, _) => {
-                        debug!(%peer, %error, "request failed");
-                        self.fail_request(id);
+            FramesEvent::Unsent { peer, tags, why } => {
+                for id in tags {
+                    match why {
+                        // The peer is not at fault when this host could not dial.
+                        Unsent::DialFailed { here: true } => {
+                            debug!(%peer, "request lost: the dial failed on this host");
+                            self.outbound.remove(&id);
+                            self.drive(|node, ctx| node.request_lost(ctx, id));
+                        }
+                        Unsent::DialFailed { here: false } | Unsent::Backlog => {
+                            debug!(%peer, ?why, "request failed: the peer cannot be dialled or is not reading");
+                            self.outbound.remove(&id);
+                            self.fail_request(id);
+                        }
+                        Unsent::StreamFailed => self.resend_or_fail(id),
                     }
                 }
             }
-            RrEvent::InboundFailure { peer, error, .. } => match error {
-                // No message to reject: the stream broke before a whole request was read or
-                // answered (most often its sender crashed in the middle of it). The sender's
-                // own timeout deals with it.
-                request_response::InboundFailure::ResponseOmission
-                | request_response::InboundFailure::ConnectionClosed
-                | request_response::InboundFailure::Timeout
-                | request_response::InboundFailure::Io(_) => {
-                    debug!(%peer, %error, "inbound request dropped")
+            // A connection closes when it has been idle for a while, and a request sent
+            // just then dies with it; the peer is not at fault. Each request still
+            // unanswered goes once more, on a new connection (as HTTP clients do on a
+            // reused one): a crashed peer then fails the dial. The node's own timeout
+            // still runs.
+            FramesEvent::Disconnected { peer } => {
+                let ids: Vec<ReqId> = self
+                    .outbound
+                    .iter()
+                    .filter(|(_, o)| o.peer == peer)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in ids {
+                    self.resend_or_fail(id);
                 }
-                error @ request_response::InboundFailure::UnsupportedProtocols => {
-                    warn!(%peer, %error, "rejected a request");
-                    self.rejected += 1;
-                }
-            },
-            RrEvent::ResponseSent { .. } => {}
+            }
         }
     }
 
@@ -576,16 +527,17 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
 
 /// A request in flight.
 struct Outbound {
-    /// The node's id for it.
-    id: ReqId,
-    /// The peer's addresses and the request's bytes, while it may still be sent once
-    /// more (the failure names the peer).
-    again: Option<(Vec<Multiaddr>, Vec<u8>)>,
+    peer: PeerId,
+    /// The peer's addresses and the request's bytes, to send it once more.
+    addrs: Vec<Multiaddr>,
+    bytes: Vec<u8>,
+    at: Instant,
+    /// Whether it was sent again already.
+    resent: bool,
 }
 
 impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for OverlayBehaviour<R, S> {
-    type ConnectionHandler =
-        <request_response::Behaviour<FrameCodec> as NetworkBehaviour>::ConnectionHandler;
+    type ConnectionHandler = <Frames as NetworkBehaviour>::ConnectionHandler;
     type ToSwarm = OverlayEvent<S::Event>;
 
     fn handle_pending_inbound_connection(
@@ -594,7 +546,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
         local_addr: &Multiaddr,
         remote_addr: &Multiaddr,
     ) -> Result<(), ConnectionDenied> {
-        self.protocol
+        self.frames
             .handle_pending_inbound_connection(connection_id, local_addr, remote_addr)
     }
 
@@ -605,7 +557,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
         local_addr: &Multiaddr,
         remote_addr: &Multiaddr,
     ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.protocol.handle_established_inbound_connection(
+        self.frames.handle_established_inbound_connection(
             connection_id,
             peer,
             local_addr,
@@ -620,7 +572,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
         addresses: &[Multiaddr],
         effective_role: Endpoint,
     ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
-        self.protocol.handle_pending_outbound_connection(
+        self.frames.handle_pending_outbound_connection(
             connection_id,
             maybe_peer,
             addresses,
@@ -636,7 +588,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
         role_override: Endpoint,
         port_use: PortUse,
     ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.protocol.handle_established_outbound_connection(
+        self.frames.handle_established_outbound_connection(
             connection_id,
             peer,
             addr,
@@ -664,7 +616,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
             }
             _ => {}
         }
-        self.protocol.on_swarm_event(event);
+        self.frames.on_swarm_event(event);
     }
 
     fn on_connection_handler_event(
@@ -673,7 +625,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
         connection_id: ConnectionId,
         event: THandlerOutEvent<Self>,
     ) {
-        self.protocol
+        self.frames
             .on_connection_handler_event(peer_id, connection_id, event);
     }
 
@@ -688,9 +640,9 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
             if let Some(ev) = self.events.pop_front() {
                 return Poll::Ready(ToSwarm::GenerateEvent(ev));
             }
-            match self.protocol.poll(cx) {
+            match self.frames.poll(cx) {
                 Poll::Ready(ToSwarm::GenerateEvent(ev)) => {
-                    self.on_protocol_event(ev);
+                    self.on_frames_event(ev);
                     continue;
                 }
                 Poll::Ready(action) => {
@@ -705,7 +657,7 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
                 continue;
             }
             if self.sweep.poll_tick(cx).is_ready() {
-                self.sweep_inbound();
+                self.sweep_outbound();
                 continue;
             }
             return Poll::Pending;
