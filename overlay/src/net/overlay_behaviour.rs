@@ -37,7 +37,7 @@ use crate::store::Store;
 use crate::time::Time;
 use crate::wire::{Wire, WireOf};
 
-/// How often requests the node left unanswered are dropped.
+/// How often requests in flight long past the node's timeout are forgotten.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Whether `o` may acknowledge a write: an answer to a peer, or an application's report.
