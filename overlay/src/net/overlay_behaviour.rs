@@ -1,11 +1,11 @@
 //! The overlay as one libp2p [`NetworkBehaviour`]: it hosts a [`Node`] of any routing
 //! algorithm together with its applications (by default the DHT), speaks the algorithm's
 //! protocol (`/p2p/<name>/2`: length-framed messages on one stream per connection, each
-//! application's messages under its own protocol name inside them), runs the node's timers and persists the DHT's records. Other
-//! libp2p protocols plug in beside it in a composed behaviour, as identify and mDNS do in
-//! the `p2p node` daemon.
+//! application's messages under its own protocol name inside them), runs the node's timers
+//! and persists the DHT's records. Other libp2p protocols plug in beside it in a composed
+//! behaviour, as identify and mDNS do in the `p2p node` daemon.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -95,9 +95,6 @@ pub struct OverlayBehaviour<
     /// Requests in flight, by the node's id: what to send again if the connection closes
     /// under them.
     outbound: HashMap<ReqId, Outbound>,
-    /// Peers whose last dial failed for a reason of this host's, until one connects again:
-    /// requests that fail with that dial do not make the node suspect the peer.
-    dials_failed_here: HashSet<PeerId>,
     /// Messages the node sent to itself.
     loopback: VecDeque<WireOf<R, S>>,
     events: VecDeque<OverlayEvent<S::Event>>,
@@ -143,7 +140,6 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> OverlayBehaviour<R, S> {
             sweep,
             db: None,
             outbound: HashMap::new(),
-            dials_failed_here: HashSet::new(),
             loopback: VecDeque::new(),
             events: VecDeque::new(),
             next_op: 0,
@@ -598,24 +594,6 @@ impl<R: Routing<Addr = PeerAddr>, S: AppSet<PeerAddr>> NetworkBehaviour for Over
     }
 
     fn on_swarm_event(&mut self, event: FromSwarm) {
-        match &event {
-            // A dial not made because another is under way says nothing about either.
-            FromSwarm::DialFailure(f)
-                if !matches!(f.error, libp2p::swarm::DialError::DialPeerConditionFalse(_)) =>
-            {
-                if let Some(peer) = f.peer_id {
-                    if super::dial_failure::failed_here(f.error) {
-                        self.dials_failed_here.insert(peer);
-                    } else {
-                        self.dials_failed_here.remove(&peer);
-                    }
-                }
-            }
-            FromSwarm::ConnectionEstablished(c) => {
-                self.dials_failed_here.remove(&c.peer_id);
-            }
-            _ => {}
-        }
         self.frames.on_swarm_event(event);
     }
 
