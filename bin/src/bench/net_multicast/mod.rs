@@ -19,6 +19,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::bench::net::selected;
 use crate::bench::progress::bar;
+use crate::bench::rows::print_beside_baseline;
 use crate::bench::stats::percentile;
 use crate::bench::table;
 use crate::cli::{
@@ -181,20 +182,27 @@ impl Group for Net {
     }
 }
 
-/// One network of a run, with what it saw and how its row is labelled.
+/// One network of a run and what it saw.
 struct Arm {
     net: Net,
     tally: Arc<Tally>,
-    protocol: &'static str,
-    overlay: Option<String>,
-    beside: Option<String>,
+    /// The overlay of the run: Scribe's own, or the one gossipsub runs beside.
+    overlay: String,
 }
 
 impl Arm {
+    fn protocol(&self) -> &'static str {
+        match self.net {
+            Net::Scribe(_) => "scribe",
+            Net::Gossip(_) => "gossipsub",
+        }
+    }
+
     fn label(&self) -> String {
-        self.overlay
-            .clone()
-            .unwrap_or_else(|| self.protocol.to_string())
+        match self.net {
+            Net::Scribe(_) => self.overlay.clone(),
+            Net::Gossip(_) => self.protocol().to_string(),
+        }
     }
 }
 
@@ -291,28 +299,32 @@ async fn measure(mut arms: Vec<Arm>, args: &NetMulticastArgs) -> Result<Vec<NetM
     Ok(arms
         .into_iter()
         .zip(stable.into_iter().zip(after))
-        .map(|(arm, (stable, after))| NetMulticastRow {
-            bench: "net-multicast",
-            protocol: arm.protocol,
-            p50_vs_gossipsub: match arm.net {
-                Net::Scribe(_) => gossip_p50.map(|g| stable.p50 / g),
-                Net::Gossip(_) => None,
-            },
-            overlay: arm.overlay,
-            beside: arm.beside,
-            nodes: args.nodes,
-            messages: args.messages,
-            delivery_ratio: stable.delivery_ratio,
-            latency_p50_ms: stable.p50,
-            latency_p99_ms: stable.p99,
-            messages_per_delivery: stable.messages_per_delivery,
-            crashed,
-            repair_s: args.repair,
-            delivery_after_crash: after.delivery_ratio,
-            latency_after_crash_p50_ms: after.p50,
-            latency_after_crash_p99_ms: after.p99,
-            messages_per_delivery_after_crash: after.messages_per_delivery,
-            wall_s,
+        .map(|(arm, (stable, after))| {
+            let protocol = arm.protocol();
+            let (overlay, beside, p50_vs_gossipsub) = match arm.net {
+                Net::Scribe(_) => (Some(arm.overlay), None, gossip_p50.map(|g| stable.p50 / g)),
+                Net::Gossip(_) => (None, Some(arm.overlay), None),
+            };
+            NetMulticastRow {
+                bench: "net-multicast",
+                protocol,
+                p50_vs_gossipsub,
+                overlay,
+                beside,
+                nodes: args.nodes,
+                messages: args.messages,
+                delivery_ratio: stable.delivery_ratio,
+                latency_p50_ms: stable.p50,
+                latency_p99_ms: stable.p99,
+                messages_per_delivery: stable.messages_per_delivery,
+                crashed,
+                repair_s: args.repair,
+                delivery_after_crash: after.delivery_ratio,
+                latency_after_crash_p50_ms: after.p50,
+                latency_after_crash_p99_ms: after.p99,
+                messages_per_delivery_after_crash: after.messages_per_delivery,
+                wall_s,
+            }
         })
         .collect())
 }
@@ -337,9 +349,7 @@ impl WithNetRouting for ScribeJob<'_> {
             let mut arms = vec![Arm {
                 net: Net::Scribe(net),
                 tally,
-                protocol: "scribe",
-                overlay: Some(self.label.clone()),
-                beside: None,
+                overlay: self.label.clone(),
             }];
             if !args.no_gossipsub {
                 let tally = Arc::new(Tally::default());
@@ -347,9 +357,7 @@ impl WithNetRouting for ScribeJob<'_> {
                 arms.push(Arm {
                     net: Net::Gossip(net),
                     tally,
-                    protocol: "gossipsub",
-                    overlay: None,
-                    beside: Some(self.label),
+                    overlay: self.label,
                 });
             }
             measure(arms, args).await
@@ -361,24 +369,22 @@ impl WithNetRouting for ScribeJob<'_> {
 pub fn run(args: &NetMulticastArgs) -> Result<()> {
     let runtime = crate::loopback::runtime()?;
     let round = Duration::from_secs_f64(args.maintenance);
-    let mut rows = Vec::new();
-    for (overlay, routing, label) in selected(args.overlay, &args.routing) {
-        let job = ScribeJob {
-            args,
-            runtime: &runtime,
-            label,
-        };
-        for row in with_net_routing(overlay, &routing, round, job)?? {
-            if args.json {
-                println!("{}", serde_json::to_string(&row)?);
-            }
-            rows.push(row);
-        }
-    }
-    if !args.json {
-        print_table(&rows);
-    }
-    Ok(())
+    // Each overlay's rows come as a pair, its ratio already in: no baseline of its own.
+    let measured =
+        selected(args.overlay, &args.routing)
+            .into_iter()
+            .flat_map(|(overlay, routing, label)| {
+                let job = ScribeJob {
+                    args,
+                    runtime: &runtime,
+                    label,
+                };
+                match with_net_routing(overlay, &routing, round, job).and_then(|rows| rows) {
+                    Ok(rows) => rows.into_iter().map(Ok).collect(),
+                    Err(e) => vec![Err(e)],
+                }
+            });
+    print_beside_baseline(args.json, None, measured, |_, _| {}, print_table)
 }
 
 fn print_table(rows: &[NetMulticastRow]) {
